@@ -1,0 +1,167 @@
+"""The custom resource provider shared by every TrainingJob of a stack."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
+# Only the handler package ships: no caches, nothing of the construct library.
+HANDLER_ASSET_EXCLUDE = ["*", "!handler", "!handler/*.py"]
+
+#: The actions the provider performs on the training jobs of its stack.
+TRAINING_JOB_ACTIONS = [
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:DeleteTrainingJob",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+]
+
+_STACK_PREFIX_CHARS = 20
+_JOB_PREFIX_CHARS = 50
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+class TrainingJobProvider(Construct):
+    """One per stack: the Lambda handlers and the ``custom_resources.Provider``
+    that create, wait for and delete the stack's training jobs.
+
+    Get it with :meth:`of`; :class:`TrainingJob` does so itself.
+    """
+
+    CONSTRUCT_ID = "SageMakerTrainingJobProvider"
+
+    @classmethod
+    def of(cls, scope: Construct) -> TrainingJobProvider:
+        """The provider of ``scope``'s stack, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        if existing is None:
+            return cls(stack, cls.CONSTRUCT_ID)
+        if not isinstance(existing, TrainingJobProvider):
+            raise ValueError(
+                f"[{stack.node.path}] the construct id {cls.CONSTRUCT_ID!r} is reserved for "
+                f"the training job provider, but holds a {type(existing).__name__}"
+            )
+        return existing
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        name_source = stack.stack_name if not Token.is_unresolved(stack.stack_name) else ""
+        name_source = name_source or stack.node.path
+        #: Generated job names of this stack start with ``<job_name_prefix>-``; the
+        #: provider's permissions cover exactly those names (plus explicit ones).
+        self.job_name_prefix = (
+            f"{_slug(name_source)[:_STACK_PREFIX_CHARS].rstrip('-') or 'stack'}"
+            f"-{_short_hash(name_source)}"
+        )
+
+        self.role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates, waits for and stops the SageMaker training jobs of this stack",
+        )
+        self._jobs_statement = iam.PolicyStatement(
+            actions=list(TRAINING_JOB_ACTIONS),
+            resources=[self._job_arn(f"{self.job_name_prefix}-*")],
+        )
+        self.role.add_to_principal_policy(self._jobs_statement)
+        self._pass_role_statement: iam.PolicyStatement | None = None
+        self._passed_roles: set[str] = set()
+
+        code = lambda_.Code.from_asset(str(PACKAGE_DIR), exclude=HANDLER_ASSET_EXCLUDE)
+        self.on_event_function = self._function(
+            "OnEvent", "handler.index.on_event", code, Duration.minutes(5)
+        )
+        self.is_complete_function = self._function(
+            "IsComplete", "handler.index.is_complete", code, Duration.minutes(1)
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event_function,
+            is_complete_handler=self.is_complete_function,
+            query_interval=Duration.seconds(30),
+            total_timeout=Duration.minutes(55),
+        )
+
+    @property
+    def service_token(self) -> str:
+        """The ``ServiceToken`` of the stack's training job custom resources."""
+        return self.provider.service_token
+
+    def job_name_prefix_for(self, construct_id: str) -> str:
+        """The name prefix of a job with generated names (``<stack prefix>-<id>``)."""
+        prefix = f"{self.job_name_prefix}-{_slug(construct_id)}"
+        return prefix[:_JOB_PREFIX_CHARS].rstrip("-")
+
+    def register_job(self, *, execution_role: iam.IRole, job_name: str | None) -> None:
+        """Allow the provider to pass ``execution_role`` to SageMaker and, for a job
+        with an explicit name, to act on that name."""
+        if job_name is not None:
+            names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
+            # SageMaker ARNs may carry the name lower-cased: cover both spellings.
+            self._jobs_statement.add_resources(*(self._job_arn(n) for n in sorted(names)))
+        role_arn = execution_role.role_arn
+        key = json.dumps(Stack.of(self).resolve(role_arn), sort_keys=True)
+        if key in self._passed_roles:
+            return
+        self._passed_roles.add(key)
+        if self._pass_role_statement is None:
+            self._pass_role_statement = iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+            self.role.add_to_principal_policy(self._pass_role_statement)
+        else:
+            self._pass_role_statement.add_resources(role_arn)
+
+    def _job_arn(self, name: str) -> str:
+        return Stack.of(self).format_arn(
+            service="sagemaker", resource="training-job", resource_name=name
+        )
+
+    def _function(
+        self, construct_id: str, handler: str, code: lambda_.Code, timeout: Duration
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{construct_id}Logs", retention=logs.RetentionDays.ONE_YEAR
+        )
+        function = lambda_.Function(
+            self,
+            construct_id,
+            runtime=HANDLER_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=code,
+            role=self.role,
+            timeout=timeout,
+            memory_size=256,
+            log_group=log_group,
+            description=f"SageMaker training job provider: {construct_id}",
+        )
+        log_group.grant_write(self.role)
+        return function

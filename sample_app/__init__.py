@@ -1,0 +1,1 @@
+"""The sample app: data in a bucket, a training job, and a model serving its artifacts."""
