@@ -1,0 +1,139 @@
+"""What ships: the pinned CLI synthesizes the sample app, and the Lambda asset holds
+only the handler, importing nothing but the standard library and boto3/botocore."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from constructs_lib.handler import index
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLER_DIR = ROOT / "constructs_lib" / "handler"
+ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"boto3", "botocore"}
+
+
+@pytest.fixture(scope="module")
+def cli_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    assert cdk.exists(), "node_modules is missing: run `make test` (it runs npm ci)"
+    out = tmp_path_factory.mktemp("cdk.out")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
+    result = subprocess.run(
+        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.cli
+def test_pinned_cli_synthesizes_the_sample_app(cli_out: Path) -> None:
+    template = json.loads((cli_out / "TrainAndServe.template.json").read_text())
+    types = [resource["Type"] for resource in template["Resources"].values()]
+    assert types.count("Custom::SageMakerTrainingJob") == 1
+
+
+@pytest.mark.cli
+def test_lambda_asset_holds_only_the_handler(cli_out: Path) -> None:
+    assets = json.loads((cli_out / "TrainAndServe.assets.json").read_text())["files"]
+    handler_assets = []
+    for asset in assets.values():
+        folder = cli_out / asset["source"]["path"]
+        if (folder / "handler" / "index.py").exists():
+            handler_assets.append(folder)
+    assert len(handler_assets) == 1
+    shipped = sorted(str(p.relative_to(handler_assets[0])) for p in handler_assets[0].rglob("*"))
+    expected = ["handler", *sorted(f"handler/{p.name}" for p in HANDLER_DIR.glob("*.py"))]
+    assert shipped == expected
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Imports outside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            node.body = []
+    return _imports_of_tree(tree)
+
+
+def _imports_of_tree(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in HANDLER_DIR.glob("*.py")))
+def test_handler_imports_only_stdlib_and_boto3(module: str) -> None:
+    imported = _runtime_imports(HANDLER_DIR / module)
+    assert imported <= ALLOWED_IMPORTS, imported - ALLOWED_IMPORTS
+
+
+def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """index.on_event with boto3's own client, answered by botocore's Stubber (which
+    checks the request against the service model)."""
+    client = boto3.client(
+        "sagemaker",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    monkeypatch.setattr(index, "_client", client)
+    request: dict[str, Any] = {
+        "TrainingJobName": "fixed-job",
+        "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+        "RoleArn": "arn:aws:iam::123456789012:role/training",
+        "OutputDataConfig": {"S3OutputPath": "s3://b/models/"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.xlarge",
+            "InstanceCount": "1",
+            "VolumeSizeInGB": "10",
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": "600"},
+    }
+    expected = {
+        **request,
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.xlarge",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 10,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    event = {
+        "RequestType": "Create",
+        "StackId": "stack",
+        "RequestId": "r1",
+        "LogicalResourceId": "Train",
+        "ResourceProperties": {"TrainingJobRequest": request},
+    }
+    with Stubber(client) as stub:
+        stub.add_response(
+            "create_training_job",
+            {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/fixed-job"},
+            expected,
+        )
+        assert index.on_event(event, None) == {"PhysicalResourceId": "fixed-job"}
+        stub.assert_no_pending_responses()

@@ -1,0 +1,483 @@
+"""The TrainingJob construct: its custom resource, request, grants and provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import App, Duration, Environment, RemovalPolicy, Size, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+
+from constructs_lib import (
+    CompressionType,
+    InputMode,
+    InstanceType,
+    TrainingImage,
+    TrainingInput,
+    TrainingJob,
+    TrainingJobProvider,
+    TrainingOutput,
+)
+from constructs_lib.provider import TRAINING_JOB_ACTIONS
+from tests.fakes import service_model, validate
+
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+ENV = Environment(account="123456789012", region="us-east-1")
+
+
+class Built:
+    """One synthesized stack with two jobs, shared by the module's tests."""
+
+    def __init__(self) -> None:
+        app = App()
+        stack = Stack(app, "MlStack", env=ENV)
+        self.stack = stack
+        self.data = s3.Bucket(stack, "Data")
+        key = kms.Key(stack, "Key")
+        self.models = s3.Bucket(
+            stack, "Models", encryption=s3.BucketEncryption.KMS, encryption_key=key
+        )
+        self.repository = ecr.Repository(stack, "Repo")
+        self.given_role = iam.Role(
+            stack, "GivenRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
+        )
+        self.first = TrainingJob(
+            stack,
+            "First",
+            image=TrainingImage.from_registry(XGBOOST),
+            inputs=[
+                TrainingInput.from_bucket("train", self.data, "train/", content_type="text/csv"),
+                TrainingInput.from_bucket(
+                    "validation",
+                    self.data,
+                    "validation/",
+                    input_mode=InputMode.FAST_FILE,
+                    compression=CompressionType.GZIP,
+                ),
+            ],
+            output=TrainingOutput.to_bucket(self.models, "models/"),
+            instance_type=InstanceType.of("ml.c5.2xlarge"),
+            instance_count=2,
+            volume_size=Size.gibibytes(30),
+            max_runtime=Duration.minutes(40),
+            hyperparameters={"num_round": "100", "eta": "0.2"},
+            environment={"LOG_LEVEL": "debug"},
+            tags={"team": "ml"},
+        )
+        self.second = TrainingJob(
+            stack,
+            "Second",
+            image=TrainingImage.from_ecr_repository(self.repository, "v1"),
+            inputs=[TrainingInput.from_bucket("train", self.data)],
+            output=TrainingOutput.to_bucket(self.data, "out/"),
+            training_job_name="Fixed-Name-1",
+            role=self.given_role,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.template = Template.from_stack(stack)
+
+    def resolve(self, value: Any) -> Any:
+        return self.stack.resolve(value)
+
+    def logical_id(self, construct: Any) -> str:
+        return str(self.stack.get_logical_id(construct.node.default_child))
+
+    def job_resource(self, job: TrainingJob) -> dict[str, Any]:
+        resources = self.template.find_resources("Custom::SageMakerTrainingJob")
+        return dict(resources[self.stack.get_logical_id(job.resource.node.default_child)])
+
+    def policy_statements(self, role: iam.IRole) -> list[dict[str, Any]]:
+        role_id = self.resolve(role.role_name)
+        policies = self.template.find_resources(
+            "AWS::IAM::Policy", {"Properties": {"Roles": Match.array_with([role_id])}}
+        )
+        return [
+            statement
+            for policy in policies.values()
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+
+
+@pytest.fixture(scope="module")
+def built() -> Built:
+    return Built()
+
+
+def arn(built: Built, service: str, resource: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{service}:{resource}"]]}
+
+
+# -- the custom resource ------------------------------------------------------
+
+
+def test_custom_resource_carries_the_request_in_api_casing(built: Built) -> None:
+    props = built.job_resource(built.first)["Properties"]
+    request = props["TrainingJobRequest"]
+    data = built.resolve(built.data.bucket_name)
+    models = built.resolve(built.models.bucket_name)
+
+    assert request["AlgorithmSpecification"] == {
+        "TrainingImage": XGBOOST,
+        "TrainingInputMode": "File",
+    }
+    assert request["RoleArn"] == built.resolve(built.first.role.role_arn)
+    assert request["InputDataConfig"] == [
+        {
+            "ChannelName": "train",
+            "ContentType": "text/csv",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": {"Fn::Join": ["", ["s3://", data, "/train/"]]},
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        },
+        {
+            "ChannelName": "validation",
+            "InputMode": "FastFile",
+            "CompressionType": "Gzip",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": {"Fn::Join": ["", ["s3://", data, "/validation/"]]},
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        },
+    ]
+    assert request["OutputDataConfig"] == {
+        "S3OutputPath": {"Fn::Join": ["", ["s3://", models, "/models/"]]}
+    }
+    assert request["ResourceConfig"] == {
+        "InstanceType": "ml.c5.2xlarge",
+        "InstanceCount": 2,
+        "VolumeSizeInGB": 30,
+    }
+    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 2400}
+    assert request["HyperParameters"] == {"eta": "0.2", "num_round": "100"}
+    assert request["Environment"] == {"LOG_LEVEL": "debug"}
+    assert request["Tags"] == [{"Key": "team", "Value": "ml"}]
+    assert "TrainingJobName" not in request
+    assert props["JobNamePrefix"].startswith("mlstack-")
+    assert props["JobNamePrefix"].endswith("-first")
+    assert props["RemovalPolicy"] == "retain"
+
+
+def test_rendered_request_is_valid_for_the_api(built: Built) -> None:
+    # Replace the tokens by plausible values and check against botocore's model.
+    request = built.job_resource(built.first)["Properties"]["TrainingJobRequest"]
+
+    def concrete(value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith("Fn::"):
+            return "arn:aws:iam::123456789012:role/x" if "Arn" in str(value) else "s3://b/p/"
+        if isinstance(value, dict):
+            return {k: concrete(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [concrete(v) for v in value]
+        return value
+
+    validate(
+        service_model().operation_model("CreateTrainingJob"),
+        {**concrete(request), "TrainingJobName": "x"},
+    )
+
+
+def test_fixed_name_role_and_removal_policy(built: Built) -> None:
+    props = built.job_resource(built.second)["Properties"]
+
+    assert props["TrainingJobRequest"]["TrainingJobName"] == "Fixed-Name-1"
+    assert props["TrainingJobRequest"]["RoleArn"] == built.resolve(built.given_role.role_arn)
+    assert props["RemovalPolicy"] == "destroy"
+    assert built.second.role is built.given_role
+
+
+def test_job_waits_for_its_execution_role_policy(built: Built) -> None:
+    depends = built.job_resource(built.first)["DependsOn"]
+    role = built.first.role.node
+    policy = role.find_child("DefaultPolicy").node.default_child
+    assert sorted(depends) == sorted(
+        [built.stack.get_logical_id(role.default_child), built.stack.get_logical_id(policy)]
+    )
+
+
+def test_attributes_are_the_resource_ref_and_attributes(built: Built) -> None:
+    logical_id = built.stack.get_logical_id(built.first.resource.node.default_child)
+    assert built.resolve(built.first.training_job_name) == {"Ref": logical_id}
+    assert built.resolve(built.first.training_job_arn) == {
+        "Fn::GetAtt": [logical_id, "TrainingJobArn"]
+    }
+    assert built.resolve(built.first.model_data_url) == {
+        "Fn::GetAtt": [logical_id, "ModelArtifacts"]
+    }
+    assert built.first.grant_principal is built.first.role.grant_principal
+
+
+# -- the execution role -------------------------------------------------------
+
+
+def test_execution_role_is_assumed_by_sagemaker_only(built: Built) -> None:
+    role = built.template.find_resources("AWS::IAM::Role")[
+        built.stack.get_logical_id(built.first.role.node.default_child)
+    ]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+        }
+    ]
+
+
+def test_execution_role_grants_exactly_what_the_job_uses(built: Built) -> None:
+    statements = built.policy_statements(built.first.role)
+    data_arn = built.resolve(built.data.bucket_arn)
+    models_arn = built.resolve(built.models.bucket_arn)
+    key_arn = built.resolve(built.models.encryption_key.key_arn)  # type: ignore[union-attr]
+
+    def objects(bucket_arn: Any, prefix: str) -> dict[str, Any]:
+        return {"Fn::Join": ["", [bucket_arn, f"/{prefix}*"]]}
+
+    def logs_arn(suffix: str) -> dict[str, Any]:
+        return {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    f":logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs{suffix}",
+                ],
+            ]
+        }
+
+    expected = [
+        {
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":ecr:us-east-1:683313688378:repository/sagemaker-xgboost",
+                    ],
+                ]
+            },
+        },
+        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects(data_arn, "train/")},
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["train/*"]}},
+            "Effect": "Allow",
+            "Resource": data_arn,
+        },
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": objects(data_arn, "validation/"),
+        },
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["validation/*"]}},
+            "Effect": "Allow",
+            "Resource": data_arn,
+        },
+        {
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Effect": "Allow",
+            "Resource": objects(models_arn, "models/"),
+        },
+        {
+            "Action": [
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+            ],
+            "Effect": "Allow",
+            "Resource": key_arn,
+        },
+        {
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Effect": "Allow",
+            "Resource": [logs_arn(""), logs_arn(":log-stream:*")],
+        },
+        {
+            "Action": "cloudwatch:PutMetricData",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+    ]
+    assert statements == expected
+
+
+def test_given_role_gets_the_grants_and_ecr_repository_pull(built: Built) -> None:
+    statements = built.policy_statements(built.given_role)
+    repo_arn = built.resolve(built.repository.repository_arn)
+    actions = {
+        (str(s["Action"]), str(s["Resource"])) for s in statements if s["Resource"] == repo_arn
+    }
+    assert actions == {
+        (
+            str(
+                [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ]
+            ),
+            str(repo_arn),
+        )
+    }
+    data_arn = built.resolve(built.data.bucket_arn)
+    # The whole-bucket channel: no prefix condition, objects "*".
+    assert {
+        "Action": "s3:ListBucket",
+        "Effect": "Allow",
+        "Resource": data_arn,
+    } in statements
+    assert {
+        "Action": "s3:GetObject",
+        "Effect": "Allow",
+        "Resource": {"Fn::Join": ["", [data_arn, "/*"]]},
+    } in statements
+
+
+# -- the provider -------------------------------------------------------------
+
+
+def test_one_provider_for_all_jobs_of_the_stack(built: Built) -> None:
+    functions = built.template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.index.on_event"}}
+    )
+    assert len(functions) == 1
+    built.template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+    tokens = {
+        str(resource["Properties"]["ServiceToken"])
+        for resource in built.template.find_resources("Custom::SageMakerTrainingJob").values()
+    }
+    assert len(tokens) == 1
+    assert TrainingJobProvider.of(built.stack) is built.first.provider is built.second.provider
+
+
+def test_provider_acts_only_on_this_stacks_jobs(built: Built) -> None:
+    statements = built.policy_statements(built.first.provider.role)
+    prefix = built.first.provider.job_name_prefix
+    jobs = [s for s in statements if s["Action"] == TRAINING_JOB_ACTIONS]
+    assert len(jobs) == 1
+
+    def job_arn(name: str) -> dict[str, Any]:
+        return {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    f":sagemaker:us-east-1:123456789012:training-job/{name}",
+                ],
+            ]
+        }
+
+    assert jobs[0]["Resource"] == [
+        job_arn(f"{prefix}-*"),
+        job_arn("Fixed-Name-1"),
+        job_arn("fixed-name-1"),
+    ]
+
+
+def test_provider_passes_only_its_jobs_roles_to_sagemaker(built: Built) -> None:
+    statements = built.policy_statements(built.first.provider.role)
+    pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role == [
+        {
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            "Effect": "Allow",
+            "Resource": [
+                built.resolve(built.first.role.role_arn),
+                built.resolve(built.given_role.role_arn),
+            ],
+        }
+    ]
+
+
+def test_handler_functions_run_python_3_13_with_retained_logs(built: Built) -> None:
+    for handler in ("handler.index.on_event", "handler.index.is_complete"):
+        built.template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {
+                "Handler": handler,
+                "Runtime": "python3.13",
+                "Role": built.resolve(built.first.provider.role.role_arn),
+                "LoggingConfig": {"LogGroup": Match.any_value()},
+            },
+        )
+
+
+# -- validation ---------------------------------------------------------------
+
+
+def _job(**overrides: Any) -> TrainingJob:
+    stack = Stack(App(), "Check")
+    bucket = s3.Bucket(stack, "B")
+    props: dict[str, Any] = {
+        "image": TrainingImage.from_registry(XGBOOST),
+        "inputs": [TrainingInput.from_bucket("train", bucket, "t/")],
+        "output": TrainingOutput.to_bucket(bucket),
+    }
+    props.update({k: (v(bucket) if callable(v) else v) for k, v in overrides.items()})
+    return TrainingJob(stack, "Job", **props)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"training_job_name": "bad_name"},
+            r"\[Check/Job\] training_job_name: 'bad_name' is invalid: letters, digits",
+        ),
+        ({"training_job_name": "a" * 64}, r"training_job_name: 'a{64}' .*at most 63"),
+        (
+            {"inputs": lambda b: [TrainingInput.from_bucket(f"c{i}", b) for i in range(21)]},
+            r"\[Check/Job\] inputs: 21 is invalid: must be at most 20 channels",
+        ),
+        (
+            {"inputs": lambda b: [TrainingInput.from_bucket("x", b)] * 2},
+            r"inputs: 'x' is invalid: channel names must be unique",
+        ),
+        ({"instance_count": 0}, r"instance_count: 0 is invalid: must be at least 1"),
+        ({"max_runtime": Duration.days(29)}, r"max_runtime: 2505600 .*at most 2419200"),
+        (
+            {"hyperparameters": {str(i): "v" for i in range(101)}},
+            r"hyperparameters: 101 .*at most 100 entries",
+        ),
+        ({"tags": {"aws:owner": "me"}}, r"tags: 'aws:owner' .*reserved for AWS"),
+        ({"removal_policy": RemovalPolicy.SNAPSHOT}, r"removal_policy: .*RETAIN or DESTROY"),
+    ],
+)
+def test_invalid_props_fail_at_synth_naming_path_field_value_rule(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        _job(**overrides)
+
+
+def test_instance_type_must_be_an_ml_type() -> None:
+    with pytest.raises(ValueError, match=r"'m5.xlarge' is invalid: .*'ml.<family>.<size>'"):
+        InstanceType.of("m5.xlarge")
