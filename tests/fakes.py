@@ -1,17 +1,16 @@
-"""An in-memory SageMaker for handler tests.
+"""In-memory SageMaker and EC2 for handler tests, on a simulated clock.
 
-Every request and every response is validated against botocore's service model
+Every request and every response is validated against botocore's service models
 (the same check a real client makes before sending), so the handler cannot pass a
 test with a request the API would reject. Jobs follow SageMaker's state machine:
-InProgress -> Completed / Failed, InProgress -> Stopping -> Stopped.
+InProgress -> Completed / Failed, InProgress -> Stopping -> Stopped; a VPC job's
+network interfaces outlive it for a while, as they do in AWS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,18 +19,21 @@ from botocore.exceptions import ClientError
 from botocore.model import OperationModel, ServiceModel
 from botocore.validate import ParamValidator
 
+from constructs_lib.handler import lifecycle
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+EPOCH = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
 
 @functools.cache
-def service_model() -> ServiceModel:
-    return botocore.session.get_session().get_service_model("sagemaker")
+def service_model(service: str = "sagemaker") -> ServiceModel:
+    return botocore.session.get_session().get_service_model(service)
 
 
 class ModelValidationError(AssertionError):
-    """The handler sent (or the fake built) something the service model rejects."""
+    """The handler sent (or a fake built) something the service model rejects."""
 
 
 def validate(operation: OperationModel, params: dict[str, Any], *, output: bool = False) -> None:
@@ -50,6 +52,25 @@ def client_error(code: str, message: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
+class SimClock:
+    """Simulated time: ``sleep`` advances it instead of waiting."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.seconds
+
+    def now(self) -> dt.datetime:
+        return EPOCH + dt.timedelta(seconds=self.seconds)
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.slept.append(seconds)
+        self.seconds += seconds
+
+
 @dataclass
 class Plan:
     """How the next created jobs behave: ``polls`` describes in progress, then ``final``."""
@@ -59,6 +80,9 @@ class Plan:
     stop_polls: int = 1
     failure_reason: str = "AlgorithmError: training exited with code 1"
     metrics: dict[str, float] = field(default_factory=lambda: {"validation:rmse": 0.25})
+    warm_pool: bool = False
+    # describe_network_interfaces calls that still see a VPC job's ENIs after it ended
+    eni_release_polls: int = 0
 
 
 @dataclass
@@ -66,14 +90,22 @@ class Job:
     name: str
     request: dict[str, Any]
     plan: Plan
+    created: dt.datetime
     status: str = "InProgress"
+    ended: dt.datetime | None = None
     describes: int = 0
     stopping_describes: int = 0
     tags: dict[str, str] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def arn(self) -> str:
         return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{self.name.lower()}"
+
+    @property
+    def artifact(self) -> str:
+        output = self.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        return f"{output}/{self.name}/output/model.tar.gz"
 
 
 @dataclass
@@ -84,22 +116,17 @@ class Fault:
 
 
 class _Meta:
+    def __init__(self, service: str) -> None:
+        self.service_model = service_model(service)
+
+
+class _FakeService:
+    service = ""
+
     def __init__(self) -> None:
-        self.service_model = service_model()
-
-
-class FakeSageMaker:
-    """Duck-types the part of ``boto3.client("sagemaker")`` the handler uses."""
-
-    def __init__(self) -> None:
-        self.meta = _Meta()
-        self.jobs: dict[str, Job] = {}
-        self.deleted: list[str] = []
+        self.meta = _Meta(self.service)
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.plan = Plan()
         self._faults: dict[str, list[Fault]] = {}
-
-    # -- test controls --------------------------------------------------------
 
     def fail_next(self, operation: str, code: str, message: str = "", times: int = 1) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``code``."""
@@ -108,18 +135,52 @@ class FakeSageMaker:
     def calls_of(self, operation: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == operation]
 
+    def _enter(self, operation: str, params: dict[str, Any]) -> None:
+        validate(self.meta.service_model.operation_model(operation), params)
+        self.calls.append((operation, params))
+        faults = self._faults.get(operation, [])
+        if faults:
+            fault = faults[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                faults.pop(0)
+            raise client_error(fault.code, fault.message, operation)
+
+    def _leave(self, operation: str, response: dict[str, Any]) -> dict[str, Any]:
+        validate(self.meta.service_model.operation_model(operation), response, output=True)
+        return response
+
+
+class FakeSageMaker(_FakeService):
+    """Duck-types the part of ``boto3.client("sagemaker")`` the handler uses."""
+
+    service = "sagemaker"
+
+    def __init__(self, clock: SimClock | None = None) -> None:
+        super().__init__()
+        self.clock = clock or SimClock()
+        self.jobs: dict[str, Job] = {}
+        self.deleted: list[str] = []
+        self.created: list[str] = []
+        self.artifacts: set[str] = set()
+        self.plan = Plan()
+
+    def job(self, name: str) -> Job:
+        return self.jobs[name]
+
     # -- API ----------------------------------------------------------------
 
     def create_training_job(self, **params: Any) -> dict[str, Any]:
         self._enter("CreateTrainingJob", params)
         name = params["TrainingJobName"]
-        if name in self.jobs:
+        if name in self.jobs or name in self.deleted:
             raise client_error(
                 "ResourceInUse", f"Training job {name} already exists", "CreateTrainingJob"
             )
-        job = Job(name=name, request=params, plan=self.plan)
+        job = Job(name=name, request=params, plan=self.plan, created=self.clock.now())
         job.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
         self.jobs[name] = job
+        self.created.append(name)
         return self._leave("CreateTrainingJob", {"TrainingJobArn": job.arn})
 
     def describe_training_job(self, **params: Any) -> dict[str, Any]:
@@ -127,11 +188,11 @@ class FakeSageMaker:
         job = self._job(params["TrainingJobName"], "DescribeTrainingJob")
         job.describes += 1
         if job.status == "InProgress" and job.describes > job.plan.polls:
-            job.status = job.plan.final
+            self._end(job, job.plan.final)
         elif job.status == "Stopping":
             job.stopping_describes += 1
             if job.stopping_describes > job.plan.stop_polls:
-                job.status = "Stopped"
+                self._end(job, "Stopped")
         return self._leave("DescribeTrainingJob", self._description(job))
 
     def stop_training_job(self, **params: Any) -> dict[str, Any]:
@@ -159,6 +220,20 @@ class FakeSageMaker:
         self.deleted.append(job.name)
         return self._leave("DeleteTrainingJob", {})
 
+    def update_training_job(self, **params: Any) -> dict[str, Any]:
+        self._enter("UpdateTrainingJob", params)
+        job = self._job(params["TrainingJobName"], "UpdateTrainingJob")
+        keep_alive_only = set(params) == {"TrainingJobName", "ResourceConfig"}
+        pool_available = job.status == "Completed" and job.plan.warm_pool
+        if job.status != "InProgress" and not (keep_alive_only and pool_available):
+            raise client_error(
+                "ValidationException",
+                f"Training job {job.name} is {job.status} and cannot be updated",
+                "UpdateTrainingJob",
+            )
+        job.updates.append({k: v for k, v in params.items() if k != "TrainingJobName"})
+        return self._leave("UpdateTrainingJob", {"TrainingJobArn": job.arn})
+
     def add_tags(self, **params: Any) -> dict[str, Any]:
         self._enter("AddTags", params)
         job = self._job_by_arn(params["ResourceArn"], "AddTags")
@@ -172,22 +247,19 @@ class FakeSageMaker:
             job.tags.pop(key, None)
         return self._leave("DeleteTags", {})
 
+    def list_tags(self, **params: Any) -> dict[str, Any]:
+        self._enter("ListTags", params)
+        job = self._job_by_arn(params["ResourceArn"], "ListTags")
+        tags = [{"Key": k, "Value": v} for k, v in job.tags.items()]
+        return self._leave("ListTags", {"Tags": tags})
+
     # -- internals ----------------------------------------------------------
 
-    def _enter(self, operation: str, params: dict[str, Any]) -> None:
-        validate(self.meta.service_model.operation_model(operation), params)
-        self.calls.append((operation, params))
-        faults = self._faults.get(operation, [])
-        if faults:
-            fault = faults[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                faults.pop(0)
-            raise client_error(fault.code, fault.message, operation)
-
-    def _leave(self, operation: str, response: dict[str, Any]) -> dict[str, Any]:
-        validate(self.meta.service_model.operation_model(operation), response, output=True)
-        return response
+    def _end(self, job: Job, status: str) -> None:
+        job.status = status
+        job.ended = self.clock.now()
+        if status == "Completed":
+            self.artifacts.add(job.artifact)
 
     def _job(self, name: str, operation: str) -> Job:
         if name not in self.jobs:
@@ -202,7 +274,6 @@ class FakeSageMaker:
 
     def _description(self, job: Job) -> dict[str, Any]:
         request = job.request
-        now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
         description: dict[str, Any] = {
             "TrainingJobName": job.name,
             "TrainingJobArn": job.arn,
@@ -219,130 +290,80 @@ class FakeSageMaker:
             "OutputDataConfig": request["OutputDataConfig"],
             "ResourceConfig": request["ResourceConfig"],
             "StoppingCondition": request["StoppingCondition"],
-            "CreationTime": now,
+            "CreationTime": job.created,
+            "LastModifiedTime": job.ended or job.created,
             "ModelArtifacts": {"S3ModelArtifacts": ""},
         }
+        if "VpcConfig" in request:
+            description["VpcConfig"] = request["VpcConfig"]
+        if job.ended is not None:
+            description["TrainingEndTime"] = job.ended
         if job.status == "Completed":
-            output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-            description["ModelArtifacts"] = {
-                "S3ModelArtifacts": f"{output}/{job.name}/output/model.tar.gz"
-            }
+            description["ModelArtifacts"] = {"S3ModelArtifacts": job.artifact}
             description["BillableTimeInSeconds"] = 120
             description["TrainingTimeInSeconds"] = 120
             description["FinalMetricDataList"] = [
-                {"MetricName": name, "Value": value, "Timestamp": now}
+                {"MetricName": name, "Value": value, "Timestamp": job.created}
                 for name, value in job.plan.metrics.items()
             ]
+            if job.plan.warm_pool:
+                description["WarmPoolStatus"] = {"Status": "Available"}
         if job.status == "Failed":
             description["FailureReason"] = job.plan.failure_reason
         return description
 
 
-# ---------------------------------------------------------------------------
-# The provider framework and CloudFormation, played for the handler
-# ---------------------------------------------------------------------------
+class FakeEC2(_FakeService):
+    """The network interfaces SageMaker creates for VPC jobs of a FakeSageMaker."""
 
-STACK_ID = (
-    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ml/0a1b2c3d-0000-0000-0000-000000000000"
-)
-CFN_RESPONSE_LIMIT = 4096
+    service = "ec2"
 
+    def __init__(self, sagemaker: FakeSageMaker) -> None:
+        super().__init__()
+        self.sagemaker = sagemaker
+        self._seen_after_end: dict[str, int] = {}
 
-@dataclass
-class Response:
-    """What the provider framework would send CloudFormation."""
-
-    status: str
-    physical_id: str
-    reason: str = ""
-    data: dict[str, str] = field(default_factory=dict)
-    polls: int = 0
-
-    def body(self, event: dict[str, Any]) -> str:
-        return json.dumps(
-            {
-                "Status": self.status,
-                "Reason": self.reason,
-                "PhysicalResourceId": self.physical_id,
-                "StackId": event["StackId"],
-                "RequestId": event["RequestId"],
-                "LogicalResourceId": event["LogicalResourceId"],
-                "Data": self.data,
-            }
-        )
-
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-class Framework:
-    """Plays CloudFormation and ``custom_resources.Provider`` around the handler:
-    on_event once, then is_complete until it says complete (or raises)."""
-
-    # Marker the real framework uses as the physical id of a Create that failed.
-    CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-
-    def __init__(
-        self, client: FakeSageMaker, on_event: Handler, is_complete: Handler, max_polls: int = 50
-    ) -> None:
-        self.client = client
-        self.on_event = on_event
-        self.is_complete = is_complete
-        self.max_polls = max_polls
-        self._requests = 0
-
-    def event(self, request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        self._requests += 1
-        event = {
-            "RequestType": request_type,
-            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
-            "ResponseURL": "https://cloudformation-custom-resource-response.example/...",
-            "StackId": STACK_ID,
-            "RequestId": f"00000000-0000-0000-0000-{self._requests:012d}",
-            "LogicalResourceId": "TrainA1B2C3D4",
-            "ResourceType": "Custom::SageMakerTrainingJob",
-            "ResourceProperties": {"ServiceToken": "token", **properties},
-        }
-        event.update(extra)
-        return event
-
-    def run(self, event: dict[str, Any]) -> Response:
-        try:
-            result = self.on_event(dict(event), None)
-        except Exception as error:  # the framework reports any error as FAILED
-            physical = event.get("PhysicalResourceId", self.CREATE_FAILED_MARKER)
-            return self._checked(event, Response("FAILED", physical, str(error)))
-        physical = result.get("PhysicalResourceId", event.get("PhysicalResourceId", ""))
-        data = dict(result.get("Data", {}))
-        poll_event = {**event, **result, "PhysicalResourceId": physical}
-        for poll in range(1, self.max_polls + 1):
-            try:
-                answer = self.is_complete(dict(poll_event), None)
-            except Exception as error:
-                return self._checked(event, Response("FAILED", physical, str(error), polls=poll))
-            if answer["IsComplete"]:
-                data.update(answer.get("Data", {}))
-                return self._checked(event, Response("SUCCESS", physical, data=data, polls=poll))
-        return self._checked(event, Response("FAILED", physical, "timed out", polls=poll))
-
-    def create(self, properties: dict[str, Any]) -> Response:
-        return self.run(self.event("Create", properties))
-
-    def update(self, physical_id: str, old: dict[str, Any], new: dict[str, Any]) -> Response:
-        return self.run(
-            self.event(
-                "Update",
-                new,
-                PhysicalResourceId=physical_id,
-                OldResourceProperties={"ServiceToken": "token", **old},
+    def describe_network_interfaces(self, **params: Any) -> dict[str, Any]:
+        self._enter("DescribeNetworkInterfaces", params)
+        filters = {f["Name"]: set(f["Values"]) for f in params.get("Filters", [])}
+        interfaces = []
+        for job in self.sagemaker.jobs.values():
+            vpc = job.request.get("VpcConfig")
+            if vpc is None or not self._present(job):
+                continue
+            groups = set(vpc["SecurityGroupIds"])
+            subnet = vpc["Subnets"][0]
+            if "group-id" in filters and not groups & filters["group-id"]:
+                continue
+            if "subnet-id" in filters and subnet not in filters["subnet-id"]:
+                continue
+            interfaces.append(
+                {
+                    "NetworkInterfaceId": f"eni-{abs(hash(job.name)) % 10**8:08d}",
+                    "SubnetId": subnet,
+                    "RequesterManaged": True,
+                    "Status": "in-use",
+                    "Groups": [{"GroupId": group} for group in sorted(groups)],
+                }
             )
-        )
+        return self._leave("DescribeNetworkInterfaces", {"NetworkInterfaces": interfaces})
 
-    def delete(self, physical_id: str, properties: dict[str, Any]) -> Response:
-        return self.run(self.event("Delete", properties, PhysicalResourceId=physical_id))
+    def _present(self, job: Job) -> bool:
+        if job.status not in TERMINAL:
+            return True
+        seen = self._seen_after_end.get(job.name, 0)
+        self._seen_after_end[job.name] = seen + 1
+        return seen < job.plan.eni_release_polls
 
-    @staticmethod
-    def _checked(event: dict[str, Any], response: Response) -> Response:
-        size = len(response.body(event).encode())
-        assert size < CFN_RESPONSE_LIMIT, f"response of {size} bytes exceeds CloudFormation's 4 KB"
-        return response
+
+def runtime(sagemaker: FakeSageMaker, ec2: FakeEC2 | None = None) -> lifecycle.Runtime:
+    """A handler runtime on the fakes and their simulated clock, without jitter."""
+    clock = sagemaker.clock
+    return lifecycle.Runtime(
+        sagemaker=sagemaker,  # type: ignore[arg-type]
+        ec2_factory=(lambda: ec2) if ec2 is not None else None,  # type: ignore[arg-type,return-value]
+        sleep=clock.sleep,
+        clock=clock.clock,
+        now=clock.now,
+        jitter=lambda: 1.0,
+    )

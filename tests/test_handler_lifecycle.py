@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from constructs_lib.handler import lifecycle
-from constructs_lib.handler.properties import NAME_PREFIX, REMOVAL_POLICY, REQUEST
-from tests.fakes import FakeSageMaker, Framework, ModelValidationError
+from constructs_lib.handler.properties import NAME_PREFIX, OWNER_TAG, REMOVAL_POLICY, REQUEST
+from tests.fakes import FakeSageMaker, ModelValidationError
+from tests.harness import CREATE_FAILED_MARKER, Framework
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/training"
 
@@ -73,11 +74,7 @@ def sagemaker() -> FakeSageMaker:
 
 @pytest.fixture
 def cfn(sagemaker: FakeSageMaker) -> Framework:
-    return Framework(
-        sagemaker,
-        on_event=lambda event, _: lifecycle.on_event(event, sagemaker),  # type: ignore[arg-type]
-        is_complete=lambda event, _: lifecycle.is_complete(event, sagemaker),  # type: ignore[arg-type]
-    )
+    return Framework(sagemaker)
 
 
 # -- Create -------------------------------------------------------------------
@@ -194,7 +191,7 @@ def test_create_error_names_the_job(sagemaker: FakeSageMaker, cfn: Framework) ->
     response = cfn.create(properties(TrainingJobName="bad-job"))
 
     assert response.status == "FAILED"
-    assert response.physical_id == Framework.CREATE_FAILED_MARKER
+    assert response.physical_id == CREATE_FAILED_MARKER
     assert "bad-job" in response.reason
     assert "Invalid instance type" in response.reason
     assert sagemaker.jobs == {}
@@ -202,7 +199,7 @@ def test_create_error_names_the_job(sagemaker: FakeSageMaker, cfn: Framework) ->
 
 def test_retried_create_adopts_its_own_job(sagemaker: FakeSageMaker, cfn: Framework) -> None:
     event = cfn.event("Create", properties())
-    first = lifecycle.on_event(event, sagemaker)  # type: ignore[arg-type]
+    first = lifecycle.on_event(event, cfn.runtime)
 
     retry = cfn.run(event)  # same request id: CreateTrainingJob meets ResourceInUse
 
@@ -234,7 +231,7 @@ def test_malformed_request_property_is_reported() -> None:
 def test_delete_stops_a_running_job_and_waits(sagemaker: FakeSageMaker, cfn: Framework) -> None:
     sagemaker.plan.polls = 100  # the job would run long
     create = cfn.event("Create", properties())
-    name = lifecycle.on_event(create, sagemaker)["PhysicalResourceId"]  # type: ignore[arg-type]
+    name = lifecycle.on_event(create, cfn.runtime)["PhysicalResourceId"]
 
     response = cfn.delete(name, properties())
 
@@ -256,7 +253,7 @@ def test_delete_with_destroy_deletes_the_record(sagemaker: FakeSageMaker, cfn: F
 
 
 def test_delete_after_failed_create_is_a_no_op(sagemaker: FakeSageMaker, cfn: Framework) -> None:
-    response = cfn.delete(Framework.CREATE_FAILED_MARKER, properties())
+    response = cfn.delete(CREATE_FAILED_MARKER, properties())
 
     assert response.status == "SUCCESS"
     assert sagemaker.calls == []
@@ -286,7 +283,11 @@ def test_update_of_tags_only_changes_them_in_place(
     assert response.status == "SUCCESS"
     assert response.physical_id == name
     assert len(sagemaker.calls_of("CreateTrainingJob")) == 1
-    assert sagemaker.jobs[name].tags == {"team": "research", "cost": "42"}
+    assert sagemaker.jobs[name].tags == {
+        "team": "research",
+        "cost": "42",
+        OWNER_TAG: "00000000-0000-0000-0000-000000000001",  # the Create's request id
+    }
 
 
 def test_update_of_training_settings_starts_a_new_job(
@@ -321,11 +322,7 @@ def test_update_needing_replacement_of_a_fixed_name_fails(
 
 def test_response_data_stays_small_with_many_metrics(sagemaker: FakeSageMaker) -> None:
     sagemaker.plan.metrics = {f"metric-{i:03d}:" + "x" * 200: float(i) for i in range(100)}
-    cfn = Framework(
-        sagemaker,
-        lambda event, _: lifecycle.on_event(event, sagemaker),  # type: ignore[arg-type]
-        lambda event, _: lifecycle.is_complete(event, sagemaker),  # type: ignore[arg-type]
-    )
+    cfn = Framework(sagemaker)
     response = cfn.create(properties())
 
     assert response.status == "SUCCESS"

@@ -15,7 +15,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from constructs_lib.handler import index
+from constructs_lib.handler import index, lifecycle
+from constructs_lib.handler.properties import OWNER_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = ROOT / "constructs_lib" / "handler"
@@ -100,7 +101,7 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    monkeypatch.setattr(index, "_client", client)
+    monkeypatch.setattr(index, "_runtime", lifecycle.Runtime(sagemaker=client))
     request: dict[str, Any] = {
         "TrainingJobName": "fixed-job",
         "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
@@ -121,6 +122,7 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
             "VolumeSizeInGB": 10,
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "Tags": [{"Key": OWNER_TAG, "Value": "r1"}],
     }
     event = {
         "RequestType": "Create",

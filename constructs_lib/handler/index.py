@@ -11,18 +11,25 @@ from botocore.config import Config
 from . import lifecycle
 
 if TYPE_CHECKING:
-    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_ec2 import EC2Client
 
-# botocore's standard retry mode backs off on throttling and transient errors.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
-_client: SageMakerClient | None = None
+# botocore's standard retry mode backs off on transient errors beneath our own retries.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+_runtime: lifecycle.Runtime | None = None
 
 
-def _sagemaker() -> SageMakerClient:
-    global _client  # noqa: PLW0603 - one client per Lambda container, made on first use
-    if _client is None:
-        _client = boto3.client("sagemaker", config=_CONFIG)
-    return _client
+def _ec2() -> EC2Client:
+    return boto3.client("ec2", config=_CONFIG)
+
+
+def runtime() -> lifecycle.Runtime:
+    """One runtime (and so one client each) per Lambda container, made on first use."""
+    global _runtime  # noqa: PLW0603
+    if _runtime is None:
+        _runtime = lifecycle.Runtime(
+            sagemaker=boto3.client("sagemaker", config=_CONFIG), ec2_factory=_ec2
+        )
+    return _runtime
 
 
 def _log(entry: str, event: dict[str, Any]) -> None:
@@ -33,10 +40,10 @@ def _log(entry: str, event: dict[str, Any]) -> None:
 def on_event(event: dict[str, Any], _context: object) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
     _log("on_event", event)
-    return lifecycle.on_event(event, _sagemaker())
+    return lifecycle.on_event(event, runtime())
 
 
 def is_complete(event: dict[str, Any], _context: object) -> dict[str, Any]:
     """Provider framework ``isComplete`` handler."""
     _log("is_complete", event)
-    return lifecycle.is_complete(event, _sagemaker())
+    return lifecycle.is_complete(event, runtime())

@@ -1,24 +1,30 @@
 """The lifecycle of a SageMaker training job as a CloudFormation custom resource.
 
-Plain functions that take a SageMaker client, so tests can drive them with a fake.
-``on_event`` starts the work of a CloudFormation event; ``is_complete`` is polled by
-the provider framework until the work is done (for Create, Update and Delete alike).
+Plain functions that take a :class:`Runtime` (the AWS clients, a clock and a sleep),
+so tests drive them with fakes and a simulated clock. ``on_event`` starts the work of
+a CloudFormation event; ``is_complete`` is polled by the provider framework until the
+work is done, for Create, Update and Delete alike.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import random
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from .coerce import CoercionError, coerce
-from .properties import NAME_PREFIX, REMOVAL_POLICY, REQUEST
+from .properties import NAME_PREFIX, OWNER_TAG, REMOVAL_POLICY, REQUEST, WAIT_TIMEOUT
 
 if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker.type_defs import (
         DescribeTrainingJobResponseTypeDef,
@@ -31,15 +37,40 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 DEFAULT_NAME_PREFIX = "training-job"
 
 RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
-FAILED_STATUSES = frozenset({"Failed", "Stopped"})
 
 # A custom resource response must stay under 4 KB: the reason and the data share it.
 MAX_REASON_CHARS = 1000
 MAX_MESSAGE_CHARS = 1500
 MAX_DATA_BYTES = 2000
 
-# Request members that can change without training again.
-IN_PLACE_MEMBERS = frozenset({"Tags"})
+# Retries. Throttling and quota-busy answers of read/stop calls are retried for a
+# short budget (the Lambda's timeout bounds a call); a role created moments ago in
+# the same stack may not be assumable yet, so CreateTrainingJob retries that longer.
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+    }
+)
+THROTTLE_BUDGET_SECONDS = 40.0
+ROLE_PROPAGATION_BUDGET_SECONDS = 150.0
+FIRST_DELAY_SECONDS = 1.0
+MAX_DELAY_SECONDS = 15.0
+_ROLE_NOT_ASSUMABLE = re.compile(r"assume (the )?role|role .* could not be assumed", re.I)
+
+# How long a Delete waits after the job ended for SageMaker to release the job's
+# network interfaces, so the stack can delete its security groups and subnets next.
+ENI_RELEASE_LIMIT = dt.timedelta(minutes=20)
+
+# Request members that change without a new job: tags (AddTags/DeleteTags) and what
+# UpdateTrainingJob accepts.
+UPDATABLE_MEMBERS = ("ProfilerConfig", "ProfilerRuleConfigurations", "RemoteDebugConfig")
+UPDATABLE_RESOURCE_MEMBERS = ("KeepAlivePeriodInSeconds",)
+
+T = TypeVar("T")
 
 
 class TrainingJobError(Exception):
@@ -57,39 +88,65 @@ def truncate(text: str, limit: int) -> str:
     return text[: limit - len(marker)] + marker
 
 
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    """What the lifecycle needs from the world: clients and time."""
+
+    sagemaker: SageMakerClient
+    ec2_factory: Callable[[], EC2Client] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], dt.datetime] = _utcnow
+    jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
+    _ec2: EC2Client | None = None
+
+    @property
+    def ec2(self) -> EC2Client:
+        if self._ec2 is None:
+            if self.ec2_factory is None:
+                raise TrainingJobError("No EC2 client configured to watch network interfaces")
+            self._ec2 = self.ec2_factory()
+        return self._ec2
+
+
 # ---------------------------------------------------------------------------
 # Entry points
 # ---------------------------------------------------------------------------
 
 
-def on_event(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]:
+def on_event(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Start the work of a CloudFormation Create, Update or Delete event."""
     request_type = event["RequestType"]
     if request_type == "Create":
-        return _create(event, client)
+        return _create(event, runtime)
     if request_type == "Update":
-        return _update(event, client)
+        return _update(event, runtime)
     if request_type == "Delete":
-        return _delete(event, client)
+        return _delete(event, runtime)
     raise TrainingJobError(f"Unknown CloudFormation request type {request_type!r}")
 
 
-def is_complete(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]:
+def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Tell the provider framework whether the event's work is done."""
     name = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
-        return {"IsComplete": _delete_complete(event, client, name)}
-    description = _describe(client, name)
+        return {"IsComplete": _delete_complete(event, runtime, name)}
+    description = _describe(runtime, name)
     if description is None:
         raise TrainingJobError(
             f"Training job {name} no longer exists while the deployment waits for it: "
             "it was deleted outside CloudFormation. Deploy again to start a new job."
         )
     status = description["TrainingJobStatus"]
-    if status in RUNNING_STATUSES:
-        return {"IsComplete": False}
     if status == "Completed":
         return {"IsComplete": True, "Data": attributes(description)}
+    if status in RUNNING_STATUSES:
+        _check_wait_deadline(event, runtime, description)
+        return {"IsComplete": False}
     raise TrainingJobError(failure_message(description))
 
 
@@ -98,9 +155,9 @@ def is_complete(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, 
 # ---------------------------------------------------------------------------
 
 
-def _create(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]:
+def _create(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     properties = event["ResourceProperties"]
-    request = render_request(properties, client)
+    request = render_request(properties, runtime.sagemaker)
     fixed_name = request.get("TrainingJobName")
     name = fixed_name or generated_name(
         properties.get(NAME_PREFIX, DEFAULT_NAME_PREFIX),
@@ -109,20 +166,45 @@ def _create(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]
         request_id=event["RequestId"],
     )
     request["TrainingJobName"] = name
+    request_id = str(event["RequestId"])
+    request["Tags"] = [
+        *(tag for tag in request.get("Tags", []) if tag["Key"] != OWNER_TAG),
+        {"Key": OWNER_TAG, "Value": request_id},
+    ]
     try:
-        client.create_training_job(**request)
+        _call(
+            runtime,
+            "CreateTrainingJob",
+            runtime.sagemaker.create_training_job,
+            **request,
+        )
     except ClientError as error:
         code, message = _error(error)
-        if code == "ResourceInUse" and not fixed_name:
-            # The name hashes this request's id: only a retry of this very request
-            # can have created it, so the job is ours to adopt.
-            return {"PhysicalResourceId": name}
         if code == "ResourceInUse":
+            if _owner(runtime, name) == request_id:
+                # A retry of this very request: the job is ours, adopt it.
+                return {"PhysicalResourceId": name}
             raise TrainingJobError(
-                f"Training job name {name} is already in use in this account and region. "
-                "Training job names are unique and cannot be reused, even after the job "
-                "ended: set another training_job_name, or leave it unset to let the "
-                "library generate one."
+                f"Training job name {name} is already in use in this account and region by "
+                "a job this deployment did not start. Training job names are unique and "
+                "cannot be reused, even after the job ended: set another "
+                "training_job_name, or leave it unset to let the library generate one."
+            ) from error
+        if code == "ResourceLimitExceeded":
+            instance_type = request.get("ResourceConfig", {}).get("InstanceType", "?")
+            raise TrainingJobError(
+                f"CreateTrainingJob for training job {name} exceeded a SageMaker quota: "
+                f"{message} Check the quota '{instance_type} for training job usage' (and "
+                "the number of concurrent training jobs) in Service Quotas, request an "
+                "increase or use another instance type, then deploy again."
+            ) from error
+        if _is_role_not_assumable(error):
+            raise TrainingJobError(
+                f"SageMaker could not assume the execution role {request.get('RoleArn')} "
+                f"for training job {name}, even after retrying for "
+                f"{ROLE_PROPAGATION_BUDGET_SECONDS:.0f} s: {message} Check that the role's "
+                "trust policy allows sagemaker.amazonaws.com; if the role was just "
+                "created, IAM may still be propagating it: deploy again."
             ) from error
         raise TrainingJobError(
             f"CreateTrainingJob for training job {name} failed ({code}): {message}"
@@ -130,52 +212,60 @@ def _create(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]
     return {"PhysicalResourceId": name}
 
 
-def _update(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]:
+def _update(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     name = event["PhysicalResourceId"]
-    old = render_request(event["OldResourceProperties"], client)
-    new = render_request(event["ResourceProperties"], client)
+    old = render_request(event["OldResourceProperties"], runtime.sagemaker)
+    new = render_request(event["ResourceProperties"], runtime.sagemaker)
     if not needs_replacement(old, new):
-        _update_tags(client, name, old.get("Tags", []), new.get("Tags", []))
+        _update_in_place(runtime, name, old, new)
         return {"PhysicalResourceId": name}
     if new.get("TrainingJobName") == name:
         raise TrainingJobError(
-            f"Training job {name} must be replaced to apply this change (only tags change "
-            "in place), but its name is fixed by training_job_name and a job name cannot "
-            "be reused. Change training_job_name, or leave it unset to let the library "
-            "generate a new name for each job."
+            f"Training job {name} must be replaced to apply this change (only tags, "
+            "profiler, remote debug and warm-pool keep-alive change in place), but its "
+            "name is fixed by training_job_name and a job name cannot be reused. Change "
+            "training_job_name, or leave it unset to let the library generate a new name "
+            "for each job."
         )
     # A new job under a new name; CloudFormation then deletes the old one.
-    return _create(event, client)
+    return _create(event, runtime)
 
 
-def _delete(event: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]:
+def _delete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     name = event["PhysicalResourceId"]
     if is_job_name(name):
-        description = _describe(client, name)
+        description = _describe(runtime, name)
         if description is not None and description["TrainingJobStatus"] == "InProgress":
-            _stop(client, name)
+            _stop(runtime, name)
     return {"PhysicalResourceId": name}
 
 
-def _delete_complete(event: Mapping[str, Any], client: SageMakerClient, name: str) -> bool:
+def _delete_complete(event: Mapping[str, Any], runtime: Runtime, name: str) -> bool:
     if not is_job_name(name):
         # The physical id of a Create that failed before a job existed.
         return True
-    description = _describe(client, name)
+    description = _describe(runtime, name)
     if description is None:
         return True
     status = description["TrainingJobStatus"]
     if status == "InProgress":
-        _stop(client, name)
+        _stop(runtime, name)
         return False
     if status == "Stopping":
         return False
     if status == "Deleting":
         return True
+    if not _network_released(runtime, description):
+        return False
     removal = str(event["ResourceProperties"].get(REMOVAL_POLICY, "retain"))
     if removal.lower() == "destroy":
         try:
-            client.delete_training_job(TrainingJobName=name)
+            _call(
+                runtime,
+                "DeleteTrainingJob",
+                runtime.sagemaker.delete_training_job,
+                TrainingJobName=name,
+            )
         except ClientError as error:
             if not _is_not_found(error):
                 code, message = _error(error)
@@ -208,13 +298,107 @@ def render_request(properties: Mapping[str, Any], client: SageMakerClient) -> di
     return request
 
 
+def _without_in_place(request: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in request.items() if k not in UPDATABLE_MEMBERS and k != "Tags"}
+    if isinstance(kept.get("ResourceConfig"), dict):
+        kept["ResourceConfig"] = {
+            k: v for k, v in kept["ResourceConfig"].items() if k not in UPDATABLE_RESOURCE_MEMBERS
+        }
+    return kept
+
+
 def needs_replacement(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether a change of request needs a new training job."""
+    return _without_in_place(old) != _without_in_place(new)
 
-    def strip(request: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in request.items() if k not in IN_PLACE_MEMBERS}
 
-    return strip(old) != strip(new)
+def update_request(
+    old: Mapping[str, Any], new: Mapping[str, Any], description: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The UpdateTrainingJob parameters (without the name) for the in-place changes
+    that can still affect the job: profiler and remote debug while it runs, the
+    warm-pool keep-alive while it runs or its warm pool is available."""
+    status = description.get("TrainingJobStatus")
+    pool = description.get("WarmPoolStatus", {}).get("Status")
+    running = status == "InProgress"
+    update: dict[str, Any] = {}
+    if running and old.get("ProfilerConfig") != new.get("ProfilerConfig"):
+        update["ProfilerConfig"] = new.get("ProfilerConfig") or {"DisableProfiler": True}
+    if running and old.get("ProfilerRuleConfigurations") != new.get("ProfilerRuleConfigurations"):
+        rules = new.get("ProfilerRuleConfigurations")
+        if rules:
+            update["ProfilerRuleConfigurations"] = rules
+    if running and old.get("RemoteDebugConfig") != new.get("RemoteDebugConfig"):
+        update["RemoteDebugConfig"] = {
+            "EnableRemoteDebug": bool(
+                (new.get("RemoteDebugConfig") or {}).get("EnableRemoteDebug", False)
+            )
+        }
+    old_keep = old.get("ResourceConfig", {}).get("KeepAlivePeriodInSeconds")
+    new_keep = new.get("ResourceConfig", {}).get("KeepAlivePeriodInSeconds")
+    if old_keep != new_keep and (running or pool == "Available"):
+        update["ResourceConfig"] = {"KeepAlivePeriodInSeconds": new_keep or 0}
+    return update
+
+
+def _update_in_place(
+    runtime: Runtime, name: str, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> None:
+    if _without_tags(old) == _without_tags(new) and _tags(old) == _tags(new):
+        return
+    description = _describe(runtime, name)
+    if description is None:
+        raise TrainingJobError(
+            f"Training job {name} no longer exists, so it cannot be changed: it was "
+            "deleted outside CloudFormation. Change another property to start a new job."
+        )
+    _update_tags(runtime, name, description["TrainingJobArn"], _tags(old), _tags(new))
+    update = update_request(old, new, description)
+    if update:
+        try:
+            _call(
+                runtime,
+                "UpdateTrainingJob",
+                runtime.sagemaker.update_training_job,
+                TrainingJobName=name,
+                **update,
+            )
+        except ClientError as error:
+            code, message = _error(error)
+            raise TrainingJobError(
+                f"UpdateTrainingJob for training job {name} failed ({code}): {message}"
+            ) from error
+
+
+def _without_tags(request: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k != "Tags"}
+
+
+def _tags(request: Mapping[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in request.get("Tags", []) if tag["Key"] != OWNER_TAG}
+
+
+def _update_tags(
+    runtime: Runtime, name: str, arn: str, old: dict[str, str], new: dict[str, str]
+) -> None:
+    removed = sorted(set(old) - set(new))
+    changed: list[TagTypeDef] = [{"Key": k, "Value": v} for k, v in new.items() if old.get(k) != v]
+    try:
+        if removed:
+            _call(
+                runtime,
+                "DeleteTags",
+                runtime.sagemaker.delete_tags,
+                ResourceArn=arn,
+                TagKeys=removed,
+            )
+        if changed:
+            _call(runtime, "AddTags", runtime.sagemaker.add_tags, ResourceArn=arn, Tags=changed)
+    except ClientError as error:
+        code, message = _error(error)
+        raise TrainingJobError(
+            f"Updating the tags of training job {name} failed ({code}): {message}"
+        ) from error
 
 
 def generated_name(prefix: str, *, stack_id: str, logical_id: str, request_id: str) -> str:
@@ -269,9 +453,63 @@ def failure_message(description: DescribeTrainingJobResponseTypeDef) -> str:
     )
 
 
-def _describe(client: SageMakerClient, name: str) -> DescribeTrainingJobResponseTypeDef | None:
+def _check_wait_deadline(
+    event: Mapping[str, Any], runtime: Runtime, description: DescribeTrainingJobResponseTypeDef
+) -> None:
+    limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
+    if limit is None:
+        return
+    waited = runtime.now() - description["CreationTime"]
+    if waited.total_seconds() <= float(limit):
+        return
+    name = description["TrainingJobName"]
+    raise TrainingJobError(
+        f"Training job {name} is still {description['TrainingJobStatus']} "
+        f"(secondary status {description.get('SecondaryStatus', '?')}) after "
+        f"{waited.total_seconds():.0f} s, longer than the deployment can wait "
+        f"({float(limit):.0f} s). The rollback stops it. Lower max_runtime, or use a "
+        "completion mode for long jobs."
+    )
+
+
+def _network_released(runtime: Runtime, description: DescribeTrainingJobResponseTypeDef) -> bool:
+    """Whether SageMaker released the network interfaces of an ended VPC job (or the
+    bounded wait for it is over)."""
+    vpc = description.get("VpcConfig")
+    if not vpc:
+        return True
+    ended = description.get("TrainingEndTime") or description.get("LastModifiedTime")
+    if ended is not None and runtime.now() - ended > ENI_RELEASE_LIMIT:
+        print(
+            json.dumps(
+                {
+                    "warning": "network interfaces still present after the wait limit",
+                    "job": description["TrainingJobName"],
+                }
+            )
+        )
+        return True
+    response = _call(
+        runtime,
+        "DescribeNetworkInterfaces",
+        runtime.ec2.describe_network_interfaces,
+        Filters=[
+            {"Name": "group-id", "Values": list(vpc["SecurityGroupIds"])},
+            {"Name": "subnet-id", "Values": list(vpc["Subnets"])},
+            {"Name": "requester-managed", "Values": ["true"]},
+        ],
+    )
+    return not response.get("NetworkInterfaces")
+
+
+def _describe(runtime: Runtime, name: str) -> DescribeTrainingJobResponseTypeDef | None:
     try:
-        return client.describe_training_job(TrainingJobName=name)
+        return _call(
+            runtime,
+            "DescribeTrainingJob",
+            runtime.sagemaker.describe_training_job,
+            TrainingJobName=name,
+        )
     except ClientError as error:
         if _is_not_found(error):
             return None
@@ -281,9 +519,14 @@ def _describe(client: SageMakerClient, name: str) -> DescribeTrainingJobResponse
         ) from error
 
 
-def _stop(client: SageMakerClient, name: str) -> None:
+def _stop(runtime: Runtime, name: str) -> None:
     try:
-        client.stop_training_job(TrainingJobName=name)
+        _call(
+            runtime,
+            "StopTrainingJob",
+            runtime.sagemaker.stop_training_job,
+            TrainingJobName=name,
+        )
     except ClientError as error:
         if _is_not_found(error):
             return
@@ -296,37 +539,54 @@ def _stop(client: SageMakerClient, name: str) -> None:
         ) from error
 
 
-def _update_tags(
-    client: SageMakerClient,
-    name: str,
-    old: list[dict[str, str]],
-    new: list[dict[str, str]],
-) -> None:
-    old_tags = {tag["Key"]: tag["Value"] for tag in old}
-    new_tags = {tag["Key"]: tag["Value"] for tag in new}
-    if old_tags == new_tags:
-        return
-    description = _describe(client, name)
+def _owner(runtime: Runtime, name: str) -> str | None:
+    """The CloudFormation request id that created job ``name``, from its tag."""
+    description = _describe(runtime, name)
     if description is None:
-        raise TrainingJobError(
-            f"Training job {name} no longer exists, so its tags cannot be changed: it was "
-            "deleted outside CloudFormation. Change another property to start a new job."
-        )
-    arn = description["TrainingJobArn"]
-    removed = sorted(set(old_tags) - set(new_tags))
-    changed: list[TagTypeDef] = [
-        {"Key": k, "Value": v} for k, v in new_tags.items() if old_tags.get(k) != v
-    ]
-    try:
-        if removed:
-            client.delete_tags(ResourceArn=arn, TagKeys=removed)
-        if changed:
-            client.add_tags(ResourceArn=arn, Tags=changed)
-    except ClientError as error:
-        code, message = _error(error)
-        raise TrainingJobError(
-            f"Updating the tags of training job {name} failed ({code}): {message}"
-        ) from error
+        return None
+    response = _call(
+        runtime,
+        "ListTags",
+        runtime.sagemaker.list_tags,
+        ResourceArn=description["TrainingJobArn"],
+    )
+    tags = {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
+    return tags.get(OWNER_TAG)
+
+
+def _call(runtime: Runtime, operation: str, function: Callable[..., T], /, **params: Any) -> T:
+    """Call an API, retrying with capped exponential backoff what is worth retrying,
+    within a bounded time."""
+    budget = THROTTLE_BUDGET_SECONDS
+    started = runtime.clock()
+    delay = FIRST_DELAY_SECONDS
+    while True:
+        try:
+            return function(**params)
+        except ClientError as error:
+            if operation == "CreateTrainingJob" and _is_role_not_assumable(error):
+                budget = ROLE_PROPAGATION_BUDGET_SECONDS
+            elif not _is_retryable(operation, error):
+                raise
+            pause = delay * runtime.jitter()
+            if runtime.clock() - started + pause > budget:
+                raise
+            print(json.dumps({"retry": operation, "error": _error(error)[0], "after": pause}))
+            runtime.sleep(pause)
+            delay = min(delay * 2, MAX_DELAY_SECONDS)
+
+
+def _is_retryable(operation: str, error: ClientError) -> bool:
+    code, _ = _error(error)
+    if code in THROTTLING_CODES:
+        return True
+    # On reads and stops, a quota answer means "busy": wait. On create it is final.
+    return code == "ResourceLimitExceeded" and operation != "CreateTrainingJob"
+
+
+def _is_role_not_assumable(error: ClientError) -> bool:
+    code, message = _error(error)
+    return code == "ValidationException" and _ROLE_NOT_ASSUMABLE.search(message) is not None
 
 
 def _error(error: ClientError) -> tuple[str, str]:

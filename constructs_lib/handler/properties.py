@@ -10,3 +10,10 @@ REQUEST = "TrainingJobRequest"
 NAME_PREFIX = "JobNamePrefix"
 #: ``retain`` or ``destroy``: what Delete does to the job record once it stopped.
 REMOVAL_POLICY = "RemovalPolicy"
+#: Seconds the deployment waits for the job, counted from its creation; past it the
+#: handler fails the deployment with a clear message (before CloudFormation's own
+#: ServiceTimeout), and the rollback stops the job.
+WAIT_TIMEOUT = "WaitTimeoutSeconds"
+#: Tag put on every job, holding the CloudFormation request id that created it: a
+#: retried Create recognises its own job by it.
+OWNER_TAG = "constructs-lib:cfn-request-id"

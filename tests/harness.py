@@ -1,0 +1,201 @@
+"""CloudFormation and the provider framework, played around the handler.
+
+:class:`Framework` does what ``custom_resources.Provider`` does for one event:
+on_event once, then is_complete every query interval until complete, an error, or
+the total timeout. :class:`Resource` does what CloudFormation does with one custom
+resource across deploys: Create, Update (with the cleanup Delete of a replaced job),
+rollback after a failure, and Delete on destroy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from constructs_lib.handler import lifecycle
+from tests.fakes import ACCOUNT, REGION, FakeEC2, FakeSageMaker, runtime
+
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ml/0a1b2c3d-0000-0000-0000-000000000000"
+)
+CFN_RESPONSE_LIMIT = 4096
+QUERY_INTERVAL = 30.0
+TOTAL_TIMEOUT = 3600.0
+# The real framework's physical id for a Create that failed in on_event.
+CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+
+@dataclass
+class Response:
+    """What the provider framework would send CloudFormation for one event."""
+
+    request_type: str
+    status: str
+    physical_id: str
+    reason: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+    polls: int = 0
+
+    def body(self, event: dict[str, Any]) -> str:
+        return json.dumps(
+            {
+                "Status": self.status,
+                "Reason": self.reason,
+                "PhysicalResourceId": self.physical_id,
+                "StackId": event["StackId"],
+                "RequestId": event["RequestId"],
+                "LogicalResourceId": event["LogicalResourceId"],
+                "Data": self.data,
+            }
+        )
+
+
+class Framework:
+    """``custom_resources.Provider`` for the handler, on the fakes' simulated clock."""
+
+    def __init__(self, sagemaker: FakeSageMaker, ec2: FakeEC2 | None = None) -> None:
+        self.sagemaker = sagemaker
+        self.runtime = runtime(sagemaker, ec2)
+        self.clock = sagemaker.clock
+        self.responses: list[Response] = []
+        self._requests = 0
+
+    def event(self, request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        self._requests += 1
+        event = {
+            "RequestType": request_type,
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+            "ResponseURL": "https://cloudformation-custom-resource-response.example/...",
+            "StackId": STACK_ID,
+            "RequestId": f"00000000-0000-0000-0000-{self._requests:012d}",
+            "LogicalResourceId": "TrainA1B2C3D4",
+            "ResourceType": "Custom::SageMakerTrainingJob",
+            "ResourceProperties": {"ServiceToken": "token", **properties},
+        }
+        event.update(extra)
+        return event
+
+    def start(self, event: dict[str, Any]) -> tuple[dict[str, Any], Response | None]:
+        """on_event: the event to poll with, or the FAILED response."""
+        try:
+            result = lifecycle.on_event(dict(event), self.runtime)
+        except Exception as error:  # the framework reports any error as FAILED
+            physical = event.get("PhysicalResourceId", CREATE_FAILED_MARKER)
+            return event, self._respond(
+                event, Response(event["RequestType"], "FAILED", physical, str(error))
+            )
+        physical = result.get("PhysicalResourceId", event.get("PhysicalResourceId", ""))
+        return {**event, **result, "PhysicalResourceId": physical}, None
+
+    def poll(self, poll_event: dict[str, Any], polls: int) -> Response | None:
+        """One is_complete call: the final response, or None to poll again."""
+        physical = poll_event["PhysicalResourceId"]
+        request_type = poll_event["RequestType"]
+        try:
+            answer = lifecycle.is_complete(dict(poll_event), self.runtime)
+        except Exception as error:
+            return self._respond(
+                poll_event, Response(request_type, "FAILED", physical, str(error), polls=polls)
+            )
+        if answer["IsComplete"]:
+            data = {**poll_event.get("Data", {}), **answer.get("Data", {})}
+            return self._respond(
+                poll_event, Response(request_type, "SUCCESS", physical, data=data, polls=polls)
+            )
+        return None
+
+    def run(self, event: dict[str, Any]) -> Response:
+        poll_event, failed = self.start(event)
+        if failed is not None:
+            return failed
+        started = self.clock.seconds
+        polls = 0
+        while self.clock.seconds - started < TOTAL_TIMEOUT:
+            polls += 1
+            response = self.poll(poll_event, polls)
+            if response is not None:
+                return response
+            self.clock.sleep(QUERY_INTERVAL)
+        return self._respond(
+            poll_event,
+            Response(
+                event["RequestType"],
+                "FAILED",
+                poll_event["PhysicalResourceId"],
+                "Operation timed out",
+                polls=polls,
+            ),
+        )
+
+    def create(self, properties: dict[str, Any]) -> Response:
+        return self.run(self.event("Create", properties))
+
+    def update(self, physical_id: str, old: dict[str, Any], new: dict[str, Any]) -> Response:
+        return self.run(
+            self.event(
+                "Update",
+                new,
+                PhysicalResourceId=physical_id,
+                OldResourceProperties={"ServiceToken": "token", **old},
+            )
+        )
+
+    def delete(self, physical_id: str, properties: dict[str, Any]) -> Response:
+        return self.run(self.event("Delete", properties, PhysicalResourceId=physical_id))
+
+    def _respond(self, event: dict[str, Any], response: Response) -> Response:
+        size = len(response.body(event).encode())
+        assert size < CFN_RESPONSE_LIMIT, f"response of {size} bytes exceeds CloudFormation's 4 KB"
+        self.responses.append(response)
+        return response
+
+
+class Resource:
+    """One ``Custom::SageMakerTrainingJob`` through CloudFormation's lifecycle."""
+
+    def __init__(self, framework: Framework) -> None:
+        self.framework = framework
+        self.physical_id: str | None = None
+        self.properties: dict[str, Any] | None = None
+
+    def deploy(self, properties: dict[str, Any]) -> Response:
+        """``cdk deploy``: Create or Update, with rollback on failure and the cleanup
+        Delete of a replaced job on success."""
+        fw = self.framework
+        if self.physical_id is None:
+            response = fw.run(fw.event("Create", properties))
+            if response.status == "FAILED":
+                # Rollback of a failed create deletes the resource.
+                fw.run(fw.event("Delete", properties, PhysicalResourceId=response.physical_id))
+                return response
+            self.physical_id, self.properties = response.physical_id, properties
+            return response
+        assert self.properties is not None
+        old_id, old_properties = self.physical_id, self.properties
+        response = fw.run(
+            fw.event(
+                "Update",
+                properties,
+                PhysicalResourceId=old_id,
+                OldResourceProperties={"ServiceToken": "token", **old_properties},
+            )
+        )
+        if response.status == "FAILED":
+            if response.physical_id != old_id:
+                # The failed replacement is deleted; the old job stays the resource.
+                fw.run(fw.event("Delete", properties, PhysicalResourceId=response.physical_id))
+            return response
+        if response.physical_id != old_id:
+            # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: delete the replaced job.
+            fw.run(fw.event("Delete", old_properties, PhysicalResourceId=old_id))
+        self.physical_id, self.properties = response.physical_id, properties
+        return response
+
+    def destroy(self) -> Response:
+        """``cdk destroy``."""
+        assert self.physical_id is not None and self.properties is not None
+        fw = self.framework
+        response = fw.run(fw.event("Delete", self.properties, PhysicalResourceId=self.physical_id))
+        self.physical_id = None
+        return response

@@ -1,0 +1,398 @@
+"""Fault-injection scenarios: every CloudFormation path leaves a known state.
+
+Each scenario drives the handler through CloudFormation (``Resource``) and the
+provider framework (``Framework``) against the model-validating fakes, on a
+simulated clock. After each, the invariants hold: no job left InProgress, no model
+artifact deleted, exactly the expected CreateTrainingJob calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from constructs_lib.handler import lifecycle
+from constructs_lib.handler.properties import (
+    NAME_PREFIX,
+    OWNER_TAG,
+    REMOVAL_POLICY,
+    REQUEST,
+    WAIT_TIMEOUT,
+)
+from tests.fakes import FakeEC2, FakeSageMaker
+from tests.harness import CREATE_FAILED_MARKER, QUERY_INTERVAL, Framework, Resource
+from tests.test_handler_lifecycle import cfn_strings, request
+
+VPC = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
+
+
+class World:
+    """The fakes, the framework and one resource, with the invariants to check."""
+
+    def __init__(self) -> None:
+        self.sagemaker = FakeSageMaker()
+        self.ec2 = FakeEC2(self.sagemaker)
+        self.framework = Framework(self.sagemaker, self.ec2)
+        self.resource = Resource(self.framework)
+        self.expected_jobs = 0
+
+    def properties(
+        self, removal: str = "retain", wait: int | None = 1800, **overrides: Any
+    ) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            REQUEST: request(**overrides),
+            NAME_PREFIX: "ml-0a1b2c-train",
+            REMOVAL_POLICY: removal,
+        }
+        if wait is not None:
+            props[WAIT_TIMEOUT] = wait
+        return cfn_strings(props)
+
+    def creates(self) -> list[dict[str, Any]]:
+        return self.sagemaker.calls_of("CreateTrainingJob")
+
+    def check_invariants(self) -> None:
+        running = [j.name for j in self.sagemaker.jobs.values() if j.status == "InProgress"]
+        assert running == [], f"jobs left running: {running}"
+        produced = {j.artifact for j in self.sagemaker.jobs.values() if j.status == "Completed"}
+        assert produced <= self.sagemaker.artifacts, "a model artifact was deleted"
+        created = self.sagemaker.created
+        assert len(created) == self.expected_jobs, (
+            f"expected {self.expected_jobs} jobs created, got {created}"
+        )
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    world = World()
+    yield world
+    world.check_invariants()
+
+
+def test_happy_path(world: World) -> None:
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS"
+    assert deployed.data["ModelArtifacts"] in world.sagemaker.artifacts
+    assert world.resource.destroy().status == "SUCCESS"
+    assert world.sagemaker.calls_of("StopTrainingJob") == []
+    assert world.sagemaker.deleted == []  # RETAIN
+
+
+def test_failed_job_fails_the_deploy_at_once(world: World) -> None:
+    world.sagemaker.plan.final = "Failed"
+    world.sagemaker.plan.failure_reason = "AlgorithmError: out of memory"
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "FAILED"
+    assert "AlgorithmError: out of memory" in deployed.reason
+    assert deployed.polls == 3  # not at the timeout
+    # The rollback's Delete found the job ended: nothing to stop.
+    assert world.framework.responses[-1].request_type == "Delete"
+    assert world.framework.responses[-1].status == "SUCCESS"
+
+
+def test_stopped_job_fails_the_deploy(world: World) -> None:
+    world.sagemaker.plan.final = "Stopped"
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "FAILED"
+    assert "ended Stopped" in deployed.reason
+
+
+def test_duplicated_create_adopts_its_own_job(world: World) -> None:
+    # Lambda retries on_event after CreateTrainingJob succeeded but before it answered.
+    fw = world.framework
+    event = fw.event("Create", world.properties(TrainingJobName="fixed-name"))
+    lifecycle.on_event(event, fw.runtime)
+
+    response = fw.run(event)
+    world.expected_jobs = 1
+
+    assert response.status == "SUCCESS"
+    assert response.physical_id == "fixed-name"
+    assert len(world.creates()) == 2  # the retry met ResourceInUse...
+    assert len(world.sagemaker.jobs) == 1  # ...and adopted the job
+    assert world.sagemaker.job("fixed-name").tags[OWNER_TAG] == event["RequestId"]
+
+
+def test_name_taken_by_another_request_fails(world: World) -> None:
+    fw = world.framework
+    lifecycle.on_event(fw.event("Create", world.properties(TrainingJobName="taken")), fw.runtime)
+
+    response = fw.create(world.properties(TrainingJobName="taken"))
+    world.expected_jobs = 1
+    fw.run(fw.event("Delete", world.properties(), PhysicalResourceId="taken"))
+
+    assert response.status == "FAILED"
+    assert "taken is already in use" in response.reason
+    assert "did not start" in response.reason
+
+
+@pytest.mark.parametrize(
+    "operation",
+    ["CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob", "ListTags", "AddTags"],
+)
+def test_throttling_on_every_call_once(world: World, operation: str) -> None:
+    for op in ("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob", "AddTags"):
+        world.sagemaker.fail_next(op, "ThrottlingException", "Rate exceeded")
+    world.sagemaker.fail_next(operation, "ThrottlingException", "Rate exceeded", times=2)
+    world.sagemaker.plan.polls = 3
+
+    deployed = world.resource.deploy(world.properties())
+    tagged = world.resource.deploy(world.properties(Tags=[{"Key": "team", "Value": "x"}]))
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS", deployed.reason
+    assert tagged.status == "SUCCESS", tagged.reason
+    assert world.resource.destroy().status == "SUCCESS"
+    assert world.framework.clock.slept.count(1.0) >= 1  # backed off, then succeeded
+
+
+def test_quota_busy_on_describe_is_retried(world: World) -> None:
+    world.sagemaker.fail_next("DescribeTrainingJob", "ResourceLimitExceeded", "busy", times=3)
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS"
+    assert world.framework.clock.slept[:3] == [1.0, 2.0, 4.0]  # exponential backoff
+
+
+def test_quota_exceeded_on_create_names_the_quota(world: World) -> None:
+    world.sagemaker.fail_next(
+        "CreateTrainingJob",
+        "ResourceLimitExceeded",
+        "The account-level service limit 'ml.m5.xlarge for training job usage' is 0 Instances",
+    )
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 0
+
+    assert deployed.status == "FAILED"
+    assert "'ml.m5.xlarge for training job usage'" in deployed.reason
+    assert "Service Quotas" in deployed.reason
+    assert len(world.creates()) == 1  # not retried
+
+
+def test_throttling_that_never_ends_fails_within_the_budget(world: World) -> None:
+    # Enough throttling to exhaust one is_complete call's budget (pauses 1+2+4+8+15 s).
+    world.sagemaker.fail_next("DescribeTrainingJob", "ThrottlingException", "Rate", times=6)
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "FAILED"
+    assert deployed.polls == 1
+    assert "DescribeTrainingJob" in deployed.reason
+    assert "ThrottlingException" in deployed.reason
+    assert world.framework.clock.slept[:5] == [1.0, 2.0, 4.0, 8.0, 15.0]
+    # The rollback then stopped the job.
+    assert world.sagemaker.calls_of("StopTrainingJob") != []
+
+
+def test_iam_propagation_delay_is_retried(world: World) -> None:
+    message = "Could not assume role arn:aws:iam::123456789012:role/training"
+    world.sagemaker.fail_next("CreateTrainingJob", "ValidationException", message, times=4)
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS"
+    assert len(world.creates()) == 5
+    assert world.framework.clock.slept[:4] == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_role_never_assumable_fails_with_advice(world: World) -> None:
+    message = "Could not assume role arn:aws:iam::123456789012:role/training"
+    world.sagemaker.fail_next("CreateTrainingJob", "ValidationException", message, times=1000)
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 0
+
+    assert deployed.status == "FAILED"
+    assert "could not assume the execution role" in deployed.reason
+    assert "trust policy allows sagemaker.amazonaws.com" in deployed.reason
+    slept = sum(world.framework.clock.slept)
+    assert slept > lifecycle.ROLE_PROPAGATION_BUDGET_SECONDS / 2
+    assert slept <= lifecycle.ROLE_PROPAGATION_BUDGET_SECONDS
+
+
+def test_update_in_place(world: World) -> None:
+    world.sagemaker.plan.warm_pool = True
+    first = world.resource.deploy(
+        world.properties(
+            ResourceConfig={
+                "InstanceType": "ml.m5.xlarge",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 10,
+                "KeepAlivePeriodInSeconds": 600,
+            }
+        )
+    )
+    second = world.resource.deploy(
+        world.properties(
+            Tags=[{"Key": "team", "Value": "research"}],
+            ResourceConfig={
+                "InstanceType": "ml.m5.xlarge",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 10,
+                "KeepAlivePeriodInSeconds": 1200,
+            },
+            RemoteDebugConfig={"EnableRemoteDebug": True},  # no effect on an ended job
+        )
+    )
+    world.expected_jobs = 1
+
+    assert second.status == "SUCCESS", second.reason
+    assert second.physical_id == first.physical_id
+    job = world.sagemaker.job(first.physical_id)
+    assert job.tags["team"] == "research"
+    # The warm pool is still available: its keep-alive changes; debug would not apply.
+    assert job.updates == [{"ResourceConfig": {"KeepAlivePeriodInSeconds": 1200}}]
+    assert second.data["ModelArtifacts"] == first.data["ModelArtifacts"]
+
+
+def test_update_in_place_of_a_running_job(world: World) -> None:
+    # A job that still runs (e.g. a failed deploy's rollback is pending) gets the update.
+    fw = world.framework
+    world.sagemaker.plan.polls = 100
+    old = world.properties()
+    name = lifecycle.on_event(fw.event("Create", old), fw.runtime)["PhysicalResourceId"]
+    new = world.properties(
+        ProfilerConfig={"ProfilingIntervalInMilliseconds": 500},
+        RemoteDebugConfig={"EnableRemoteDebug": True},
+    )
+
+    result = lifecycle.on_event(
+        fw.event("Update", new, PhysicalResourceId=name, OldResourceProperties=old), fw.runtime
+    )
+    world.expected_jobs = 1
+    fw.delete(name, new)
+
+    assert result == {"PhysicalResourceId": name}
+    assert world.sagemaker.job(name).updates == [
+        {
+            "ProfilerConfig": {"ProfilingIntervalInMilliseconds": 500},
+            "RemoteDebugConfig": {"EnableRemoteDebug": True},
+        }
+    ]
+
+
+def test_update_with_replacement(world: World) -> None:
+    first = world.resource.deploy(world.properties(removal="destroy"))
+    second = world.resource.deploy(
+        world.properties(removal="destroy", HyperParameters={"num_round": "300"})
+    )
+    world.expected_jobs = 2
+
+    assert second.status == "SUCCESS"
+    assert second.physical_id != first.physical_id
+    assert world.creates()[1]["HyperParameters"] == {"num_round": "300"}
+    # The cleanup Delete of the old job followed its removal policy.
+    assert world.sagemaker.deleted == [first.physical_id]
+    assert first.data["ModelArtifacts"] in world.sagemaker.artifacts
+
+
+def test_update_with_fixed_name_needing_replacement_fails(world: World) -> None:
+    world.resource.deploy(world.properties(TrainingJobName="fixed"))
+
+    response = world.resource.deploy(
+        world.properties(TrainingJobName="fixed", HyperParameters={"num_round": "7"})
+    )
+    world.expected_jobs = 1
+
+    assert response.status == "FAILED"
+    assert "Change training_job_name" in response.reason
+    assert world.resource.physical_id == "fixed"
+
+
+def test_rollback_while_in_progress_stops_the_job(world: World) -> None:
+    # Another resource of the stack fails while the job trains: CloudFormation
+    # deletes this resource while the provider still polls the Create.
+    world.sagemaker.plan.polls = 100
+    world.sagemaker.plan.stop_polls = 2
+    fw = world.framework
+    create, _ = fw.start(fw.event("Create", world.properties()))
+    assert fw.poll(create, 1) is None
+    name = create["PhysicalResourceId"]
+
+    deleted = fw.delete(name, world.properties())
+    create_outcome = fw.poll(create, 2)
+    world.expected_jobs = 1
+
+    assert deleted.status == "SUCCESS"
+    assert deleted.polls == 3  # waited through Stopping
+    assert world.sagemaker.job(name).status == "Stopped"
+    assert world.sagemaker.calls_of("StopTrainingJob") == [{"TrainingJobName": name}]
+    assert create_outcome is not None and create_outcome.status == "FAILED"
+
+
+def test_job_longer_than_the_wait_fails_clearly_and_is_stopped(world: World) -> None:
+    world.sagemaker.plan.polls = 1000
+
+    deployed = world.resource.deploy(world.properties(wait=600))
+    world.expected_jobs = 1
+
+    assert deployed.status == "FAILED"
+    assert "still InProgress" in deployed.reason
+    assert "longer than the deployment can wait (600 s)" in deployed.reason
+    assert deployed.polls == 600 // QUERY_INTERVAL + 2
+    job = next(iter(world.sagemaker.jobs.values()))
+    assert job.status == "Stopped"  # by the rollback
+
+
+def test_delete_after_failed_create(world: World) -> None:
+    world.sagemaker.fail_next("CreateTrainingJob", "ValidationException", "bad image")
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 0
+
+    assert deployed.status == "FAILED"
+    assert deployed.physical_id == CREATE_FAILED_MARKER
+    rollback = world.framework.responses[-1]
+    assert (rollback.request_type, rollback.status) == ("Delete", "SUCCESS")
+    assert [op for op, _ in world.sagemaker.calls] == ["CreateTrainingJob"]
+
+
+def test_delete_of_already_deleted_job(world: World) -> None:
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+    world.sagemaker.jobs.pop(deployed.physical_id)  # deleted outside CloudFormation
+
+    assert world.resource.destroy().status == "SUCCESS"
+
+
+def test_vpc_enis_released_late(world: World) -> None:
+    world.sagemaker.plan.eni_release_polls = 3
+    deployed = world.resource.deploy(world.properties(removal="destroy", VpcConfig=VPC))
+    world.expected_jobs = 1
+
+    destroyed = world.resource.destroy()
+
+    assert destroyed.status == "SUCCESS"
+    # Polled until the interfaces were gone, and only then deleted the record.
+    assert len(world.ec2.calls_of("DescribeNetworkInterfaces")) == 4
+    assert destroyed.polls == 4
+    assert world.sagemaker.deleted == [deployed.physical_id]
+    filters = world.ec2.calls_of("DescribeNetworkInterfaces")[0]["Filters"]
+    assert {"Name": "group-id", "Values": VPC["SecurityGroupIds"]} in filters
+
+
+def test_vpc_eni_wait_is_bounded(world: World) -> None:
+    world.sagemaker.plan.eni_release_polls = 10_000
+    world.resource.deploy(world.properties(VpcConfig=VPC))
+    world.expected_jobs = 1
+
+    destroyed = world.resource.destroy()
+
+    assert destroyed.status == "SUCCESS"
+    limit = lifecycle.ENI_RELEASE_LIMIT.total_seconds()
+    assert destroyed.polls <= limit // QUERY_INTERVAL + 2
