@@ -25,10 +25,16 @@ TRAINING_JOB_ACTIONS = [
     "sagemaker:DescribeTrainingJob",
     "sagemaker:StopTrainingJob",
     "sagemaker:DeleteTrainingJob",
+    "sagemaker:UpdateTrainingJob",
     "sagemaker:AddTags",
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
 ]
+
+#: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
+MAX_SERVICE_TIMEOUT = Duration.hours(1)
+#: How often the provider asks SageMaker whether a job is done.
+QUERY_INTERVAL = Duration.seconds(30)
 
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
@@ -96,15 +102,16 @@ class TrainingJobProvider(Construct):
             "OnEvent", "handler.index.on_event", code, Duration.minutes(5)
         )
         self.is_complete_function = self._function(
-            "IsComplete", "handler.index.is_complete", code, Duration.minutes(1)
+            "IsComplete", "handler.index.is_complete", code, Duration.minutes(2)
         )
         self.provider = cr.Provider(
             self,
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=Duration.seconds(30),
-            total_timeout=Duration.minutes(55),
+            query_interval=QUERY_INTERVAL,
+            # Each job's own ServiceTimeout (at most this) bounds its wait.
+            total_timeout=MAX_SERVICE_TIMEOUT,
         )
 
     @property

@@ -15,12 +15,25 @@ from .data import InputMode, TrainingInput, TrainingOutput
 from .handler import properties as cr_props
 from .image import TrainingImage
 from .instance_type import InstanceType
-from .provider import TrainingJobProvider
+from .provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
 
 MAX_CHANNELS = 20
 MAX_HYPERPARAMETERS = 100
-MAX_TAGS = 50
+# 50 tags per job; the handler adds one (OWNER_TAG) to recognise its own jobs.
+MAX_TAGS = 49
 MAX_RUNTIME = Duration.days(28)
+#: Time a job needs beyond its max runtime: instances to start, data and image to
+#: download, the model to upload. The deployment's wait allows for it.
+START_AND_UPLOAD_MARGIN = Duration.minutes(15)
+#: The longest max runtime that waiting mode can hold within CloudFormation's hour.
+MAX_WAITED_RUNTIME = Duration.minutes(
+    MAX_SERVICE_TIMEOUT.to_minutes() - START_AND_UPLOAD_MARGIN.to_minutes()
+)
+#: A shorter ServiceTimeout would leave a delete no time to stop the job and wait
+#: for its network interfaces.
+MIN_SERVICE_TIMEOUT = Duration.minutes(30)
+#: The handler gives up this long before CloudFormation would, to say why.
+DEADLINE_HEADROOM = Duration.minutes(5)
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 
@@ -99,7 +112,9 @@ class TrainingJob(Construct):
         :param instance_type: default: ``ml.m5.xlarge``.
         :param instance_count: default: 1.
         :param volume_size: storage volume per instance; default: 10 GiB.
-        :param max_runtime: after this long SageMaker stops the job; default: 1 hour.
+        :param max_runtime: after this long SageMaker stops the job. The deployment
+            waits for the job, which CloudFormation allows for one hour at most, start-up
+            and upload included: at most 45 minutes. Default: 45 minutes.
         :param hyperparameters: string values passed to the algorithm; default: none.
         :param environment: environment variables of the container; default: none.
         :param tags: tags of the training job; default: none.
@@ -122,7 +137,7 @@ class TrainingJob(Construct):
         self._instance_type = instance_type or InstanceType.of("ml.m5.xlarge")
         self._instance_count = instance_count
         self._volume_size = volume_size or Size.gibibytes(10)
-        self._max_runtime = max_runtime or Duration.hours(1)
+        self._max_runtime = max_runtime or MAX_WAITED_RUNTIME
         self._hyperparameters = dict(hyperparameters or {})
         self._environment = dict(environment or {})
         self._tags = dict(tags or {})
@@ -142,15 +157,19 @@ class TrainingJob(Construct):
         self.provider.register_job(execution_role=self.role, job_name=training_job_name)
 
         self.request: dict[str, Any] = self._render_request()
+        service_timeout = self._service_timeout()
+        deadline = service_timeout.to_seconds() - DEADLINE_HEADROOM.to_seconds()
         self.resource = CustomResource(
             self,
             "Resource",
             service_token=self.provider.service_token,
             resource_type=cr_props.RESOURCE_TYPE,
+            service_timeout=service_timeout,
             properties={
                 cr_props.REQUEST: self.request,
                 cr_props.NAME_PREFIX: self.provider.job_name_prefix_for(construct_id),
                 cr_props.REMOVAL_POLICY: _removal_policy_name(self, removal_policy),
+                cr_props.WAIT_TIMEOUT: deadline,
             },
         )
         # The execution role and its grants must exist before the job starts.
@@ -178,6 +197,14 @@ class TrainingJob(Construct):
         """S3 URI of the model artifacts (``model.tar.gz``). A resource that reads it is
         created only after the job completed."""
         return self.resource.get_att_string("ModelArtifacts")
+
+    # -- timing -------------------------------------------------------------
+
+    def _service_timeout(self) -> Duration:
+        """How long CloudFormation waits for this job: its max runtime plus the
+        start-up and upload margin, within CloudFormation's one hour."""
+        needed = self._max_runtime.to_seconds() + START_AND_UPLOAD_MARGIN.to_seconds()
+        return Duration.seconds(max(needed, MIN_SERVICE_TIMEOUT.to_seconds()))
 
     # -- rendering ----------------------------------------------------------
 
@@ -260,6 +287,17 @@ class TrainingJob(Construct):
             maximum=MAX_RUNTIME.to_seconds(),
             unit="seconds (28 days)",
         )
+        if self._max_runtime.to_seconds() > MAX_WAITED_RUNTIME.to_seconds():
+            raise fail(
+                self,
+                "max_runtime",
+                f"{self._max_runtime.to_seconds()} seconds",
+                "the deployment waits for the job, and CloudFormation waits for a resource "
+                f"at most one hour, {START_AND_UPLOAD_MARGIN.to_minutes()} minutes of which "
+                "go to starting instances and uploading the model: max_runtime can be at "
+                f"most {MAX_WAITED_RUNTIME.to_minutes()} minutes. Completion modes for "
+                "longer jobs (waiting on the job's state-change event) are planned.",
+            )
         check_range(
             self,
             "hyperparameters",
@@ -267,7 +305,13 @@ class TrainingJob(Construct):
             maximum=MAX_HYPERPARAMETERS,
             unit="entries",
         )
-        check_range(self, "tags", len(self._tags), maximum=MAX_TAGS, unit="tags")
+        check_range(
+            self,
+            "tags",
+            len(self._tags),
+            maximum=MAX_TAGS,
+            unit="tags (SageMaker allows 50; the library uses one to recognise its jobs)",
+        )
         for key in self._tags:
             if not is_token(key) and key.lower().startswith("aws:"):
                 raise fail(self, "tags", key, "the 'aws:' prefix is reserved for AWS")

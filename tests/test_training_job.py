@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -22,7 +23,6 @@ from constructs_lib import (
     TrainingJobProvider,
     TrainingOutput,
 )
-from constructs_lib.provider import TRAINING_JOB_ACTIONS
 from tests.fakes import service_model, validate
 
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -217,6 +217,42 @@ def test_attributes_are_the_resource_ref_and_attributes(built: Built) -> None:
     assert built.first.grant_principal is built.first.role.grant_principal
 
 
+@pytest.mark.parametrize(
+    ("job", "service_timeout", "deadline"),
+    [
+        # 40 min runtime + 15 min start/upload margin; the handler gives up 5 min earlier.
+        ("first", 3300, 3000),
+        # The default runtime, 45 min, fills CloudFormation's hour.
+        ("second", 3600, 3300),
+    ],
+)
+def test_wait_is_bounded_by_the_max_runtime(
+    built: Built, job: str, service_timeout: int, deadline: int
+) -> None:
+    resource = built.job_resource(getattr(built, job))
+    assert resource["Properties"]["ServiceTimeout"] == str(service_timeout)
+    assert resource["Properties"]["WaitTimeoutSeconds"] == deadline
+
+
+def test_short_jobs_still_leave_a_delete_time_to_stop() -> None:
+    job = _job(max_runtime=Duration.minutes(5))
+    resources = Template.from_stack(Stack.of(job)).find_resources("Custom::SageMakerTrainingJob")
+    props = next(iter(resources.values()))["Properties"]
+    assert props["ServiceTimeout"] == "1800"
+    assert props["WaitTimeoutSeconds"] == 1500
+
+
+def test_provider_polls_for_at_most_an_hour(built: Built) -> None:
+    built.template.has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "handler.index.is_complete", "Timeout": 120}
+    )
+    machine = next(iter(built.template.find_resources("AWS::StepFunctions::StateMachine").values()))
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    # 3600 s total / 30 s interval.
+    assert '\\"MaxAttempts\\":120' in definition
+    assert '\\"IntervalSeconds\\":30' in definition
+
+
 # -- the execution role -------------------------------------------------------
 
 
@@ -379,8 +415,18 @@ def test_one_provider_for_all_jobs_of_the_stack(built: Built) -> None:
 def test_provider_acts_only_on_this_stacks_jobs(built: Built) -> None:
     statements = built.policy_statements(built.first.provider.role)
     prefix = built.first.provider.job_name_prefix
-    jobs = [s for s in statements if s["Action"] == TRAINING_JOB_ACTIONS]
+    jobs = [s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"]]
     assert len(jobs) == 1
+    assert jobs[0]["Action"] == [
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+        "sagemaker:DeleteTrainingJob",
+        "sagemaker:UpdateTrainingJob",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
+        "sagemaker:ListTags",
+    ]
 
     def job_arn(name: str) -> dict[str, Any]:
         return {
@@ -468,6 +514,15 @@ def _job(**overrides: Any) -> TrainingJob:
             r"hyperparameters: 101 .*at most 100 entries",
         ),
         ({"tags": {"aws:owner": "me"}}, r"tags: 'aws:owner' .*reserved for AWS"),
+        (
+            {"tags": {f"k{i}": "v" for i in range(50)}},
+            r"tags: 50 is invalid: must be at most 49 tags \(SageMaker allows 50; the library",
+        ),
+        (
+            {"max_runtime": Duration.minutes(46)},
+            r"\[Check/Job\] max_runtime: '2760 seconds' is invalid: .*CloudFormation waits "
+            r"for a resource at most one hour.*at most 45 minutes",
+        ),
         ({"removal_policy": RemovalPolicy.SNAPSHOT}, r"removal_policy: .*RETAIN or DESTROY"),
     ],
 )
