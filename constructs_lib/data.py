@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+
+from .config import S3Location, _prune
 
 
 class InputMode(Enum):
@@ -27,29 +31,75 @@ class CompressionType(Enum):
     GZIP = "Gzip"
 
 
-def _s3_uri(bucket: s3.IBucket, key_prefix: str) -> str:
-    return f"s3://{bucket.bucket_name}/{key_prefix}"
+class S3DataType(Enum):
+    """What the channel's S3 URI names (``S3DataType``)."""
+
+    S3_PREFIX = "S3Prefix"
+    MANIFEST_FILE = "ManifestFile"
+    AUGMENTED_MANIFEST_FILE = "AugmentedManifestFile"
+    CONVERSE = "Converse"
+
+
+class S3DataDistribution(Enum):
+    """How the data is spread over the instances (``S3DataDistributionType``)."""
+
+    FULLY_REPLICATED = "FullyReplicated"
+    SHARDED_BY_S3_KEY = "ShardedByS3Key"
+
+
+class RecordWrapper(Enum):
+    """Whether records are wrapped in RecordIO (``RecordWrapperType``)."""
+
+    NONE = "None"
+    RECORD_IO = "RecordIO"
+
+
+class FileSystemType(Enum):
+    EFS = "EFS"
+    FSX_LUSTRE = "FSxLustre"
+
+
+class FileSystemAccessMode(Enum):
+    READ_WRITE = "rw"
+    READ_ONLY = "ro"
+
+
+class OutputCompression(Enum):
+    """How the model artifacts are compressed (``OutputDataConfig.CompressionType``)."""
+
+    GZIP = "GZIP"
+    NONE = "NONE"
 
 
 class TrainingInput:
-    """An input channel of a training job: a named S3 location the algorithm reads."""
+    """An input channel of a training job: a named data source the algorithm reads.
+
+    Create one with :meth:`from_bucket`, :meth:`from_manifest` or
+    :meth:`from_file_system`.
+    """
 
     def __init__(
         self,
         *,
         channel_name: str,
-        bucket: s3.IBucket,
-        key_prefix: str,
+        data_source: dict[str, Any],
+        location: S3Location | None = None,
         content_type: str | None = None,
         input_mode: InputMode | None = None,
         compression: CompressionType | None = None,
+        record_wrapper: RecordWrapper | None = None,
+        shuffle_seed: int | None = None,
     ) -> None:
         self.channel_name = channel_name
-        self.bucket = bucket
-        self.key_prefix = key_prefix
+        self.data_source = data_source
+        self.location = location
         self.content_type = content_type
         self.input_mode = input_mode
         self.compression = compression
+        self.record_wrapper = record_wrapper
+        self.shuffle_seed = shuffle_seed
+        #: The manifest object of a manifest channel.
+        self.manifest: S3Location | None = None
 
     @staticmethod
     def from_bucket(
@@ -60,115 +110,228 @@ class TrainingInput:
         content_type: str | None = None,
         input_mode: InputMode | None = None,
         compression: CompressionType | None = None,
+        distribution: S3DataDistribution | None = None,
+        record_wrapper: RecordWrapper | None = None,
+        shuffle_seed: int | None = None,
+        instance_group_names: Sequence[str] | None = None,
     ) -> TrainingInput:
         """A channel reading every object under ``key_prefix`` of ``bucket``.
 
         :param channel_name: the channel's name, as the algorithm knows it ("train").
         :param key_prefix: the key prefix of the data, e.g. ``"train/"``; default: the
             whole bucket.
-        :param content_type: MIME type of the data, e.g. ``"text/csv"``; default: none
-            (the algorithm's default).
-        :param input_mode: default: the job's input mode (``File`` unless set).
+        :param content_type: MIME type of the data, e.g. ``"text/csv"``; default: none.
+        :param input_mode: default: the job's input mode.
         :param compression: default: none.
+        :param distribution: default: ``FULLY_REPLICATED`` (every instance gets all).
+        :param record_wrapper: default: none.
+        :param shuffle_seed: shuffle the objects (Pipe mode) with this seed; default: no.
+        :param instance_group_names: the instance groups that get this channel (for
+            heterogeneous clusters); default: all.
         """
-        return TrainingInput(
-            channel_name=channel_name,
-            bucket=bucket,
-            key_prefix=key_prefix,
+        location = S3Location(bucket, key_prefix)
+        return TrainingInput._s3(
+            channel_name,
+            location,
+            S3DataType.S3_PREFIX,
+            distribution=distribution,
+            instance_group_names=instance_group_names,
             content_type=content_type,
             input_mode=input_mode,
             compression=compression,
+            record_wrapper=record_wrapper,
+            shuffle_seed=shuffle_seed,
+        )
+
+    @staticmethod
+    def from_manifest(
+        channel_name: str,
+        bucket: s3.IBucket,
+        manifest_key: str,
+        *,
+        augmented: bool = False,
+        attribute_names: Sequence[str] | None = None,
+        data_prefix: str = "",
+        content_type: str | None = None,
+        input_mode: InputMode | None = None,
+        distribution: S3DataDistribution | None = None,
+        record_wrapper: RecordWrapper | None = None,
+    ) -> TrainingInput:
+        """A channel reading the objects a manifest file lists.
+
+        :param manifest_key: the manifest's key in ``bucket``.
+        :param augmented: an augmented manifest (JSON lines with attributes).
+        :param attribute_names: the attributes of an augmented manifest to read.
+        :param data_prefix: the key prefix of the objects the manifest lists, which the
+            execution role may read; default: the whole bucket.
+        """
+        location = S3Location(bucket, data_prefix)
+        channel = TrainingInput._s3(
+            channel_name,
+            location,
+            S3DataType.AUGMENTED_MANIFEST_FILE if augmented else S3DataType.MANIFEST_FILE,
+            distribution=distribution,
+            attribute_names=attribute_names,
+            content_type=content_type,
+            input_mode=input_mode,
+            record_wrapper=record_wrapper,
+        )
+        channel.data_source["S3DataSource"]["S3Uri"] = f"s3://{bucket.bucket_name}/{manifest_key}"
+        channel.manifest = S3Location(bucket, manifest_key)
+        return channel
+
+    @staticmethod
+    def from_file_system(
+        channel_name: str,
+        *,
+        file_system_id: str,
+        file_system_type: FileSystemType,
+        directory_path: str,
+        access_mode: FileSystemAccessMode = FileSystemAccessMode.READ_ONLY,
+        content_type: str | None = None,
+        input_mode: InputMode | None = None,
+    ) -> TrainingInput:
+        """A channel reading an EFS or FSx for Lustre file system (the job needs a VPC
+        that reaches it)."""
+        return TrainingInput(
+            channel_name=channel_name,
+            data_source={
+                "FileSystemDataSource": {
+                    "FileSystemId": file_system_id,
+                    "FileSystemAccessMode": access_mode.value,
+                    "FileSystemType": file_system_type.value,
+                    "DirectoryPath": directory_path,
+                }
+            },
+            content_type=content_type,
+            input_mode=input_mode,
+        )
+
+    @staticmethod
+    def _s3(
+        channel_name: str,
+        location: S3Location,
+        data_type: S3DataType,
+        *,
+        distribution: S3DataDistribution | None = None,
+        attribute_names: Sequence[str] | None = None,
+        instance_group_names: Sequence[str] | None = None,
+        **options: Any,
+    ) -> TrainingInput:
+        source = _prune(
+            {
+                "S3DataType": data_type.value,
+                "S3Uri": location.s3_uri,
+                "S3DataDistributionType": (
+                    distribution or S3DataDistribution.FULLY_REPLICATED
+                ).value,
+                "AttributeNames": list(attribute_names) if attribute_names else None,
+                "InstanceGroupNames": list(instance_group_names) if instance_group_names else None,
+            }
+        )
+        return TrainingInput(
+            channel_name=channel_name,
+            data_source={"S3DataSource": source},
+            location=location,
+            **options,
         )
 
     @property
-    def s3_uri(self) -> str:
-        return _s3_uri(self.bucket, self.key_prefix)
+    def bucket(self) -> s3.IBucket | None:
+        return self.location.bucket if self.location else None
 
     def render(self) -> dict[str, Any]:
         """This channel as a member of the request's ``InputDataConfig``."""
-        channel: dict[str, Any] = {
-            "ChannelName": self.channel_name,
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": self.s3_uri,
-                    "S3DataDistributionType": "FullyReplicated",
-                }
-            },
-        }
-        if self.content_type is not None:
-            channel["ContentType"] = self.content_type
-        if self.input_mode is not None:
-            channel["InputMode"] = self.input_mode.value
-        if self.compression is not None:
-            channel["CompressionType"] = self.compression.value
-        return channel
+        return _prune(
+            {
+                "ChannelName": self.channel_name,
+                "DataSource": self.data_source,
+                "ContentType": self.content_type,
+                "CompressionType": self.compression.value if self.compression else None,
+                "RecordWrapperType": self.record_wrapper.value if self.record_wrapper else None,
+                "InputMode": self.input_mode.value if self.input_mode else None,
+                "ShuffleConfig": (
+                    {"Seed": self.shuffle_seed} if self.shuffle_seed is not None else None
+                ),
+            }
+        )
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` list and read exactly this channel's objects."""
-        principal = grantee.grant_principal
-        principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
-            )
-        )
-        principal.add_to_principal_policy(_list_prefix_statement(self.bucket, self.key_prefix))
-        if self.bucket.encryption_key is not None:
-            self.bucket.encryption_key.grant_decrypt(grantee)
+        if self.location is not None:
+            self.location.grant_read(grantee)
+        if self.manifest is not None:
+            self.manifest.grant_get(grantee, exact=True)
 
 
 class TrainingOutput:
     """Where a training job writes its model artifacts (``OutputDataConfig``)."""
 
-    def __init__(self, *, bucket: s3.IBucket, key_prefix: str = "") -> None:
-        self.bucket = bucket
-        self.key_prefix = key_prefix
+    def __init__(
+        self,
+        *,
+        bucket: s3.IBucket,
+        key_prefix: str = "",
+        encryption_key: kms.IKey | None = None,
+        compression: OutputCompression | None = None,
+    ) -> None:
+        self.location = S3Location(bucket, key_prefix)
+        self.encryption_key = encryption_key
+        self.compression = compression
 
     @staticmethod
-    def to_bucket(bucket: s3.IBucket, key_prefix: str = "") -> TrainingOutput:
+    def to_bucket(
+        bucket: s3.IBucket,
+        key_prefix: str = "",
+        *,
+        encryption_key: kms.IKey | None = None,
+        compression: OutputCompression | None = None,
+    ) -> TrainingOutput:
         """Write artifacts under ``key_prefix`` of ``bucket``; SageMaker adds
         ``<job name>/output/model.tar.gz`` below it.
 
         :param key_prefix: e.g. ``"models/"``; default: the bucket's root.
+        :param encryption_key: a KMS key SageMaker encrypts the artifacts with;
+            default: the bucket's encryption.
+        :param compression: default: ``GZIP`` (SageMaker's default).
         """
-        return TrainingOutput(bucket=bucket, key_prefix=key_prefix)
+        return TrainingOutput(
+            bucket=bucket,
+            key_prefix=key_prefix,
+            encryption_key=encryption_key,
+            compression=compression,
+        )
+
+    @property
+    def bucket(self) -> s3.IBucket:
+        return self.location.bucket
+
+    @property
+    def key_prefix(self) -> str:
+        return self.location.key_prefix
 
     @property
     def s3_uri(self) -> str:
-        return _s3_uri(self.bucket, self.key_prefix)
+        return self.location.s3_uri
 
     def render(self) -> dict[str, Any]:
         """The request's ``OutputDataConfig``."""
-        return {"S3OutputPath": self.s3_uri}
+        return _prune(
+            {
+                "KmsKeyId": self.encryption_key.key_arn if self.encryption_key else None,
+                "S3OutputPath": self.s3_uri,
+                "CompressionType": self.compression.value if self.compression else None,
+            }
+        )
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` write (and abort multipart uploads) under the prefix only."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
-            )
-        )
-        if self.bucket.encryption_key is not None:
-            # Multipart uploads to an SSE-KMS bucket need decrypt as well as encrypt.
-            self.bucket.encryption_key.grant_encrypt_decrypt(grantee)
+        self.location.grant_write(grantee)
+        if self.encryption_key is not None:
+            self.encryption_key.grant_encrypt_decrypt(grantee)
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
-        """Let ``grantee`` read what jobs wrote under the prefix (e.g. a model's role)."""
-        principal = grantee.grant_principal
-        principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
-            )
-        )
-        if self.bucket.encryption_key is not None:
-            self.bucket.encryption_key.grant_decrypt(grantee)
-
-
-def _list_prefix_statement(bucket: s3.IBucket, key_prefix: str) -> iam.PolicyStatement:
-    conditions = {"StringLike": {"s3:prefix": [f"{key_prefix}*"]}} if key_prefix else None
-    return iam.PolicyStatement(
-        actions=["s3:ListBucket"], resources=[bucket.bucket_arn], conditions=conditions
-    )
+        """Let ``grantee`` get what jobs wrote under the prefix (e.g. a model's role)."""
+        self.location.grant_get(grantee)
+        if self.encryption_key is not None:
+            self.encryption_key.grant_decrypt(grantee)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from typing import Any
 
 from aws_cdk import Aws, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
@@ -34,10 +36,32 @@ class TrainingImage(ABC):
         """An image of an ECR repository; the execution role is granted pull on it."""
         return _RepositoryImage(repository, tag)
 
+    @staticmethod
+    def from_private_registry(
+        image_uri: str, *, credentials_provider: lambda_.IFunction | None = None
+    ) -> TrainingImage:
+        """An image of a private Docker registry that SageMaker reaches through the
+        job's VPC (``TrainingRepositoryAccessMode`` ``Vpc``).
+
+        :param credentials_provider: a Lambda function that returns the registry's
+            credentials; default: none (an open registry).
+        """
+        return _PrivateRegistryImage(image_uri, credentials_provider)
+
+    @staticmethod
+    def from_algorithm_name(name_or_arn: str) -> TrainingImage:
+        """An algorithm resource you created or subscribed to on AWS Marketplace
+        (``AlgorithmName``)."""
+        return _AlgorithmResource(name_or_arn)
+
     @property
     @abstractmethod
     def image_uri(self) -> str:
         """The image URI, the ``TrainingImage`` of the request."""
+
+    def render(self) -> dict[str, Any]:
+        """The members of ``AlgorithmSpecification`` that name what to run."""
+        return {"TrainingImage": self.image_uri}
 
     @abstractmethod
     def grant_pull(self, grantee: iam.IGrantable) -> None:
@@ -75,6 +99,45 @@ class _RegistryImage(TrainingImage):
             )
         )
         _grant_ecr_token(grantee)
+
+
+class _PrivateRegistryImage(_RegistryImage):
+    def __init__(self, image_uri: str, provider: lambda_.IFunction | None) -> None:
+        super().__init__(image_uri)
+        self._provider = provider
+
+    def render(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"TrainingRepositoryAccessMode": "Vpc"}
+        if self._provider is not None:
+            config["TrainingRepositoryAuthConfig"] = {
+                "TrainingRepositoryCredentialsProviderArn": self._provider.function_arn
+            }
+        return {"TrainingImage": self.image_uri, "TrainingImageConfig": config}
+
+    def grant_pull(self, grantee: iam.IGrantable) -> None:
+        # A private registry authenticates with its own credentials, not IAM; the
+        # execution role invokes the credentials provider.
+        if self._provider is not None:
+            self._provider.grant_invoke(grantee)
+
+
+class _AlgorithmResource(TrainingImage):
+    def __init__(self, name_or_arn: str) -> None:
+        self._name = name_or_arn
+
+    @property
+    def image_uri(self) -> str:
+        raise ValueError(
+            f"TrainingImage.from_algorithm_name({self._name!r}) has no image URI: "
+            "SageMaker resolves the algorithm resource's image itself"
+        )
+
+    def render(self) -> dict[str, Any]:
+        return {"AlgorithmName": self._name}
+
+    def grant_pull(self, grantee: iam.IGrantable) -> None:
+        # SageMaker pulls an algorithm resource's image itself.
+        return
 
 
 class _RepositoryImage(TrainingImage):

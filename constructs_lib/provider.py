@@ -96,6 +96,7 @@ class TrainingJobProvider(Construct):
         self.role.add_to_principal_policy(self._jobs_statement)
         self._pass_role_statement: iam.PolicyStatement | None = None
         self._passed_roles: set[str] = set()
+        self._watches_network = False
 
         code = lambda_.Code.from_asset(str(PACKAGE_DIR), exclude=HANDLER_ASSET_EXCLUDE)
         self.on_event_function = self._function(
@@ -124,9 +125,18 @@ class TrainingJobProvider(Construct):
         prefix = f"{self.job_name_prefix}-{_slug(construct_id)}"
         return prefix[:_JOB_PREFIX_CHARS].rstrip("-")
 
-    def register_job(self, *, execution_role: iam.IRole, job_name: str | None) -> None:
-        """Allow the provider to pass ``execution_role`` to SageMaker and, for a job
-        with an explicit name, to act on that name."""
+    def register_job(
+        self, *, execution_role: iam.IRole, job_name: str | None, uses_vpc: bool = False
+    ) -> None:
+        """Allow the provider to pass ``execution_role`` to SageMaker; for a job with
+        an explicit name, to act on that name; for a VPC job, to watch its network
+        interfaces being released on delete."""
+        if uses_vpc and not self._watches_network:
+            self._watches_network = True
+            # ec2:DescribeNetworkInterfaces supports no resource scoping: IAM needs "*".
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+            )
         if job_name is not None:
             names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
             # SageMaker ARNs may carry the name lower-cased: cover both spellings.

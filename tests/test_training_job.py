@@ -496,32 +496,51 @@ def _job(**overrides: Any) -> TrainingJob:
     [
         (
             {"training_job_name": "bad_name"},
-            r"\[Check/Job\] training_job_name: 'bad_name' is invalid: letters, digits",
+            r"^\[Check/Job\] TrainingJobName \(training_job_name\): 'bad_name' is invalid: "
+            r"must match the pattern \[a-zA-Z0-9\]",
         ),
-        ({"training_job_name": "a" * 64}, r"training_job_name: 'a{64}' .*at most 63"),
+        (
+            {"training_job_name": "a" * 64},
+            r"TrainingJobName \(training_job_name\): 'a{64}' is invalid: must have at most 63 "
+            "characters",
+        ),
         (
             {"inputs": lambda b: [TrainingInput.from_bucket(f"c{i}", b) for i in range(21)]},
-            r"\[Check/Job\] inputs: 21 is invalid: must be at most 20 channels",
+            r"^\[Check/Job\] InputDataConfig \(inputs\): 21 is invalid: must have at most 20 "
+            "items$",
         ),
         (
             {"inputs": lambda b: [TrainingInput.from_bucket("x", b)] * 2},
-            r"inputs: 'x' is invalid: channel names must be unique",
+            r"InputDataConfig\[1\].ChannelName \(inputs\): 'x' is invalid: must be unique",
         ),
-        ({"instance_count": 0}, r"instance_count: 0 is invalid: must be at least 1"),
-        ({"max_runtime": Duration.days(29)}, r"max_runtime: 2505600 .*at most 2419200"),
+        (
+            {"instance_count": 0},
+            r"ResourceConfig.InstanceCount \(instance_count\): 0 is invalid: must be at least 1",
+        ),
+        (
+            {"max_runtime": Duration.days(29)},
+            r"StoppingCondition.MaxRuntimeInSeconds \(max_runtime\): 2505600 is invalid: .*at "
+            r"most 2700 seconds \(45 minutes\)",
+        ),
         (
             {"hyperparameters": {str(i): "v" for i in range(101)}},
-            r"hyperparameters: 101 .*at most 100 entries",
+            r"HyperParameters \(hyperparameters\): 101 is invalid: must have at most 100 "
+            "entries",
         ),
-        ({"tags": {"aws:owner": "me"}}, r"tags: 'aws:owner' .*reserved for AWS"),
         (
-            {"tags": {f"k{i}": "v" for i in range(50)}},
-            r"tags: 50 is invalid: must be at most 49 tags \(SageMaker allows 50; the library",
+            {"tags": {"aws:owner": "me"}},
+            r"Tags\[0\].Key \(tags\): 'aws:owner' is invalid: the 'aws:' prefix is reserved",
+        ),
+        (
+            {"tags": {f"k{i:02d}": "v" for i in range(50)}},
+            r"Tags \(tags\): 50 is invalid: must have at most 49 tags \(SageMaker allows 50; "
+            "the library",
         ),
         (
             {"max_runtime": Duration.minutes(46)},
-            r"\[Check/Job\] max_runtime: '2760 seconds' is invalid: .*CloudFormation waits "
-            r"for a resource at most one hour.*at most 45 minutes",
+            r"^\[Check/Job\] StoppingCondition.MaxRuntimeInSeconds \(max_runtime\): 2760 is "
+            r"invalid: the deployment waits for the job, and CloudFormation waits for a "
+            r"resource at most one hour.*at most 2700 seconds \(45 minutes\)",
         ),
         ({"removal_policy": RemovalPolicy.SNAPSHOT}, r"removal_policy: .*RETAIN or DESTROY"),
     ],

@@ -1,0 +1,340 @@
+"""Typed value classes for the sections of the CreateTrainingJob request.
+
+Each renders its section in the API's own shape with ``render()``; classes that
+name S3 locations also grant the execution role what SageMaker needs there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from aws_cdk import Duration, Size
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+
+from .instance_type import InstanceType
+
+
+def _prune(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop unset (None) members, as the API wants them absent."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _optional_map(values: Mapping[str, str] | None) -> dict[str, str] | None:
+    return dict(sorted(values.items())) if values else None
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """A bucket and key prefix, e.g. where the debugger or TensorBoard writes."""
+
+    bucket: s3.IBucket
+    key_prefix: str = ""
+
+    @staticmethod
+    def of(bucket: s3.IBucket, key_prefix: str = "") -> S3Location:
+        return S3Location(bucket, key_prefix)
+
+    @property
+    def s3_uri(self) -> str:
+        return f"s3://{self.bucket.bucket_name}/{self.key_prefix}"
+
+    def grant_write(self, grantee: iam.IGrantable) -> None:
+        """Put objects (and abort multipart uploads) under the prefix only."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
+            )
+        )
+        if self.bucket.encryption_key is not None:
+            # Multipart uploads to an SSE-KMS bucket need decrypt as well as encrypt.
+            self.bucket.encryption_key.grant_encrypt_decrypt(grantee)
+
+    def grant_get(self, grantee: iam.IGrantable, *, exact: bool = False) -> None:
+        """Get the objects under the prefix (or, ``exact``, the one object it names)."""
+        pattern = self.key_prefix if exact else f"{self.key_prefix}*"
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(pattern)]
+            )
+        )
+        if self.bucket.encryption_key is not None:
+            self.bucket.encryption_key.grant_decrypt(grantee)
+
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        """List the prefix and get its objects."""
+        self.grant_get(grantee)
+        principal = grantee.grant_principal
+        conditions = (
+            {"StringLike": {"s3:prefix": [f"{self.key_prefix}*"]}} if self.key_prefix else None
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions=conditions,
+            )
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricDefinition:
+    """A metric the algorithm prints, captured from its logs by ``regex``."""
+
+    name: str
+    regex: str
+
+    def render(self) -> dict[str, Any]:
+        return {"Name": self.name, "Regex": self.regex}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceGroup:
+    """A group of a heterogeneous cluster (``ResourceConfig.InstanceGroups``)."""
+
+    name: str
+    instance_type: InstanceType
+    instance_count: int = 1
+
+    def render(self) -> dict[str, Any]:
+        return {
+            "InstanceGroupName": self.name,
+            "InstanceType": str(self.instance_type),
+            "InstanceCount": self.instance_count,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlacementSpecification:
+    """How many instances to place on an UltraServer."""
+
+    instance_count: int
+    ultra_server_id: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune({"UltraServerId": self.ultra_server_id, "InstanceCount": self.instance_count})
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstancePlacement:
+    """Placement of the job's instances within UltraServers (UltraServer capacity only)."""
+
+    enable_multiple_jobs: bool | None = None
+    specifications: Sequence[PlacementSpecification] = ()
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "EnableMultipleJobs": self.enable_multiple_jobs,
+                "PlacementSpecifications": [s.render() for s in self.specifications] or None,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint:
+    """Where managed spot training (or your code) keeps checkpoints: synced between
+    ``local_path`` in the container (default ``/opt/ml/checkpoints``) and S3."""
+
+    location: S3Location
+    local_path: str | None = None
+
+    @staticmethod
+    def to_bucket(
+        bucket: s3.IBucket, key_prefix: str = "", *, local_path: str | None = None
+    ) -> Checkpoint:
+        return Checkpoint(location=S3Location(bucket, key_prefix), local_path=local_path)
+
+    def render(self) -> dict[str, Any]:
+        return _prune({"S3Uri": self.location.s3_uri, "LocalPath": self.local_path})
+
+    def grant(self, grantee: iam.IGrantable) -> None:
+        """Checkpoints are written, and read back after an interruption."""
+        self.location.grant_read(grantee)
+        self.location.grant_write(grantee)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebugCollection:
+    """A tensor collection the debugger hook saves."""
+
+    name: str
+    parameters: Mapping[str, str] | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {"CollectionName": self.name, "CollectionParameters": _optional_map(self.parameters)}
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebugHookConfig:
+    """SageMaker Debugger's hook: where tensors go and which collections."""
+
+    output: S3Location
+    local_path: str | None = None
+    hook_parameters: Mapping[str, str] | None = None
+    collections: Sequence[DebugCollection] = ()
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "LocalPath": self.local_path,
+                "S3OutputPath": self.output.s3_uri,
+                "HookParameters": _optional_map(self.hook_parameters),
+                "CollectionConfigurations": [c.render() for c in self.collections] or None,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleConfiguration:
+    """A Debugger or Profiler rule, evaluated by its own container."""
+
+    name: str
+    evaluator_image: str
+    instance_type: InstanceType | None = None
+    volume_size: Size | None = None
+    local_path: str | None = None
+    output: S3Location | None = None
+    parameters: Mapping[str, str] | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "RuleConfigurationName": self.name,
+                "LocalPath": self.local_path,
+                "S3OutputPath": self.output.s3_uri if self.output else None,
+                "RuleEvaluatorImage": self.evaluator_image,
+                "InstanceType": str(self.instance_type) if self.instance_type else None,
+                "VolumeSizeInGB": self.volume_size.to_gibibytes() if self.volume_size else None,
+                "RuleParameters": _optional_map(self.parameters),
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilerConfig:
+    """SageMaker Profiler settings; ``disable=True`` turns the default profiling off."""
+
+    output: S3Location | None = None
+    interval: Duration | None = None
+    parameters: Mapping[str, str] | None = None
+    disable: bool | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "S3OutputPath": self.output.s3_uri if self.output else None,
+                "ProfilingIntervalInMilliseconds": (
+                    self.interval.to_milliseconds() if self.interval else None
+                ),
+                "ProfilingParameters": _optional_map(self.parameters),
+                "DisableProfiler": self.disable,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TensorBoardOutput:
+    """Where TensorBoard data is written (synced from ``local_path``)."""
+
+    output: S3Location
+    local_path: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune({"LocalPath": self.local_path, "S3OutputPath": self.output.s3_uri})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """Associate the job with a SageMaker Experiments experiment, trial and run."""
+
+    experiment_name: str | None = None
+    trial_name: str | None = None
+    trial_component_display_name: str | None = None
+    run_name: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "ExperimentName": self.experiment_name,
+                "TrialName": self.trial_name,
+                "TrialComponentDisplayName": self.trial_component_display_name,
+                "RunName": self.run_name,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class MlflowConfig:
+    """Log to a SageMaker managed MLflow tracking server."""
+
+    resource_arn: str
+    experiment_name: str | None = None
+    run_name: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "MlflowResourceArn": self.resource_arn,
+                "MlflowExperimentName": self.experiment_name,
+                "MlflowRunName": self.run_name,
+            }
+        )
+
+
+class ServerlessJobType(Enum):
+    """``ServerlessJobConfig.JobType``."""
+
+    FINE_TUNING = "FineTuning"
+    EVALUATION = "Evaluation"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerlessJobConfig:
+    """A serverless training job (model customization or evaluation). SageMaker
+    chooses instances and volume: ``volume_size`` must then stay unset."""
+
+    base_model_arn: str
+    job_type: ServerlessJobType
+    accept_eula: bool | None = None
+    customization_technique: str | None = None
+    peft: str | None = None
+    evaluation_type: str | None = None
+    evaluator_arn: str | None = None
+    sequence_length: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "BaseModelArn": self.base_model_arn,
+                "AcceptEula": self.accept_eula,
+                "JobType": self.job_type.value,
+                "CustomizationTechnique": self.customization_technique,
+                "Peft": self.peft,
+                "EvaluationType": self.evaluation_type,
+                "EvaluatorArn": self.evaluator_arn,
+                "SequenceLength": self.sequence_length,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelPackageConfig:
+    """Register the trained model in a model package group."""
+
+    model_package_group_arn: str
+    source_model_package_arn: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        return _prune(
+            {
+                "ModelPackageGroupArn": self.model_package_group_arn,
+                "SourceModelPackageArn": self.source_model_package_arn,
+            }
+        )
