@@ -1,18 +1,72 @@
 """SageMaker training jobs as resources of a CloudFormation stack, for the AWS CDK."""
 
-from .data import CompressionType, InputMode, TrainingInput, TrainingOutput
+from .config import (
+    Checkpoint,
+    DebugCollection,
+    DebugHookConfig,
+    ExperimentConfig,
+    InstanceGroup,
+    InstancePlacement,
+    MetricDefinition,
+    MlflowConfig,
+    ModelPackageConfig,
+    PlacementSpecification,
+    ProfilerConfig,
+    RuleConfiguration,
+    S3Location,
+    ServerlessJobConfig,
+    ServerlessJobType,
+    TensorBoardOutput,
+)
+from .data import (
+    CompressionType,
+    FileSystemAccessMode,
+    FileSystemType,
+    InputMode,
+    OutputCompression,
+    RecordWrapper,
+    S3DataDistribution,
+    S3DataType,
+    TrainingInput,
+    TrainingOutput,
+)
 from .image import TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
+from .request import TrainingJobProps, render_request
 from .training_job import TrainingJob
 
 __all__ = [
+    "Checkpoint",
     "CompressionType",
+    "DebugCollection",
+    "DebugHookConfig",
+    "ExperimentConfig",
+    "FileSystemAccessMode",
+    "FileSystemType",
     "InputMode",
+    "InstanceGroup",
+    "InstancePlacement",
     "InstanceType",
+    "MetricDefinition",
+    "MlflowConfig",
+    "ModelPackageConfig",
+    "OutputCompression",
+    "PlacementSpecification",
+    "ProfilerConfig",
+    "RecordWrapper",
+    "RuleConfiguration",
+    "S3DataDistribution",
+    "S3DataType",
+    "S3Location",
+    "ServerlessJobConfig",
+    "ServerlessJobType",
+    "TensorBoardOutput",
     "TrainingImage",
     "TrainingInput",
     "TrainingJob",
+    "TrainingJobProps",
     "TrainingJobProvider",
     "TrainingOutput",
+    "render_request",
 ]

@@ -161,7 +161,7 @@ PROP_FOR_PATH: dict[str, str] = {
 def props_for_path(path: str) -> str:
     """The prop(s) that set the API member at ``path`` (e.g. ``ResourceConfig.
     InstanceCount`` -> ``instance_count``), or ``additional_request``."""
-    plain = re.sub(r"\[\d+\]| key .*", "", path)
+    plain = re.sub(r"\[[^\]]*\]", "", path)
     parts = plain.split(".")
     for depth in range(len(parts), 0, -1):
         prop = PROP_FOR_PATH.get(".".join(parts[:depth]))

@@ -144,8 +144,9 @@ class Validator:
             return
         yield from self._range(len(value), shape, path, " entries")
         for key, item in value.items():
-            yield from self._check(key, shape["key"], f"{path} key {key!r}")
-            yield from self._check(item, shape["value"], _join(path, str(key)))
+            for problem in self._check(key, shape["key"], path):
+                yield Problem(path, key, f"keys {problem.rule}")
+            yield from self._check(item, shape["value"], f"{path}[{key!r}]")
 
     def _string(self, value: Any, shape: Mapping[str, Any], path: str) -> Iterator[Problem]:
         if not isinstance(value, str):

@@ -1,0 +1,74 @@
+"""Deliver a synthesized request to the handler, as CloudFormation would.
+
+CloudFormation resolves intrinsics (here: plausible concrete values chosen by the
+member they fill) and turns every scalar into a string; the handler then coerces
+and calls CreateTrainingJob on the fake, which validates against botocore's model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+
+from constructs_lib import TrainingJob
+from constructs_lib.handler import lifecycle
+from constructs_lib.handler.properties import NAME_PREFIX, REQUEST
+from tests.fakes import FakeSageMaker, runtime
+from tests.harness import Framework
+
+_BY_MEMBER = {
+    "RoleArn": "arn:aws:iam::123456789012:role/execution",
+    "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:v1",
+    "S3Uri": "s3://bucket/prefix/",
+    "S3OutputPath": "s3://bucket/output/",
+    "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "VolumeKmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-12345678",
+    "TrainingRepositoryCredentialsProviderArn": (
+        "arn:aws:lambda:us-east-1:123456789012:function:credentials"
+    ),
+    "SecurityGroupIds": "sg-0123456789abcdef0",
+    "Subnets": "subnet-0123456789abcdef0",
+}
+
+
+def _is_intrinsic(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
+    )
+
+
+def concretize(value: Any, member: str = "") -> Any:
+    """``value`` with each intrinsic replaced by a plausible value for ``member``."""
+    if _is_intrinsic(value):
+        return _BY_MEMBER.get(member, "concrete-value")
+    if isinstance(value, dict):
+        return {key: concretize(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [concretize(item, member) for item in value]
+    return value
+
+
+def cfn_strings(value: Any) -> Any:
+    """What CloudFormation does to a custom resource's properties."""
+    if isinstance(value, dict):
+        return {key: cfn_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [cfn_strings(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def deliver(job: TrainingJob) -> dict[str, Any]:
+    """Create ``job`` through the real handler on a fresh fake; return the request
+    the fake received (validated against botocore's model on the way in)."""
+    resolved = Stack.of(job).resolve(job.request)
+    properties = cfn_strings({REQUEST: concretize(resolved), NAME_PREFIX: "stack-abc-job"})
+    sagemaker = FakeSageMaker()
+    framework = Framework(sagemaker)
+    lifecycle.on_event(framework.event("Create", properties), runtime(sagemaker))
+    [sent] = sagemaker.calls_of("CreateTrainingJob")
+    return sent
