@@ -7,12 +7,13 @@ import json
 import re
 from pathlib import Path
 
-from aws_cdk import Duration, Stack, Token
+import jsii
+from aws_cdk import Duration, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IValidation
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -46,6 +47,31 @@ def _slug(text: str) -> str:
 
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+@jsii.implements(IListProducer)
+class _ListOf:
+    """The current items of a list, read each time the token resolves."""
+
+    def __init__(self, items: list[str]) -> None:
+        self._items = items
+
+    def produce(self, context: IResolveContext) -> list[str] | None:
+        return list(self._items)
+
+
+@jsii.implements(IValidation)
+class _HasJobs:
+    def __init__(self, provider: TrainingJobProvider) -> None:
+        self._provider = provider
+
+    def validate(self) -> list[str]:
+        if self._provider._passed_role_arns:
+            return []
+        return [
+            f"[{self._provider.node.path}] the training job provider serves no TrainingJob: "
+            "remove it, or add a TrainingJob to its stack"
+        ]
 
 
 class TrainingJobProvider(Construct):
@@ -89,14 +115,26 @@ class TrainingJobProvider(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Creates, waits for and stops the SageMaker training jobs of this stack",
         )
-        self._jobs_statement = iam.PolicyStatement(
-            actions=list(TRAINING_JOB_ACTIONS),
-            resources=[self._job_arn(f"{self.job_name_prefix}-*")],
-        )
-        self.role.add_to_principal_policy(self._jobs_statement)
-        self._pass_role_statement: iam.PolicyStatement | None = None
+        # Jobs register after the statements exist (and possibly after a synth froze
+        # them): their resources are lists read at synthesis.
+        self._job_arns = [self._job_arn(f"{self.job_name_prefix}-*")]
+        self._passed_role_arns: list[str] = []
         self._passed_roles: set[str] = set()
         self._watches_network = False
+        self.node.add_validation(_HasJobs(self))
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(TRAINING_JOB_ACTIONS),
+                resources=Lazy.uncached_list(_ListOf(self._job_arns)),
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=Lazy.uncached_list(_ListOf(self._passed_role_arns)),
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
 
         code = lambda_.Code.from_asset(str(PACKAGE_DIR), exclude=HANDLER_ASSET_EXCLUDE)
         self.on_event_function = self._function(
@@ -140,21 +178,13 @@ class TrainingJobProvider(Construct):
         if job_name is not None:
             names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
             # SageMaker ARNs may carry the name lower-cased: cover both spellings.
-            self._jobs_statement.add_resources(*(self._job_arn(n) for n in sorted(names)))
+            self._job_arns.extend(self._job_arn(n) for n in sorted(names))
         role_arn = execution_role.role_arn
         key = json.dumps(Stack.of(self).resolve(role_arn), sort_keys=True)
         if key in self._passed_roles:
             return
         self._passed_roles.add(key)
-        if self._pass_role_statement is None:
-            self._pass_role_statement = iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-            self.role.add_to_principal_policy(self._pass_role_statement)
-        else:
-            self._pass_role_statement.add_resources(role_arn)
+        self._passed_role_arns.append(role_arn)
 
     def _job_arn(self, name: str) -> str:
         return Stack.of(self).format_arn(

@@ -555,3 +555,37 @@ def test_invalid_props_fail_at_synth_naming_path_field_value_rule(
 def test_instance_type_must_be_an_ml_type() -> None:
     with pytest.raises(ValueError, match=r"'m5.xlarge' is invalid: .*'ml.<family>.<size>'"):
         InstanceType.of("m5.xlarge")
+
+
+def test_a_provider_without_jobs_fails_validation() -> None:
+    stack = Stack(App(), "Empty")
+    TrainingJobProvider.of(stack)
+    with pytest.raises(RuntimeError, match="serves no TrainingJob"):
+        Template.from_stack(stack)
+
+
+def test_jobs_can_be_added_after_the_provider_policy_was_resolved() -> None:
+    stack = Stack(App(), "Twice")
+    bucket = s3.Bucket(stack, "B")
+    first = TrainingJob(
+        stack,
+        "A",
+        image=TrainingImage.from_registry(XGBOOST),
+        output=TrainingOutput.to_bucket(bucket),
+    )
+    policy = first.provider.role.node.find_child("DefaultPolicy")
+    stack.resolve(policy.document)  # type: ignore[attr-defined] # freezes its statements
+    second = TrainingJob(
+        stack,
+        "B2",
+        image=TrainingImage.from_registry(XGBOOST),
+        output=TrainingOutput.to_bucket(bucket),
+    )
+    template = Template.from_stack(stack)
+    pass_roles = [
+        statement["Resource"]
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "iam:PassRole"
+    ]
+    assert pass_roles == [[stack.resolve(first.role.role_arn), stack.resolve(second.role.role_arn)]]
