@@ -30,11 +30,11 @@ from .data import (
     TrainingInput,
     TrainingOutput,
 )
-from .image import TrainingImage
+from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
 from .request import TrainingJobProps, render_request
-from .training_job import TrainingJob
+from .training_job import ITrainingJob, TrainingJob
 
 __all__ = [
     "Checkpoint",
@@ -44,6 +44,8 @@ __all__ = [
     "ExperimentConfig",
     "FileSystemAccessMode",
     "FileSystemType",
+    "ITrainingJob",
+    "ImageConfig",
     "InputMode",
     "InstanceGroup",
     "InstancePlacement",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any
@@ -9,6 +11,8 @@ from typing import Any
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
 
 from .config import S3Location, _prune
 
@@ -100,6 +104,8 @@ class TrainingInput:
         self.shuffle_seed = shuffle_seed
         #: The manifest object of a manifest channel.
         self.manifest: S3Location | None = None
+        #: A local file uploaded as an asset when the channel is bound to a job.
+        self.asset_path: str | None = None
 
     @staticmethod
     def from_bucket(
@@ -205,6 +211,54 @@ class TrainingInput:
             },
             content_type=content_type,
             input_mode=input_mode,
+        )
+
+    @staticmethod
+    def from_asset(
+        channel_name: str,
+        path: str,
+        *,
+        content_type: str | None = None,
+        input_mode: InputMode | None = None,
+        compression: CompressionType | None = None,
+    ) -> TrainingInput:
+        """A channel reading a local file, uploaded with the stack as an asset (to the
+        bootstrap bucket; CDK skips the upload when the file did not change).
+
+        :param path: a file (a CSV, a RecordIO, a tar...). A directory would be zipped
+            by the asset system, which SageMaker cannot read: pack it into one file, or
+            deploy it to a bucket (``aws_s3_deployment``) and use :meth:`from_bucket`.
+        """
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"TrainingInput.from_asset: path {path!r} is invalid: it must be an "
+                "existing file (a directory would be uploaded zipped, which SageMaker "
+                "cannot read; pack it into one file or deploy it to a bucket)"
+            )
+        channel = TrainingInput(
+            channel_name=channel_name,
+            data_source={},
+            content_type=content_type,
+            input_mode=input_mode,
+            compression=compression,
+        )
+        channel.asset_path = path
+        return channel
+
+    def bind(self, scope: Construct) -> TrainingInput:
+        """This channel as a job in ``scope`` uses it: a local file becomes an asset."""
+        if self.asset_path is None:
+            return self
+        digest = hashlib.sha256(self.channel_name.encode()).hexdigest()[:8]
+        asset = s3_assets.Asset(scope, f"Input{digest}", path=self.asset_path)
+        location = S3Location(asset.bucket, asset.s3_object_key)
+        return TrainingInput._s3(
+            self.channel_name,
+            location,
+            S3DataType.S3_PREFIX,
+            content_type=self.content_type,
+            input_mode=self.input_mode,
+            compression=self.compression,
         )
 
     @staticmethod

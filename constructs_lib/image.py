@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws, Token
+from aws_cdk import Aws, CfnMapping, Stack, Token
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from . import _algorithms
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
@@ -18,12 +24,28 @@ _ECR_URI = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class ImageConfig:
+    """An image bound to a job: what the request names, and how to grant the pull."""
+
+    specification: dict[str, Any]
+    """The members of ``AlgorithmSpecification`` that name what to run."""
+    image_uri: str | None
+    """The image URI (None for an algorithm resource, which has none)."""
+    grant_pull: Callable[[iam.IGrantable], None]
+    """Gives a principal what SageMaker needs to pull the image as that principal."""
+
+
 class TrainingImage(ABC):
     """The container image a training job runs.
 
-    Use :meth:`from_registry` for an image URI (an ECR image of any account, such as a
-    SageMaker built-in algorithm) or :meth:`from_ecr_repository` for a repository of
-    your stack.
+    * :meth:`from_algorithm` — a SageMaker built-in algorithm (XGBoost, k-means...),
+      resolved for the stack's region;
+    * :meth:`from_registry` — an image URI (ECR of any account, e.g. a framework image);
+    * :meth:`from_ecr_repository` — a repository of yours;
+    * :meth:`from_asset` — a local directory with a Dockerfile, built and pushed by CDK;
+    * :meth:`from_private_registry` — a private registry reached through the job's VPC;
+    * :meth:`from_algorithm_name` — an algorithm resource (e.g. from AWS Marketplace).
     """
 
     @staticmethod
@@ -35,6 +57,34 @@ class TrainingImage(ABC):
     def from_ecr_repository(repository: ecr.IRepository, tag: str = "latest") -> TrainingImage:
         """An image of an ECR repository; the execution role is granted pull on it."""
         return _RepositoryImage(repository, tag)
+
+    @staticmethod
+    def from_asset(
+        directory: str,
+        *,
+        file: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        platform: ecr_assets.Platform | None = None,
+    ) -> TrainingImage:
+        """An image built from ``directory`` (with a Dockerfile) at deploy time and
+        pushed to the bootstrap ECR repository; the execution role may pull it.
+
+        :param file: the Dockerfile's path relative to ``directory``; default ``Dockerfile``.
+        :param build_args: Docker build arguments; default: none.
+        :param platform: default: ``LINUX_AMD64``, what SageMaker's instances run.
+        """
+        return _AssetImage(directory, file, build_args, platform)
+
+    @staticmethod
+    def from_algorithm(name: str, version: str | None = None) -> TrainingImage:
+        """A SageMaker built-in algorithm, e.g. ``from_algorithm("xgboost", "1.7-1")`` or
+        ``from_algorithm("linear-learner")``. The image URI is resolved for the stack's
+        region: a plain string when the region is known, a ``CfnMapping`` lookup in a
+        region-agnostic stack.
+
+        :param version: required when the algorithm has several versions (XGBoost).
+        """
+        return _BuiltinAlgorithmImage(name, version)
 
     @staticmethod
     def from_private_registry(
@@ -54,18 +104,18 @@ class TrainingImage(ABC):
         (``AlgorithmName``)."""
         return _AlgorithmResource(name_or_arn)
 
+    @abstractmethod
+    def bind(self, scope: Construct) -> ImageConfig:
+        """The image as a job in ``scope`` uses it (creating an asset there if needed)."""
+
     @property
-    @abstractmethod
     def image_uri(self) -> str:
-        """The image URI, the ``TrainingImage`` of the request."""
-
-    def render(self) -> dict[str, Any]:
-        """The members of ``AlgorithmSpecification`` that name what to run."""
-        return {"TrainingImage": self.image_uri}
-
-    @abstractmethod
-    def grant_pull(self, grantee: iam.IGrantable) -> None:
-        """Give ``grantee`` what SageMaker needs to pull the image as that principal."""
+        """The image URI, for images whose URI needs no scope (``from_registry``,
+        ``from_ecr_repository``); for the others use ``job.training_image_uri``."""
+        raise ValueError(
+            f"{type(self).__name__[1:]} has no URI outside a stack: use the "
+            "training_image_uri of the TrainingJob that runs it"
+        )
 
 
 class _RegistryImage(TrainingImage):
@@ -76,29 +126,21 @@ class _RegistryImage(TrainingImage):
     def image_uri(self) -> str:
         return self._uri
 
-    def grant_pull(self, grantee: iam.IGrantable) -> None:
+    def bind(self, scope: Construct) -> ImageConfig:
+        return ImageConfig({"TrainingImage": self._uri}, self._uri, self._grant)
+
+    def _grant(self, grantee: iam.IGrantable) -> None:
         if Token.is_unresolved(self._uri):
             return
         match = _ECR_URI.match(self._uri)
         if match is None:
-            # Not ECR: SageMaker pulls from a private registry through the VPC, with
-            # credentials of the registry's own, not with IAM.
+            # Not ECR: SageMaker pulls it without IAM (a public or VPC registry).
             return
-        repository_arn = (
+        _grant_ecr_pull(
+            grantee,
             f"arn:{Aws.PARTITION}:ecr:{match['region']}:{match['account']}"
-            f":repository/{match['repository']}"
+            f":repository/{match['repository']}",
         )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchGetImage",
-                ],
-                resources=[repository_arn],
-            )
-        )
-        _grant_ecr_token(grantee)
 
 
 class _PrivateRegistryImage(_RegistryImage):
@@ -106,15 +148,17 @@ class _PrivateRegistryImage(_RegistryImage):
         super().__init__(image_uri)
         self._provider = provider
 
-    def render(self) -> dict[str, Any]:
+    def bind(self, scope: Construct) -> ImageConfig:
         config: dict[str, Any] = {"TrainingRepositoryAccessMode": "Vpc"}
         if self._provider is not None:
             config["TrainingRepositoryAuthConfig"] = {
                 "TrainingRepositoryCredentialsProviderArn": self._provider.function_arn
             }
-        return {"TrainingImage": self.image_uri, "TrainingImageConfig": config}
+        return ImageConfig(
+            {"TrainingImage": self._uri, "TrainingImageConfig": config}, self._uri, self._grant
+        )
 
-    def grant_pull(self, grantee: iam.IGrantable) -> None:
+    def _grant(self, grantee: iam.IGrantable) -> None:
         # A private registry authenticates with its own credentials, not IAM; the
         # execution role invokes the credentials provider.
         if self._provider is not None:
@@ -125,19 +169,9 @@ class _AlgorithmResource(TrainingImage):
     def __init__(self, name_or_arn: str) -> None:
         self._name = name_or_arn
 
-    @property
-    def image_uri(self) -> str:
-        raise ValueError(
-            f"TrainingImage.from_algorithm_name({self._name!r}) has no image URI: "
-            "SageMaker resolves the algorithm resource's image itself"
-        )
-
-    def render(self) -> dict[str, Any]:
-        return {"AlgorithmName": self._name}
-
-    def grant_pull(self, grantee: iam.IGrantable) -> None:
+    def bind(self, scope: Construct) -> ImageConfig:
         # SageMaker pulls an algorithm resource's image itself.
-        return
+        return ImageConfig({"AlgorithmName": self._name}, None, lambda grantee: None)
 
 
 class _RepositoryImage(TrainingImage):
@@ -149,11 +183,122 @@ class _RepositoryImage(TrainingImage):
     def image_uri(self) -> str:
         return self._repository.repository_uri_for_tag(self._tag)
 
-    def grant_pull(self, grantee: iam.IGrantable) -> None:
-        self._repository.grant_pull(grantee)
+    def bind(self, scope: Construct) -> ImageConfig:
+        def grant(grantee: iam.IGrantable) -> None:
+            self._repository.grant_pull(grantee)
+
+        return ImageConfig({"TrainingImage": self.image_uri}, self.image_uri, grant)
 
 
-def _grant_ecr_token(grantee: iam.IGrantable) -> None:
+class _AssetImage(TrainingImage):
+    def __init__(
+        self,
+        directory: str,
+        file: str | None,
+        build_args: Mapping[str, str] | None,
+        platform: ecr_assets.Platform | None,
+    ) -> None:
+        self._directory = directory
+        self._file = file
+        self._build_args = dict(build_args) if build_args else None
+        self._platform = platform or ecr_assets.Platform.LINUX_AMD64
+
+    def bind(self, scope: Construct) -> ImageConfig:
+        asset = scope.node.try_find_child("TrainingImage")
+        if not isinstance(asset, ecr_assets.DockerImageAsset):
+            asset = ecr_assets.DockerImageAsset(
+                scope,
+                "TrainingImage",
+                directory=self._directory,
+                file=self._file,
+                build_args=self._build_args,
+                platform=self._platform,
+            )
+
+        def grant(grantee: iam.IGrantable) -> None:
+            asset.repository.grant_pull(grantee)
+
+        return ImageConfig({"TrainingImage": asset.image_uri}, asset.image_uri, grant)
+
+
+class _BuiltinAlgorithmImage(TrainingImage):
+    def __init__(self, name: str, version: str | None) -> None:
+        table = _algorithms.load()["algorithms"]
+        if name not in table:
+            raise ValueError(
+                f"TrainingImage.from_algorithm: {name!r} is invalid: SageMaker's built-in "
+                f"algorithms are {', '.join(sorted(table))}"
+            )
+        versions = table[name]["versions"]
+        resolved = version if version is not None else next(iter(versions))
+        if resolved not in versions or (version is None and len(versions) > 1):
+            raise ValueError(
+                f"TrainingImage.from_algorithm: version {version!r} of {name!r} is invalid: "
+                f"choose one of {', '.join(versions)}"
+            )
+        self.name = name
+        self.version = resolved
+        entry = versions[resolved]
+        self._repository: str = entry["repository"]
+        self._registry_index: int = entry["registries"]
+
+    @property
+    def registries(self) -> dict[str, str]:
+        """Region -> account of the image's ECR registry."""
+        registries: list[dict[str, str]] = _algorithms.load()["registries"]
+        return registries[self._registry_index]
+
+    def bind(self, scope: Construct) -> ImageConfig:
+        stack = Stack.of(scope)
+        region = stack.region
+        if Token.is_unresolved(region):
+            account = self._mapping(stack).find_in_map(Aws.REGION, "account")
+            uri = (
+                f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{self._repository}:{self.version}"
+            )
+            registry_region: str = Aws.REGION
+        else:
+            if region not in self.registries:
+                raise ValueError(
+                    f"[{scope.node.path}] image: the built-in algorithm {self.name!r} "
+                    f"{self.version} is invalid in region {region!r}: it is published in "
+                    f"{', '.join(sorted(self.registries))}"
+                )
+            account = self.registries[region]
+            suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+            uri = f"{account}.dkr.ecr.{region}.{suffix}/{self._repository}:{self.version}"
+            registry_region = region
+        repository_arn = (
+            f"arn:{Aws.PARTITION}:ecr:{registry_region}:{account}:repository/{self._repository}"
+        )
+        return ImageConfig(
+            {"TrainingImage": uri}, uri, lambda grantee: _grant_ecr_pull(grantee, repository_arn)
+        )
+
+    def _mapping(self, stack: Stack) -> CfnMapping:
+        """One mapping per registry table per stack, shared by the jobs that use it."""
+        construct_id = f"SageMakerAlgorithmRegistries{self._registry_index}"
+        existing = stack.node.try_find_child(construct_id)
+        if isinstance(existing, CfnMapping):
+            return existing
+        return CfnMapping(
+            stack,
+            construct_id,
+            mapping={region: {"account": account} for region, account in self.registries.items()},
+        )
+
+
+def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            resources=[repository_arn],
+        )
+    )
     # ecr:GetAuthorizationToken supports no resource scoping: IAM requires "*".
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])

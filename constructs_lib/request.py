@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, Size
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
 from ._schema.validate import is_unresolved
@@ -34,7 +35,7 @@ from .config import (
     _prune,
 )
 from .data import InputMode, TrainingInput, TrainingOutput
-from .image import TrainingImage
+from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
@@ -48,6 +49,9 @@ class TrainingJobProps:
 
     image: TrainingImage | None = None
     output: TrainingOutput
+    vpc: ec2.IVpc | None = None
+    vpc_subnets: ec2.SubnetSelection | None = None
+    security_groups: Sequence[ec2.ISecurityGroup] | None = None
     inputs: Sequence[TrainingInput] = ()
     input_mode: InputMode = InputMode.FILE
     metric_definitions: Sequence[MetricDefinition] = ()
@@ -102,6 +106,7 @@ PROPS_FOR_MEMBER: dict[str, tuple[str, ...]] = {
         "container_arguments",
     ),
     "RoleArn": ("role",),
+    "VpcConfig": ("vpc", "vpc_subnets", "security_groups"),
     "InputDataConfig": ("inputs",),
     "OutputDataConfig": ("output",),
     "ResourceConfig": (
@@ -155,6 +160,8 @@ PROP_FOR_PATH: dict[str, str] = {
     "StoppingCondition.MaxRuntimeInSeconds": "max_runtime",
     "StoppingCondition.MaxWaitTimeInSeconds": "max_wait",
     "StoppingCondition.MaxPendingTimeInSeconds": "max_pending",
+    "VpcConfig.Subnets": "vpc_subnets",
+    "VpcConfig.SecurityGroupIds": "security_groups",
 }
 
 
@@ -173,20 +180,21 @@ def props_for_path(path: str) -> str:
 
 #: Members (or parts) reached only through ``additional_request`` for now, with why.
 ESCAPE_HATCH_ONLY: dict[str, str] = {
-    "VpcConfig": "VPC props (vpc, vpc_subnets, security_groups) are not typed yet",
     "ResourceConfig.TrainingPlanArn": "training plans are rare",
     "ResourceConfig.InstancePreferences": "flexible training plans are rare",
     "InputDataConfig.DataSource.DatasetSource": "new; set whole channels if needed",
 }
 
 
-def render_algorithm_specification(props: TrainingJobProps) -> dict[str, Any] | None:
+def render_algorithm_specification(
+    props: TrainingJobProps, image: ImageConfig | None
+) -> dict[str, Any] | None:
     """``AlgorithmSpecification``; none for a serverless job without an image."""
-    if props.image is None:
+    if image is None:
         return None
     return _prune(
         {
-            **props.image.render(),
+            **image.specification,
             "TrainingInputMode": props.input_mode.value,
             "MetricDefinitions": [m.render() for m in props.metric_definitions] or None,
             "EnableSageMakerMetricsTimeSeries": props.enable_metrics_time_series,
@@ -247,9 +255,21 @@ def render_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 def render_request(
-    props: TrainingJobProps, *, role_arn: str, default_runtime: Duration
+    props: TrainingJobProps,
+    *,
+    role_arn: str,
+    default_runtime: Duration,
+    image: ImageConfig | None = None,
+    inputs: Sequence[TrainingInput] | None = None,
+    vpc_config: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The CreateTrainingJob request (without the escape hatch, see :func:`merge`)."""
+    """The CreateTrainingJob request, ``additional_request`` merged in last.
+
+    :param image: the bound image (see ``TrainingImage.bind``); none for a serverless job.
+    :param inputs: the bound channels (see ``TrainingInput.bind``); default: ``props.inputs``.
+    :param vpc_config: the rendered ``VpcConfig``; default: none.
+    """
+    channels = props.inputs if inputs is None else inputs
 
     def enabled(flag: bool | None, member: str) -> dict[str, bool] | None:
         return None if flag is None else {member: flag}
@@ -257,11 +277,12 @@ def render_request(
     request = {
         "TrainingJobName": props.training_job_name,
         "HyperParameters": _sorted(props.hyperparameters),
-        "AlgorithmSpecification": render_algorithm_specification(props),
+        "AlgorithmSpecification": render_algorithm_specification(props, image),
         "RoleArn": role_arn,
-        "InputDataConfig": [channel.render() for channel in props.inputs] or None,
+        "InputDataConfig": [channel.render() for channel in channels] or None,
         "OutputDataConfig": props.output.render(),
         "ResourceConfig": render_resource_config(props),
+        "VpcConfig": dict(vpc_config) if vpc_config else None,
         "StoppingCondition": render_stopping_condition(props, default_runtime),
         "Tags": render_tags(props.tags) if props.tags else None,
         "EnableNetworkIsolation": props.network_isolation,

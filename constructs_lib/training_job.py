@@ -6,7 +6,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, ArnFormat, CustomResource, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import (
+    Annotations,
+    ArnFormat,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Size,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -23,6 +33,7 @@ from .config import (
     ModelPackageConfig,
     ProfilerConfig,
     RuleConfiguration,
+    S3Location,
     ServerlessJobConfig,
     TensorBoardOutput,
 )
@@ -51,12 +62,68 @@ DEADLINE_HEADROOM = Duration.minutes(5)
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 SECRET_WARNING_ID = "constructs-lib:possible-secret"
+NO_S3_ROUTE_WARNING_ID = "constructs-lib:no-s3-route"
 
 _VALIDATOR = Validator()
 
 
+class ITrainingJob(Construct):
+    """A training job: one of this stack (:class:`TrainingJob`) or an existing one
+    (:meth:`TrainingJob.from_training_job_name`)."""
+
+    @property
+    def training_job_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def training_job_arn(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def model_data_url(self) -> str:
+        raise NotImplementedError
+
+
+class _ImportedTrainingJob(ITrainingJob):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        arn: str | None,
+        model_data_url: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._name = name
+        # SageMaker ARNs carry the job name in lower case.
+        resource_name = name if Token.is_unresolved(name) else name.lower()
+        self._arn = arn or Stack.of(self).format_arn(
+            service="sagemaker", resource="training-job", resource_name=resource_name
+        )
+        self._model_data_url = model_data_url
+
+    @property
+    def training_job_name(self) -> str:
+        return self._name
+
+    @property
+    def training_job_arn(self) -> str:
+        return self._arn
+
+    @property
+    def model_data_url(self) -> str:
+        if self._model_data_url is None:
+            raise ValueError(
+                f"[{self.node.path}] model_data_url: None is invalid: an imported job knows "
+                "its model artifacts only when given: use "
+                "TrainingJob.from_training_job_attributes(..., model_data_url=...)"
+            )
+        return self._model_data_url
+
+
 @jsii.implements(iam.IGrantable)
-class TrainingJob(Construct):
+class TrainingJob(ITrainingJob):
     """A SageMaker training job, created when the stack deploys.
 
     The deployment waits until the job completes, fails at once when the job
@@ -84,6 +151,9 @@ class TrainingJob(Construct):
         output: TrainingOutput,
         image: TrainingImage | None = None,
         inputs: Sequence[TrainingInput] = (),
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         input_mode: InputMode = InputMode.FILE,
         metric_definitions: Sequence[MetricDefinition] = (),
         enable_metrics_time_series: bool | None = None,
@@ -129,6 +199,12 @@ class TrainingJob(Construct):
         :param image: the training container (``AlgorithmSpecification``); required
             unless ``serverless``.
         :param inputs: input channels, 1 to 20 with unique names; default: none.
+        :param vpc: run the job in this VPC (``VpcConfig``); default: no VPC.
+        :param vpc_subnets: default: the VPC's private subnets (with egress, else
+            isolated). A selection without subnets is a synth error.
+        :param security_groups: default: a security group created for the job, which
+            allows all outbound traffic and, for several instances, traffic between
+            them.
         :param input_mode: the job's default input mode; default: ``InputMode.FILE``.
         :param metric_definitions: metrics captured from the logs; default: none.
         :param enable_metrics_time_series: default: SageMaker's (off).
@@ -194,6 +270,9 @@ class TrainingJob(Construct):
             image=image,
             output=output,
             inputs=tuple(inputs),
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=tuple(security_groups) if security_groups is not None else None,
             input_mode=input_mode,
             metric_definitions=tuple(metric_definitions),
             enable_metrics_time_series=enable_metrics_time_series,
@@ -240,9 +319,19 @@ class TrainingJob(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"SageMaker execution role of training job {self.node.path}",
         )
+        self._subnet_ids: list[str] = []
+        self._image = image.bind(self) if image is not None else None
+        self._inputs = [channel.bind(self) for channel in inputs]
+        #: The job's security groups (``IConnectable``), empty without a VPC.
+        self.connections = ec2.Connections(security_groups=self._security_groups())
         #: The rendered CreateTrainingJob request (values may be CDK tokens).
         self.request: dict[str, Any] = render_request(
-            self.props, role_arn=self.role.role_arn, default_runtime=MAX_WAITED_RUNTIME
+            self.props,
+            role_arn=self.role.role_arn,
+            default_runtime=MAX_WAITED_RUNTIME,
+            image=self._image,
+            inputs=self._inputs,
+            vpc_config=self._vpc_config(),
         )
         self._validate()
         self._warn_about_secrets()
@@ -272,6 +361,36 @@ class TrainingJob(Construct):
         # The execution role and its grants must exist before the job starts.
         self.resource.node.add_dependency(self.role)
 
+    # -- imports ------------------------------------------------------------
+
+    @staticmethod
+    def from_training_job_name(scope: Construct, construct_id: str, name: str) -> ITrainingJob:
+        """An existing training job, by name (its ARN is derived)."""
+        return _ImportedTrainingJob(scope, construct_id, name=name, arn=None, model_data_url=None)
+
+    @staticmethod
+    def from_training_job_attributes(
+        scope: Construct,
+        construct_id: str,
+        *,
+        training_job_name: str,
+        training_job_arn: str | None = None,
+        model_data_url: str | None = None,
+    ) -> ITrainingJob:
+        """An existing training job with the attributes you know.
+
+        :param training_job_arn: default: derived from the name, the stack's account and
+            region.
+        :param model_data_url: the S3 URI of its ``model.tar.gz``; default: unknown.
+        """
+        return _ImportedTrainingJob(
+            scope,
+            construct_id,
+            name=training_job_name,
+            arn=training_job_arn,
+            model_data_url=model_data_url,
+        )
+
     # -- attributes ---------------------------------------------------------
 
     @property
@@ -294,6 +413,153 @@ class TrainingJob(Construct):
         """S3 URI of the model artifacts (``model.tar.gz``). A resource that reads it is
         created only after the job completed."""
         return self.resource.get_att_string("ModelArtifacts")
+
+    @property
+    def training_image_uri(self) -> str:
+        """The URI of the image the job runs (resolved for the stack's region for a
+        built-in algorithm), e.g. for the ``CfnModel`` that serves the result."""
+        if self._image is None or self._image.image_uri is None:
+            raise ValueError(
+                f"[{self.node.path}] training_image_uri: the job runs no image of its own "
+                "(an algorithm resource or a serverless job)"
+            )
+        return self._image.image_uri
+
+    def metric(self, name: str) -> str:
+        """The final value of metric ``name`` (e.g. ``"validation:rmse"``) as a token,
+        once the job completed. Metrics beyond the custom resource's 4 KB response are
+        not available; the deploy then fails naming the missing attribute."""
+        return self.resource.get_att_string(f"Metric.{name}")
+
+    def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` (e.g. a model's execution role) read this job's artifacts:
+        the objects under ``<output prefix><job name>/``, and decrypt them."""
+        output = self.props.output
+        S3Location(output.bucket, f"{output.key_prefix}{self.training_job_name}/").grant_get(
+            grantee
+        )
+        if output.encryption_key is not None:
+            output.encryption_key.grant_decrypt(grantee)
+
+    # -- network ------------------------------------------------------------
+
+    def _security_groups(self) -> list[ec2.ISecurityGroup]:
+        props = self.props
+        if props.vpc is None:
+            if props.vpc_subnets is not None or props.security_groups is not None:
+                raise ValueError(
+                    f"[{self.node.path}] vpc: None is invalid: vpc_subnets and "
+                    "security_groups need a vpc"
+                )
+            return []
+        if props.security_groups is not None:
+            return list(props.security_groups)
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=props.vpc,
+            description=f"Training job {self.node.path}",
+            allow_all_outbound=True,
+        )
+        instances = (
+            sum(g.instance_count for g in props.instance_groups)
+            if props.instance_groups
+            else (props.instance_count or 1)
+        )
+        if instances > 1:
+            # Distributed training: SageMaker needs the instances to reach each other.
+            group.connections.allow_internally(
+                ec2.Port.all_traffic(), "Between the instances of the training job"
+            )
+        return [group]
+
+    def _vpc_config(self) -> dict[str, Any] | None:
+        vpc = self.props.vpc
+        if vpc is None:
+            return None
+        selection = self.props.vpc_subnets
+        fields = (
+            "availability_zones",
+            "one_per_az",
+            "subnet_filters",
+            "subnet_group_name",
+            "subnets",
+            "subnet_type",
+        )
+        chosen = {f: getattr(selection, f) for f in fields} if selection is not None else {}
+        selected = vpc.select_subnets(**{k: v for k, v in chosen.items() if v is not None})
+        if not selected.subnet_ids:
+            raise ValueError(
+                f"[{self.node.path}] vpc_subnets: {self.props.vpc_subnets!r} is invalid: it "
+                f"selects no subnet of {vpc.node.path}"
+            )
+        self._subnet_ids = list(selected.subnet_ids)
+        self._warn_without_s3_route(vpc, self._subnet_ids)
+        return {
+            "SecurityGroupIds": [g.security_group_id for g in self.connections.security_groups],
+            "Subnets": self._subnet_ids,
+        }
+
+    def _warn_without_s3_route(self, vpc: ec2.IVpc, subnet_ids: list[str]) -> None:
+        with_egress = {subnet.subnet_id for subnet in vpc.private_subnets}
+        if all(subnet_id in with_egress for subnet_id in subnet_ids):
+            return
+        if _has_s3_gateway_endpoint(self, vpc):
+            return
+        Annotations.of(self).add_warning_v2(
+            NO_S3_ROUTE_WARNING_ID,
+            "The selected subnets have no NAT route, and no S3 gateway endpoint of "
+            f"{vpc.node.path} is in this app: the job could not download its data and "
+            "would hang. Add one (vpc.add_gateway_endpoint('S3', service="
+            "ec2.GatewayVpcEndpointAwsService.S3)), select subnets with egress, or "
+            "acknowledge this warning if the VPC has an endpoint outside this app.",
+        )
+
+    def _grant_network_interfaces(self, vpc: ec2.IVpc) -> None:
+        """What SageMaker needs to attach the job's network interfaces in the VPC."""
+        stack = Stack.of(self)
+
+        def arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+
+        # The Describe* actions support no resource scoping: IAM requires "*".
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    arn("network-interface", "*"),
+                    *(arn("subnet", subnet) for subnet in self._subnet_ids),
+                    *(
+                        arn("security-group", group.security_group_id)
+                        for group in self.connections.security_groups
+                    ),
+                ],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
+                resources=[arn("network-interface", "*")],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
+            )
+        )
+        # DeleteNetworkInterfacePermission names a permission id, not a resource the
+        # policy can scope: IAM requires "*".
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ec2:DeleteNetworkInterfacePermission"], resources=["*"])
+        )
 
     # -- timing -------------------------------------------------------------
 
@@ -322,10 +588,12 @@ class TrainingJob(Construct):
 
     def _grant_execution_role(self) -> None:
         props = self.props
-        if props.image is not None:
-            props.image.grant_pull(self)
-        for channel in props.inputs:
+        if self._image is not None:
+            self._image.grant_pull(self)
+        for channel in self._inputs:
             channel.grant_read(self)
+        if props.vpc is not None:
+            self._grant_network_interfaces(props.vpc)
         props.output.grant_write(self)
         if props.checkpoint is not None:
             props.checkpoint.grant(self)
@@ -449,6 +717,20 @@ class TrainingJob(Construct):
                         "secrets in AWS Secrets Manager and read them in the container, "
                         "granting the execution role secretsmanager:GetSecretValue.",
                     )
+
+
+def _has_s3_gateway_endpoint(scope: Construct, vpc: ec2.IVpc) -> bool:
+    """Whether the app defines an S3 gateway endpoint for ``vpc``."""
+    vpc_id = vpc.vpc_id
+    for construct in scope.node.root.node.find_all():
+        if (
+            isinstance(construct, ec2.CfnVPCEndpoint)
+            and construct.vpc_id == vpc_id
+            and str(construct.service_name).endswith(".s3")
+            and construct.vpc_endpoint_type in (None, "Gateway")
+        ):
+            return True
+    return False
 
 
 def _removal_policy_name(scope: Construct, policy: RemovalPolicy) -> str:

@@ -538,7 +538,7 @@ def test_tokens_in_values_are_not_flagged() -> None:
 def test_vpc_via_escape_hatch_is_validated() -> None:
     with pytest.raises(
         ValueError,
-        match=r"VpcConfig.Subnets \(additional_request\): .*must "
+        match=r"VpcConfig.Subnets \(vpc_subnets\): 0 is invalid: must "
         r"have at least 1 items",
     ):
         _job(additional_request={"VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": []}})
