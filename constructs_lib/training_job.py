@@ -122,7 +122,7 @@ class _ImportedTrainingJob(ITrainingJob):
         return self._model_data_url
 
 
-@jsii.implements(iam.IGrantable)
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
 class TrainingJob(ITrainingJob):
     """A SageMaker training job, created when the stack deploys.
 
@@ -322,8 +322,7 @@ class TrainingJob(ITrainingJob):
         self._subnet_ids: list[str] = []
         self._image = image.bind(self) if image is not None else None
         self._inputs = [channel.bind(self) for channel in inputs]
-        #: The job's security groups (``IConnectable``), empty without a VPC.
-        self.connections = ec2.Connections(security_groups=self._security_groups())
+        self._connections = ec2.Connections(security_groups=self._security_groups())
         #: The rendered CreateTrainingJob request (values may be CDK tokens).
         self.request: dict[str, Any] = render_request(
             self.props,
@@ -392,6 +391,11 @@ class TrainingJob(ITrainingJob):
         )
 
     # -- attributes ---------------------------------------------------------
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The job's security groups (``IConnectable``); none without a VPC."""
+        return self._connections
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
