@@ -1,102 +1,170 @@
-"""One stack: a bucket, a TrainingJob on SageMaker's built-in XGBoost, and a CfnModel
-that serves the trained artifacts."""
+"""The sample: train SageMaker's built-in XGBoost on data shipped with the app, in an
+isolated VPC, then serve the model from an endpoint. One stack, one ``cdk deploy``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Duration, Environment, RemovalPolicy, Size, Stack
+from aws_cdk import App, ArnFormat, CfnOutput, Duration, Environment, RemovalPolicy, Size, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib import (
     InstanceType,
+    MetricDefinition,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingOutput,
 )
 
-# SageMaker's built-in XGBoost 1.7-1 image, published per region by AWS.
-XGBOOST_IMAGES = {
-    "us-east-1": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-}
+DATA = Path(__file__).resolve().parent / "data"
 
 
 class TrainAndServeStack(Stack):
-    """Train XGBoost on CSV data in a bucket and create a model from the result."""
+    """Data -> training job (isolated VPC, KMS) -> model -> endpoint config -> endpoint."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, instance_type: str, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        instance_type: str,
+        endpoint_instance_type: str,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        region = self.region
-        if region not in XGBOOST_IMAGES:
-            raise ValueError(
-                f"sample:region {region!r} is not supported by the sample; "
-                f"use one of {sorted(XGBOOST_IMAGES)}"
-            )
-        image = TrainingImage.from_registry(XGBOOST_IMAGES[region])
 
+        # A VPC without internet access: the job reaches S3 through a gateway endpoint.
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="training", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                )
+            ],
+        )
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+
+        key = kms.Key(
+            self,
+            "Key",
+            enable_key_rotation=True,
+            description="Encrypts the training volume and the model artifacts",
+        )
         bucket = s3.Bucket(
             self,
-            "Data",
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            "Models",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        output = TrainingOutput.to_bucket(bucket, "models/")
+
         job = TrainingJob(
             self,
             "Train",
-            image=image,
+            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
             inputs=[
-                TrainingInput.from_bucket("train", bucket, "train/", content_type="text/csv"),
-                TrainingInput.from_bucket(
-                    "validation", bucket, "validation/", content_type="text/csv"
+                TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
+                TrainingInput.from_asset(
+                    "validation", str(DATA / "validation.csv"), content_type="text/csv"
                 ),
             ],
-            output=output,
+            output=TrainingOutput.to_bucket(bucket, "models/", encryption_key=key),
             instance_type=InstanceType.of(instance_type),
             volume_size=Size.gibibytes(10),
+            volume_encryption_key=key,
             max_runtime=Duration.minutes(30),
+            vpc=vpc,
             hyperparameters={
                 "objective": "reg:squarederror",
                 "num_round": "50",
                 "max_depth": "3",
+                "eta": "0.3",
             },
+            metric_definitions=[
+                MetricDefinition(name="validation:rmse", regex=r"validation-rmse:([0-9.]+)")
+            ],
             tags={"project": "constructs-lib-sample"},
         )
 
         model_role = iam.Role(
-            self, "ModelRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
+            self,
+            "ModelRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Runs the endpoint that serves the trained model",
         )
-        output.grant_read(model_role)
+        job.grant_read_model_artifacts(model_role)
+        endpoint_logs = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        model_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[endpoint_logs, f"{endpoint_logs}:log-stream:*"],
+            )
+        )
+
+        # The model reads job.model_data_url: CloudFormation creates it (and the
+        # endpoint after it) only once training completed.
         model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=model_role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image.image_uri,
+                image=job.training_image_uri,
                 model_data_url=job.model_data_url,
             ),
         )
         model.node.add_dependency(model_role)
+        config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    model_name=model.attr_model_name,
+                    variant_name="AllTraffic",
+                    initial_instance_count=1,
+                    instance_type=endpoint_instance_type,
+                    initial_variant_weight=1,
+                )
+            ],
+            kms_key_id=key.key_arn,
+        )
+        endpoint = sagemaker.CfnEndpoint(
+            self, "Endpoint", endpoint_config_name=config.attr_endpoint_config_name
+        )
+
+        CfnOutput(self, "TrainingJobName", value=job.training_job_name)
+        CfnOutput(self, "ModelDataUrl", value=job.model_data_url)
+        CfnOutput(self, "ValidationRmse", value=job.metric("validation:rmse"))
+        CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
 
 
 def build_app(app: App | None = None) -> App:
     """The sample app, configured from ``cdk.json`` context."""
     app = app or App()
-    region = app.node.try_get_context("sample:region") or "us-east-1"
-    instance_type = app.node.try_get_context("sample:instanceType") or "ml.m5.xlarge"
+    context = app.node.try_get_context
     TrainAndServeStack(
         app,
         "TrainAndServe",
-        env=Environment(region=region),
-        instance_type=instance_type,
+        env=Environment(region=context("sample:region") or "us-east-1"),
+        instance_type=context("sample:instanceType") or "ml.m5.xlarge",
+        endpoint_instance_type=context("sample:endpointInstanceType") or "ml.m5.large",
     )
     return app

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from aws_cdk import App
-from aws_cdk.assertions import Template
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Annotations, Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -15,10 +16,16 @@ from sample_app.app import build_app
 
 
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+def stack() -> Stack:
     app = build_app(App(context={"sample:region": "us-east-1"}))
-    stack = app.node.find_child("TrainAndServe")
-    return dict(Template.from_stack(stack).to_json())  # type: ignore[arg-type]
+    found = app.node.find_child("TrainAndServe")
+    assert isinstance(found, Stack)
+    return found
+
+
+@pytest.fixture(scope="module")
+def template(stack: Stack) -> dict[str, Any]:
+    return dict(Template.from_stack(stack).to_json())
 
 
 @pytest.fixture
@@ -30,15 +37,61 @@ def test_template_snapshot(template: dict[str, Any], snapshot_json: SnapshotAsse
     assert normalize_template(template) == snapshot_json
 
 
-def test_model_consumes_the_trained_artifacts(template: dict[str, Any]) -> None:
-    resources = template["Resources"]
-    jobs = [k for k, v in resources.items() if v["Type"] == "Custom::SageMakerTrainingJob"]
-    models = [v for v in resources.values() if v["Type"] == "AWS::SageMaker::Model"]
-    assert len(jobs) == 1
-    assert len(models) == 1
-    container = models[0]["Properties"]["PrimaryContainer"]
+def _only(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+    [(logical_id, resource)] = [
+        (k, v) for k, v in template["Resources"].items() if v["Type"] == kind
+    ]
+    return logical_id, resource
+
+
+def test_training_feeds_model_config_and_endpoint(template: dict[str, Any]) -> None:
+    job_id, job = _only(template, "Custom::SageMakerTrainingJob")
+    model_id, model = _only(template, "AWS::SageMaker::Model")
+    config_id, config = _only(template, "AWS::SageMaker::EndpointConfig")
+    _, endpoint = _only(template, "AWS::SageMaker::Endpoint")
+    container = model["Properties"]["PrimaryContainer"]
     # GetAtt on the job: CloudFormation creates the model only after training completed.
-    assert container["ModelDataUrl"] == {"Fn::GetAtt": [jobs[0], "ModelArtifacts"]}
+    assert container["ModelDataUrl"] == {"Fn::GetAtt": [job_id, "ModelArtifacts"]}
+    assert (
+        container["Image"]
+        == job["Properties"]["TrainingJobRequest"]["AlgorithmSpecification"]["TrainingImage"]
+    )
+    variant = config["Properties"]["ProductionVariants"][0]
+    assert variant["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
+    assert endpoint["Properties"]["EndpointConfigName"] == {
+        "Fn::GetAtt": [config_id, "EndpointConfigName"]
+    }
+
+
+def test_training_runs_isolated_and_encrypted(template: dict[str, Any]) -> None:
+    _, job = _only(template, "Custom::SageMakerTrainingJob")
+    request = job["Properties"]["TrainingJobRequest"]
+    key_id, _ = _only(template, "AWS::KMS::Key")
+    key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
+    assert request["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
+    assert request["OutputDataConfig"]["KmsKeyId"] == key_arn
+    assert request["AlgorithmSpecification"]["TrainingImage"] == (
+        "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    )
+    subnets = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::EC2::Subnet"}
+    assert {s["Ref"] for s in request["VpcConfig"]["Subnets"]} == subnets
+    # No way out but the S3 gateway endpoint.
+    kinds = {v["Type"] for v in template["Resources"].values()}
+    assert "AWS::EC2::NatGateway" not in kinds
+    assert "AWS::EC2::InternetGateway" not in kinds
+    _, endpoint = _only(template, "AWS::EC2::VPCEndpoint")
+    assert endpoint["Properties"]["ServiceName"] == {
+        "Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".s3"]]
+    }
+
+
+def test_data_ships_with_the_app(template: dict[str, Any]) -> None:
+    _, job = _only(template, "Custom::SageMakerTrainingJob")
+    channels = job["Properties"]["TrainingJobRequest"]["InputDataConfig"]
+    assert [c["ChannelName"] for c in channels] == ["train", "validation"]
+    for channel in channels:
+        uri = json.dumps(channel["DataSource"]["S3DataSource"]["S3Uri"])
+        assert "cdk-hnb659fds-assets" in uri and ".csv" in uri
 
 
 def test_snapshot_normalises_only_asset_hashes(template: dict[str, Any]) -> None:
@@ -50,3 +103,8 @@ def test_snapshot_normalises_only_asset_hashes(template: dict[str, Any]) -> None
     assert normalize_template(code)["S3Key"] == f"{ASSET_HASH_PLACEHOLDER}.zip"
     # Everything that is not a hash stays as it is.
     assert normalize_template({"a": ["x" * 64, 3, True]}) == {"a": ["x" * 64, 3, True]}
+
+
+def test_sample_synthesizes_without_warnings(stack: Stack) -> None:
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    assert [w.entry.data for w in warnings] == []
