@@ -17,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib import (
+    Checkpoint,
     InstanceType,
     TrainingImage,
     TrainingInput,
@@ -477,3 +478,30 @@ def test_wired_stack_snapshot(wired: Wired, snapshot: SnapshotAssertion) -> None
     assert normalize_template(wired.template.to_json()) == snapshot.use_extension(
         JSONSnapshotExtension
     )
+
+
+def test_kms_encrypted_inputs_and_checkpoints_get_key_grants() -> None:
+    stack = Stack(App(), "Keys", env=ENV)
+    input_key = kms.Key(stack, "InputKey")
+    checkpoint_key = kms.Key(stack, "CheckpointKey")
+    data = s3.Bucket(stack, "Data", encryption_key=input_key)
+    checkpoints = s3.Bucket(stack, "Checkpoints", encryption_key=checkpoint_key)
+    job = TrainingJob(
+        stack,
+        "Job",
+        image=TrainingImage.from_algorithm("kmeans"),
+        inputs=[TrainingInput.from_bucket("train", data, "train/")],
+        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Out")),
+        checkpoint=Checkpoint.to_bucket(checkpoints, "ck/"),
+    )
+    statements = statements_of(Template.from_stack(stack), stack, job.role)
+    assert {
+        "Action": "kms:Decrypt",
+        "Effect": "Allow",
+        "Resource": stack.resolve(input_key.key_arn),
+    } in statements
+    assert {
+        "Action": ["kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+        "Effect": "Allow",
+        "Resource": stack.resolve(checkpoint_key.key_arn),
+    } in statements
