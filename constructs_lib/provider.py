@@ -15,6 +15,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
+from .handler.properties import QUERY_INTERVAL_SECONDS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
 # Only the handler package ships: no caches, nothing of the construct library.
@@ -34,8 +36,6 @@ TRAINING_JOB_ACTIONS = [
 
 #: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
 MAX_SERVICE_TIMEOUT = Duration.hours(1)
-#: How often the provider asks SageMaker whether a job is done.
-QUERY_INTERVAL = Duration.seconds(30)
 
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
@@ -137,6 +137,8 @@ class TrainingJobProvider(Construct):
         )
 
         code = lambda_.Code.from_asset(str(PACKAGE_DIR), exclude=HANDLER_ASSET_EXCLUDE)
+        self._code = code
+        self._signal_function: lambda_.Function | None = None
         self.on_event_function = self._function(
             "OnEvent", "handler.index.on_event", code, Duration.minutes(5)
         )
@@ -148,10 +150,26 @@ class TrainingJobProvider(Construct):
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=QUERY_INTERVAL,
+            query_interval=Duration.seconds(QUERY_INTERVAL_SECONDS),
             # Each job's own ServiceTimeout (at most this) bounds its wait.
             total_timeout=MAX_SERVICE_TIMEOUT,
         )
+
+    @property
+    def signal_function(self) -> lambda_.Function:
+        """The function that signals wait conditions from jobs' state-change events
+        (created with the first job in ``wait_condition`` mode)."""
+        if self._signal_function is None:
+            role = iam.Role(
+                self,
+                "SignalRole",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description="Signals the wait conditions of this stack's training jobs",
+            )
+            self._signal_function = self._function(
+                "Signal", "handler.signal.handler", self._code, Duration.seconds(30), role=role
+            )
+        return self._signal_function
 
     @property
     def service_token(self) -> str:
@@ -192,8 +210,15 @@ class TrainingJobProvider(Construct):
         )
 
     def _function(
-        self, construct_id: str, handler: str, code: lambda_.Code, timeout: Duration
+        self,
+        construct_id: str,
+        handler: str,
+        code: lambda_.Code,
+        timeout: Duration,
+        *,
+        role: iam.IRole | None = None,
     ) -> lambda_.Function:
+        role = role or self.role
         log_group = logs.LogGroup(
             self, f"{construct_id}Logs", retention=logs.RetentionDays.ONE_YEAR
         )
@@ -204,11 +229,11 @@ class TrainingJobProvider(Construct):
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
             code=code,
-            role=self.role,
+            role=role,
             timeout=timeout,
             memory_size=256,
             log_group=log_group,
             description=f"SageMaker training job provider: {construct_id}",
         )
-        log_group.grant_write(self.role)
+        log_group.grant_write(role)
         return function

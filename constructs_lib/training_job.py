@@ -9,6 +9,8 @@ import jsii
 from aws_cdk import (
     Annotations,
     ArnFormat,
+    CfnWaitCondition,
+    CfnWaitConditionHandle,
     CustomResource,
     Duration,
     RemovalPolicy,
@@ -16,12 +18,16 @@ from aws_cdk import (
     Stack,
     Token,
 )
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
+from .completion import Completion, CompletionMode
 from .config import (
     Checkpoint,
     DebugHookConfig,
@@ -54,6 +60,12 @@ START_AND_UPLOAD_MARGIN = Duration.minutes(15)
 MAX_WAITED_RUNTIME = Duration.minutes(
     MAX_SERVICE_TIMEOUT.to_minutes() - START_AND_UPLOAD_MARGIN.to_minutes()
 )
+#: CloudFormation's limit for a wait condition.
+MAX_WAIT_CONDITION_TIMEOUT = Duration.hours(12)
+#: SageMaker's limit for a training job's run.
+MAX_JOB_RUNTIME = Duration.days(28)
+STATE_CHANGE = "SageMaker Training Job State Change"
+ENDED_STATUSES = ("Completed", "Failed", "Stopped")
 #: A shorter ServiceTimeout would leave a delete no time to stop the job and wait
 #: for its network interfaces.
 MIN_SERVICE_TIMEOUT = Duration.minutes(30)
@@ -82,6 +94,85 @@ class ITrainingJob(Construct):
     @property
     def model_data_url(self) -> str:
         raise NotImplementedError
+
+    # -- events -------------------------------------------------------------
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        statuses: list[str] | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this job's "SageMaker Training Job State Change"
+        events (SageMaker may send one more than once).
+
+        :param statuses: only these ``TrainingJobStatus`` values; default: all.
+        """
+        detail: dict[str, Any] = {"TrainingJobName": [self.training_job_name]}
+        if statuses:
+            detail["TrainingJobStatus"] = list(statuses)
+        rule = events.Rule(
+            self,
+            construct_id,
+            description=description or f"State changes of training job {self.node.path}",
+            rule_name=rule_name,
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"], detail_type=[STATE_CHANGE], detail=detail
+            ),
+        )
+        if target is not None:
+            rule.add_target(target)
+        return rule
+
+    def on_completed(
+        self, construct_id: str, *, target: events.IRuleTarget | None = None
+    ) -> events.Rule:
+        """A rule for the job completing."""
+        return self.on_state_change(construct_id, target=target, statuses=["Completed"])
+
+    def on_failed(
+        self, construct_id: str, *, target: events.IRuleTarget | None = None
+    ) -> events.Rule:
+        """A rule for the job ending without completing (``Failed`` or ``Stopped``)."""
+        return self.on_state_change(construct_id, target=target, statuses=["Failed", "Stopped"])
+
+    # -- CloudWatch metrics -------------------------------------------------
+
+    def metric_instance(
+        self,
+        metric_name: str,
+        *,
+        host: str = "algo-1",
+        period: Duration | None = None,
+        statistic: str = "Average",
+    ) -> cloudwatch.Metric:
+        """An instance metric SageMaker publishes for the job (namespace
+        ``/aws/sagemaker/TrainingJobs``, dimension ``Host`` = ``<job>/<host>``)."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"Host": f"{self.training_job_name}/{host}"},
+            period=period or Duration.minutes(1),
+            statistic=statistic,
+        )
+
+    def metric_cpu_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        return self.metric_instance("CPUUtilization", host=host)
+
+    def metric_memory_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        return self.metric_instance("MemoryUtilization", host=host)
+
+    def metric_gpu_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        return self.metric_instance("GPUUtilization", host=host)
+
+    def metric_gpu_memory_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        return self.metric_instance("GPUMemoryUtilization", host=host)
+
+    def metric_disk_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        return self.metric_instance("DiskUtilization", host=host)
 
 
 class _ImportedTrainingJob(ITrainingJob):
@@ -193,6 +284,7 @@ class TrainingJob(ITrainingJob):
         additional_request: Mapping[str, Any] | None = None,
         role: iam.IRole | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        completion: Completion | None = None,
     ) -> None:
         """
         :param output: where the model artifacts are written (``OutputDataConfig``).
@@ -264,6 +356,10 @@ class TrainingJob(ITrainingJob):
             record: ``RETAIN`` keeps it, ``DESTROY`` deletes it once it stopped. A
             running job is always stopped; model artifacts in S3 are never deleted.
             Default: ``RETAIN``.
+        :param completion: what the deployment waits for: ``Completion.wait()``
+            (polling, jobs up to 45 minutes), ``Completion.wait_condition()`` (the
+            job's state-change event, up to 12 hours) or ``Completion.none()``.
+            Default: ``Completion.wait()``.
         """
         super().__init__(scope, construct_id)
         self.props = TrainingJobProps(
@@ -312,6 +408,7 @@ class TrainingJob(ITrainingJob):
             additional_request=additional_request,
         )
         removal = _removal_policy_name(self, removal_policy)
+        self.completion = completion or Completion.wait()
 
         self.role: iam.IRole = role or iam.Role(
             self,
@@ -343,22 +440,33 @@ class TrainingJob(ITrainingJob):
             uses_vpc="VpcConfig" in self.request,
         )
         service_timeout = self._service_timeout()
-        deadline = service_timeout.to_seconds() - DEADLINE_HEADROOM.to_seconds()
+        control: dict[str, Any] = {
+            cr_props.NAME_PREFIX: self.provider.job_name_prefix_for(construct_id),
+            cr_props.REMOVAL_POLICY: removal,
+        }
+        if self.completion.mode == CompletionMode.WAIT:
+            control[cr_props.WAIT_TIMEOUT] = (
+                service_timeout.to_seconds() - DEADLINE_HEADROOM.to_seconds()
+            )
+            control[cr_props.POLL_INTERVAL] = self._poll_interval_seconds()
+        else:
+            control[cr_props.COMPLETION] = "created"
         self.resource = CustomResource(
             self,
             "Resource",
             service_token=self.provider.service_token,
             resource_type=cr_props.RESOURCE_TYPE,
             service_timeout=service_timeout,
-            properties={
-                cr_props.REQUEST: self.request,
-                cr_props.NAME_PREFIX: self.provider.job_name_prefix_for(construct_id),
-                cr_props.REMOVAL_POLICY: removal,
-                cr_props.WAIT_TIMEOUT: deadline,
-            },
+            properties={cr_props.REQUEST: self.request, **control},
         )
         # The execution role and its grants must exist before the job starts.
         self.resource.node.add_dependency(self.role)
+        #: Where the completed job's attributes come from.
+        self._results: CustomResource = self.resource
+        #: The wait condition of ``Completion.wait_condition()`` (else None).
+        self.wait_condition: CfnWaitCondition | None = None
+        if self.completion.mode == CompletionMode.WAIT_CONDITION:
+            self._wait_for_state_change()
 
     # -- imports ------------------------------------------------------------
 
@@ -409,14 +517,18 @@ class TrainingJob(ITrainingJob):
 
     @property
     def training_job_arn(self) -> str:
-        """The job's ARN, once it completed."""
-        return self.resource.get_att_string("TrainingJobArn")
+        """The job's ARN (once it completed, unless the completion mode is none)."""
+        return self._results.get_att_string("TrainingJobArn")
 
     @property
     def model_data_url(self) -> str:
         """S3 URI of the model artifacts (``model.tar.gz``). A resource that reads it is
-        created only after the job completed."""
-        return self.resource.get_att_string("ModelArtifacts")
+        created only after the job completed, unless the completion mode is none:
+        then it is where the model will be."""
+        if self.completion.mode == CompletionMode.NONE:
+            output = self.props.output
+            return f"{output.s3_uri}{self.training_job_name}/output/model.tar.gz"
+        return self._results.get_att_string("ModelArtifacts")
 
     @property
     def training_image_uri(self) -> str:
@@ -433,7 +545,12 @@ class TrainingJob(ITrainingJob):
         """The final value of metric ``name`` (e.g. ``"validation:rmse"``) as a token,
         once the job completed. Metrics beyond the custom resource's 4 KB response are
         not available; the deploy then fails naming the missing attribute."""
-        return self.resource.get_att_string(f"Metric.{name}")
+        if self.completion.mode == CompletionMode.NONE:
+            raise ValueError(
+                f"[{self.node.path}] metric: {name!r} is invalid: with Completion.none() "
+                "the deployment does not wait for the job's final metrics"
+            )
+        return self._results.get_att_string(f"Metric.{name}")
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read this job's artifacts:
@@ -579,7 +696,10 @@ class TrainingJob(ITrainingJob):
 
     def _service_timeout(self) -> Duration:
         """How long CloudFormation waits for this job: its longest run plus the
-        start-up and upload margin, within CloudFormation's one hour."""
+        start-up and upload margin, within CloudFormation's one hour; only the
+        creation (and a delete) when something else waits for the end."""
+        if self.completion.mode != CompletionMode.WAIT:
+            return MIN_SERVICE_TIMEOUT
         longest = self._longest_run_seconds()
         if longest is None:
             return MAX_SERVICE_TIMEOUT
@@ -587,6 +707,67 @@ class TrainingJob(ITrainingJob):
         return Duration.seconds(
             min(max(needed, MIN_SERVICE_TIMEOUT.to_seconds()), MAX_SERVICE_TIMEOUT.to_seconds())
         )
+
+    def _poll_interval_seconds(self) -> int:
+        """A 60th of the longest run, in multiples of the provider's query interval,
+        between 30 seconds and 5 minutes (unless set)."""
+        step = cr_props.QUERY_INTERVAL_SECONDS
+        chosen = self.completion.poll_interval
+        if chosen is not None:
+            return max(step, -(-int(chosen.to_seconds()) // step) * step)
+        longest = self._longest_run_seconds() or MAX_WAITED_RUNTIME.to_seconds()
+        return int(min(max(step, int(longest / 60) // step * step), 300))
+
+    def _wait_condition_timeout(self) -> int:
+        if self.completion.timeout is not None:
+            return int(self.completion.timeout.to_seconds())
+        longest = self._longest_run_seconds() or MAX_WAIT_CONDITION_TIMEOUT.to_seconds()
+        needed = int(longest + START_AND_UPLOAD_MARGIN.to_seconds())
+        return min(needed, int(MAX_WAIT_CONDITION_TIMEOUT.to_seconds()))
+
+    def _wait_for_state_change(self) -> None:
+        """The wait condition, the rule that signals it, the signal for a job that
+        ended before the rule existed, and the result read after the wait."""
+        job_name = self.resource.ref
+        handle = CfnWaitConditionHandle(self, "WaitHandle")
+        condition = CfnWaitCondition(
+            self,
+            "WaitCondition",
+            handle=handle.ref,
+            timeout=str(self._wait_condition_timeout()),
+            count=1,
+        )
+        condition.node.add_dependency(self.resource)
+        self.wait_condition = condition
+        rule = self.on_state_change("Ended", statuses=list(ENDED_STATUSES))
+        rule.add_target(
+            targets.LambdaFunction(
+                self.provider.signal_function,
+                event=events.RuleTargetInput.from_object(
+                    {
+                        "handleUrl": handle.ref,
+                        "jobName": job_name,
+                        "detail": events.EventField.from_path("$.detail"),
+                    }
+                ),
+            )
+        )
+        check = CustomResource(
+            self,
+            "SignalIfEnded",
+            service_token=self.provider.service_token,
+            resource_type=cr_props.SIGNAL_RESOURCE_TYPE,
+            properties={cr_props.JOB_NAME: job_name, cr_props.HANDLE_URL: handle.ref},
+        )
+        check.node.add_dependency(rule)
+        self._results = CustomResource(
+            self,
+            "Result",
+            service_token=self.provider.service_token,
+            resource_type=cr_props.RESULT_RESOURCE_TYPE,
+            properties={cr_props.JOB_NAME: job_name},
+        )
+        self._results.node.add_dependency(condition)
 
     # -- grants -------------------------------------------------------------
 
@@ -677,23 +858,73 @@ class TrainingJob(ITrainingJob):
         count = resources.get("InstanceCount")
         if isinstance(count, int) and not is_unresolved(count) and count < 1:
             problems.append(Problem("ResourceConfig.InstanceCount", count, "must be at least 1"))
-        longest = self._longest_run_seconds()
-        if longest is not None and longest > MAX_WAITED_RUNTIME.to_seconds():
-            spot = self.request.get("EnableManagedSpotTraining") is True
-            member = "MaxWaitTimeInSeconds" if spot else "MaxRuntimeInSeconds"
-            problems.append(
-                Problem(
-                    f"StoppingCondition.{member}",
-                    int(longest),
-                    "the deployment waits for the job, and CloudFormation waits for a "
-                    f"resource at most one hour, {START_AND_UPLOAD_MARGIN.to_minutes()} "
-                    "minutes of which go to starting instances and uploading the model: "
-                    f"it can be at most {MAX_WAITED_RUNTIME.to_seconds()} seconds "
-                    f"({MAX_WAITED_RUNTIME.to_minutes()} minutes). Completion modes for "
-                    "longer jobs (waiting on the job's state-change event) are planned.",
-                )
-            )
+        problems.extend(self._timing_problems())
         return problems
+
+    def _timing_problems(self) -> list[Problem]:
+        """The job's longest run must fit what waits for it."""
+        longest = self._longest_run_seconds()
+        spot = self.request.get("EnableManagedSpotTraining") is True
+        path = f"StoppingCondition.{'MaxWaitTimeInSeconds' if spot else 'MaxRuntimeInSeconds'}"
+        margin = START_AND_UPLOAD_MARGIN.to_seconds()
+        mode = self.completion.mode
+        if longest is not None and longest > MAX_JOB_RUNTIME.to_seconds():
+            return [Problem(path, int(longest), "SageMaker runs a job for 28 days at most")]
+        waited = MAX_WAITED_RUNTIME.to_seconds()
+        if mode == CompletionMode.WAIT and longest is not None and longest > waited:
+            fits = longest + margin <= MAX_WAIT_CONDITION_TIMEOUT.to_seconds()
+            proposal = "Completion.wait_condition()" if fits else "Completion.none()"
+            return [
+                Problem(
+                    path,
+                    int(longest),
+                    "the deployment waits for the job (Completion.wait()), and CloudFormation "
+                    f"waits for a resource at most one hour, {START_AND_UPLOAD_MARGIN.to_minutes()}"
+                    " minutes of which go to starting instances and uploading the model: it "
+                    f"can be at most {waited} seconds ({MAX_WAITED_RUNTIME.to_minutes()} "
+                    f"minutes). For this job use completion={proposal}.",
+                )
+            ]
+        if mode == CompletionMode.WAIT_CONDITION:
+            return self._wait_condition_problems(longest, path)
+        return []
+
+    def _wait_condition_problems(self, longest: float | None, path: str) -> list[Problem]:
+        limit = MAX_WAIT_CONDITION_TIMEOUT.to_seconds()
+        timeout = self.completion.timeout
+        if timeout is not None:
+            seconds = timeout.to_seconds()
+            if seconds > limit:
+                return [
+                    Problem(
+                        "completion.timeout",
+                        int(seconds),
+                        f"a CloudFormation wait condition waits at most {int(limit)} seconds "
+                        "(12 hours); for longer jobs use completion=Completion.none()",
+                    )
+                ]
+            if longest is not None and seconds < longest:
+                return [
+                    Problem(
+                        "completion.timeout",
+                        int(seconds),
+                        f"it is shorter than the job may run ({int(longest)} s, {path}); "
+                        "the deployment would fail while the job still trains",
+                    )
+                ]
+            return []
+        if longest is not None and longest + START_AND_UPLOAD_MARGIN.to_seconds() > limit:
+            return [
+                Problem(
+                    path,
+                    int(longest),
+                    "Completion.wait_condition() waits at most 12 hours, "
+                    f"{START_AND_UPLOAD_MARGIN.to_minutes()} minutes of which go to starting "
+                    "instances and uploading the model; for this job use "
+                    "completion=Completion.none()",
+                )
+            ]
+        return []
 
     @staticmethod
     def _describe(problem: Problem) -> str:

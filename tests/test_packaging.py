@@ -137,5 +137,7 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
             {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/fixed-job"},
             expected,
         )
-        assert index.on_event(event, None) == {"PhysicalResourceId": "fixed-job"}
+        result = index.on_event(event, None)
+        assert result["PhysicalResourceId"] == "fixed-job"
+        assert float(result["Data"]["CreatedAt"]) > 0
         stub.assert_no_pending_responses()

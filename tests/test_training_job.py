@@ -519,8 +519,8 @@ def _job(**overrides: Any) -> TrainingJob:
         ),
         (
             {"max_runtime": Duration.days(29)},
-            r"StoppingCondition.MaxRuntimeInSeconds \(max_runtime\): 2505600 is invalid: .*at "
-            r"most 2700 seconds \(45 minutes\)",
+            r"StoppingCondition.MaxRuntimeInSeconds \(max_runtime\): 2505600 is invalid: "
+            r"SageMaker runs a job for 28 days at most$",
         ),
         (
             {"hyperparameters": {str(i): "v" for i in range(101)}},
@@ -539,8 +539,10 @@ def _job(**overrides: Any) -> TrainingJob:
         (
             {"max_runtime": Duration.minutes(46)},
             r"^\[Check/Job\] StoppingCondition.MaxRuntimeInSeconds \(max_runtime\): 2760 is "
-            r"invalid: the deployment waits for the job, and CloudFormation waits for a "
-            r"resource at most one hour.*at most 2700 seconds \(45 minutes\)",
+            r"invalid: the deployment waits for the job \(Completion.wait\(\)\), and "
+            r"CloudFormation waits for a "
+            r"resource at most one hour.*at most 2700 seconds \(45 minutes\). For this job use "
+            r"completion=Completion.wait_condition\(\).$",
         ),
         ({"removal_policy": RemovalPolicy.SNAPSHOT}, r"removal_policy: .*RETAIN or DESTROY"),
     ],

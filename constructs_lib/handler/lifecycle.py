@@ -21,7 +21,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError
 
 from .coerce import CoercionError, coerce
-from .properties import NAME_PREFIX, OWNER_TAG, REMOVAL_POLICY, REQUEST, WAIT_TIMEOUT
+from .properties import (
+    COMPLETION,
+    HANDLE_URL,
+    JOB_NAME,
+    NAME_PREFIX,
+    OWNER_TAG,
+    POLL_INTERVAL,
+    QUERY_INTERVAL_SECONDS,
+    REMOVAL_POLICY,
+    REQUEST,
+    RESULT_RESOURCE_TYPE,
+    SIGNAL_RESOURCE_TYPE,
+    WAIT_TIMEOUT,
+)
+from .signal import TERMINAL, Put, put_signal, signal_body
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -72,6 +86,9 @@ UPDATABLE_RESOURCE_MEMBERS = ("KeepAlivePeriodInSeconds",)
 
 T = TypeVar("T")
 
+#: Set by on_event when it created the job, read by is_complete to space its polls.
+CREATED_AT = "CreatedAt"
+
 
 class TrainingJobError(Exception):
     """A failure to report to CloudFormation. The message names the job and the fix."""
@@ -102,6 +119,7 @@ class Runtime:
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = _utcnow
     jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
+    put: Put = put_signal
     _ec2: EC2Client | None = None
 
     @property
@@ -120,6 +138,11 @@ class Runtime:
 
 def on_event(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Start the work of a CloudFormation Create, Update or Delete event."""
+    resource_type = event.get("ResourceType")
+    if resource_type == RESULT_RESOURCE_TYPE:
+        return _result(event, runtime)
+    if resource_type == SIGNAL_RESOURCE_TYPE:
+        return _signal_if_ended(event, runtime)
     request_type = event["RequestType"]
     if request_type == "Create":
         return _create(event, runtime)
@@ -132,15 +155,30 @@ def on_event(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Tell the provider framework whether the event's work is done."""
+    if event.get("ResourceType") in (RESULT_RESOURCE_TYPE, SIGNAL_RESOURCE_TYPE):
+        return {"IsComplete": True}  # on_event did all of it
     name = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": _delete_complete(event, runtime, name)}
+    properties = event["ResourceProperties"]
+    created_only = properties.get(COMPLETION) == "created"
+    if not created_only and not _poll_due(event, runtime):
+        return {"IsComplete": False}
     description = _describe(runtime, name)
     if description is None:
         raise TrainingJobError(
             f"Training job {name} no longer exists while the deployment waits for it: "
             "it was deleted outside CloudFormation. Deploy again to start a new job."
         )
+    if created_only:
+        # A wait condition (or nothing) waits for the end; the job exists: done.
+        return {
+            "IsComplete": True,
+            "Data": {
+                "TrainingJobName": description["TrainingJobName"],
+                "TrainingJobArn": description["TrainingJobArn"],
+            },
+        }
     status = description["TrainingJobStatus"]
     if status == "Completed":
         return {"IsComplete": True, "Data": attributes(description)}
@@ -183,7 +221,7 @@ def _create(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         if code == "ResourceInUse":
             if _owner(runtime, name) == request_id:
                 # A retry of this very request: the job is ours, adopt it.
-                return {"PhysicalResourceId": name}
+                return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
             raise TrainingJobError(
                 f"Training job name {name} is already in use in this account and region by "
                 "a job this deployment did not start. Training job names are unique and "
@@ -209,7 +247,7 @@ def _create(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         raise TrainingJobError(
             f"CreateTrainingJob for training job {name} failed ({code}): {message}"
         ) from error
-    return {"PhysicalResourceId": name}
+    return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
 
 
 def _update(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
@@ -273,6 +311,57 @@ def _delete_complete(event: Mapping[str, Any], runtime: Runtime, name: str) -> b
                     f"DeleteTrainingJob for training job {name} failed ({code}): {message}"
                 ) from error
     return True
+
+
+def _result(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """The attributes of a job that completed (read once, after its wait condition)."""
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    name = str(event["ResourceProperties"][JOB_NAME])
+    description = _describe(runtime, name)
+    if description is None:
+        raise TrainingJobError(
+            f"Training job {name} no longer exists, so its results cannot be read: it "
+            "was deleted outside CloudFormation. Deploy again to start a new job."
+        )
+    if description["TrainingJobStatus"] != "Completed":
+        raise TrainingJobError(failure_message(description))
+    return {"PhysicalResourceId": name, "Data": attributes(description)}
+
+
+def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """Signal the wait condition if the job ended before its state-change rule
+    existed (a short job races the rule's creation)."""
+    properties = event["ResourceProperties"]
+    name = str(properties[JOB_NAME])
+    physical_id = f"{name}-signal"
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    description = _describe(runtime, name)
+    if description is not None and description["TrainingJobStatus"] in TERMINAL:
+        status = description["TrainingJobStatus"]
+        runtime.put(
+            str(properties[HANDLE_URL]),
+            signal_body(name, status, description.get("FailureReason")),
+        )
+    return {"PhysicalResourceId": physical_id}
+
+
+def _now(runtime: Runtime) -> str:
+    return f"{runtime.now().timestamp():.0f}"
+
+
+def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:
+    """Whether this poll should ask SageMaker: polls come every query interval, but
+    a job with a longer poll interval is described once per interval only."""
+    interval = float(event["ResourceProperties"].get(POLL_INTERVAL) or 0)
+    created = event.get("Data", {}).get(CREATED_AT)
+    if interval <= QUERY_INTERVAL_SECONDS or created is None:
+        return True
+    elapsed = runtime.now().timestamp() - float(created)
+    if elapsed < QUERY_INTERVAL_SECONDS:
+        return True  # the first poll: catch a job that fails at once
+    return elapsed // interval > (elapsed - QUERY_INTERVAL_SECONDS) // interval
 
 
 # ---------------------------------------------------------------------------

@@ -17,3 +17,20 @@ WAIT_TIMEOUT = "WaitTimeoutSeconds"
 #: Tag put on every job, holding the CloudFormation request id that created it: a
 #: retried Create recognises its own job by it.
 OWNER_TAG = "constructs-lib:cfn-request-id"
+#: ``wait`` (default): the resource completes when the job completed; ``created``:
+#: as soon as the job exists (a wait condition or nothing waits for the rest).
+COMPLETION = "CompletionMode"
+#: Seconds between DescribeTrainingJob calls while waiting (a multiple of the
+#: provider's query interval; the polls in between are skipped).
+POLL_INTERVAL = "PollIntervalSeconds"
+#: The provider framework's query interval (seconds), shared by construct and handler.
+QUERY_INTERVAL_SECONDS = 30
+
+#: Reads a completed job's attributes once, after its wait condition.
+RESULT_RESOURCE_TYPE = "Custom::SageMakerTrainingJobResult"
+#: Signals the wait condition if the job ended before its state-change rule existed.
+SIGNAL_RESOURCE_TYPE = "Custom::SageMakerTrainingJobSignal"
+#: The job a result or signal resource is about.
+JOB_NAME = "TrainingJobName"
+#: The presigned URL of the job's CfnWaitConditionHandle.
+HANDLE_URL = "WaitConditionHandle"

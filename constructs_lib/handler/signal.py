@@ -1,0 +1,68 @@
+"""Signal a training job's CfnWaitCondition from its state-change event.
+
+The EventBridge rule of a job in ``wait_condition`` mode invokes ``handler`` with
+``{"handleUrl": ..., "jobName": ..., "detail": <event detail>}``. SageMaker may send
+an event more than once, and a malformed event must not crash the function: such
+events are logged and ignored. The signal's UniqueId is the job name, so repeated
+signals replace each other instead of adding up.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+TERMINAL = {"Completed": "SUCCESS", "Failed": "FAILURE", "Stopped": "FAILURE"}
+MAX_REASON_CHARS = 1000
+
+Put = Callable[[str, dict[str, Any]], None]
+
+
+def signal_body(job_name: str, status: str, failure_reason: str | None) -> dict[str, Any]:
+    """The wait condition signal for a job that ended with ``status``."""
+    if status == "Completed":
+        reason = f"Training job {job_name} completed"
+    else:
+        detail = (failure_reason or "no reason given")[:MAX_REASON_CHARS]
+        reason = (
+            f"Training job {job_name} ended {status}: {detail}. Its logs are in the "
+            f"CloudWatch log group /aws/sagemaker/TrainingJobs, streams {job_name}/*."
+        )
+    return {"Status": TERMINAL[status], "Reason": reason, "UniqueId": job_name, "Data": status}
+
+
+def put_signal(url: str, body: dict[str, Any]) -> None:
+    """PUT the signal to the presigned URL (which expects an empty content type)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": ""}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def handle_event(event: Any, put: Put) -> str:
+    """Signal for one rule event; returns what was done, for the log."""
+    if not isinstance(event, Mapping):
+        return "ignored: the event is not an object"
+    url, expected, detail = event.get("handleUrl"), event.get("jobName"), event.get("detail")
+    if not isinstance(url, str) or not url.startswith("https://"):
+        return "ignored: no wait condition handle URL"
+    if not isinstance(detail, Mapping):
+        return "ignored: the event has no detail"
+    name, status = detail.get("TrainingJobName"), detail.get("TrainingJobStatus")
+    if not isinstance(name, str) or name != expected:
+        return f"ignored: the event is about {name!r}, not {expected!r}"
+    if status not in TERMINAL:
+        return f"ignored: status {status!r} is not an end"
+    reason = detail.get("FailureReason")
+    put(url, signal_body(name, status, reason if isinstance(reason, str) else None))
+    return f"signalled {TERMINAL[status]} for {name} ({status})"
+
+
+def handler(event: Any, _context: object) -> dict[str, str]:
+    """Lambda entry point (``handler.signal.handler``)."""
+    outcome = handle_event(event, put_signal)
+    print(json.dumps({"outcome": outcome}))
+    return {"outcome": outcome}
