@@ -1,5 +1,6 @@
 """SageMaker training jobs as resources of a CloudFormation stack, for the AWS CDK."""
 
+from .completion import Completion, CompletionMode
 from .config import (
     Checkpoint,
     DebugCollection,
@@ -38,6 +39,8 @@ from .training_job import ITrainingJob, TrainingJob
 
 __all__ = [
     "Checkpoint",
+    "Completion",
+    "CompletionMode",
     "CompressionType",
     "DebugCollection",
     "DebugHookConfig",
