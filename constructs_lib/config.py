@@ -13,9 +13,23 @@ from typing import Any
 
 from aws_cdk import Duration, Size
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from ._nag import KMS_ENCRYPT_DECRYPT, acknowledge_statement, add_statement
 from .instance_type import InstanceType
+
+
+def grant_key_encrypt_decrypt(key: kms.IKey, grantee: iam.IGrantable) -> None:
+    """Encrypt and decrypt with ``key`` (multipart uploads to SSE-KMS need both)."""
+    key.grant_encrypt_decrypt(grantee)
+    acknowledge_statement(
+        grantee.grant_principal,
+        KMS_ENCRYPT_DECRYPT,
+        [],
+        "aws-cdk-lib's KMS encrypt/decrypt grant: the kms:ReEncrypt* and "
+        "kms:GenerateDataKey* action families, on this one key.",
+    )
 
 
 def _prune(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,23 +58,28 @@ class S3Location:
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""
-        grantee.grant_principal.add_to_principal_policy(
+        add_statement(
+            grantee,
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
-            )
+            ),
+            "SageMaker writes objects whose names it chooses (the job name, checkpoint "
+            "and tensor files) under this prefix: the wildcard is the prefix itself.",
         )
         if self.bucket.encryption_key is not None:
-            # Multipart uploads to an SSE-KMS bucket need decrypt as well as encrypt.
-            self.bucket.encryption_key.grant_encrypt_decrypt(grantee)
+            grant_key_encrypt_decrypt(self.bucket.encryption_key, grantee)
 
     def grant_get(self, grantee: iam.IGrantable, *, exact: bool = False) -> None:
         """Get the objects under the prefix (or, ``exact``, the one object it names)."""
         pattern = self.key_prefix if exact else f"{self.key_prefix}*"
-        grantee.grant_principal.add_to_principal_policy(
+        add_statement(
+            grantee,
             iam.PolicyStatement(
                 actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(pattern)]
-            )
+            ),
+            "Reads the objects under this key prefix only (a channel, or a job's "
+            "artifacts): the wildcard is the prefix itself.",
         )
         if self.bucket.encryption_key is not None:
             self.bucket.encryption_key.grant_decrypt(grantee)

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from .config import S3Location, _prune
+from .config import S3Location, _prune, grant_key_encrypt_decrypt
 
 
 class InputMode(Enum):
@@ -382,7 +382,7 @@ class TrainingOutput:
         """Let ``grantee`` write (and abort multipart uploads) under the prefix only."""
         self.location.grant_write(grantee)
         if self.encryption_key is not None:
-            self.encryption_key.grant_encrypt_decrypt(grantee)
+            grant_key_encrypt_decrypt(self.encryption_key, grantee)
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` get what jobs wrote under the prefix (e.g. a model's role)."""

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _algorithms
+from ._nag import acknowledge_statement, add_statement
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
@@ -186,6 +187,7 @@ class _RepositoryImage(TrainingImage):
     def bind(self, scope: Construct) -> ImageConfig:
         def grant(grantee: iam.IGrantable) -> None:
             self._repository.grant_pull(grantee)
+            _acknowledge_token(grantee)
 
         return ImageConfig({"TrainingImage": self.image_uri}, self.image_uri, grant)
 
@@ -217,6 +219,7 @@ class _AssetImage(TrainingImage):
 
         def grant(grantee: iam.IGrantable) -> None:
             asset.repository.grant_pull(grantee)
+            _acknowledge_token(grantee)
 
         return ImageConfig({"TrainingImage": asset.image_uri}, asset.image_uri, grant)
 
@@ -288,6 +291,19 @@ class _BuiltinAlgorithmImage(TrainingImage):
         )
 
 
+_TOKEN_REASON = (
+    "ecr:GetAuthorizationToken supports no resource scoping: IAM requires '*'. The "
+    "pull itself is scoped to the image's repository."
+)
+
+
+def _acknowledge_token(grantee: iam.IGrantable) -> None:
+    """aws-cdk-lib's grant_pull adds ecr:GetAuthorizationToken on '*'."""
+    acknowledge_statement(
+        grantee.grant_principal, ["ecr:GetAuthorizationToken"], ["*"], _TOKEN_REASON
+    )
+
+
 def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(
@@ -299,7 +315,8 @@ def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
             resources=[repository_arn],
         )
     )
-    # ecr:GetAuthorizationToken supports no resource scoping: IAM requires "*".
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+    add_statement(
+        grantee,
+        iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+        _TOKEN_REASON,
     )

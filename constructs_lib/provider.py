@@ -12,13 +12,16 @@ from aws_cdk import Duration, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
+from ._nag import acknowledge, add_statement, rules, wildcard_findings
 from .handler.properties import QUERY_INTERVAL_SECONDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # Only the handler package ships: no caches, nothing of the construct library.
 HANDLER_ASSET_EXCLUDE = ["*", "!handler", "!handler/*.py"]
 
@@ -128,6 +131,12 @@ class TrainingJobProvider(Construct):
                 resources=Lazy.uncached_list(_ListOf(self._job_arns)),
             )
         )
+        acknowledge(
+            self,
+            wildcard_findings(stack, [], [self._job_arns[0]]),
+            "Generated job names are '<stack prefix>-<hash>': the provider may act on the "
+            "training jobs of this stack's name prefix only.",
+        )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
@@ -145,6 +154,15 @@ class TrainingJobProvider(Construct):
         self.is_complete_function = self._function(
             "IsComplete", "handler.index.is_complete", code, Duration.minutes(2)
         )
+        # The framework's functions get roles of ours (not the AWS managed basic
+        # execution policy) writing to one log group, and the waiter logs every event.
+        framework_logs = logs.LogGroup(self, "FrameworkLogs", retention=logs.RetentionDays.ONE_YEAR)
+        on_event_role = self._lambda_role("FrameworkOnEventRole", "Provider framework: onEvent")
+        waiter_role = self._lambda_role(
+            "FrameworkWaiterRole", "Provider framework: isComplete and onTimeout"
+        )
+        for framework_role in (on_event_role, waiter_role):
+            framework_logs.grant_write(framework_role)
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -153,23 +171,127 @@ class TrainingJobProvider(Construct):
             query_interval=Duration.seconds(QUERY_INTERVAL_SECONDS),
             # Each job's own ServiceTimeout (at most this) bounds its wait.
             total_timeout=MAX_SERVICE_TIMEOUT,
+            framework_on_event_role=on_event_role,
+            framework_complete_and_timeout_role=waiter_role,
+            log_group=framework_logs,
+            # The framework disables the waiter's logging unless told not to.
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=logs.LogGroup(
+                    self, "WaiterLogs", retention=logs.RetentionDays.ONE_YEAR
+                ),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
+            ),
         )
+        self._acknowledge_framework()
 
     @property
     def signal_function(self) -> lambda_.Function:
         """The function that signals wait conditions from jobs' state-change events
-        (created with the first job in ``wait_condition`` mode)."""
+        (created with the first job in ``wait_condition`` mode). EventBridge invokes
+        it asynchronously: events it could not handle land in its dead-letter queue."""
         if self._signal_function is None:
-            role = iam.Role(
+            role = self._lambda_role(
+                "SignalRole", "Signals the wait conditions of this stack's training jobs"
+            )
+            dead_letters = sqs.Queue(
                 self,
-                "SignalRole",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description="Signals the wait conditions of this stack's training jobs",
+                "SignalDeadLetters",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            acknowledge(
+                dead_letters,
+                ["AwsSolutions-SQS3"],
+                "This queue is the signalling function's dead-letter queue itself.",
             )
             self._signal_function = self._function(
-                "Signal", "handler.signal.handler", self._code, Duration.seconds(30), role=role
+                "Signal",
+                "handler.signal.handler",
+                self._code,
+                Duration.seconds(30),
+                role=role,
+                dead_letter_queue=dead_letters,
             )
+            self._acknowledge_functions()
         return self._signal_function
+
+    def _lambda_role(self, construct_id: str, description: str) -> iam.Role:
+        role = iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description,
+        )
+        return role
+
+    def _acknowledge_framework(self) -> None:
+        """What the provider's functions and the framework cannot change."""
+        stack = Stack.of(self)
+        acknowledge(
+            self,
+            rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
+            "Each role of the provider has its own default policy, scoped to what that "
+            "function does; a shared managed policy would widen them.",
+        )
+        acknowledge(
+            self,
+            rules("CloudWatchLogGroupEncrypted", packs=("NIST.800.53.R5", "HIPAA.Security")),
+            "These log groups hold the provider's request logs (job names and settings, "
+            "no training data or secrets); CloudWatch Logs encrypts them at rest.",
+        )
+        acknowledge(
+            self,
+            ["AwsSolutions-SF2"],
+            "The provider framework's waiter state machine offers no X-Ray tracing "
+            "option; it logs every event to its own log group instead.",
+        )
+        acknowledge(
+            self,
+            wildcard_findings(stack, ["logs:CreateLogDelivery"], ["*"]),
+            "Step Functions log delivery (logs:*LogDelivery, logs:Describe*) supports no "
+            "resource scoping: IAM requires '*'.",
+        )
+        self._acknowledge_functions()
+
+    def _acknowledge_functions(self) -> None:
+        stack = Stack.of(self)
+        functions = [c for c in self.node.find_all() if isinstance(c, lambda_.Function)]
+        acknowledge(
+            self,
+            [
+                finding
+                for function in functions
+                for finding in wildcard_findings(stack, [], [f"{function.function_arn}:*"])
+            ],
+            "The provider framework invokes its functions and their versions (<ARN>:*), "
+            "within this provider only.",
+        )
+        acknowledge(
+            self,
+            rules("LambdaConcurrency", packs=("NIST.800.53.R5", "HIPAA.Security")),
+            "The provider's functions run only during deployments; a reserved concurrency "
+            "would throttle stacks that create many jobs at once.",
+        )
+        acknowledge(
+            self,
+            rules("LambdaInsideVPC", packs=("NIST.800.53.R5", "HIPAA.Security")),
+            "The provider's functions only call AWS APIs (SageMaker, EC2 describe, "
+            "CloudFormation); in a VPC they would need NAT or endpoints of the user's.",
+        )
+        acknowledge(
+            self,
+            [
+                rule
+                for function in functions
+                if function is not self._signal_function
+                for rule in rules("LambdaDLQ", packs=("NIST.800.53.R5", "HIPAA.Security"))
+            ],
+            "The provider framework invokes these functions synchronously and reports "
+            "their errors to CloudFormation: a dead-letter queue would receive nothing.",
+        )
 
     @property
     def service_token(self) -> str:
@@ -189,9 +311,11 @@ class TrainingJobProvider(Construct):
         interfaces being released on delete."""
         if uses_vpc and not self._watches_network:
             self._watches_network = True
-            # ec2:DescribeNetworkInterfaces supports no resource scoping: IAM needs "*".
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+            add_statement(
+                self.role,
+                iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]),
+                "ec2:DescribeNetworkInterfaces supports no resource scoping: IAM requires "
+                "'*'. The provider only reads, to wait for a VPC job's interfaces on delete.",
             )
         if job_name is not None:
             names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
@@ -217,6 +341,7 @@ class TrainingJobProvider(Construct):
         timeout: Duration,
         *,
         role: iam.IRole | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> lambda_.Function:
         role = role or self.role
         log_group = logs.LogGroup(
@@ -233,6 +358,7 @@ class TrainingJobProvider(Construct):
             timeout=timeout,
             memory_size=256,
             log_group=log_group,
+            dead_letter_queue=dead_letter_queue,
             description=f"SageMaker training job provider: {construct_id}",
         )
         log_group.grant_write(role)

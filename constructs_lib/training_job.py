@@ -26,6 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ._nag import acknowledge, add_statement, rules
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from .completion import Completion, CompletionMode
 from .config import (
@@ -416,6 +417,13 @@ class TrainingJob(ITrainingJob):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"SageMaker execution role of training job {self.node.path}",
         )
+        if role is None:
+            acknowledge(
+                self.role,
+                rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
+                "The execution role's grants live in its own default policy, scoped to "
+                "this job's data, keys and image; a shared managed policy would widen them.",
+            )
         self._subnet_ids: list[str] = []
         self._image = image.bind(self) if image is not None else None
         self._inputs = [channel.bind(self) for channel in inputs]
@@ -644,7 +652,8 @@ class TrainingJob(ITrainingJob):
             return stack.format_arn(service="ec2", resource=resource, resource_name=name)
 
         # The Describe* actions support no resource scoping: IAM requires "*".
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=[
                     "ec2:DescribeNetworkInterfaces",
@@ -654,9 +663,12 @@ class TrainingJob(ITrainingJob):
                     "ec2:DescribeSecurityGroups",
                 ],
                 resources=["*"],
-            )
+            ),
+            "The ec2:Describe* calls SageMaker makes for a VPC job support no resource "
+            "scoping: IAM requires '*'. They only read.",
         )
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["ec2:CreateNetworkInterface"],
                 resources=[
@@ -667,19 +679,27 @@ class TrainingJob(ITrainingJob):
                         for group in self.connections.security_groups
                     ),
                 ],
-            )
+            ),
+            "A new network interface has no id yet: network-interface/* is allowed only "
+            "together with the job's own subnets and security groups.",
         )
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
                 resources=[arn("network-interface", "*")],
                 conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
-            )
+            ),
+            "SageMaker's network interfaces get ids at run time; the ec2:Vpc condition "
+            "limits these actions to interfaces in the job's VPC.",
         )
         # DeleteNetworkInterfacePermission names a permission id, not a resource the
         # policy can scope: IAM requires "*".
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["ec2:DeleteNetworkInterfacePermission"], resources=["*"])
+        add_statement(
+            self.role,
+            iam.PolicyStatement(actions=["ec2:DeleteNetworkInterfacePermission"], resources=["*"]),
+            "ec2:DeleteNetworkInterfacePermission names a permission id, not a resource a "
+            "policy can scope: IAM requires '*'.",
         )
 
     # -- timing -------------------------------------------------------------
@@ -807,7 +827,8 @@ class TrainingJob(ITrainingJob):
             resource_name=TRAINING_LOG_GROUP,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=[
                     "logs:CreateLogGroup",
@@ -816,16 +837,21 @@ class TrainingJob(ITrainingJob):
                     "logs:DescribeLogStreams",
                 ],
                 resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
-            )
+            ),
+            "SageMaker writes the job's logs to streams it names after the job, in the "
+            "one log group /aws/sagemaker/TrainingJobs.",
         )
         # cloudwatch:PutMetricData supports no resource scoping; the namespace
         # condition limits it to SageMaker's training job metrics.
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
-            )
+            ),
+            "cloudwatch:PutMetricData supports no resource scoping: IAM requires '*'; the "
+            "cloudwatch:namespace condition limits it to /aws/sagemaker/TrainingJobs.",
         )
 
     # -- validation ---------------------------------------------------------

@@ -463,13 +463,13 @@ def test_provider_passes_only_its_jobs_roles_to_sagemaker(built: Built) -> None:
     ]
 
 
-def test_handler_functions_run_python_3_13_with_retained_logs(built: Built) -> None:
+def test_handler_functions_run_python_3_14_with_retained_logs(built: Built) -> None:
     for handler in ("handler.index.on_event", "handler.index.is_complete"):
         built.template.has_resource_properties(
             "AWS::Lambda::Function",
             {
                 "Handler": handler,
-                "Runtime": "python3.13",
+                "Runtime": "python3.14",
                 "Role": built.resolve(built.first.provider.role.role_arn),
                 "LoggingConfig": {"LogGroup": Match.any_value()},
             },
