@@ -600,6 +600,12 @@ class TrainingJob(ITrainingJob):
             group.connections.allow_internally(
                 ec2.Port.all_traffic(), "Between the instances of the training job"
             )
+            acknowledge(
+                group,
+                rules("EC2RestrictedCommonPorts", packs=("NIST.800.53.R5", "HIPAA.Security")),
+                "The only ingress is from this security group itself: the job's own "
+                "instances, which distributed training connects on dynamic ports.",
+            )
         return [group]
 
     def _vpc_config(self) -> dict[str, Any] | None:

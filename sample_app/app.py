@@ -255,6 +255,8 @@ def _acknowledge(
 def build_app(app: App | None = None) -> App:
     """The sample app, configured from ``cdk.json`` context."""
     app = app or App()
+    # Server access logs delivered through a bucket policy, not the legacy ACL.
+    app.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
     context = app.node.try_get_context
     TrainAndServeStack(
         app,

@@ -1,0 +1,150 @@
+"""Compliance packs (cdk-nag 3: AwsSolutions, NIST 800-53 rev 5, HIPAA Security):
+zero unacknowledged findings on the sample app, on a stack using every feature,
+and on a user's stack with a default job and no acknowledgment of the user's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, App, Duration, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from constructs_lib import (
+    Checkpoint,
+    Completion,
+    DebugHookConfig,
+    S3Location,
+    TrainingImage,
+    TrainingInput,
+    TrainingJob,
+    TrainingOutput,
+)
+from sample_app.app import build_app
+from tests.nag import findings
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def test_sample_app_passes_all_packs() -> None:
+    assert findings(build_app) == []
+
+
+def test_a_default_job_needs_no_acknowledgment_from_the_user() -> None:
+    def build(app: App) -> None:
+        stack = Stack(app, "User")
+        data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        TrainingJob(
+            stack,
+            "Train",
+            image=TrainingImage.from_registry(IMAGE),
+            inputs=[TrainingInput.from_bucket("train", data, "train/")],
+            output=TrainingOutput.to_bucket(data, "models/"),
+        )
+
+    assert findings(build, packs=("AwsSolutions",)) == []
+    assert findings(build) == []
+
+
+def _compliant_bucket(stack: Stack, construct_id: str, key: kms.IKey) -> s3.Bucket:
+    bucket = s3.Bucket(
+        stack,
+        construct_id,
+        encryption_key=key,
+        enforce_ssl=True,
+        versioned=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+    )
+    Validations.of(bucket).acknowledge(
+        *(
+            Acknowledgment(id=rule, reason="A test fixture: the user's bucket, not ours.")
+            for rule in (
+                "AwsSolutions-S1",
+                "NIST.800.53.R5-S3BucketLoggingEnabled",
+                "HIPAA.Security-S3BucketLoggingEnabled",
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "HIPAA.Security-S3BucketReplicationEnabled",
+            )
+        )
+    )
+    return bucket
+
+
+def test_a_stack_using_every_feature_passes_all_packs() -> None:
+    def build(app: App) -> None:
+        stack = Stack(app, "Everything")
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        data = _compliant_bucket(stack, "Data", key)
+        vpc = ec2.Vpc(
+            stack,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            ],
+            flow_logs={"all": ec2.FlowLogOptions()},
+        )
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        Validations.of(vpc).acknowledge(
+            *(
+                Acknowledgment(id=rule, reason="A test fixture: the user's VPC, not ours.")
+                for rule in (
+                    "NIST.800.53.R5-VPCDefaultSecurityGroupClosed",
+                    "HIPAA.Security-VPCDefaultSecurityGroupClosed",
+                    "NIST.800.53.R5-IAMNoInlinePolicy",
+                    "HIPAA.Security-IAMNoInlinePolicy",
+                    "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+                    "HIPAA.Security-CloudWatchLogGroupEncrypted",
+                )
+            )
+        )
+        repository = ecr.Repository(stack, "Repo", image_scan_on_push=True)
+        TrainingJob(
+            stack,
+            "Long",
+            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+            inputs=[
+                TrainingInput.from_bucket("train", data, "train/"),
+                TrainingInput.from_asset("validation", str(FIXTURES / "train.csv")),
+            ],
+            output=TrainingOutput.to_bucket(data, "models/", encryption_key=key),
+            volume_encryption_key=key,
+            vpc=vpc,
+            instance_count=2,
+            spot_training=True,
+            max_runtime=Duration.hours(3),
+            max_wait=Duration.hours(5),
+            checkpoint=Checkpoint.to_bucket(data, "checkpoints/"),
+            debug_hook=DebugHookConfig(output=S3Location.of(data, "debug/")),
+            completion=Completion.wait_condition(),
+        )
+        TrainingJob(
+            stack,
+            "Custom",
+            image=TrainingImage.from_ecr_repository(repository, "v1"),
+            output=TrainingOutput.to_bucket(data, "custom/"),
+            completion=Completion.none(),
+        )
+        TrainingJob(
+            stack,
+            "Built",
+            image=TrainingImage.from_asset(str(FIXTURES / "image")),
+            output=TrainingOutput.to_bucket(data, "built/"),
+        )
+
+    assert findings(build) == []
+
+
+def test_the_gate_reports_what_is_not_acknowledged() -> None:
+    """Proves the packs run and fail: a user bucket without logging is reported."""
+
+    def build(app: App) -> None:
+        stack = Stack(app, "Plain")
+        s3.Bucket(stack, "Bucket", enforce_ssl=True)
+
+    reported = findings(build, packs=("AwsSolutions",))
+    assert "AwsSolutions-S1 @ Plain/Bucket/Resource" in reported
