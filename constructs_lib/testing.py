@@ -1,33 +1,90 @@
-"""Help for snapshot-testing stacks that use this library.
+"""Snapshot-test stacks that use this library (or any CDK stack).
 
-Asset hashes change whenever the library's handler code or the CDK's bundled
-framework code changes, even though the infrastructure does not. Normalising them
-makes a snapshot change only when the template really does::
+A synthesized template churns where the infrastructure does not: asset hashes
+change with any byte of a Lambda bundle or data file, and the bootstrap bucket and
+repository names carry the qualifier, account and region. :func:`normalize_template`
+replaces those by placeholders and sorts every object's keys, so a snapshot changes
+only when the infrastructure does::
 
-    from aws_cdk.assertions import Template
-    from constructs_lib.testing import normalize_template
+    # tests/test_my_stack.py
+    from aws_cdk import App
+    from constructs_lib.testing import TemplateSnapshotExtension, stack_template
+    from my_app.stacks import MyStack
 
-    def test_stack(snapshot):
-        template = Template.from_stack(stack).to_json()
-        assert normalize_template(template) == snapshot
+    def test_my_stack(snapshot):
+        stack = MyStack(App(), "MyStack")
+        assert stack_template(stack) == snapshot.use_extension(TemplateSnapshotExtension)
+
+``TemplateSnapshotExtension`` needs `syrupy <https://pypi.org/project/syrupy/>`_
+(a test dependency of yours, not of this library); :func:`normalize_template` and
+:func:`stack_template` work with any snapshot tool.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_cdk import Stack
 
 ASSET_HASH_PLACEHOLDER = "<asset-hash>"
+ASSET_BUCKET_PLACEHOLDER = "<asset-bucket>"
+ASSET_REPOSITORY_PLACEHOLDER = "<asset-repository>"
+
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+# cdk-<qualifier>-assets-<account>-<region>, whatever the account and region are
+# (literal, or ${AWS::AccountId}-style references).
+_BOOTSTRAP = re.compile(r"cdk-[a-z0-9]+-(container-assets|assets)-(?:\$\{[^}]*\}|[A-Za-z0-9-])+")
+
+
+def _normalize_string(text: str) -> str:
+    text = _ASSET_HASH.sub(ASSET_HASH_PLACEHOLDER, text)
+
+    def bootstrap(match: re.Match[str]) -> str:
+        if match.group(1) == "assets":
+            return ASSET_BUCKET_PLACEHOLDER
+        return ASSET_REPOSITORY_PLACEHOLDER
+
+    return _BOOTSTRAP.sub(bootstrap, text)
 
 
 def normalize_template(template: Any) -> Any:
-    """A copy of ``template`` with every asset hash (64 hex digits, alone or inside
-    a string such as ``<hash>.zip``) replaced by ``<asset-hash>``."""
+    """A copy of ``template`` with asset hashes (64 hex digits), asset bucket and
+    repository names replaced by placeholders, and every object's keys sorted."""
     if isinstance(template, dict):
-        return {key: normalize_template(value) for key, value in template.items()}
+        return {key: normalize_template(template[key]) for key in sorted(template)}
     if isinstance(template, list):
         return [normalize_template(value) for value in template]
     if isinstance(template, str):
-        return _ASSET_HASH.sub(ASSET_HASH_PLACEHOLDER, template)
+        return _normalize_string(template)
     return template
+
+
+def stack_template(stack: Stack) -> Any:
+    """The normalized template of ``stack`` (synthesizes it)."""
+    from aws_cdk.assertions import Template  # noqa: PLC0415 - keep imports light
+
+    return normalize_template(Template.from_stack(stack).to_json())
+
+
+def __getattr__(name: str) -> Any:
+    # The syrupy extension is built on first use, so importing this module does not
+    # require syrupy.
+    if name == "TemplateSnapshotExtension":
+        return _template_snapshot_extension()
+    raise AttributeError(name)
+
+
+@functools.cache
+def _template_snapshot_extension() -> type:
+    from syrupy.extensions.json import JSONSnapshotExtension  # noqa: PLC0415
+
+    class TemplateSnapshotExtension(JSONSnapshotExtension):
+        """syrupy: one ``.json`` file per snapshot, the template normalized."""
+
+        def serialize(self, data: Any, **kwargs: Any) -> Any:
+            return super().serialize(normalize_template(data), **kwargs)
+
+    return TemplateSnapshotExtension

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,18 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
         assert result["PhysicalResourceId"] == "fixed-job"
         assert float(result["Data"]["CreatedAt"]) > 0
         stub.assert_no_pending_responses()
+
+
+def test_runtime_dependencies_are_the_cdk_only_in_compatible_ranges() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {
+        dep.split(">")[0].split("<")[0].split("=")[0]: dep for dep in project["dependencies"]
+    }
+    assert set(runtime) == {"aws-cdk-lib", "constructs"}
+    for spec in runtime.values():
+        assert ">=" in spec and "<" in spec and "==" not in spec, spec
+    # Dev tools, on the contrary, are pinned so every machine runs the same checks.
+    for spec in project["optional-dependencies"]["dev"]:
+        assert "==" in spec, spec
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/aws-cdk"]["version"].startswith("2.1148.")

@@ -9,9 +9,13 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Annotations, Match, Template
 from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
 
-from constructs_lib.testing import ASSET_HASH_PLACEHOLDER, normalize_template
+from constructs_lib.testing import (
+    ASSET_HASH_PLACEHOLDER,
+    TemplateSnapshotExtension,
+    normalize_template,
+    stack_template,
+)
 from sample_app.app import build_app
 
 
@@ -28,13 +32,8 @@ def template(stack: Stack) -> dict[str, Any]:
     return dict(Template.from_stack(stack).to_json())
 
 
-@pytest.fixture
-def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    return snapshot.use_extension(JSONSnapshotExtension)
-
-
-def test_template_snapshot(template: dict[str, Any], snapshot_json: SnapshotAssertion) -> None:
-    assert normalize_template(template) == snapshot_json
+def test_template_snapshot(stack: Stack, snapshot: SnapshotAssertion) -> None:
+    assert stack_template(stack) == snapshot.use_extension(TemplateSnapshotExtension)
 
 
 def _only(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:

@@ -14,7 +14,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from syrupy.assertion import SnapshotAssertion
-from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib import (
     Checkpoint,
@@ -24,7 +23,7 @@ from constructs_lib import (
     TrainingJob,
     TrainingOutput,
 )
-from constructs_lib.testing import normalize_template
+from constructs_lib.testing import TemplateSnapshotExtension, normalize_template
 from constructs_lib.training_job import NO_S3_ROUTE_WARNING_ID
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -477,7 +476,7 @@ def test_metric_is_an_attribute_of_the_completed_job(wired: Wired) -> None:
 
 def test_wired_stack_snapshot(wired: Wired, snapshot: SnapshotAssertion) -> None:
     assert normalize_template(wired.template.to_json()) == snapshot.use_extension(
-        JSONSnapshotExtension
+        TemplateSnapshotExtension
     )
 
 
