@@ -10,8 +10,9 @@ which :func:`wildcard_findings` computes as cdk-nag does, from the statements we
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -26,10 +27,41 @@ def rules(*suffixes: str, packs: Sequence[str] = PACKS) -> list[str]:
     return [f"{pack}-{suffix}" for pack in packs for suffix in suffixes]
 
 
+# Acknowledgments gathered during a batch: {id(scope): (scope, {rule id: reason})}.
+_pending: dict[int, tuple[IConstruct, dict[str, str]]] | None = None
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Gather the acknowledgments made inside, and record them with one call per
+    construct at the end (each call crosses to the CDK's JavaScript side)."""
+    global _pending  # noqa: PLW0603 - one batch at a time, within one construct's init
+    if _pending is not None:
+        yield
+        return
+    _pending = {}
+    try:
+        yield
+    finally:
+        gathered, _pending = _pending, None
+        for scope, acknowledgments in gathered.values():
+            _record(scope, acknowledgments)
+
+
 def acknowledge(scope: IConstruct, rule_ids: Iterable[str], reason: str) -> None:
-    ids = sorted(set(rule_ids))
-    if ids:
-        Validations.of(scope).acknowledge(*(Acknowledgment(id=i, reason=reason) for i in ids))
+    acknowledgments = dict.fromkeys(rule_ids, reason)
+    if not acknowledgments:
+        return
+    if _pending is None:
+        _record(scope, acknowledgments)
+    else:
+        _pending.setdefault(id(scope), (scope, {}))[1].update(acknowledgments)
+
+
+def _record(scope: IConstruct, acknowledgments: dict[str, str]) -> None:
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=i, reason=acknowledgments[i]) for i in sorted(acknowledgments))
+    )
 
 
 def flatten(reference: Any) -> str:
@@ -58,18 +90,27 @@ def wildcard_findings(stack: Stack, actions: Iterable[str], resources: Iterable[
     """The AwsSolutions-IAM5 finding ids of a statement's wildcard actions and resources."""
     found = [f"AwsSolutions-IAM5[Action::{action}]" for action in actions if "*" in action]
     for resource in resources:
-        flat = flatten(stack.resolve(resource))
+        plain = isinstance(resource, str) and "${Token[" not in resource
+        flat = flatten(resource if plain else stack.resolve(resource))
         if "*" in flat:
             found.append(f"AwsSolutions-IAM5[Resource::{flat}]")
     return found
 
 
-def add_statement(grantee: iam.IGrantable, statement: iam.PolicyStatement, reason: str) -> None:
-    """Add ``statement`` to ``grantee``'s policy and acknowledge its wildcards with
+def add_statement(
+    principal: iam.IPrincipal,
+    *,
+    actions: list[str],
+    resources: list[str],
+    reason: str,
+    conditions: dict[str, Any] | None = None,
+) -> None:
+    """Add a statement to ``principal``'s policy and acknowledge its wildcards with
     ``reason`` (when the principal is a construct of this app)."""
-    principal = grantee.grant_principal
-    principal.add_to_principal_policy(statement)
-    acknowledge_statement(principal, statement.actions, statement.resources, reason)
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+    )
+    acknowledge_statement(principal, actions, resources, reason)
 
 
 def acknowledge_statement(
@@ -77,8 +118,10 @@ def acknowledge_statement(
 ) -> None:
     """Acknowledge the wildcards of a statement a grant method added for us."""
     if isinstance(principal, Construct):
-        stack = Stack.of(principal)
-        acknowledge(principal, wildcard_findings(stack, actions, resources), reason)
+        has_wildcard = any("*" in a for a in actions) or any("*" in r for r in resources)
+        if has_wildcard:  # the wildcards we write are in the strings themselves
+            stack = Stack.of(principal)
+            acknowledge(principal, wildcard_findings(stack, actions, resources), reason)
 
 
 #: Actions of aws-cdk-lib's KMS grants that end in a wildcard.

@@ -59,12 +59,10 @@ class S3Location:
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""
         add_statement(
-            grantee,
-            iam.PolicyStatement(
-                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
-            ),
-            "SageMaker writes objects whose names it chooses (the job name, checkpoint "
+            grantee.grant_principal,
+            actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+            resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
+            reason="SageMaker writes objects whose names it chooses (the job name, checkpoint "
             "and tensor files) under this prefix: the wildcard is the prefix itself.",
         )
         if self.bucket.encryption_key is not None:
@@ -74,11 +72,10 @@ class S3Location:
         """Get the objects under the prefix (or, ``exact``, the one object it names)."""
         pattern = self.key_prefix if exact else f"{self.key_prefix}*"
         add_statement(
-            grantee,
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(pattern)]
-            ),
-            "Reads the objects under this key prefix only (a channel, or a job's "
+            grantee.grant_principal,
+            actions=["s3:GetObject"],
+            resources=[self.bucket.arn_for_objects(pattern)],
+            reason="Reads the objects under this key prefix only (a channel, or a job's "
             "artifacts): the wildcard is the prefix itself.",
         )
         if self.bucket.encryption_key is not None:

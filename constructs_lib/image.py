@@ -316,7 +316,8 @@ def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
         )
     )
     add_statement(
-        grantee,
-        iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-        _TOKEN_REASON,
+        grantee.grant_principal,
+        actions=["ecr:GetAuthorizationToken"],
+        resources=["*"],
+        reason=_TOKEN_REASON,
     )

@@ -313,8 +313,9 @@ class TrainingJobProvider(Construct):
             self._watches_network = True
             add_statement(
                 self.role,
-                iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]),
-                "ec2:DescribeNetworkInterfaces supports no resource scoping: IAM requires "
+                actions=["ec2:DescribeNetworkInterfaces"],
+                resources=["*"],
+                reason="ec2:DescribeNetworkInterfaces supports no resource scoping: IAM requires "
                 "'*'. The provider only reads, to wait for a VPC job's interfaces on delete.",
             )
         if job_name is not None:

@@ -26,6 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from . import _nag
 from ._nag import acknowledge, add_statement, rules
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from .completion import Completion, CompletionMode
@@ -363,118 +364,119 @@ class TrainingJob(ITrainingJob):
             Default: ``Completion.wait()``.
         """
         super().__init__(scope, construct_id)
-        self.props = TrainingJobProps(
-            image=image,
-            output=output,
-            inputs=tuple(inputs),
-            vpc=vpc,
-            vpc_subnets=vpc_subnets,
-            security_groups=tuple(security_groups) if security_groups is not None else None,
-            input_mode=input_mode,
-            metric_definitions=tuple(metric_definitions),
-            enable_metrics_time_series=enable_metrics_time_series,
-            container_entrypoint=container_entrypoint,
-            container_arguments=container_arguments,
-            instance_type=instance_type,
-            instance_count=instance_count,
-            instance_groups=tuple(instance_groups),
-            instance_placement=instance_placement,
-            volume_size=volume_size,
-            volume_encryption_key=volume_encryption_key,
-            keep_alive=keep_alive,
-            max_runtime=max_runtime,
-            max_wait=max_wait,
-            max_pending=max_pending,
-            spot_training=spot_training,
-            checkpoint=checkpoint,
-            hyperparameters=hyperparameters,
-            environment=environment,
-            tags=tags,
-            training_job_name=training_job_name,
-            network_isolation=network_isolation,
-            inter_container_traffic_encryption=inter_container_traffic_encryption,
-            max_retry_attempts=max_retry_attempts,
-            debug_hook=debug_hook,
-            debug_rules=tuple(debug_rules),
-            profiler=profiler,
-            profiler_rules=tuple(profiler_rules),
-            tensor_board_output=tensor_board_output,
-            experiment=experiment,
-            infra_check=infra_check,
-            remote_debug=remote_debug,
-            session_tag_chaining=session_tag_chaining,
-            mlflow=mlflow,
-            serverless=serverless,
-            model_package=model_package,
-            additional_request=additional_request,
-        )
-        removal = _removal_policy_name(self, removal_policy)
-        self.completion = completion or Completion.wait()
-
-        self.role: iam.IRole = role or iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"SageMaker execution role of training job {self.node.path}",
-        )
-        if role is None:
-            acknowledge(
-                self.role,
-                rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
-                "The execution role's grants live in its own default policy, scoped to "
-                "this job's data, keys and image; a shared managed policy would widen them.",
+        with _nag.batch():
+            self.props = TrainingJobProps(
+                image=image,
+                output=output,
+                inputs=tuple(inputs),
+                vpc=vpc,
+                vpc_subnets=vpc_subnets,
+                security_groups=tuple(security_groups) if security_groups is not None else None,
+                input_mode=input_mode,
+                metric_definitions=tuple(metric_definitions),
+                enable_metrics_time_series=enable_metrics_time_series,
+                container_entrypoint=container_entrypoint,
+                container_arguments=container_arguments,
+                instance_type=instance_type,
+                instance_count=instance_count,
+                instance_groups=tuple(instance_groups),
+                instance_placement=instance_placement,
+                volume_size=volume_size,
+                volume_encryption_key=volume_encryption_key,
+                keep_alive=keep_alive,
+                max_runtime=max_runtime,
+                max_wait=max_wait,
+                max_pending=max_pending,
+                spot_training=spot_training,
+                checkpoint=checkpoint,
+                hyperparameters=hyperparameters,
+                environment=environment,
+                tags=tags,
+                training_job_name=training_job_name,
+                network_isolation=network_isolation,
+                inter_container_traffic_encryption=inter_container_traffic_encryption,
+                max_retry_attempts=max_retry_attempts,
+                debug_hook=debug_hook,
+                debug_rules=tuple(debug_rules),
+                profiler=profiler,
+                profiler_rules=tuple(profiler_rules),
+                tensor_board_output=tensor_board_output,
+                experiment=experiment,
+                infra_check=infra_check,
+                remote_debug=remote_debug,
+                session_tag_chaining=session_tag_chaining,
+                mlflow=mlflow,
+                serverless=serverless,
+                model_package=model_package,
+                additional_request=additional_request,
             )
-        self._subnet_ids: list[str] = []
-        self._image = image.bind(self) if image is not None else None
-        self._inputs = [channel.bind(self) for channel in inputs]
-        self._connections = ec2.Connections(security_groups=self._security_groups())
-        #: The rendered CreateTrainingJob request (values may be CDK tokens).
-        self.request: dict[str, Any] = render_request(
-            self.props,
-            role_arn=self.role.role_arn,
-            default_runtime=MAX_WAITED_RUNTIME,
-            image=self._image,
-            inputs=self._inputs,
-            vpc_config=self._vpc_config(),
-        )
-        self._validate()
-        self._warn_about_secrets()
-        self._grant_execution_role()
+            removal = _removal_policy_name(self, removal_policy)
+            self.completion = completion or Completion.wait()
 
-        self.provider = TrainingJobProvider.of(self)
-        self.provider.register_job(
-            execution_role=self.role,
-            job_name=self.request.get("TrainingJobName"),
-            uses_vpc="VpcConfig" in self.request,
-        )
-        service_timeout = self._service_timeout()
-        control: dict[str, Any] = {
-            cr_props.NAME_PREFIX: self.provider.job_name_prefix_for(construct_id),
-            cr_props.REMOVAL_POLICY: removal,
-        }
-        if self.completion.mode == CompletionMode.WAIT:
-            control[cr_props.WAIT_TIMEOUT] = (
-                service_timeout.to_seconds() - DEADLINE_HEADROOM.to_seconds()
+            self.role: iam.IRole = role or iam.Role(
+                self,
+                "ExecutionRole",
+                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                description=f"SageMaker execution role of training job {self.node.path}",
             )
-            control[cr_props.POLL_INTERVAL] = self._poll_interval_seconds()
-        else:
-            control[cr_props.COMPLETION] = "created"
-        self.resource = CustomResource(
-            self,
-            "Resource",
-            service_token=self.provider.service_token,
-            resource_type=cr_props.RESOURCE_TYPE,
-            service_timeout=service_timeout,
-            properties={cr_props.REQUEST: self.request, **control},
-        )
-        # The execution role and its grants must exist before the job starts.
-        self.resource.node.add_dependency(self.role)
-        #: Where the completed job's attributes come from.
-        self._results: CustomResource = self.resource
-        #: The wait condition of ``Completion.wait_condition()`` (else None).
-        self.wait_condition: CfnWaitCondition | None = None
-        if self.completion.mode == CompletionMode.WAIT_CONDITION:
-            self._wait_for_state_change()
+            if role is None:
+                acknowledge(
+                    self.role,
+                    rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
+                    "The execution role's grants live in its own default policy, scoped to "
+                    "this job's data, keys and image; a shared managed policy would widen them.",
+                )
+            self._subnet_ids: list[str] = []
+            self._image = image.bind(self) if image is not None else None
+            self._inputs = [channel.bind(self) for channel in inputs]
+            self._connections = ec2.Connections(security_groups=self._security_groups())
+            #: The rendered CreateTrainingJob request (values may be CDK tokens).
+            self.request: dict[str, Any] = render_request(
+                self.props,
+                role_arn=self.role.role_arn,
+                default_runtime=MAX_WAITED_RUNTIME,
+                image=self._image,
+                inputs=self._inputs,
+                vpc_config=self._vpc_config(),
+            )
+            self._validate()
+            self._warn_about_secrets()
+            self._grant_execution_role()
+
+            self.provider = TrainingJobProvider.of(self)
+            self.provider.register_job(
+                execution_role=self.role,
+                job_name=self.request.get("TrainingJobName"),
+                uses_vpc="VpcConfig" in self.request,
+            )
+            service_timeout = self._service_timeout()
+            control: dict[str, Any] = {
+                cr_props.NAME_PREFIX: self.provider.job_name_prefix_for(construct_id),
+                cr_props.REMOVAL_POLICY: removal,
+            }
+            if self.completion.mode == CompletionMode.WAIT:
+                control[cr_props.WAIT_TIMEOUT] = (
+                    service_timeout.to_seconds() - DEADLINE_HEADROOM.to_seconds()
+                )
+                control[cr_props.POLL_INTERVAL] = self._poll_interval_seconds()
+            else:
+                control[cr_props.COMPLETION] = "created"
+            self.resource = CustomResource(
+                self,
+                "Resource",
+                service_token=self.provider.service_token,
+                resource_type=cr_props.RESOURCE_TYPE,
+                service_timeout=service_timeout,
+                properties={cr_props.REQUEST: self.request, **control},
+            )
+            # The execution role and its grants must exist before the job starts.
+            self.resource.node.add_dependency(self.role)
+            #: Where the completed job's attributes come from.
+            self._results: CustomResource = self.resource
+            #: The wait condition of ``Completion.wait_condition()`` (else None).
+            self.wait_condition: CfnWaitCondition | None = None
+            if self.completion.mode == CompletionMode.WAIT_CONDITION:
+                self._wait_for_state_change()
 
     # -- imports ------------------------------------------------------------
 
@@ -660,51 +662,46 @@ class TrainingJob(ITrainingJob):
         # The Describe* actions support no resource scoping: IAM requires "*".
         add_statement(
             self.role,
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            ),
-            "The ec2:Describe* calls SageMaker makes for a VPC job support no resource "
+            actions=[
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            resources=["*"],
+            reason="The ec2:Describe* calls SageMaker makes for a VPC job support no resource "
             "scoping: IAM requires '*'. They only read.",
         )
         add_statement(
             self.role,
-            iam.PolicyStatement(
-                actions=["ec2:CreateNetworkInterface"],
-                resources=[
-                    arn("network-interface", "*"),
-                    *(arn("subnet", subnet) for subnet in self._subnet_ids),
-                    *(
-                        arn("security-group", group.security_group_id)
-                        for group in self.connections.security_groups
-                    ),
-                ],
-            ),
-            "A new network interface has no id yet: network-interface/* is allowed only "
-            "together with the job's own subnets and security groups.",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                arn("network-interface", "*"),
+                *(arn("subnet", subnet) for subnet in self._subnet_ids),
+                *(
+                    arn("security-group", group.security_group_id)
+                    for group in self.connections.security_groups
+                ),
+            ],
+            reason="A new network interface has no id yet: network-interface/* is allowed "
+            "only together with the job's own subnets and security groups.",
         )
         add_statement(
             self.role,
-            iam.PolicyStatement(
-                actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
-                resources=[arn("network-interface", "*")],
-                conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
-            ),
-            "SageMaker's network interfaces get ids at run time; the ec2:Vpc condition "
+            actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
+            resources=[arn("network-interface", "*")],
+            conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
+            reason="SageMaker's network interfaces get ids at run time; the ec2:Vpc condition "
             "limits these actions to interfaces in the job's VPC.",
         )
         # DeleteNetworkInterfacePermission names a permission id, not a resource the
         # policy can scope: IAM requires "*".
         add_statement(
             self.role,
-            iam.PolicyStatement(actions=["ec2:DeleteNetworkInterfacePermission"], resources=["*"]),
-            "ec2:DeleteNetworkInterfacePermission names a permission id, not a resource a "
+            actions=["ec2:DeleteNetworkInterfacePermission"],
+            resources=["*"],
+            reason="ec2:DeleteNetworkInterfacePermission names a permission id, not a resource a "
             "policy can scope: IAM requires '*'.",
         )
 
@@ -835,28 +832,24 @@ class TrainingJob(ITrainingJob):
         )
         add_statement(
             self.role,
-            iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
-            ),
-            "SageMaker writes the job's logs to streams it names after the job, in the "
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
+            reason="SageMaker writes the job's logs to streams it names after the job, in the "
             "one log group /aws/sagemaker/TrainingJobs.",
         )
         # cloudwatch:PutMetricData supports no resource scoping; the namespace
         # condition limits it to SageMaker's training job metrics.
         add_statement(
             self.role,
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
-            ),
-            "cloudwatch:PutMetricData supports no resource scoping: IAM requires '*'; the "
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+            reason="cloudwatch:PutMetricData supports no resource scoping: IAM requires '*'; the "
             "cloudwatch:namespace condition limits it to /aws/sagemaker/TrainingJobs.",
         )
 
