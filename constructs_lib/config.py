@@ -6,6 +6,7 @@ name S3 locations also grant the execution role what SageMaker needs there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -56,6 +57,11 @@ class S3Location:
     def s3_uri(self) -> str:
         return f"s3://{self.bucket.bucket_name}/{self.key_prefix}"
 
+    @functools.cached_property
+    def _key(self) -> kms.IKey | None:
+        """The bucket's customer key, read once."""
+        return self.bucket.encryption_key
+
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""
         add_statement(
@@ -65,8 +71,8 @@ class S3Location:
             reason="SageMaker writes objects whose names it chooses (the job name, checkpoint "
             "and tensor files) under this prefix: the wildcard is the prefix itself.",
         )
-        if self.bucket.encryption_key is not None:
-            grant_key_encrypt_decrypt(self.bucket.encryption_key, grantee)
+        if self._key is not None:
+            grant_key_encrypt_decrypt(self._key, grantee)
 
     def grant_get(self, grantee: iam.IGrantable, *, exact: bool = False) -> None:
         """Get the objects under the prefix (or, ``exact``, the one object it names)."""
@@ -78,8 +84,8 @@ class S3Location:
             reason="Reads the objects under this key prefix only (a channel, or a job's "
             "artifacts): the wildcard is the prefix itself.",
         )
-        if self.bucket.encryption_key is not None:
-            self.bucket.encryption_key.grant_decrypt(grantee)
+        if self._key is not None:
+            self._key.grant_decrypt(grantee)
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """List the prefix and get its objects."""

@@ -35,6 +35,9 @@ class ImageConfig:
     """The image URI (None for an algorithm resource, which has none)."""
     grant_pull: Callable[[iam.IGrantable], None]
     """Gives a principal what SageMaker needs to pull the image as that principal."""
+    repository_arn: str | None = None
+    """The ECR repository to pull from, for images whose pull is one statement on it
+    (plus ``ecr:GetAuthorizationToken``, which a job's shared policy grants)."""
 
 
 class TrainingImage(ABC):
@@ -128,20 +131,24 @@ class _RegistryImage(TrainingImage):
         return self._uri
 
     def bind(self, scope: Construct) -> ImageConfig:
-        return ImageConfig({"TrainingImage": self._uri}, self._uri, self._grant)
+        return ImageConfig(
+            {"TrainingImage": self._uri}, self._uri, self._grant, self._repository_arn()
+        )
 
-    def _grant(self, grantee: iam.IGrantable) -> None:
-        if Token.is_unresolved(self._uri):
-            return
-        match = _ECR_URI.match(self._uri)
+    def _repository_arn(self) -> str | None:
+        match = None if Token.is_unresolved(self._uri) else _ECR_URI.match(self._uri)
         if match is None:
             # Not ECR: SageMaker pulls it without IAM (a public or VPC registry).
-            return
-        _grant_ecr_pull(
-            grantee,
+            return None
+        return (
             f"arn:{Aws.PARTITION}:ecr:{match['region']}:{match['account']}"
-            f":repository/{match['repository']}",
+            f":repository/{match['repository']}"
         )
+
+    def _grant(self, grantee: iam.IGrantable) -> None:
+        repository_arn = self._repository_arn()
+        if repository_arn is not None:
+            _grant_ecr_pull(grantee, repository_arn)
 
 
 class _PrivateRegistryImage(_RegistryImage):
@@ -244,6 +251,8 @@ class _BuiltinAlgorithmImage(TrainingImage):
         entry = versions[resolved]
         self._repository: str = entry["repository"]
         self._registry_index: int = entry["registries"]
+        # The binding is the same for every job of a stack: made once per stack.
+        self._bound: dict[int, tuple[Stack, ImageConfig]] = {}
 
     @property
     def registries(self) -> dict[str, str]:
@@ -253,6 +262,14 @@ class _BuiltinAlgorithmImage(TrainingImage):
 
     def bind(self, scope: Construct) -> ImageConfig:
         stack = Stack.of(scope)
+        cached = self._bound.get(id(stack))
+        if cached is not None and cached[0] is stack:
+            return cached[1]
+        config = self._bind(stack, scope)
+        self._bound[id(stack)] = (stack, config)
+        return config
+
+    def _bind(self, stack: Stack, scope: Construct) -> ImageConfig:
         region = stack.region
         if Token.is_unresolved(region):
             account = self._mapping(stack).find_in_map(Aws.REGION, "account")
@@ -275,7 +292,10 @@ class _BuiltinAlgorithmImage(TrainingImage):
             f"arn:{Aws.PARTITION}:ecr:{registry_region}:{account}:repository/{self._repository}"
         )
         return ImageConfig(
-            {"TrainingImage": uri}, uri, lambda grantee: _grant_ecr_pull(grantee, repository_arn)
+            {"TrainingImage": uri},
+            uri,
+            lambda grantee: _grant_ecr_pull(grantee, repository_arn),
+            repository_arn,
         )
 
     def _mapping(self, stack: Stack) -> CfnMapping:
@@ -304,17 +324,22 @@ def _acknowledge_token(grantee: iam.IGrantable) -> None:
     )
 
 
-def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=[
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-            ],
-            resources=[repository_arn],
-        )
+def grant_repository_pull(principal: iam.IPrincipal, repository_arn: str) -> None:
+    """Pull the images of one ECR repository (without the authorization token)."""
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(ECR_PULL_ACTIONS), resources=[repository_arn])
     )
+
+
+ECR_PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
+
+
+def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
+    grant_repository_pull(grantee.grant_principal, repository_arn)
     add_statement(
         grantee.grant_principal,
         actions=["ecr:GetAuthorizationToken"],

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
 import jsii
-from aws_cdk import Duration, IListProducer, IResolveContext, Lazy, Stack, Token
+from aws_cdk import ArnFormat, Duration, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -39,6 +38,15 @@ TRAINING_JOB_ACTIONS = [
 
 #: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
 MAX_SERVICE_TIMEOUT = Duration.hours(1)
+
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TRAINING_LOG_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:DescribeLogStreams",
+)
+METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
@@ -122,8 +130,9 @@ class TrainingJobProvider(Construct):
         # them): their resources are lists read at synthesis.
         self._job_arns = [self._job_arn(f"{self.job_name_prefix}-*")]
         self._passed_role_arns: list[str] = []
-        self._passed_roles: set[str] = set()
+        self._passed_roles: set[int] = set()
         self._watches_network = False
+        self._execution_policy: iam.ManagedPolicy | None = None
         self.node.add_validation(_HasJobs(self))
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -294,6 +303,56 @@ class TrainingJobProvider(Construct):
         )
 
     @property
+    def execution_policy(self) -> iam.ManagedPolicy:
+        """What every execution role of this stack's jobs needs alike, in one managed
+        policy attached to each: the SageMaker training log group, the training
+        metrics namespace, and the ECR authorization token."""
+        if self._execution_policy is None:
+            stack = Stack.of(self)
+            log_group = stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=TRAINING_LOG_GROUP,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            logs_resources = [log_group, f"{log_group}:log-stream:*"]
+            policy = iam.ManagedPolicy(
+                self,
+                "ExecutionPolicy",
+                description="What every SageMaker training job of this stack needs alike",
+                statements=[
+                    iam.PolicyStatement(
+                        actions=list(TRAINING_LOG_ACTIONS), resources=logs_resources
+                    ),
+                    # cloudwatch:PutMetricData supports no resource scoping; the
+                    # namespace condition limits it to SageMaker's training metrics.
+                    iam.PolicyStatement(
+                        actions=["cloudwatch:PutMetricData"],
+                        resources=["*"],
+                        conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+                    ),
+                    # ecr:GetAuthorizationToken supports no resource scoping.
+                    iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                ],
+            )
+            acknowledge(
+                policy,
+                wildcard_findings(stack, [], logs_resources),
+                "SageMaker writes each job's logs to streams it names after the job, in "
+                "the one log group /aws/sagemaker/TrainingJobs.",
+            )
+            acknowledge(
+                policy,
+                ["AwsSolutions-IAM5[Resource::*]"],
+                "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource "
+                "scoping: IAM requires '*'. The metrics are limited to the "
+                "/aws/sagemaker/TrainingJobs namespace by condition; image pulls are "
+                "granted per job on its image's repository.",
+            )
+            self._execution_policy = policy
+        return self._execution_policy
+
+    @property
     def service_token(self) -> str:
         """The ``ServiceToken`` of the stack's training job custom resources."""
         return self.provider.service_token
@@ -322,12 +381,10 @@ class TrainingJobProvider(Construct):
             names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
             # SageMaker ARNs may carry the name lower-cased: cover both spellings.
             self._job_arns.extend(self._job_arn(n) for n in sorted(names))
-        role_arn = execution_role.role_arn
-        key = json.dumps(Stack.of(self).resolve(role_arn), sort_keys=True)
-        if key in self._passed_roles:
+        if id(execution_role) in self._passed_roles:
             return
-        self._passed_roles.add(key)
-        self._passed_role_arns.append(role_arn)
+        self._passed_roles.add(id(execution_role))
+        self._passed_role_arns.append(execution_role.role_arn)
 
     def _job_arn(self, name: str) -> str:
         return Stack.of(self).format_arn(

@@ -8,7 +8,6 @@ from typing import Any
 import jsii
 from aws_cdk import (
     Annotations,
-    ArnFormat,
     CfnWaitCondition,
     CfnWaitConditionHandle,
     CustomResource,
@@ -47,9 +46,9 @@ from .config import (
 )
 from .data import InputMode, TrainingInput, TrainingOutput
 from .handler import properties as cr_props
-from .image import TrainingImage
+from .image import TrainingImage, grant_repository_pull
 from .instance_type import InstanceType
-from .provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
+from .provider import MAX_SERVICE_TIMEOUT, METRICS_NAMESPACE, TrainingJobProvider
 from .request import TrainingJobProps, props_for_path, render_request, secret_reason
 
 # 50 tags per job; the handler adds one (OWNER_TAG) to recognise its own jobs.
@@ -73,8 +72,19 @@ ENDED_STATUSES = ("Completed", "Failed", "Stopped")
 MIN_SERVICE_TIMEOUT = Duration.minutes(30)
 #: The handler gives up this long before CloudFormation would, to say why.
 DEADLINE_HEADROOM = Duration.minutes(5)
-TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+# The seconds of the limits above, read once (each Duration read is a jsii call).
+_SECONDS = {
+    name: int(value.to_seconds())
+    for name, value in {
+        "MAX_SERVICE_TIMEOUT": MAX_SERVICE_TIMEOUT,
+        "START_AND_UPLOAD_MARGIN": START_AND_UPLOAD_MARGIN,
+        "MAX_WAITED_RUNTIME": MAX_WAITED_RUNTIME,
+        "MIN_SERVICE_TIMEOUT": MIN_SERVICE_TIMEOUT,
+        "DEADLINE_HEADROOM": DEADLINE_HEADROOM,
+        "MAX_WAIT_CONDITION_TIMEOUT": MAX_WAIT_CONDITION_TIMEOUT,
+        "MAX_JOB_RUNTIME": MAX_JOB_RUNTIME,
+    }.items()
+}
 SECRET_WARNING_ID = "constructs-lib:possible-secret"
 NO_S3_ROUTE_WARNING_ID = "constructs-lib:no-s3-route"
 
@@ -364,6 +374,7 @@ class TrainingJob(ITrainingJob):
             Default: ``Completion.wait()``.
         """
         super().__init__(scope, construct_id)
+        self._principal: iam.IPrincipal | None = None
         with _nag.batch():
             self.props = TrainingJobProps(
                 image=image,
@@ -441,9 +452,9 @@ class TrainingJob(ITrainingJob):
             )
             self._validate()
             self._warn_about_secrets()
+            self.provider = TrainingJobProvider.of(self)
             self._grant_execution_role()
 
-            self.provider = TrainingJobProvider.of(self)
             self.provider.register_job(
                 execution_role=self.role,
                 job_name=self.request.get("TrainingJobName"),
@@ -456,7 +467,7 @@ class TrainingJob(ITrainingJob):
             }
             if self.completion.mode == CompletionMode.WAIT:
                 control[cr_props.WAIT_TIMEOUT] = (
-                    service_timeout.to_seconds() - DEADLINE_HEADROOM.to_seconds()
+                    service_timeout.to_seconds() - _SECONDS["DEADLINE_HEADROOM"]
                 )
                 control[cr_props.POLL_INTERVAL] = self._poll_interval_seconds()
             else:
@@ -518,7 +529,9 @@ class TrainingJob(ITrainingJob):
     @property
     def grant_principal(self) -> iam.IPrincipal:
         """The execution role: grant it what your training code needs."""
-        return self.role.grant_principal
+        if self._principal is None:
+            self._principal = self.role.grant_principal
+        return self._principal
 
     @property
     def training_job_name(self) -> str:
@@ -726,9 +739,9 @@ class TrainingJob(ITrainingJob):
         longest = self._longest_run_seconds()
         if longest is None:
             return MAX_SERVICE_TIMEOUT
-        needed = int(longest) + START_AND_UPLOAD_MARGIN.to_seconds()
+        needed = int(longest) + _SECONDS["START_AND_UPLOAD_MARGIN"]
         return Duration.seconds(
-            min(max(needed, MIN_SERVICE_TIMEOUT.to_seconds()), MAX_SERVICE_TIMEOUT.to_seconds())
+            min(max(needed, _SECONDS["MIN_SERVICE_TIMEOUT"]), _SECONDS["MAX_SERVICE_TIMEOUT"])
         )
 
     def _poll_interval_seconds(self) -> int:
@@ -738,15 +751,15 @@ class TrainingJob(ITrainingJob):
         chosen = self.completion.poll_interval
         if chosen is not None:
             return max(step, -(-int(chosen.to_seconds()) // step) * step)
-        longest = self._longest_run_seconds() or MAX_WAITED_RUNTIME.to_seconds()
+        longest = self._longest_run_seconds() or _SECONDS["MAX_WAITED_RUNTIME"]
         return int(min(max(step, int(longest / 60) // step * step), 300))
 
     def _wait_condition_timeout(self) -> int:
         if self.completion.timeout is not None:
             return int(self.completion.timeout.to_seconds())
-        longest = self._longest_run_seconds() or MAX_WAIT_CONDITION_TIMEOUT.to_seconds()
-        needed = int(longest + START_AND_UPLOAD_MARGIN.to_seconds())
-        return min(needed, int(MAX_WAIT_CONDITION_TIMEOUT.to_seconds()))
+        longest = self._longest_run_seconds() or _SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]
+        needed = int(longest + _SECONDS["START_AND_UPLOAD_MARGIN"])
+        return min(needed, int(_SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]))
 
     def _wait_for_state_change(self) -> None:
         """The wait condition, the rule that signals it, the signal for a job that
@@ -796,7 +809,11 @@ class TrainingJob(ITrainingJob):
 
     def _grant_execution_role(self) -> None:
         props = self.props
-        if self._image is not None:
+        # What every job of the stack needs alike: one managed policy, shared.
+        self.role.add_managed_policy(self.provider.execution_policy)
+        if self._image is not None and self._image.repository_arn is not None:
+            grant_repository_pull(self.grant_principal, self._image.repository_arn)
+        elif self._image is not None:
             self._image.grant_pull(self)
         for channel in self._inputs:
             channel.grant_read(self)
@@ -823,35 +840,6 @@ class TrainingJob(ITrainingJob):
                     conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 )
             )
-        stack = Stack.of(self)
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=TRAINING_LOG_GROUP,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        add_statement(
-            self.role,
-            actions=[
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:DescribeLogStreams",
-            ],
-            resources=[log_group_arn, f"{log_group_arn}:log-stream:*"],
-            reason="SageMaker writes the job's logs to streams it names after the job, in the "
-            "one log group /aws/sagemaker/TrainingJobs.",
-        )
-        # cloudwatch:PutMetricData supports no resource scoping; the namespace
-        # condition limits it to SageMaker's training job metrics.
-        add_statement(
-            self.role,
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
-            reason="cloudwatch:PutMetricData supports no resource scoping: IAM requires '*'; the "
-            "cloudwatch:namespace condition limits it to /aws/sagemaker/TrainingJobs.",
-        )
 
     # -- validation ---------------------------------------------------------
 
@@ -891,22 +879,22 @@ class TrainingJob(ITrainingJob):
         longest = self._longest_run_seconds()
         spot = self.request.get("EnableManagedSpotTraining") is True
         path = f"StoppingCondition.{'MaxWaitTimeInSeconds' if spot else 'MaxRuntimeInSeconds'}"
-        margin = START_AND_UPLOAD_MARGIN.to_seconds()
+        margin = _SECONDS["START_AND_UPLOAD_MARGIN"]
         mode = self.completion.mode
-        if longest is not None and longest > MAX_JOB_RUNTIME.to_seconds():
+        if longest is not None and longest > _SECONDS["MAX_JOB_RUNTIME"]:
             return [Problem(path, int(longest), "SageMaker runs a job for 28 days at most")]
-        waited = MAX_WAITED_RUNTIME.to_seconds()
+        waited = _SECONDS["MAX_WAITED_RUNTIME"]
         if mode == CompletionMode.WAIT and longest is not None and longest > waited:
-            fits = longest + margin <= MAX_WAIT_CONDITION_TIMEOUT.to_seconds()
+            fits = longest + margin <= _SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]
             proposal = "Completion.wait_condition()" if fits else "Completion.none()"
             return [
                 Problem(
                     path,
                     int(longest),
                     "the deployment waits for the job (Completion.wait()), and CloudFormation "
-                    f"waits for a resource at most one hour, {START_AND_UPLOAD_MARGIN.to_minutes()}"
-                    " minutes of which go to starting instances and uploading the model: it "
-                    f"can be at most {waited} seconds ({MAX_WAITED_RUNTIME.to_minutes()} "
+                    f"waits for a resource at most one hour, {margin // 60} minutes of which "
+                    "go to starting instances and uploading the model: it "
+                    f"can be at most {waited} seconds ({_SECONDS['MAX_WAITED_RUNTIME'] // 60} "
                     f"minutes). For this job use completion={proposal}.",
                 )
             ]
@@ -915,7 +903,7 @@ class TrainingJob(ITrainingJob):
         return []
 
     def _wait_condition_problems(self, longest: float | None, path: str) -> list[Problem]:
-        limit = MAX_WAIT_CONDITION_TIMEOUT.to_seconds()
+        limit = _SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]
         timeout = self.completion.timeout
         if timeout is not None:
             seconds = timeout.to_seconds()
@@ -938,13 +926,13 @@ class TrainingJob(ITrainingJob):
                     )
                 ]
             return []
-        if longest is not None and longest + START_AND_UPLOAD_MARGIN.to_seconds() > limit:
+        if longest is not None and longest + _SECONDS["START_AND_UPLOAD_MARGIN"] > limit:
             return [
                 Problem(
                     path,
                     int(longest),
                     "Completion.wait_condition() waits at most 12 hours, "
-                    f"{START_AND_UPLOAD_MARGIN.to_minutes()} minutes of which go to starting "
+                    f"{_SECONDS['START_AND_UPLOAD_MARGIN'] // 60} minutes of which go to starting "
                     "instances and uploading the model; for this job use "
                     "completion=Completion.none()",
                 )

@@ -309,7 +309,6 @@ def test_execution_role_grants_exactly_what_the_job_uses(built: Built) -> None:
                 ]
             },
         },
-        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects(data_arn, "train/")},
         {
             "Action": "s3:ListBucket",
@@ -343,6 +342,28 @@ def test_execution_role_grants_exactly_what_the_job_uses(built: Built) -> None:
             "Effect": "Allow",
             "Resource": key_arn,
         },
+    ]
+    assert statements == expected
+
+
+def test_what_every_job_needs_alike_is_one_shared_managed_policy(built: Built) -> None:
+    policy = built.first.provider.execution_policy
+    policy_id = built.stack.get_logical_id(policy.node.default_child)
+    resource = built.template.find_resources("AWS::IAM::ManagedPolicy")[policy_id]
+
+    def logs_arn(suffix: str) -> dict[str, Any]:
+        return {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    f":logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs{suffix}",
+                ],
+            ]
+        }
+
+    assert resource["Properties"]["PolicyDocument"]["Statement"] == [
         {
             "Action": [
                 "logs:CreateLogGroup",
@@ -359,8 +380,13 @@ def test_execution_role_grants_exactly_what_the_job_uses(built: Built) -> None:
             "Effect": "Allow",
             "Resource": "*",
         },
+        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
     ]
-    assert statements == expected
+    for job in (built.first, built.second):
+        role = built.template.find_resources("AWS::IAM::Role")[
+            built.stack.get_logical_id(job.role.node.default_child)
+        ]
+        assert role["Properties"]["ManagedPolicyArns"] == [{"Ref": policy_id}]
 
 
 def test_given_role_gets_the_grants_and_ecr_repository_pull(built: Built) -> None:
