@@ -21,7 +21,7 @@ def build(jobs: int, shared_role: bool = False) -> App:
     if jobs < 0:
         return app
     # Imported here: the bare app must not pay for importing the library.
-    from constructs_lib import (  # noqa: PLC0415
+    from constructs_lib import (
         TrainingImage,
         TrainingInput,
         TrainingJob,

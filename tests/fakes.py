@@ -77,6 +77,8 @@ class Plan:
 
     final: str = "Completed"
     polls: int = 2
+    # When set, the job ends after this many simulated seconds instead of ``polls``.
+    runtime: float | None = None
     stop_polls: int = 1
     failure_reason: str = "AlgorithmError: training exited with code 1"
     metrics: dict[str, float] = field(default_factory=lambda: {"validation:rmse": 0.25})
@@ -187,7 +189,7 @@ class FakeSageMaker(_FakeService):
         self._enter("DescribeTrainingJob", params)
         job = self._job(params["TrainingJobName"], "DescribeTrainingJob")
         job.describes += 1
-        if job.status == "InProgress" and job.describes > job.plan.polls:
+        if job.status == "InProgress" and self._ran_out(job):
             self._end(job, job.plan.final)
         elif job.status == "Stopping":
             job.stopping_describes += 1
@@ -254,6 +256,11 @@ class FakeSageMaker(_FakeService):
         return self._leave("ListTags", {"Tags": tags})
 
     # -- internals ----------------------------------------------------------
+
+    def _ran_out(self, job: Job) -> bool:
+        if job.plan.runtime is not None:
+            return (self.clock.now() - job.created).total_seconds() >= job.plan.runtime
+        return job.describes > job.plan.polls
 
     def _end(self, job: Job, status: str) -> None:
         job.status = status

@@ -1,0 +1,309 @@
+"""``make bench``: synth cost, template footprint, handler cost and validation cost,
+each as a ratio or a count measured in one run (medians of repetitions), against the
+targets of issue 9. Prints a table and writes ``benchmarks/results.json``.
+
+Wall-clock numbers are noisy on a shared machine: compare the ratios, which are
+measured side by side in the same run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().with_name("results.json")
+ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+MEGABYTE = 1_000_000  # CloudFormation's template body limit (S3-uploaded), in bytes
+
+
+def median_seconds(command: list[str], repetitions: int) -> float:
+    times = []
+    for _ in range(repetitions):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, env=ENV, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# -- 1. synth time ------------------------------------------------------------
+
+
+def synth_times(repetitions: int) -> dict[str, float]:
+    def run(jobs: int) -> float:
+        return median_seconds(
+            [sys.executable, "-m", "benchmarks.synth_app", str(jobs)], repetitions
+        )
+
+    # Interleave-free but same machine, same run: each a median of full `cdk synth`-like
+    # processes (Python and jsii start-up included, as a user pays them).
+    return {"bare": run(-1), "1 job": run(1), "10 jobs": run(10), "100 jobs": run(100)}
+
+
+# -- 2. template footprint ----------------------------------------------------
+
+
+def footprint() -> dict[str, Any]:
+    from aws_cdk.assertions import Template
+
+    from benchmarks.synth_app import build
+
+    def template(jobs: int, shared: bool) -> dict[str, Any]:
+        stack = build(jobs, shared_role=shared).node.find_child("Bench")
+        return dict(Template.from_stack(stack).to_json())  # type: ignore[arg-type]
+
+    def size(body: dict[str, Any]) -> int:
+        return len(json.dumps(body, separators=(",", ":")))
+
+    bare, one, two = template(-1, False), template(1, False), template(2, False)
+    one_shared, two_shared = template(1, True), template(2, True)
+    per_job_bytes = size(two) - size(one)
+    per_shared_job_bytes = size(two_shared) - size(one_shared)
+    return {
+        "resources added by the first job (provider included)": len(one["Resources"])
+        - len(bare["Resources"]),
+        "resources per further job (own role)": len(two["Resources"]) - len(one["Resources"]),
+        "resources per further job (shared role)": len(two_shared["Resources"])
+        - len(one_shared["Resources"]),
+        "template bytes of the provider": size(one) - size(bare) - per_job_bytes,
+        "template bytes per job (own role)": per_job_bytes,
+        "template bytes per job (shared role)": per_shared_job_bytes,
+        "jobs per stack within 1 MB (own role)": (MEGABYTE - size(one)) // per_job_bytes + 1,
+        "jobs per stack within 1 MB (shared role)": (MEGABYTE - size(one_shared))
+        // per_shared_job_bytes
+        + 1,
+    }
+
+
+# -- 3. handler cost ----------------------------------------------------------
+
+
+def handler_asset_bytes() -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((ROOT / "constructs_lib" / "handler").glob("*.py")):
+            archive.write(path, f"handler/{path.name}")
+    return len(buffer.getvalue())
+
+
+def import_times(repetitions: int) -> dict[str, float]:
+    """Cold imports in fresh interpreters, the handler laid out as in its Lambda asset."""
+    folder = Path(tempfile.mkdtemp(prefix="handler-asset-"))
+    shutil.copytree(ROOT / "constructs_lib" / "handler", folder / "handler")
+
+    def cold(statement: str) -> float:
+        code = (
+            f"import sys, time; sys.path.insert(0, {str(folder)!r}); "
+            f"t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        )
+        samples = []
+        for _ in range(repetitions):
+            out = subprocess.run(
+                [sys.executable, "-c", code], env=ENV, check=True, capture_output=True, text=True
+            )
+            samples.append(float(out.stdout.strip()))
+        return statistics.median(samples)
+
+    return {
+        "import boto3": cold("import boto3"),
+        "import handler.index": cold("import handler.index"),
+    }
+
+
+def calls_per_job_hour() -> dict[str, dict[str, float]]:
+    """DescribeTrainingJob calls and Lambda invocations of one deployment of a job
+    that trains 45 minutes, per completion mode, on the harness's simulated clock;
+    normalized per job-hour of training."""
+    from constructs_lib.handler import lifecycle
+    from constructs_lib.handler.properties import (
+        COMPLETION,
+        HANDLE_URL,
+        JOB_NAME,
+        POLL_INTERVAL,
+        RESULT_RESOURCE_TYPE,
+        SIGNAL_RESOURCE_TYPE,
+    )
+    from tests.fakes import FakeSageMaker
+    from tests.harness import Framework
+    from tests.test_handler_lifecycle import properties
+
+    runtime_seconds = 45 * 60
+    hours = runtime_seconds / 3600
+
+    def counted(
+        extra: dict[str, Any], follow_up: Callable[[Framework, str], int]
+    ) -> dict[str, float]:
+        fake = FakeSageMaker()
+        fake.plan.runtime = runtime_seconds
+        framework = Framework(fake)
+        invocations = 0
+        original = (lifecycle.on_event, lifecycle.is_complete)
+
+        def count(function: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any) -> Any:
+                nonlocal invocations
+                invocations += 1
+                return function(*args)
+
+            return wrapper
+
+        lifecycle.on_event, lifecycle.is_complete = count(original[0]), count(original[1])
+        try:
+            response = framework.create({**properties(), **extra})
+            later = follow_up(framework, response.physical_id)
+            invocations += later
+        finally:
+            lifecycle.on_event, lifecycle.is_complete = original
+        describes = len(fake.calls_of("DescribeTrainingJob"))
+        return {
+            "DescribeTrainingJob per job-hour": round(describes / hours, 1),
+            "Lambda invocations per job-hour": round(invocations / hours, 1),
+        }
+
+    def nothing(_: Framework, __: str) -> int:
+        return 0
+
+    def wait_condition(framework: Framework, name: str) -> int:
+        # The job runs to its end; its state-change event invokes the signaller once,
+        # the race check and the result read each run once.
+        fake = framework.sagemaker
+        fake.job(name).status = "Completed"
+        fake.artifacts.add(fake.job(name).artifact)
+        framework.runtime.put = lambda url, body: None
+        framework.run(
+            framework.event(
+                "Create",
+                {JOB_NAME: name, HANDLE_URL: "https://h"},
+                ResourceType=SIGNAL_RESOURCE_TYPE,
+            )
+        )
+        framework.run(
+            framework.event("Create", {JOB_NAME: name}, ResourceType=RESULT_RESOURCE_TYPE)
+        )
+        return 1  # the signalling Lambda
+
+    return {
+        # The default poll interval of a 45-minute job: a 60th of it, rounded down
+        # to the provider's 30 s.
+        "wait (poll every 30 s, the default here)": counted({POLL_INTERVAL: "30"}, nothing),
+        "wait (poll every 2 min)": counted({POLL_INTERVAL: "120"}, nothing),
+        "wait_condition": counted({COMPLETION: "created"}, wait_condition),
+        "none": counted({COMPLETION: "created"}, nothing),
+    }
+
+
+# -- 4. validation cost -------------------------------------------------------
+
+
+def validation_cost(repetitions: int) -> dict[str, float]:
+    from aws_cdk import App, Duration, Stack
+    from aws_cdk import aws_s3 as s3
+
+    from constructs_lib import TrainingImage, TrainingInput, TrainingOutput
+    from constructs_lib._schema.validate import Validator, cross_field_problems
+    from constructs_lib.image import ImageConfig
+    from constructs_lib.request import TrainingJobProps, render_request
+
+    stack = Stack(App(), "Validation")
+    bucket = s3.Bucket(stack, "Data")
+    props = TrainingJobProps(
+        image=TrainingImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/r:1"),
+        inputs=tuple(TrainingInput.from_bucket(f"c{i}", bucket, f"p{i}/") for i in range(20)),
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        hyperparameters={f"h{i}": str(i) for i in range(100)},
+        tags={f"t{i}": "v" for i in range(49)},
+    )
+    image = ImageConfig({"TrainingImage": "uri"}, "uri", lambda grantee: None)
+    runtime = Duration.minutes(45)
+    request = render_request(
+        props, role_arn="arn:aws:iam::1:role/r", default_runtime=runtime, image=image
+    )
+    validator = Validator()
+
+    def render() -> None:
+        render_request(
+            props, role_arn="arn:aws:iam::1:role/r", default_runtime=runtime, image=image
+        )
+
+    def validate() -> None:
+        full = {"TrainingJobName": "name", **request}
+        validator.problems(full)
+        cross_field_problems(full)
+
+    render_time = min(timeit.repeat(render, number=20, repeat=repetitions)) / 20
+    validate_time = min(timeit.repeat(validate, number=20, repeat=repetitions)) / 20
+    return {"render (s)": render_time, "validate (s)": validate_time}
+
+
+# -- report -------------------------------------------------------------------
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    repetitions = 1 if quick else 3
+    synth = synth_times(repetitions)
+    imports = import_times(3 if quick else 7)
+    validation = validation_cost(3 if quick else 7)
+    results: dict[str, Any] = {
+        "synth seconds (median)": synth,
+        "footprint": footprint(),
+        "handler asset bytes": handler_asset_bytes(),
+        "cold import seconds (median)": imports,
+        "calls per job-hour": calls_per_job_hour(),
+        "validation seconds": validation,
+    }
+    ratios = {
+        "1 job / bare app (synth)": (synth["1 job"] / synth["bare"], 1.15),
+        "100 jobs / 1 job (synth)": (synth["100 jobs"] / synth["1 job"], 1.5),
+        "handler import / import boto3": (
+            imports["import handler.index"] / imports["import boto3"],
+            1.2,
+        ),
+        "handler asset KB": (results["handler asset bytes"] / 1000, 50.0),
+        "resources per further job, shared role": (
+            results["footprint"]["resources per further job (shared role)"],
+            3,
+        ),
+        "validate / render (large request)": (
+            validation["validate (s)"] / validation["render (s)"],
+            None,
+        ),
+    }
+    results["targets"] = {
+        name: {
+            "value": round(value, 3),
+            "target": target,
+            "pass": target is None or value <= target,
+        }
+        for name, (value, target) in ratios.items()
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+    print(f"{'measure':45} {'value':>10} {'target':>8}  result")
+    for name, row in results["targets"].items():
+        target = "-" if row["target"] is None else f"<= {row['target']}"
+        verdict = "report" if row["target"] is None else ("PASS" if row["pass"] else "MISS")
+        print(f"{name:45} {row['value']:>10} {target:>8}  {verdict}")
+    print()
+    for name, value in results["footprint"].items():
+        print(f"{name:60} {value}")
+    print()
+    for mode, counts in results["calls per job-hour"].items():
+        print(f"{mode:40} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
