@@ -15,7 +15,7 @@ from constructs_lib import TrainingJob
 from constructs_lib.handler import lifecycle
 from constructs_lib.handler.properties import NAME_PREFIX, REQUEST
 from tests.fakes import FakeSageMaker, runtime
-from tests.harness import Framework
+from tests.harness import Framework, cfn_strings
 
 _BY_MEMBER = {
     "RoleArn": "arn:aws:iam::123456789012:role/execution",
@@ -49,17 +49,6 @@ def concretize(value: Any, member: str = "") -> Any:
     if isinstance(value, list):
         return [concretize(item, member) for item in value]
     return value
-
-
-def cfn_strings(value: Any) -> Any:
-    """What CloudFormation does to a custom resource's properties."""
-    if isinstance(value, dict):
-        return {key: cfn_strings(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [cfn_strings(item) for item in value]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def deliver(job: TrainingJob) -> dict[str, Any]:

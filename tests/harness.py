@@ -26,6 +26,18 @@ TOTAL_TIMEOUT = 3600.0
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 
 
+def cfn_strings(value: Any) -> Any:
+    """What CloudFormation does to a custom resource's properties: every scalar
+    becomes a string."""
+    if isinstance(value, dict):
+        return {key: cfn_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [cfn_strings(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 @dataclass
 class Response:
     """What the provider framework would send CloudFormation for one event."""

@@ -10,21 +10,9 @@ import pytest
 from constructs_lib.handler import lifecycle
 from constructs_lib.handler.properties import NAME_PREFIX, OWNER_TAG, REMOVAL_POLICY, REQUEST
 from tests.fakes import FakeSageMaker, ModelValidationError
-from tests.harness import CREATE_FAILED_MARKER, Framework
+from tests.harness import CREATE_FAILED_MARKER, Framework, cfn_strings
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/training"
-
-
-def cfn_strings(value: Any) -> Any:
-    """What CloudFormation does to a custom resource's properties: every scalar
-    becomes a string."""
-    if isinstance(value, dict):
-        return {key: cfn_strings(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [cfn_strings(item) for item in value]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def request(**overrides: Any) -> dict[str, Any]:
