@@ -324,9 +324,11 @@ class TrainingJob(ITrainingJob):
             managed encryption.
         :param keep_alive: keep the instances in a warm pool this long after the job;
             default: no warm pool.
-        :param max_runtime: after this long SageMaker stops the job. The deployment
-            waits for the job, which CloudFormation allows for one hour at most,
-            start-up and upload included: at most 45 minutes. Default: 45 minutes.
+        :param max_runtime: after this long SageMaker stops the job. What waits for
+            it bounds it: with ``Completion.wait()`` (the default) the deployment, which
+            CloudFormation allows one hour, start-up and upload included: at most 45
+            minutes; with ``Completion.wait_condition()`` 11 h 45 min; with
+            ``Completion.none()`` 28 days. Default: 45 minutes.
         :param max_wait: with ``spot_training``, how long to wait for spot capacity
             plus run (required with spot, at least ``max_runtime``, at most 45
             minutes in waiting mode); default: none.
