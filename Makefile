@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
-.PHONY: synth test lint typecheck bench clean
+.PHONY: synth test lint typecheck bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,14 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
+## make docs: the API reference, generated from the docstrings, into docs/
+docs: $(VENV)/.installed
+	rm -rf docs
+	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc constructs_lib constructs_lib.testing -o docs
+
 ## make bench: synth, footprint, handler and validation costs -> benchmarks/results.json
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out docs .pytest_cache .mypy_cache .ruff_cache

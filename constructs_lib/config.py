@@ -51,10 +51,12 @@ class S3Location:
 
     @staticmethod
     def of(bucket: s3.IBucket, key_prefix: str = "") -> S3Location:
+        """The objects under ``key_prefix`` of ``bucket`` (default: the whole bucket)."""
         return S3Location(bucket, key_prefix)
 
     @property
     def s3_uri(self) -> str:
+        """``s3://<bucket>/<key prefix>``."""
         return f"s3://{self.bucket.bucket_name}/{self.key_prefix}"
 
     @functools.cached_property
@@ -111,6 +113,7 @@ class MetricDefinition:
     regex: str
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return {"Name": self.name, "Regex": self.regex}
 
 
@@ -123,6 +126,7 @@ class InstanceGroup:
     instance_count: int = 1
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return {
             "InstanceGroupName": self.name,
             "InstanceType": str(self.instance_type),
@@ -138,6 +142,7 @@ class PlacementSpecification:
     ultra_server_id: str | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune({"UltraServerId": self.ultra_server_id, "InstanceCount": self.instance_count})
 
 
@@ -149,6 +154,7 @@ class InstancePlacement:
     specifications: Sequence[PlacementSpecification] = ()
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "EnableMultipleJobs": self.enable_multiple_jobs,
@@ -169,9 +175,12 @@ class Checkpoint:
     def to_bucket(
         bucket: s3.IBucket, key_prefix: str = "", *, local_path: str | None = None
     ) -> Checkpoint:
+        """Checkpoints under ``key_prefix`` of ``bucket``; ``local_path`` default:
+        SageMaker's ``/opt/ml/checkpoints``."""
         return Checkpoint(location=S3Location(bucket, key_prefix), local_path=local_path)
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune({"S3Uri": self.location.s3_uri, "LocalPath": self.local_path})
 
     def grant(self, grantee: iam.IGrantable) -> None:
@@ -188,6 +197,7 @@ class DebugCollection:
     parameters: Mapping[str, str] | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {"CollectionName": self.name, "CollectionParameters": _optional_map(self.parameters)}
         )
@@ -203,6 +213,7 @@ class DebugHookConfig:
     collections: Sequence[DebugCollection] = ()
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "LocalPath": self.local_path,
@@ -226,6 +237,7 @@ class RuleConfiguration:
     parameters: Mapping[str, str] | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "RuleConfigurationName": self.name,
@@ -249,6 +261,7 @@ class ProfilerConfig:
     disable: bool | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "S3OutputPath": self.output.s3_uri if self.output else None,
@@ -269,6 +282,7 @@ class TensorBoardOutput:
     local_path: str | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune({"LocalPath": self.local_path, "S3OutputPath": self.output.s3_uri})
 
 
@@ -282,6 +296,7 @@ class ExperimentConfig:
     run_name: str | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "ExperimentName": self.experiment_name,
@@ -301,6 +316,7 @@ class MlflowConfig:
     run_name: str | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "MlflowResourceArn": self.resource_arn,
@@ -332,6 +348,7 @@ class ServerlessJobConfig:
     sequence_length: str | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "BaseModelArn": self.base_model_arn,
@@ -354,6 +371,7 @@ class ModelPackageConfig:
     source_model_package_arn: str | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return _prune(
             {
                 "ModelPackageGroupArn": self.model_package_group_arn,

@@ -292,6 +292,7 @@ class TrainingInput:
 
     @property
     def bucket(self) -> s3.IBucket | None:
+        """The channel's bucket (None for a file system or an unbound asset)."""
         return self.location.bucket if self.location else None
 
     def render(self) -> dict[str, Any]:
@@ -358,14 +359,17 @@ class TrainingOutput:
 
     @property
     def bucket(self) -> s3.IBucket:
+        """The bucket the artifacts are written to."""
         return self.location.bucket
 
     @property
     def key_prefix(self) -> str:
+        """The key prefix below which SageMaker adds ``<job name>/output/``."""
         return self.location.key_prefix
 
     @property
     def s3_uri(self) -> str:
+        """``S3OutputPath``: ``s3://<bucket>/<key prefix>``."""
         return self.location.s3_uri
 
     def render(self) -> dict[str, Any]:

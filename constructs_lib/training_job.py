@@ -97,14 +97,17 @@ class ITrainingJob(Construct):
 
     @property
     def training_job_name(self) -> str:
+        """The job's name."""
         raise NotImplementedError
 
     @property
     def training_job_arn(self) -> str:
+        """The job's ARN."""
         raise NotImplementedError
 
     @property
     def model_data_url(self) -> str:
+        """The S3 URI of the job's ``model.tar.gz``."""
         raise NotImplementedError
 
     # -- events -------------------------------------------------------------
@@ -172,18 +175,23 @@ class ITrainingJob(Construct):
         )
 
     def metric_cpu_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        """The CPU utilization of instance ``host`` (percent, 1-minute average)."""
         return self.metric_instance("CPUUtilization", host=host)
 
     def metric_memory_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        """The memory utilization of instance ``host`` (percent, 1-minute average)."""
         return self.metric_instance("MemoryUtilization", host=host)
 
     def metric_gpu_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        """The GPU utilization of instance ``host`` (percent, 1-minute average)."""
         return self.metric_instance("GPUUtilization", host=host)
 
     def metric_gpu_memory_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        """The GPU memory utilization of instance ``host`` (percent, 1-minute average)."""
         return self.metric_instance("GPUMemoryUtilization", host=host)
 
     def metric_disk_utilization(self, *, host: str = "algo-1") -> cloudwatch.Metric:
+        """The disk utilization of instance ``host`` (percent, 1-minute average)."""
         return self.metric_instance("DiskUtilization", host=host)
 
 
@@ -299,7 +307,8 @@ class TrainingJob(ITrainingJob):
         completion: Completion | None = None,
     ) -> None:
         """
-        :param output: where the model artifacts are written (``OutputDataConfig``).
+        :param output: where the model artifacts are written (``OutputDataConfig``);
+            required.
         :param image: the training container (``AlgorithmSpecification``); required
             unless ``serverless``.
         :param inputs: input channels, 1 to 20 with unique names; default: none.
@@ -316,7 +325,8 @@ class TrainingJob(ITrainingJob):
         :param container_arguments: arguments to the entrypoint; default: none.
         :param instance_type: default: ``ml.m5.xlarge`` (none with ``instance_groups``).
         :param instance_count: default: 1 (none with ``instance_groups``).
-        :param instance_groups: a heterogeneous cluster, instead of type and count.
+        :param instance_groups: a heterogeneous cluster, instead of type and count;
+            default: none.
         :param instance_placement: UltraServer placement; default: none.
         :param volume_size: storage volume per instance; default: 10 GiB (none for
             a serverless job).
