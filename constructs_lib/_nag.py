@@ -104,13 +104,18 @@ def add_statement(
     resources: list[str],
     reason: str,
     conditions: dict[str, Any] | None = None,
+    finding_resources: list[str] | None = None,
 ) -> None:
     """Add a statement to ``principal``'s policy and acknowledge its wildcards with
-    ``reason`` (when the principal is a construct of this app)."""
+    ``reason`` (when the principal is a construct of this app).
+
+    :param finding_resources: the resources as the synthesized template will name
+        them, where that differs (a reference to another stack becomes an import).
+    """
     principal.add_to_principal_policy(
         iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
     )
-    acknowledge_statement(principal, actions, resources, reason)
+    acknowledge_statement(principal, actions, finding_resources or resources, reason)
 
 
 def acknowledge_statement(

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from aws_cdk import Duration, Size
+from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
 from ._nag import KMS_ENCRYPT_DECRYPT, acknowledge_statement, add_statement
 from .instance_type import InstanceType
@@ -64,12 +65,23 @@ class S3Location:
         """The bucket's customer key, read once."""
         return self.bucket.encryption_key
 
+    def _objects_as_seen_from(self, principal: iam.IPrincipal, pattern: str) -> list[str]:
+        """The objects' ARN as the principal's template will name it: a bucket of
+        another stack is imported there (through the same export CDK would make)."""
+        if isinstance(principal, Construct):
+            producer, consumer = Stack.of(self.bucket), Stack.of(principal)
+            if producer is not consumer:
+                return [f"{producer.export_value(self.bucket.bucket_arn)}/{pattern}"]
+        return [self.bucket.arn_for_objects(pattern)]
+
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""
+        principal = grantee.grant_principal
         add_statement(
-            grantee.grant_principal,
+            principal,
             actions=["s3:PutObject", "s3:AbortMultipartUpload"],
             resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
+            finding_resources=self._objects_as_seen_from(principal, f"{self.key_prefix}*"),
             reason="SageMaker writes objects whose names it chooses (the job name, checkpoint "
             "and tensor files) under this prefix: the wildcard is the prefix itself.",
         )
@@ -79,10 +91,12 @@ class S3Location:
     def grant_get(self, grantee: iam.IGrantable, *, exact: bool = False) -> None:
         """Get the objects under the prefix (or, ``exact``, the one object it names)."""
         pattern = self.key_prefix if exact else f"{self.key_prefix}*"
+        principal = grantee.grant_principal
         add_statement(
-            grantee.grant_principal,
+            principal,
             actions=["s3:GetObject"],
             resources=[self.bucket.arn_for_objects(pattern)],
+            finding_resources=self._objects_as_seen_from(principal, pattern),
             reason="Reads the objects under this key prefix only (a channel, or a job's "
             "artifacts): the wildcard is the prefix itself.",
         )

@@ -3,6 +3,7 @@ isolated VPC, then serve the model from an endpoint. One stack, one ``cdk deploy
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,111 @@ from constructs_lib import (
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@dataclass(frozen=True)
+class Platform:
+    """What a training stack consumes: an isolated VPC, a key and a bucket."""
+
+    vpc: ec2.IVpc
+    key: kms.IKey
+    bucket: s3.IBucket
+
+
+def build_platform(scope: Construct) -> Platform:
+    """The VPC (isolated, S3 gateway endpoint, flow logs), the KMS key and the model
+    bucket (with its access-log bucket), in ``scope``."""
+    # A VPC without internet access: the job reaches S3 through a gateway endpoint.
+    vpc = ec2.Vpc(
+        scope,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="training", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+    flow_logs = logs.LogGroup(scope, "FlowLogs", retention=logs.RetentionDays.ONE_YEAR)
+    vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
+    _acknowledge(
+        flow_logs,
+        "CloudWatchLogGroupEncrypted",
+        "Flow logs hold connection metadata only; CloudWatch Logs encrypts them at rest.",
+    )
+    _acknowledge(
+        vpc,
+        "IAMNoInlinePolicy",
+        "aws-cdk-lib's flow log role writes to its one log group through its own default policy.",
+    )
+    _acknowledge(
+        vpc,
+        "VPCDefaultSecurityGroupClosed",
+        "Nothing uses the VPC's default security group: the training job has its own, "
+        "which allows no inbound traffic.",
+    )
+
+    key = kms.Key(
+        scope,
+        "Key",
+        enable_key_rotation=True,
+        description="Encrypts the training volume and the model artifacts",
+    )
+    access_logs = s3.Bucket(
+        scope,
+        "AccessLogs",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    _acknowledge(
+        access_logs,
+        "S3BucketLoggingEnabled",
+        "This bucket receives the server access logs of the model bucket; logging its "
+        "own access would loop.",
+        aws_solutions="S1",
+    )
+    _acknowledge(
+        access_logs,
+        "S3DefaultEncryptionKMS",
+        "S3 server access logging delivers only to buckets encrypted with S3-managed "
+        "keys (SSE-S3), not SSE-KMS.",
+    )
+    _acknowledge(
+        access_logs,
+        "S3BucketReplicationEnabled",
+        "Access logs of a sample; a second region's copy is not worth its cost here.",
+    )
+    bucket = s3.Bucket(
+        scope,
+        "Models",
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix="models/",
+    )
+    _acknowledge(
+        bucket,
+        "S3BucketReplicationEnabled",
+        "The sample's model artifacts can be trained again from the data in the "
+        "repository; a replica in a second region is not worth its cost here.",
+    )
+    return Platform(vpc=vpc, key=key, bucket=bucket)
+
+
+class DataPlatformStack(Stack):
+    """The platform as its own stack, owned by another team, say."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.platform = build_platform(self)
+
+
 class TrainAndServeStack(Stack):
     """Data -> training job (isolated VPC, KMS) -> model -> endpoint config -> endpoint."""
 
@@ -48,97 +154,14 @@ class TrainAndServeStack(Stack):
         *,
         instance_type: str,
         endpoint_instance_type: str,
+        platform: Platform | None = None,
         **kwargs: Any,
     ) -> None:
+        """:param platform: the VPC, key and bucket to use; default: built in this stack."""
         super().__init__(scope, construct_id, **kwargs)
 
-        # A VPC without internet access: the job reaches S3 through a gateway endpoint.
-        vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            max_azs=2,
-            nat_gateways=0,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="training", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-                )
-            ],
-        )
-        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=logs.RetentionDays.ONE_YEAR)
-        vpc.add_flow_log(
-            "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
-        )
-        _acknowledge(
-            flow_logs,
-            "CloudWatchLogGroupEncrypted",
-            "Flow logs hold connection metadata only; CloudWatch Logs encrypts them at rest.",
-        )
-        _acknowledge(
-            vpc,
-            "IAMNoInlinePolicy",
-            "aws-cdk-lib's flow log role writes to its one log group through its own "
-            "default policy.",
-        )
-        _acknowledge(
-            vpc,
-            "VPCDefaultSecurityGroupClosed",
-            "Nothing uses the VPC's default security group: the training job has its own, "
-            "which allows no inbound traffic.",
-        )
-
-        key = kms.Key(
-            self,
-            "Key",
-            enable_key_rotation=True,
-            description="Encrypts the training volume and the model artifacts",
-        )
-        access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        _acknowledge(
-            access_logs,
-            "S3BucketLoggingEnabled",
-            "This bucket receives the server access logs of the model bucket; logging its "
-            "own access would loop.",
-            aws_solutions="S1",
-        )
-        _acknowledge(
-            access_logs,
-            "S3DefaultEncryptionKMS",
-            "S3 server access logging delivers only to buckets encrypted with S3-managed "
-            "keys (SSE-S3), not SSE-KMS.",
-        )
-        _acknowledge(
-            access_logs,
-            "S3BucketReplicationEnabled",
-            "Access logs of a sample; a second region's copy is not worth its cost here.",
-        )
-        bucket = s3.Bucket(
-            self,
-            "Models",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="models/",
-        )
-        _acknowledge(
-            bucket,
-            "S3BucketReplicationEnabled",
-            "The sample's model artifacts can be trained again from the data in the "
-            "repository; a replica in a second region is not worth its cost here.",
-        )
+        platform = platform or build_platform(self)
+        vpc, key, bucket = platform.vpc, platform.key, platform.bucket
 
         job = TrainingJob(
             self,
@@ -258,11 +281,17 @@ def build_app(app: App | None = None) -> App:
     # Server access logs delivered through a bucket policy, not the legacy ACL.
     app.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
     context = app.node.try_get_context
+    env = Environment(region=context("sample:region") or "us-east-1")
+    platform = None
+    if str(context("sample:composition")).lower() == "true":
+        # The training stack consumes a VPC, a key and a bucket of another stack.
+        platform = DataPlatformStack(app, "SharedData", env=env).platform
     TrainAndServeStack(
         app,
         "TrainAndServe",
-        env=Environment(region=context("sample:region") or "us-east-1"),
+        env=env,
         instance_type=context("sample:instanceType") or "ml.m5.xlarge",
         endpoint_instance_type=context("sample:endpointInstanceType") or "ml.m5.large",
+        platform=platform,
     )
     return app

@@ -18,11 +18,15 @@ _PACKS = {
 }
 
 
-def findings(build: Callable[[App], object], packs: tuple[str, ...] = ALL_PACKS) -> list[str]:
+def findings(
+    build: Callable[[App], object],
+    packs: tuple[str, ...] = ALL_PACKS,
+    context: dict[str, object] | None = None,
+) -> list[str]:
     """Synthesize the app ``build`` fills, with ``packs``; return every unacknowledged
     finding as ``rule @ construct path`` (empty when the app passes)."""
     outdir = tempfile.mkdtemp(prefix="nag-")
-    app = App(outdir=outdir, context={"sample:region": "us-east-1"})
+    app = App(outdir=outdir, context={"sample:region": "us-east-1", **(context or {})})
     Validations.of(app).add_plugins(*(_PACKS[pack](app) for pack in packs))
     build(app)
     try:

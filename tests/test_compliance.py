@@ -33,6 +33,10 @@ def test_sample_app_passes_all_packs() -> None:
     assert findings(build_app) == []
 
 
+def test_sample_app_in_two_stacks_passes_all_packs() -> None:
+    assert findings(build_app, context={"sample:composition": "true"}) == []
+
+
 def test_a_default_job_needs_no_acknowledgment_from_the_user() -> None:
     def build(app: App) -> None:
         stack = Stack(app, "User")

@@ -107,3 +107,21 @@ def test_snapshot_normalises_only_asset_hashes(template: dict[str, Any]) -> None
 def test_sample_synthesizes_without_warnings(stack: Stack) -> None:
     warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
     assert [w.entry.data for w in warnings] == []
+
+
+def test_composition_consumes_another_stacks_vpc_key_and_bucket() -> None:
+    app = build_app(App(context={"sample:region": "us-east-1", "sample:composition": "true"}))
+    assert sorted(child.node.id for child in app.node.children if isinstance(child, Stack)) == [
+        "SharedData",
+        "TrainAndServe",
+    ]
+    shared, train = (app.node.find_child(name) for name in ("SharedData", "TrainAndServe"))
+    assert isinstance(shared, Stack) and isinstance(train, Stack)
+    kinds = {v["Type"] for v in Template.from_stack(train).to_json()["Resources"].values()}
+    assert "AWS::EC2::VPC" not in kinds and "AWS::KMS::Key" not in kinds
+    _, job = _only(Template.from_stack(train).to_json(), "Custom::SageMakerTrainingJob")
+    request = json.dumps(job["Properties"]["TrainingJobRequest"])
+    for part in ("VpcConfig", "OutputDataConfig", "VolumeKmsKeyId"):
+        assert part in request
+    assert request.count("Fn::ImportValue") >= 4  # subnets, key, bucket
+    assert train.dependencies == [shared]
