@@ -28,6 +28,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib import (
+    Checkpoint,
     InstanceType,
     MetricDefinition,
     TrainingImage,
@@ -178,6 +179,11 @@ class TrainAndServeStack(Stack):
             volume_size=Size.gibibytes(10),
             volume_encryption_key=key,
             max_runtime=Duration.minutes(30),
+            # Managed spot training: up to 15 minutes of waiting for capacity, with
+            # checkpoints so an interrupted job resumes instead of starting over.
+            spot_training=True,
+            max_wait=Duration.minutes(45),
+            checkpoint=Checkpoint.to_bucket(bucket, "checkpoints/"),
             vpc=vpc,
             hyperparameters={
                 "objective": "reg:squarederror",

@@ -69,6 +69,14 @@ def test_training_runs_isolated_and_encrypted(template: dict[str, Any]) -> None:
     key_arn = {"Fn::GetAtt": [key_id, "Arn"]}
     assert request["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
     assert request["OutputDataConfig"]["KmsKeyId"] == key_arn
+    assert request["EnableManagedSpotTraining"] is True
+    assert request["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": 1800,
+        "MaxWaitTimeInSeconds": 2700,
+    }
+    assert request["CheckpointConfig"]["S3Uri"]["Fn::Join"][1][-1] == "/checkpoints/"
+    metrics = request["AlgorithmSpecification"]["MetricDefinitions"]
+    assert [m["Name"] for m in metrics] == ["validation:rmse"]
     assert request["AlgorithmSpecification"]["TrainingImage"] == (
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
     )
