@@ -146,6 +146,13 @@ class TrainingJobProvider(Construct):
             "Generated job names are '<stack prefix>-<hash>': the provider may act on the "
             "training jobs of this stack's name prefix only.",
         )
+        # A rollback must not start a job: the handler tells it from an update by
+        # the status of its own stack, and of that stack only.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]
+            )
+        )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,8 +53,8 @@ from .instance_type import InstanceType
 from .provider import MAX_SERVICE_TIMEOUT, METRICS_NAMESPACE, TrainingJobProvider
 from .request import TrainingJobProps, props_for_path, render_request, secret_reason
 
-# 50 tags per job; the handler adds one (OWNER_TAG) to recognise its own jobs.
-MAX_TAGS = 49
+# 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
+MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
 #: Time a job needs beyond its max runtime: instances to start, data and image to
 #: download, the model to upload. The deployment's wait allows for it.
 START_AND_UPLOAD_MARGIN = Duration.minutes(15)
@@ -85,6 +87,8 @@ _SECONDS = {
         "MAX_JOB_RUNTIME": MAX_JOB_RUNTIME,
     }.items()
 }
+#: Hex digits of the key that identifies a job's wait condition (see ``_wait_key``).
+WAIT_KEY_CHARS = 8
 SECRET_WARNING_ID = "constructs-lib:possible-secret"
 NO_S3_ROUTE_WARNING_ID = "constructs-lib:no-s3-route"
 
@@ -349,7 +353,7 @@ class TrainingJob(ITrainingJob):
         :param hyperparameters: string values passed to the algorithm (at most 100);
             default: none. Values that look like secrets get a synth warning.
         :param environment: environment variables of the container; default: none.
-        :param tags: tags of the training job (at most 49, no ``aws:`` prefix);
+        :param tags: tags of the training job (at most 47, no ``aws:`` prefix);
             default: none.
         :param training_job_name: a fixed job name; default: a unique name generated
             at each creation. A fixed name prevents replacement: a change that needs
@@ -773,14 +777,30 @@ class TrainingJob(ITrainingJob):
         needed = int(longest + _SECONDS["START_AND_UPLOAD_MARGIN"])
         return min(needed, int(_SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]))
 
+    def _wait_key(self) -> str:
+        """Identifies the wait: what replaces the job (its request without the members
+        that change in place, as the template resolves it) and the wait's timeout. A
+        change of either needs a new wait condition, since CloudFormation never
+        evaluates one again on update."""
+        resolved = Stack.of(self).resolve(cr_props.without_in_place(self.request))
+        material = {"request": resolved, "timeout": self._wait_condition_timeout()}
+        text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:WAIT_KEY_CHARS]
+
     def _wait_for_state_change(self) -> None:
         """The wait condition, the rule that signals it, the signal for a job that
-        ended before the rule existed, and the result read after the wait."""
+        ended before the rule existed, and the result read after the wait.
+
+        The handle, condition, signal check and result belong to one wait, whose
+        construct id carries :meth:`_wait_key`: a change that replaces the job gets
+        new ones (and CloudFormation deletes the old ones once the update
+        succeeded); a change in place keeps them. The rule follows the job."""
         job_name = self.resource.ref
-        handle = CfnWaitConditionHandle(self, "WaitHandle")
+        wait = Construct(self, f"Wait{self._wait_key()}")
+        handle = CfnWaitConditionHandle(wait, "Handle")
         condition = CfnWaitCondition(
-            self,
-            "WaitCondition",
+            wait,
+            "Condition",
             handle=handle.ref,
             timeout=str(self._wait_condition_timeout()),
             count=1,
@@ -801,19 +821,27 @@ class TrainingJob(ITrainingJob):
             )
         )
         check = CustomResource(
-            self,
+            wait,
             "SignalIfEnded",
             service_token=self.provider.service_token,
             resource_type=cr_props.SIGNAL_RESOURCE_TYPE,
             properties={cr_props.JOB_NAME: job_name, cr_props.HANDLE_URL: handle.ref},
         )
         check.node.add_dependency(rule)
+        # Created after the wait, the result reads an ended job. Should the job be
+        # replaced without a new wait (a value it refers to changed at deploy time),
+        # the result waits for the new job as long as a custom resource can.
         self._results = CustomResource(
-            self,
+            wait,
             "Result",
             service_token=self.provider.service_token,
             resource_type=cr_props.RESULT_RESOURCE_TYPE,
-            properties={cr_props.JOB_NAME: job_name},
+            service_timeout=MAX_SERVICE_TIMEOUT,
+            properties={
+                cr_props.JOB_NAME: job_name,
+                cr_props.WAIT_TIMEOUT: _SECONDS["MAX_SERVICE_TIMEOUT"]
+                - _SECONDS["DEADLINE_HEADROOM"],
+            },
         )
         self._results.node.add_dependency(condition)
 
@@ -876,7 +904,7 @@ class TrainingJob(ITrainingJob):
                     "Tags",
                     len(tags),
                     f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library "
-                    "adds one to recognise its jobs)",
+                    f"adds {len(cr_props.LIBRARY_TAGS)} to recognise its jobs)",
                 )
             )
         resources = self.request.get("ResourceConfig") or {}

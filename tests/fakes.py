@@ -255,6 +255,12 @@ class FakeSageMaker(_FakeService):
         tags = [{"Key": k, "Value": v} for k, v in job.tags.items()]
         return self._leave("ListTags", {"Tags": tags})
 
+    def advance(self, job: Job) -> None:
+        """Let time act on ``job`` without a call: a job planned by ``runtime`` ends
+        when that time has passed (as its state-change event tells)."""
+        if job.status == "InProgress" and job.plan.runtime is not None and self._ran_out(job):
+            self._end(job, job.plan.final)
+
     # -- internals ----------------------------------------------------------
 
     def _ran_out(self, job: Job) -> bool:
@@ -363,12 +369,48 @@ class FakeEC2(_FakeService):
         return seen < job.plan.eni_release_polls
 
 
-def runtime(sagemaker: FakeSageMaker, ec2: FakeEC2 | None = None) -> lifecycle.Runtime:
+class FakeCloudFormation(_FakeService):
+    """The stack whose resources the handler serves: its status, which CloudFormation
+    sets (``UPDATE_ROLLBACK_IN_PROGRESS`` while it rolls an update back)."""
+
+    service = "cloudformation"
+
+    def __init__(self, clock: SimClock, stack_id: str) -> None:
+        super().__init__()
+        self.clock = clock
+        self.stack_id = stack_id
+        self.status = "CREATE_IN_PROGRESS"
+
+    def describe_stacks(self, **params: Any) -> dict[str, Any]:
+        self._enter("DescribeStacks", params)
+        if params.get("StackName") not in (self.stack_id, self.stack_id.split("/")[1]):
+            raise client_error(
+                "ValidationError",
+                f"Stack with id {params.get('StackName')} does not exist",
+                "DescribeStacks",
+            )
+        stack = {
+            "StackId": self.stack_id,
+            "StackName": self.stack_id.split("/")[1],
+            "CreationTime": EPOCH,
+            "StackStatus": self.status,
+        }
+        return self._leave("DescribeStacks", {"Stacks": [stack]})
+
+
+def runtime(
+    sagemaker: FakeSageMaker,
+    ec2: FakeEC2 | None = None,
+    cloudformation: FakeCloudFormation | None = None,
+) -> lifecycle.Runtime:
     """A handler runtime on the fakes and their simulated clock, without jitter."""
     clock = sagemaker.clock
     return lifecycle.Runtime(
         sagemaker=sagemaker,  # type: ignore[arg-type]
         ec2_factory=(lambda: ec2) if ec2 is not None else None,  # type: ignore[arg-type,return-value]
+        cloudformation_factory=(  # type: ignore[arg-type]
+            (lambda: cloudformation) if cloudformation is not None else None  # type: ignore[return-value]
+        ),
         sleep=clock.sleep,
         clock=clock.clock,
         now=clock.now,

@@ -4,7 +4,9 @@
 on_event once, then is_complete every query interval until complete, an error, or
 the total timeout. :class:`Resource` does what CloudFormation does with one custom
 resource across deploys: Create, Update (with the cleanup Delete of a replaced job),
-rollback after a failure, and Delete on destroy.
+rollback after a failure (an Update back to the old properties, then the cleanup
+Delete of what it replaced), and Delete on destroy. Whole templates, with the other
+resources of a stack, are played by :mod:`tests.cloudformation`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from constructs_lib.handler import lifecycle
-from tests.fakes import ACCOUNT, REGION, FakeEC2, FakeSageMaker, runtime
+from tests.fakes import ACCOUNT, REGION, FakeCloudFormation, FakeEC2, FakeSageMaker, runtime
 
 STACK_ID = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ml/0a1b2c3d-0000-0000-0000-000000000000"
@@ -66,10 +68,19 @@ class Response:
 class Framework:
     """``custom_resources.Provider`` for the handler, on the fakes' simulated clock."""
 
-    def __init__(self, sagemaker: FakeSageMaker, ec2: FakeEC2 | None = None) -> None:
+    def __init__(
+        self,
+        sagemaker: FakeSageMaker,
+        ec2: FakeEC2 | None = None,
+        cloudformation: FakeCloudFormation | None = None,
+    ) -> None:
         self.sagemaker = sagemaker
-        self.runtime = runtime(sagemaker, ec2)
         self.clock = sagemaker.clock
+        #: The stack; its status is UPDATE_IN_PROGRESS unless a test rolls it back.
+        self.cloudformation = cloudformation or FakeCloudFormation(self.clock, STACK_ID)
+        if cloudformation is None:
+            self.cloudformation.status = "UPDATE_IN_PROGRESS"
+        self.runtime = runtime(sagemaker, ec2, self.cloudformation)
         self.responses: list[Response] = []
         self._requests = 0
 
@@ -194,14 +205,36 @@ class Resource:
             )
         )
         if response.status == "FAILED":
-            if response.physical_id != old_id:
-                # The failed replacement is deleted; the old job stays the resource.
-                fw.run(fw.event("Delete", properties, PhysicalResourceId=response.physical_id))
+            self.rollback(response.physical_id, failed=properties, restored=old_properties)
             return response
         if response.physical_id != old_id:
             # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: delete the replaced job.
             fw.run(fw.event("Delete", old_properties, PhysicalResourceId=old_id))
         self.physical_id, self.properties = response.physical_id, properties
+        return response
+
+    def rollback(
+        self, physical_id: str, *, failed: dict[str, Any], restored: dict[str, Any]
+    ) -> Response:
+        """UPDATE_ROLLBACK_IN_PROGRESS: an Update back to ``restored``, with the physical
+        id of the FAILED response (the framework's; CloudFormation keeps it), then the
+        cleanup Delete of the physical id the rollback replaced."""
+        fw = self.framework
+        fw.cloudformation.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        response = fw.run(
+            fw.event(
+                "Update",
+                restored,
+                PhysicalResourceId=physical_id,
+                OldResourceProperties={"ServiceToken": "token", **failed},
+            )
+        )
+        assert response.status == "SUCCESS", f"UPDATE_ROLLBACK_FAILED: {response.reason}"
+        fw.cloudformation.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+        if response.physical_id != physical_id:
+            fw.run(fw.event("Delete", failed, PhysicalResourceId=physical_id))
+        fw.cloudformation.status = "UPDATE_ROLLBACK_COMPLETE"
+        self.physical_id, self.properties = response.physical_id, restored
         return response
 
     def destroy(self) -> Response:

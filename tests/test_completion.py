@@ -27,6 +27,7 @@ from constructs_lib.handler.properties import (
     POLL_INTERVAL,
     RESULT_RESOURCE_TYPE,
     SIGNAL_RESOURCE_TYPE,
+    WAIT_TIMEOUT,
 )
 from tests.fakes import FakeSageMaker
 from tests.harness import QUERY_INTERVAL, Framework
@@ -264,6 +265,42 @@ def test_result_of_a_failed_job_fails_with_its_reason(sagemaker_fake: FakeSageMa
     assert "ended Failed" in response.reason and "OOM" in response.reason
 
 
+def test_result_of_a_running_job_waits_for_it(sagemaker_fake: FakeSageMaker) -> None:
+    # The job was replaced at deploy time (a value it refers to changed) while its
+    # wait condition stayed: the result resource is updated to the new, running job.
+    name = _created_job(sagemaker_fake, runtime=900.0)
+    framework = Framework(sagemaker_fake)
+    response = framework.run(
+        framework.event(
+            "Update",
+            {JOB_NAME: name, WAIT_TIMEOUT: "3300"},
+            ResourceType=RESULT_RESOURCE_TYPE,
+            PhysicalResourceId="old-job",
+            OldResourceProperties={JOB_NAME: "old-job", WAIT_TIMEOUT: "3300"},
+        )
+    )
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id == name
+    assert response.data["ModelArtifacts"].endswith(f"/{name}/output/model.tar.gz")
+    assert response.polls == 900 // QUERY_INTERVAL + 1
+
+
+def test_result_waits_no_longer_than_a_custom_resource_can(
+    sagemaker_fake: FakeSageMaker,
+) -> None:
+    name = _created_job(sagemaker_fake, runtime=5 * 3600.0)
+    framework = Framework(sagemaker_fake)
+    response = framework.run(
+        framework.event(
+            "Create", {JOB_NAME: name, WAIT_TIMEOUT: "3300"}, ResourceType=RESULT_RESOURCE_TYPE
+        )
+    )
+    assert response.status == "FAILED"
+    assert f"Training job {name} is still InProgress" in response.reason
+    assert "creates a new wait condition" in response.reason
+    assert response.polls == 3300 // QUERY_INTERVAL + 2  # before CloudFormation's hour
+
+
 # -- poll spacing in wait mode ------------------------------------------------
 
 
@@ -390,6 +427,17 @@ def test_dependency_chain_ends_at_the_model(modes: Modes) -> None:
     model = modes.resource(modes.model)
     assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == {
         "Fn::GetAtt": [result_id, "ModelArtifacts"]
+    }
+    # Should it have to wait (see test_result_of_a_running_job_waits_for_it): an hour.
+    assert result["Properties"]["ServiceTimeout"] == "3600"
+    assert result["Properties"][WAIT_TIMEOUT] == 3300
+    # The wait's resources are named by what would replace the job.
+    key = job.node.find_child("Wait" + job._wait_key())
+    assert {c.node.id for c in key.node.children} == {
+        "Handle",
+        "Condition",
+        "SignalIfEnded",
+        "Result",
     }
     assert modes.stack.resolve(job.metric("train:loss")) == {
         "Fn::GetAtt": [result_id, "Metric.train:loss"]

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from constructs_lib.handler import lifecycle
-from constructs_lib.handler.properties import NAME_PREFIX, OWNER_TAG, REMOVAL_POLICY, REQUEST
+from constructs_lib.handler.properties import (
+    NAME_PREFIX,
+    OWNER_TAG,
+    REMOVAL_POLICY,
+    REQUEST,
+    REQUEST_HASH_TAG,
+    request_hash,
+)
 from tests.fakes import FakeSageMaker, ModelValidationError
 from tests.harness import CREATE_FAILED_MARKER, Framework, cfn_strings
 
@@ -275,6 +282,8 @@ def test_update_of_tags_only_changes_them_in_place(
         "team": "research",
         "cost": "42",
         OWNER_TAG: "00000000-0000-0000-0000-000000000001",  # the Create's request id
+        # Tags change in place: the job still serves the new request.
+        REQUEST_HASH_TAG: request_hash(lifecycle.render_request(new, sagemaker)),  # type: ignore[arg-type]
     }
 
 

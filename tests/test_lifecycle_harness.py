@@ -18,10 +18,12 @@ from constructs_lib.handler.properties import (
     NAME_PREFIX,
     OWNER_TAG,
     REMOVAL_POLICY,
+    REPLACES_TAG,
     REQUEST,
+    REQUEST_HASH_TAG,
     WAIT_TIMEOUT,
 )
-from tests.fakes import FakeEC2, FakeSageMaker
+from tests.fakes import FakeEC2, FakeSageMaker, Plan
 from tests.harness import CREATE_FAILED_MARKER, QUERY_INTERVAL, Framework, Resource
 from tests.test_handler_lifecycle import cfn_strings, request
 
@@ -396,3 +398,98 @@ def test_vpc_eni_wait_is_bounded(world: World) -> None:
     assert destroyed.status == "SUCCESS"
     limit = lifecycle.ENI_RELEASE_LIMIT.total_seconds()
     assert destroyed.polls <= limit // QUERY_INTERVAL + 2
+
+
+# -- rollbacks (whole templates: tests/test_update_rollback.py) ----------------------
+
+
+def test_failed_replacement_rolls_back_to_the_old_job(world: World) -> None:
+    first = world.resource.deploy(world.properties())
+    world.sagemaker.plan = Plan(final="Failed", failure_reason="AlgorithmError: diverged")
+
+    failed = world.resource.deploy(world.properties(HyperParameters={"num_round": "300"}))
+    world.expected_jobs = 2  # the failed one, none in the rollback
+
+    assert failed.status == "FAILED"
+    assert failed.physical_id != first.physical_id  # the framework's isComplete path
+    rollback = world.framework.responses[-2]
+    assert (rollback.request_type, rollback.status) == ("Update", "SUCCESS")
+    assert rollback.physical_id == first.physical_id
+    assert rollback.data["ModelArtifacts"] == first.data["ModelArtifacts"]
+    assert rollback.polls == 1  # answered at once
+    assert world.resource.physical_id == first.physical_id
+    # The cleanup Delete of the failed job left it as a record.
+    cleanup = world.framework.responses[-1]
+    assert (cleanup.request_type, cleanup.physical_id) == ("Delete", failed.physical_id)
+    assert world.sagemaker.job(failed.physical_id).status == "Failed"
+
+
+def _strip_library_tags(world: World, name: str) -> None:
+    """Make ``name`` a job of release 0.1.0, which tagged only the request id."""
+    tags = world.sagemaker.job(name).tags
+    for key in (REQUEST_HASH_TAG, REPLACES_TAG):
+        tags.pop(key, None)
+
+
+@pytest.mark.parametrize("shape", ["previous", "response"])
+def test_rollback_to_a_job_of_an_earlier_release(world: World, shape: str) -> None:
+    old = world.properties()
+    first = world.resource.deploy(old).physical_id
+    _strip_library_tags(world, first)
+    world.sagemaker.plan = Plan(final="Failed")
+    new = world.properties(HyperParameters={"num_round": "300"})
+    fw = world.framework
+    failed = fw.run(fw.event("Update", new, PhysicalResourceId=first, OldResourceProperties=old))
+    world.expected_jobs = 2
+
+    physical_id = first if shape == "previous" else failed.physical_id
+    rollback = world.resource.rollback(physical_id, failed=new, restored=old)
+
+    assert rollback.status == "SUCCESS"
+    assert rollback.physical_id == first
+    assert len(world.creates()) == 2  # none in the rollback
+    # Without the hash tag only the stack's status told the rollback.
+    assert world.framework.cloudformation.calls_of("DescribeStacks") != []
+
+
+def test_update_outside_a_rollback_still_replaces(world: World) -> None:
+    # The job has no hash tag, and the stack is not rolling back: a real update.
+    first = world.resource.deploy(world.properties()).physical_id
+    _strip_library_tags(world, first)
+
+    second = world.resource.deploy(world.properties(HyperParameters={"num_round": "300"}))
+    world.expected_jobs = 2
+
+    assert second.status == "SUCCESS"
+    assert second.physical_id != first
+    assert world.framework.cloudformation.calls_of("DescribeStacks") == [
+        {"StackName": world.framework.event("Update", {})["StackId"]}
+    ]
+
+
+def test_rollback_to_a_job_deleted_outside_cloudformation_completes(world: World) -> None:
+    old = world.properties()
+    first = world.resource.deploy(old).physical_id
+    world.sagemaker.plan = Plan(final="Failed")
+    new = world.properties(HyperParameters={"num_round": "300"})
+    failed = world.framework.update(first, old, new)
+    world.expected_jobs = 2
+    world.sagemaker.jobs.pop(first)  # deleted by hand
+
+    rollback = world.resource.rollback(failed.physical_id, failed=new, restored=old)
+
+    assert rollback.status == "SUCCESS"
+    assert rollback.physical_id == first
+    assert rollback.data["TrainingJobName"] == first
+
+
+def test_stack_status_unreadable_fails_the_update_naming_the_permission(world: World) -> None:
+    first = world.resource.deploy(world.properties()).physical_id
+    world.framework.cloudformation.fail_next("DescribeStacks", "AccessDenied", "not authorized")
+
+    response = world.resource.deploy(world.properties(HyperParameters={"num_round": "300"}))
+    world.expected_jobs = 1
+
+    assert response.status == "FAILED"
+    assert "cloudformation:DescribeStacks" in response.reason
+    assert world.resource.physical_id == first

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from constructs_lib.handler import index, lifecycle
-from constructs_lib.handler.properties import OWNER_TAG
+from constructs_lib.handler.properties import OWNER_TAG, REQUEST_HASH_TAG, request_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = ROOT / "constructs_lib" / "handler"
@@ -115,7 +115,7 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": "600"},
     }
-    expected = {
+    expected_request = {
         **request,
         "ResourceConfig": {
             "InstanceType": "ml.m5.xlarge",
@@ -123,7 +123,13 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
             "VolumeSizeInGB": 10,
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-        "Tags": [{"Key": OWNER_TAG, "Value": "r1"}],
+    }
+    expected = {
+        **expected_request,
+        "Tags": [
+            {"Key": OWNER_TAG, "Value": "r1"},
+            {"Key": REQUEST_HASH_TAG, "Value": request_hash(expected_request)},
+        ],
     }
     event = {
         "RequestType": "Create",

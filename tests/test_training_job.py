@@ -489,6 +489,19 @@ def test_provider_passes_only_its_jobs_roles_to_sagemaker(built: Built) -> None:
     ]
 
 
+def test_provider_reads_the_status_of_its_own_stack_only(built: Built) -> None:
+    # A rollback must not start a job: the handler tells it by the stack's status.
+    statements = built.policy_statements(built.first.provider.role)
+    stack_reads = [s for s in statements if "cloudformation" in json.dumps(s["Action"])]
+    assert stack_reads == [
+        {
+            "Action": "cloudformation:DescribeStacks",
+            "Effect": "Allow",
+            "Resource": {"Ref": "AWS::StackId"},
+        }
+    ]
+
+
 def test_handler_functions_run_python_3_14_with_retained_logs(built: Built) -> None:
     for handler in ("handler.index.on_event", "handler.index.is_complete"):
         built.template.has_resource_properties(
@@ -558,9 +571,9 @@ def _job(**overrides: Any) -> TrainingJob:
             r"Tags\[0\].Key \(tags\): 'aws:owner' is invalid: the 'aws:' prefix is reserved",
         ),
         (
-            {"tags": {f"k{i:02d}": "v" for i in range(50)}},
-            r"Tags \(tags\): 50 is invalid: must have at most 49 tags \(SageMaker allows 50; "
-            "the library",
+            {"tags": {f"k{i:02d}": "v" for i in range(48)}},
+            r"Tags \(tags\): 48 is invalid: must have at most 47 tags \(SageMaker allows 50; "
+            "the library adds 3",
         ),
         (
             {"max_runtime": Duration.minutes(46)},

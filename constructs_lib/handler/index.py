@@ -11,6 +11,7 @@ from botocore.config import Config
 from . import lifecycle
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
 
 # botocore's standard retry mode backs off on transient errors beneath our own retries.
@@ -22,12 +23,18 @@ def _ec2() -> EC2Client:
     return boto3.client("ec2", config=_CONFIG)
 
 
+def _cloudformation() -> CloudFormationClient:
+    return boto3.client("cloudformation", config=_CONFIG)
+
+
 def runtime() -> lifecycle.Runtime:
     """One runtime (and so one client each) per Lambda container, made on first use."""
     global _runtime  # noqa: PLW0603
     if _runtime is None:
         _runtime = lifecycle.Runtime(
-            sagemaker=boto3.client("sagemaker", config=_CONFIG), ec2_factory=_ec2
+            sagemaker=boto3.client("sagemaker", config=_CONFIG),
+            ec2_factory=_ec2,
+            cloudformation_factory=_cloudformation,
         )
     return _runtime
 

@@ -25,19 +25,26 @@ from .properties import (
     COMPLETION,
     HANDLE_URL,
     JOB_NAME,
+    LIBRARY_TAGS,
     NAME_PREFIX,
     OWNER_TAG,
     POLL_INTERVAL,
     QUERY_INTERVAL_SECONDS,
     REMOVAL_POLICY,
+    REPLACES_TAG,
     REQUEST,
+    REQUEST_HASH_TAG,
     RESULT_RESOURCE_TYPE,
+    ROLLBACK,
     SIGNAL_RESOURCE_TYPE,
     WAIT_TIMEOUT,
+    request_hash,
+    without_in_place,
 )
 from .signal import TERMINAL, Put, put_signal, signal_body
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker.type_defs import (
@@ -79,10 +86,9 @@ _ROLE_NOT_ASSUMABLE = re.compile(r"assume (the )?role|role .* could not be assum
 # network interfaces, so the stack can delete its security groups and subnets next.
 ENI_RELEASE_LIMIT = dt.timedelta(minutes=20)
 
-# Request members that change without a new job: tags (AddTags/DeleteTags) and what
-# UpdateTrainingJob accepts.
-UPDATABLE_MEMBERS = ("ProfilerConfig", "ProfilerRuleConfigurations", "RemoteDebugConfig")
-UPDATABLE_RESOURCE_MEMBERS = ("KeepAlivePeriodInSeconds",)
+# The stack statuses in which CloudFormation rolls back an update: its Update events
+# then ask for the properties a job already has, and must never start a job.
+ROLLING_BACK_STATUSES = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS"})
 
 T = TypeVar("T")
 
@@ -115,12 +121,14 @@ class Runtime:
 
     sagemaker: SageMakerClient
     ec2_factory: Callable[[], EC2Client] | None = None
+    cloudformation_factory: Callable[[], CloudFormationClient] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = _utcnow
     jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
     put: Put = put_signal
     _ec2: EC2Client | None = None
+    _cloudformation: CloudFormationClient | None = None
 
     @property
     def ec2(self) -> EC2Client:
@@ -129,6 +137,14 @@ class Runtime:
                 raise TrainingJobError("No EC2 client configured to watch network interfaces")
             self._ec2 = self.ec2_factory()
         return self._ec2
+
+    @property
+    def cloudformation(self) -> CloudFormationClient:
+        if self._cloudformation is None:
+            if self.cloudformation_factory is None:
+                raise TrainingJobError("No CloudFormation client configured to read stack status")
+            self._cloudformation = self.cloudformation_factory()
+        return self._cloudformation
 
 
 # ---------------------------------------------------------------------------
@@ -155,11 +171,18 @@ def on_event(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Tell the provider framework whether the event's work is done."""
-    if event.get("ResourceType") in (RESULT_RESOURCE_TYPE, SIGNAL_RESOURCE_TYPE):
+    resource_type = event.get("ResourceType")
+    if resource_type == SIGNAL_RESOURCE_TYPE:
         return {"IsComplete": True}  # on_event did all of it
+    if resource_type == RESULT_RESOURCE_TYPE:
+        if event["RequestType"] == "Delete":
+            return {"IsComplete": True}
+        return _result_complete(event, runtime)
     name = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": _delete_complete(event, runtime, name)}
+    if event.get("Data", {}).get(ROLLBACK):
+        return {"IsComplete": True, "Data": _rollback_attributes(runtime, name)}
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"
     if not created_only and not _poll_due(event, runtime):
@@ -193,9 +216,12 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _create(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+def _create(
+    event: Mapping[str, Any], runtime: Runtime, *, replaces: str | None = None
+) -> dict[str, Any]:
     properties = event["ResourceProperties"]
     request = render_request(properties, runtime.sagemaker)
+    digest = request_hash(request)
     fixed_name = request.get("TrainingJobName")
     name = fixed_name or generated_name(
         properties.get(NAME_PREFIX, DEFAULT_NAME_PREFIX),
@@ -205,9 +231,15 @@ def _create(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     )
     request["TrainingJobName"] = name
     request_id = str(event["RequestId"])
-    request["Tags"] = [
-        *(tag for tag in request.get("Tags", []) if tag["Key"] != OWNER_TAG),
+    library_tags = [
         {"Key": OWNER_TAG, "Value": request_id},
+        {"Key": REQUEST_HASH_TAG, "Value": digest},
+    ]
+    if replaces is not None:
+        library_tags.append({"Key": REPLACES_TAG, "Value": replaces})
+    request["Tags"] = [
+        *(tag for tag in request.get("Tags", []) if tag["Key"] not in LIBRARY_TAGS),
+        *library_tags,
     ]
     try:
         _call(
@@ -257,6 +289,9 @@ def _update(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     if not needs_replacement(old, new):
         _update_in_place(runtime, name, old, new)
         return {"PhysicalResourceId": name}
+    target = _rollback_target(event, runtime, old, new)
+    if target is not None:
+        return {"PhysicalResourceId": target, "Data": {ROLLBACK: "true"}}
     if new.get("TrainingJobName") == name:
         raise TrainingJobError(
             f"Training job {name} must be replaced to apply this change (only tags, "
@@ -266,7 +301,78 @@ def _update(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
             "for each job."
         )
     # A new job under a new name; CloudFormation then deletes the old one.
-    return _create(event, runtime)
+    return _create(event, runtime, replaces=name)
+
+
+def _rollback_target(
+    event: Mapping[str, Any],
+    runtime: Runtime,
+    current: Mapping[str, Any],
+    requested: Mapping[str, Any],
+) -> str | None:
+    """The job an Update returns to without starting one, when the Update is
+    CloudFormation's rollback; None for an update that needs a new job.
+
+    A rollback asks for the properties the resource had before the failed update.
+    Its physical id is either that job's (the job already has the requested
+    request: its hash tag says so) or, when the failed update's response carried
+    the new job's name, the new job's: that job names the job it replaced.
+    """
+    name = str(event["PhysicalResourceId"])
+    tags = _job_tags(runtime, name)
+    if tags is not None and tags.get(REQUEST_HASH_TAG) == request_hash(requested):
+        _log_rollback(name, name, "the job already has the requested properties")
+        return name
+    if not _stack_rolling_back(runtime, str(event["StackId"])):
+        return None
+    previous = (tags or {}).get(REPLACES_TAG)
+    if previous and tags is not None and tags.get(REQUEST_HASH_TAG) == request_hash(current):
+        _log_rollback(name, previous, "the job of the rolled back update replaced it")
+        return previous
+    # A job of an earlier release (no tags), or gone: keep it, start nothing.
+    _log_rollback(name, name, "no job of the requested properties is known; keeping this one")
+    return name
+
+
+def _log_rollback(physical_id: str, target: str, why: str) -> None:
+    print(json.dumps({"rollback": {"physicalResourceId": physical_id, "to": target, "why": why}}))
+
+
+def _stack_rolling_back(runtime: Runtime, stack_id: str) -> bool:
+    """Whether the stack is rolling back an update (``cloudformation:DescribeStacks``
+    on the event's own stack)."""
+    try:
+        response = _call(
+            runtime,
+            "DescribeStacks",
+            runtime.cloudformation.describe_stacks,
+            StackName=stack_id,
+        )
+    except ClientError as error:
+        code, message = _error(error)
+        raise TrainingJobError(
+            f"DescribeStacks for stack {stack_id} failed ({code}): {message} The provider "
+            "reads its stack's status to tell a rollback (which must not start a training "
+            "job) from an update: allow it cloudformation:DescribeStacks on this stack."
+        ) from error
+    stacks = response.get("Stacks") or []
+    return bool(stacks) and stacks[0]["StackStatus"] in ROLLING_BACK_STATUSES
+
+
+def _rollback_attributes(runtime: Runtime, name: str) -> dict[str, str]:
+    """The attributes of the job a rollback returned to, whatever its state: a
+    rollback neither waits nor fails."""
+    description = _describe(runtime, name)
+    if description is None:
+        print(json.dumps({"warning": "the job rolled back to no longer exists", "job": name}))
+        return {"TrainingJobName": name}
+    if description["TrainingJobStatus"] == "Completed":
+        return attributes(description)
+    return {
+        "TrainingJobName": description["TrainingJobName"],
+        "TrainingJobArn": description["TrainingJobArn"],
+        "TrainingJobStatus": description["TrainingJobStatus"],
+    }
 
 
 def _delete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
@@ -314,9 +420,19 @@ def _delete_complete(event: Mapping[str, Any], runtime: Runtime, name: str) -> b
 
 
 def _result(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
-    """The attributes of a job that completed (read once, after its wait condition)."""
+    """The result resource of a job: its physical id is the job's name; is_complete
+    reads the attributes."""
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    name = str(event["ResourceProperties"][JOB_NAME])
+    return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
+
+
+def _result_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """The attributes of a job that completed. Created after the job's wait
+    condition, the job has ended. Updated to another job without a new wait
+    condition (a replacement CloudFormation made at deploy time, because a value
+    the job refers to changed), it waits for that job like Completion.wait()."""
     name = str(event["ResourceProperties"][JOB_NAME])
     description = _describe(runtime, name)
     if description is None:
@@ -324,9 +440,25 @@ def _result(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
             f"Training job {name} no longer exists, so its results cannot be read: it "
             "was deleted outside CloudFormation. Deploy again to start a new job."
         )
-    if description["TrainingJobStatus"] != "Completed":
+    status = description["TrainingJobStatus"]
+    if status == "Completed":
+        return {"IsComplete": True, "Data": attributes(description)}
+    if status not in RUNNING_STATUSES:
         raise TrainingJobError(failure_message(description))
-    return {"PhysicalResourceId": name, "Data": attributes(description)}
+    limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
+    created = event.get("Data", {}).get(CREATED_AT)
+    if limit is not None and created is not None:
+        waited = runtime.now().timestamp() - float(created)
+        if waited > float(limit):
+            raise TrainingJobError(
+                f"Training job {name} is still {status} after its result resource waited "
+                f"{waited:.0f} s, as long as a custom resource can. The job was replaced by "
+                "a change CloudFormation made at deploy time (a value it refers to changed) "
+                "while its wait condition stayed the same, so nothing longer waits for it. "
+                "Change a property of the job itself with such changes: that creates a new "
+                "wait condition."
+            )
+    return {"IsComplete": False}
 
 
 def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
@@ -387,18 +519,9 @@ def render_request(properties: Mapping[str, Any], client: SageMakerClient) -> di
     return request
 
 
-def _without_in_place(request: Mapping[str, Any]) -> dict[str, Any]:
-    kept = {k: v for k, v in request.items() if k not in UPDATABLE_MEMBERS and k != "Tags"}
-    if isinstance(kept.get("ResourceConfig"), dict):
-        kept["ResourceConfig"] = {
-            k: v for k, v in kept["ResourceConfig"].items() if k not in UPDATABLE_RESOURCE_MEMBERS
-        }
-    return kept
-
-
 def needs_replacement(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether a change of request needs a new training job."""
-    return _without_in_place(old) != _without_in_place(new)
+    return without_in_place(old) != without_in_place(new)
 
 
 def update_request(
@@ -464,7 +587,11 @@ def _without_tags(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _tags(request: Mapping[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in request.get("Tags", []) if tag["Key"] != OWNER_TAG}
+    return {
+        tag["Key"]: tag["Value"]
+        for tag in request.get("Tags", [])
+        if tag["Key"] not in LIBRARY_TAGS
+    }
 
 
 def _update_tags(
@@ -630,6 +757,14 @@ def _stop(runtime: Runtime, name: str) -> None:
 
 def _owner(runtime: Runtime, name: str) -> str | None:
     """The CloudFormation request id that created job ``name``, from its tag."""
+    tags = _job_tags(runtime, name)
+    return None if tags is None else tags.get(OWNER_TAG)
+
+
+def _job_tags(runtime: Runtime, name: str) -> dict[str, str] | None:
+    """The tags of job ``name``; None when there is no such job."""
+    if not is_job_name(name):
+        return None
     description = _describe(runtime, name)
     if description is None:
         return None
@@ -639,8 +774,7 @@ def _owner(runtime: Runtime, name: str) -> str | None:
         runtime.sagemaker.list_tags,
         ResourceArn=description["TrainingJobArn"],
     )
-    tags = {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
-    return tags.get(OWNER_TAG)
+    return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
 
 
 def _call(runtime: Runtime, operation: str, function: Callable[..., T], /, **params: Any) -> T:

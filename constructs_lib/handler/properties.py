@@ -1,7 +1,15 @@
-"""Names of the custom resource's properties, shared by the construct and the handler.
+"""Names of the custom resource's properties, and the rule of what replaces a job,
+shared by the construct and the handler.
 
-Imports nothing, so the construct library can use it without botocore.
+Imports only the standard library, so the construct library can use it without botocore.
 """
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
 
 RESOURCE_TYPE = "Custom::SageMakerTrainingJob"
 #: The CreateTrainingJob request, in the API's own shape and casing.
@@ -17,6 +25,14 @@ WAIT_TIMEOUT = "WaitTimeoutSeconds"
 #: Tag put on every job, holding the CloudFormation request id that created it: a
 #: retried Create recognises its own job by it.
 OWNER_TAG = "constructs-lib:cfn-request-id"
+#: Tag put on every job, holding :func:`request_hash` of the request that created it:
+#: a rollback recognises the job whose request it rolls back to by it.
+REQUEST_HASH_TAG = "constructs-lib:request-hash"
+#: Tag put on a job that replaces another (an Update): the replaced job's name. A
+#: rollback of that update returns to it.
+REPLACES_TAG = "constructs-lib:replaces"
+#: The tags the library puts on a job; SageMaker allows 50 in all.
+LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG)
 #: ``wait`` (default): the resource completes when the job completed; ``created``:
 #: as soon as the job exists (a wait condition or nothing waits for the rest).
 COMPLETION = "CompletionMode"
@@ -34,3 +50,32 @@ SIGNAL_RESOURCE_TYPE = "Custom::SageMakerTrainingJobSignal"
 JOB_NAME = "TrainingJobName"
 #: The presigned URL of the job's CfnWaitConditionHandle.
 HANDLE_URL = "WaitConditionHandle"
+
+#: Set in a resource's data when an Update was recognised as CloudFormation's rollback:
+#: is_complete then answers at once with the job rolled back to.
+ROLLBACK = "Rollback"
+
+# Request members that change without a new job: tags (AddTags/DeleteTags) and what
+# UpdateTrainingJob accepts. Any other change needs a new job.
+UPDATABLE_MEMBERS = ("Tags", "ProfilerConfig", "ProfilerRuleConfigurations", "RemoteDebugConfig")
+UPDATABLE_RESOURCE_MEMBERS = ("KeepAlivePeriodInSeconds",)
+REQUEST_HASH_CHARS = 32
+
+
+def without_in_place(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a CreateTrainingJob request whose change needs a new job."""
+    kept = {k: v for k, v in request.items() if k not in UPDATABLE_MEMBERS}
+    resources = kept.get("ResourceConfig")
+    if isinstance(resources, Mapping):
+        kept["ResourceConfig"] = {
+            k: v for k, v in resources.items() if k not in UPDATABLE_RESOURCE_MEMBERS
+        }
+    return kept
+
+
+def request_hash(request: Mapping[str, Any]) -> str:
+    """A digest of :func:`without_in_place` of ``request`` as the resource requests it
+    (with its fixed name, if any; without the generated one): two requests have the
+    same digest exactly when one job serves both."""
+    text = json.dumps(without_in_place(request), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:REQUEST_HASH_CHARS]
