@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
-.PHONY: synth test lint typecheck bench docs clean
+.PHONY: synth test lint typecheck bench docs dist clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,15 @@ docs: $(VENV)/.installed
 	rm -rf docs
 	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc constructs_lib constructs_lib.testing -o docs
 
+## make dist: the sdist and the wheel users install, into dist/, checked by twine
+dist: $(VENV)/.installed
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
 ## make bench: synth, footprint, handler and validation costs -> benchmarks/results.json
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out docs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,8 @@
 """SageMaker training jobs as resources of a CloudFormation stack, for the AWS CDK."""
 
+#: The release; the package's only version source (pyproject.toml reads it).
+__version__ = "0.1.0"
+
 from .completion import Completion, CompletionMode
 from .config import (
     Checkpoint,

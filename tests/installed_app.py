@@ -1,0 +1,129 @@
+"""Run by tests/test_dist.py with the Python of a fresh virtualenv that has only the
+built wheel (and its runtime dependencies) installed, from a directory outside the
+checkout: synthesizes what users build, and reports what it found as JSON.
+
+Usage: ``python installed_app.py <checkout> <work dir> <report.json>``
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+import constructs_lib
+from constructs_lib import (
+    Completion,
+    TrainingImage,
+    TrainingInput,
+    TrainingJob,
+    TrainingOutput,
+)
+
+
+def build(app: App, work: Path) -> list[Stack]:
+    """A stack per concern: every image kind, data assets, a VPC job with KMS keys,
+    and each completion mode."""
+    regional = Stack(app, "Regional", env=Environment(region="eu-west-1"))
+    agnostic = Stack(app, "Agnostic")
+    data = work / "train.csv"
+    data.write_text("1,2,3\n4,5,6\n")
+    docker = work / "image"
+    docker.mkdir(exist_ok=True)
+    (docker / "Dockerfile").write_text("FROM public.ecr.aws/docker/library/python:3.12-slim\n")
+
+    buckets: dict[str, s3.Bucket] = {}
+
+    def job(stack: Stack, construct_id: str, image: TrainingImage, **props: Any) -> TrainingJob:
+        if stack.node.id not in buckets:
+            buckets[stack.node.id] = s3.Bucket(stack, "Data")
+        bucket = buckets[stack.node.id]
+        return TrainingJob(
+            stack,
+            construct_id,
+            image=image,
+            output=TrainingOutput.to_bucket(bucket, "models/", **props.pop("output", {})),
+            **props,
+        )
+
+    repository = ecr.Repository(regional, "Repository")
+    job(regional, "Algorithm", TrainingImage.from_algorithm("xgboost", "1.7-1"))
+    job(agnostic, "Algorithm", TrainingImage.from_algorithm("xgboost", "1.7-1"))
+    job(regional, "Ecr", TrainingImage.from_ecr_repository(repository, "v1"))
+    job(regional, "Docker", TrainingImage.from_asset(str(docker)))
+    job(regional, "Registry", TrainingImage.from_registry("public.ecr.aws/acme/train:1"))
+    job(
+        regional,
+        "DataAsset",
+        TrainingImage.from_algorithm("linear-learner"),
+        inputs=[TrainingInput.from_asset("train", str(data), content_type="text/csv")],
+    )
+
+    network = Stack(app, "Network", env=Environment(region="us-east-1"))
+    vpc = ec2.Vpc(network, "Vpc", max_azs=2, nat_gateways=1)
+    key = kms.Key(network, "Key", enable_key_rotation=True)
+    job(
+        network,
+        "InVpc",
+        TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        vpc=vpc,
+        volume_encryption_key=key,
+        output={"encryption_key": key},
+    )
+
+    modes = Stack(app, "Modes", env=Environment(region="us-east-1"))
+    job(modes, "Wait", TrainingImage.from_algorithm("kmeans"), completion=Completion.wait())
+    job(
+        modes,
+        "WaitCondition",
+        TrainingImage.from_algorithm("kmeans"),
+        completion=Completion.wait_condition(),
+        max_runtime=Duration.hours(6),
+    )
+    job(
+        modes,
+        "None",
+        TrainingImage.from_algorithm("kmeans"),
+        completion=Completion.none(),
+        max_runtime=Duration.days(3),
+    )
+    return [regional, agnostic, network, modes]
+
+
+def main(checkout: Path, work: Path, report: Path) -> None:
+    out = work / "cdk.out"
+    app = App(outdir=str(out))
+    stacks = build(app, work)
+    assembly = app.synth()
+    found: dict[str, Any] = {
+        "version": constructs_lib.__version__,
+        "package_file": constructs_lib.__file__,
+        "sys_path": sys.path,
+        # The checkout's own packages must not be importable here.
+        "checkout_packages": [
+            name for name in ("tests", "sample_app") if importlib.util.find_spec(name)
+        ],
+        "checkout": str(checkout),
+        "templates": {
+            stack.stack_name: assembly.get_stack_artifact(stack.artifact_id).template
+            for stack in stacks
+        },
+        "handler_assets": sorted(
+            sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+            for folder in out.glob("asset.*")
+            if (folder / "handler" / "index.py").exists()
+        ),
+    }
+    report.write_text(json.dumps(found))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))

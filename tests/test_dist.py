@@ -1,0 +1,268 @@
+"""What users install: the sdist and wheel that ``make dist`` builds, their metadata,
+and the wheel installed into a fresh virtualenv outside the checkout, synthesizing
+the README's example and every image kind, data assets, a VPC job with KMS keys and
+each completion mode from there.
+
+The editable install the other tests use hides missing package data; these tests see
+only the built artifact. One build and one virtualenv serve the whole run.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from trove_classifiers import classifiers as known_classifiers
+
+import constructs_lib
+from constructs_lib import _algorithms as algorithms
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+HANDLER_TYPE = "Custom::SageMakerTrainingJob"
+
+
+def _run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, **kwargs
+    )
+    assert result.returncode == 0, f"{command}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: nothing that points into the checkout."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python -m build`` (as ``make dist``): the sdist, and the wheel built from it,
+    from a copy of the project's files only, as a clean clone has them. (A stale
+    ``*.egg-info`` of the checkout would add files the configuration forgot.)"""
+    source = tmp_path_factory.mktemp("clone")
+    listed = _run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT
+    ).stdout.split()
+    for name in listed:
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    out = tmp_path_factory.mktemp("dist")
+    _run([sys.executable, "-m", "build", "--outdir", str(out), str(source)], env=_clean_env())
+    return out
+
+
+@pytest.fixture(scope="session")
+def wheel(dist: Path) -> Path:
+    [found] = dist.glob("*.whl")
+    return found
+
+
+@pytest.fixture(scope="session")
+def python(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A fresh virtualenv with the wheel and its runtime dependencies, nothing else."""
+    venv = tmp_path_factory.mktemp("user") / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    interpreter = venv / "bin" / "python"
+    _run(
+        [
+            str(interpreter),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
+        env=_clean_env(),
+    )
+    return interpreter
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory outside the checkout, where the user's app lives."""
+    folder = tmp_path_factory.mktemp("app")
+    assert ROOT not in folder.parents
+    return folder
+
+
+@pytest.fixture(scope="session")
+def report(python: Path, work: Path) -> dict[str, Any]:
+    script = work / "installed_app.py"
+    shutil.copy(ROOT / "tests" / "installed_app.py", script)
+    out = work / "report.json"
+    _run([str(python), str(script), str(ROOT), str(work), str(out)], cwd=work, env=_clean_env())
+    found: dict[str, Any] = json.loads(out.read_text())
+    return found
+
+
+def _metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+# -- the artifacts ---------------------------------------------------------------
+
+
+def test_wheel_holds_every_data_file_of_the_package(wheel: Path) -> None:
+    # Every non-Python file of the package (schema, algorithm table, py.typed,
+    # anything added later) is read at run time or declares something: all ship.
+    tracked = _run(["git", "ls-files", "constructs_lib"], cwd=ROOT).stdout.split()
+    data = {path for path in tracked if not path.endswith(".py")}
+    assert {"constructs_lib/py.typed", "constructs_lib/_algorithms/builtin_algorithms.json"} <= data
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = set(archive.namelist())
+    assert data - shipped == set()
+    # And every module: the handler's files make the provider's Lambda asset.
+    modules = {path for path in tracked if path.endswith(".py")}
+    assert modules - shipped == set()
+
+
+def test_metadata_users_expect_on_an_index(wheel: Path) -> None:
+    metadata = _metadata(wheel)
+    assert metadata["Name"] == "constructs-lib"
+    assert metadata["Version"] == constructs_lib.__version__
+    assert "SageMaker training jobs" in metadata["Summary"]
+    assert metadata["Requires-Python"] == ">=3.11"
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert metadata.get_all("License-File") == ["LICENSE"]
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert metadata.get_payload().startswith("# constructs-lib")
+    assert metadata.get_all("Project-URL")
+    requires = sorted(
+        re.split(r"[<>=]", r)[0]
+        for r in metadata.get_all("Requires-Dist") or []
+        if "extra ==" not in r
+    )
+    assert requires == ["aws-cdk-lib", "constructs"]
+    classifiers = metadata.get_all("Classifier") or []
+    for wanted in (
+        "Framework :: AWS CDK :: 2",
+        "Typing :: Typed",
+        "Programming Language :: Python :: 3.11",
+    ):
+        assert wanted in classifiers
+    # A package index refuses unknown classifiers.
+    assert [c for c in classifiers if c not in known_classifiers] == []
+
+
+def test_twine_check_passes(dist: Path) -> None:
+    files = sorted(str(path) for path in dist.iterdir())
+    assert len(files) == 2  # sdist and wheel
+    _run([sys.executable, "-m", "twine", "check", "--strict", *files])
+
+
+def test_version_has_one_source() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project
+    assert project["dynamic"] == ["version"]
+    assert f"## {constructs_lib.__version__}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+# -- the installed package ---------------------------------------------------------
+
+
+def test_the_installed_package_is_the_wheel_not_the_checkout(
+    report: dict[str, Any], python: Path
+) -> None:
+    package = Path(report["package_file"])
+    assert package.is_relative_to(python.parent.parent)  # the virtualenv's site-packages
+    assert not package.is_relative_to(ROOT)
+    assert [p for p in report["sys_path"] if p and Path(p).resolve() == ROOT] == []
+    assert report["checkout_packages"] == []
+    assert report["version"] == constructs_lib.__version__
+
+
+def test_readme_example_runs_from_the_wheel(python: Path, work: Path) -> None:
+    example = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)[0]
+    script = work / "readme_example.py"
+    script.write_text(example)
+    out = work / "readme.out"
+    _run([str(python), str(script)], cwd=work, env=_clean_env(CDK_OUTDIR=str(out)))
+    [template] = out.glob("*.template.json")
+    resources = json.loads(template.read_text())["Resources"].values()
+    assert [r["Type"] for r in resources].count(HANDLER_TYPE) == 1
+    assert "AWS::SageMaker::Model" in {r["Type"] for r in resources}
+
+
+def _jobs(report: dict[str, Any], stack: str) -> dict[str, dict[str, Any]]:
+    resources = report["templates"][stack]["Resources"]
+    return {
+        logical_id: resource["Properties"]["TrainingJobRequest"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == HANDLER_TYPE
+    }
+
+
+def _image(request: dict[str, Any]) -> str:
+    return json.dumps(request["AlgorithmSpecification"]["TrainingImage"])
+
+
+def test_every_image_kind_synthesizes_from_the_wheel(report: dict[str, Any]) -> None:
+    regional = {k[:-8]: v for k, v in _jobs(report, "Regional").items()}
+    [agnostic] = _jobs(report, "Agnostic").values()
+    # The algorithm table (package data) resolved the image for the region...
+    table = algorithms.load()
+    xgboost = table["algorithms"]["xgboost"]["versions"]["1.7-1"]
+    account = table["registries"][xgboost["registries"]]["eu-west-1"]
+    assert _image(regional["Algorithm"]) == (
+        f'"{account}.dkr.ecr.eu-west-1.amazonaws.com/{xgboost["repository"]}:1.7-1"'
+    )
+    # ...or as a mapping of the table's registries for a region-agnostic stack.
+    assert "Fn::FindInMap" in _image(agnostic)
+    [mapping] = report["templates"]["Agnostic"]["Mappings"].values()
+    registries = table["registries"][xgboost["registries"]]
+    assert mapping == {region: {"account": a} for region, a in registries.items()}
+    assert "Repository" in _image(regional["Ecr"]) and ":v1" in _image(regional["Ecr"])
+    assert "cdk-hnb659fds-container-assets" in _image(regional["Docker"])
+    assert _image(regional["Registry"]) == '"public.ecr.aws/acme/train:1"'
+    [channel] = regional["DataAsset"]["InputDataConfig"]
+    assert "cdk-hnb659fds-assets" in json.dumps(channel["DataSource"])
+
+
+def test_vpc_job_with_keys_synthesizes_from_the_wheel(report: dict[str, Any]) -> None:
+    [request] = _jobs(report, "Network").values()
+    assert len(request["VpcConfig"]["Subnets"]) == 2
+    assert "Key" in json.dumps(request["ResourceConfig"]["VolumeKmsKeyId"])
+    assert "Key" in json.dumps(request["OutputDataConfig"]["KmsKeyId"])
+
+
+def test_each_completion_mode_synthesizes_from_the_wheel(report: dict[str, Any]) -> None:
+    resources = report["templates"]["Modes"]["Resources"]
+    modes = {
+        logical_id[:-8]: resource["Properties"].get("CompletionMode", "wait")
+        for logical_id, resource in resources.items()
+        if resource["Type"] == HANDLER_TYPE
+    }
+    assert modes == {"Wait": "wait", "WaitCondition": "created", "None": "created"}
+    types = [resource["Type"] for resource in resources.values()]
+    assert types.count("AWS::CloudFormation::WaitCondition") == 1
+    assert types.count("Custom::SageMakerTrainingJobResult") == 1
+
+
+def test_handler_asset_holds_the_handler_files_and_nothing_else(
+    report: dict[str, Any], wheel: Path
+) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        handler_files = sorted(
+            name.removeprefix("constructs_lib/")
+            for name in archive.namelist()
+            if name.startswith("constructs_lib/handler/")
+        )
+    assert "handler/index.py" in handler_files
+    # One asset, shared by every stack's provider (same content, same hash).
+    assert report["handler_assets"] == [["handler", *handler_files]]
