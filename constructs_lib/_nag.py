@@ -15,9 +15,10 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
 
@@ -104,18 +105,46 @@ def add_statement(
     resources: list[str],
     reason: str,
     conditions: dict[str, Any] | None = None,
-    finding_resources: list[str] | None = None,
+    cross_stack: bool = False,
 ) -> None:
     """Add a statement to ``principal``'s policy and acknowledge its wildcards with
     ``reason`` (when the principal is a construct of this app).
 
-    :param finding_resources: the resources as the synthesized template will name
-        them, where that differs (a reference to another stack becomes an import).
+    :param cross_stack: the resources refer to another stack. How the template names
+        such a reference (``Fn::ImportValue``, ``Fn::GetStackOutput``) depends on the
+        app's ``@aws-cdk/core:defaultCrossStackReferences`` and is settled only when
+        CDK resolves references: the acknowledgment is computed then.
     """
     principal.add_to_principal_policy(
         iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
     )
-    acknowledge_statement(principal, actions, finding_resources or resources, reason)
+    if cross_stack and isinstance(principal, Construct):
+        principal.node.add_validation(
+            _AcknowledgeResolved(principal, list(actions), list(resources), reason)
+        )
+        return
+    acknowledge_statement(principal, actions, resources, reason)
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeResolved:
+    """Acknowledges a statement's wildcards once CDK resolved the references between
+    stacks (validation runs after that, before the template is written)."""
+
+    def __init__(
+        self, principal: Construct, actions: list[str], resources: list[str], reason: str
+    ) -> None:
+        self._principal = principal
+        self._actions = actions
+        self._resources = resources
+        self._reason = reason
+
+    def validate(self) -> list[str]:
+        stack = Stack.of(self._principal)
+        acknowledge(
+            self._principal, wildcard_findings(stack, self._actions, self._resources), self._reason
+        )
+        return []
 
 
 def acknowledge_statement(

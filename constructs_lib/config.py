@@ -65,14 +65,9 @@ class S3Location:
         """The bucket's customer key, read once."""
         return self.bucket.encryption_key
 
-    def _objects_as_seen_from(self, principal: iam.IPrincipal, pattern: str) -> list[str]:
-        """The objects' ARN as the principal's template will name it: a bucket of
-        another stack is imported there (through the same export CDK would make)."""
-        if isinstance(principal, Construct):
-            producer, consumer = Stack.of(self.bucket), Stack.of(principal)
-            if producer is not consumer:
-                return [f"{producer.export_value(self.bucket.bucket_arn)}/{pattern}"]
-        return [self.bucket.arn_for_objects(pattern)]
+    def _in_another_stack(self, principal: iam.IPrincipal) -> bool:
+        """Whether the principal's template refers to the bucket of another stack."""
+        return isinstance(principal, Construct) and Stack.of(self.bucket) is not Stack.of(principal)
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""
@@ -81,7 +76,7 @@ class S3Location:
             principal,
             actions=["s3:PutObject", "s3:AbortMultipartUpload"],
             resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
-            finding_resources=self._objects_as_seen_from(principal, f"{self.key_prefix}*"),
+            cross_stack=self._in_another_stack(principal),
             reason="SageMaker writes objects whose names it chooses (the job name, checkpoint "
             "and tensor files) under this prefix: the wildcard is the prefix itself.",
         )
@@ -96,7 +91,7 @@ class S3Location:
             principal,
             actions=["s3:GetObject"],
             resources=[self.bucket.arn_for_objects(pattern)],
-            finding_resources=self._objects_as_seen_from(principal, pattern),
+            cross_stack=self._in_another_stack(principal),
             reason="Reads the objects under this key prefix only (a channel, or a job's "
             "artifacts): the wildcard is the prefix itself.",
         )
