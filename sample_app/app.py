@@ -10,7 +10,7 @@ from typing import Any
 from aws_cdk import (
     Acknowledgment,
     App,
-    ArnFormat,
+    Aws,
     CfnOutput,
     Duration,
     Environment,
@@ -29,6 +29,7 @@ from constructs import Construct
 
 from constructs_lib import (
     Checkpoint,
+    Completion,
     InstanceType,
     MetricDefinition,
     TrainingImage,
@@ -156,9 +157,13 @@ class TrainAndServeStack(Stack):
         instance_type: str,
         endpoint_instance_type: str,
         platform: Platform | None = None,
+        long_job: bool = False,
         **kwargs: Any,
     ) -> None:
-        """:param platform: the VPC, key and bucket to use; default: built in this stack."""
+        """:param platform: the VPC, key and bucket to use; default: built in this stack.
+        :param long_job: train as a long job would: up to 2 hours of training (3 with
+            spot capacity), waited for through a wait condition signalled by the job's
+            state-change event; default: up to 30 minutes, waited for by polling."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
@@ -178,11 +183,15 @@ class TrainAndServeStack(Stack):
             instance_type=InstanceType.of(instance_type),
             volume_size=Size.gibibytes(10),
             volume_encryption_key=key,
-            max_runtime=Duration.minutes(30),
-            # Managed spot training: up to 15 minutes of waiting for capacity, with
+            max_runtime=Duration.hours(2) if long_job else Duration.minutes(30),
+            # Managed spot training: waiting for capacity counts against max_wait, with
             # checkpoints so an interrupted job resumes instead of starting over.
             spot_training=True,
-            max_wait=Duration.minutes(45),
+            max_wait=Duration.hours(3) if long_job else Duration.minutes(45),
+            # A job longer than CloudFormation's hour is waited for by a wait condition
+            # (up to 12 hours); the model below then reads a result resource created
+            # after it.
+            completion=Completion.wait_condition() if long_job else Completion.wait(),
             checkpoint=Checkpoint.to_bucket(bucket, "checkpoints/"),
             vpc=vpc,
             hyperparameters={
@@ -204,11 +213,11 @@ class TrainAndServeStack(Stack):
             description="Runs the endpoint that serves the trained model",
         )
         job.grant_read_model_artifacts(model_role)
-        endpoint_logs = self.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/Endpoints/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        # Spelled out (not format_arn, whose partition is a literal or a reference
+        # depending on the app's feature flags) so the acknowledgment below names it.
+        endpoint_logs = (
+            f"arn:{Aws.PARTITION}:logs:{self.region}:{Aws.ACCOUNT_ID}:log-group:"
+            "/aws/sagemaker/Endpoints/*"
         )
         model_role.add_to_policy(
             iam.PolicyStatement(
@@ -299,5 +308,20 @@ def build_app(app: App | None = None) -> App:
         instance_type=context("sample:instanceType") or "ml.m5.xlarge",
         endpoint_instance_type=context("sample:endpointInstanceType") or "ml.m5.large",
         platform=platform,
+        long_job=_completion(context("sample:completion")) == "wait_condition",
     )
     return app
+
+
+COMPLETIONS = ("wait", "wait_condition")
+
+
+def _completion(value: object) -> str:
+    """The ``sample:completion`` context value: ``wait`` (default) or ``wait_condition``."""
+    chosen = "wait" if value is None else str(value)
+    if chosen not in COMPLETIONS:
+        raise ValueError(
+            f"[sample app] context sample:completion: {chosen!r} is invalid: use one of "
+            f"{', '.join(COMPLETIONS)} (-c sample:completion=wait_condition for a long job)"
+        )
+    return chosen

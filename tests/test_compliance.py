@@ -5,7 +5,9 @@ and on a user's stack with a default job and no acknowledgment of the user's."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aws_cdk import Acknowledgment, App, Duration, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -23,21 +25,32 @@ from constructs_lib import (
     TrainingOutput,
 )
 from sample_app.app import build_app
+from tests.flags import FLAG_SETS
 from tests.nag import findings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+#: Each gate runs on an app without feature flags and on one with those cdk init writes.
+with_flags = pytest.mark.parametrize("flags", FLAG_SETS.values(), ids=FLAG_SETS.keys())
 
 
-def test_sample_app_passes_all_packs() -> None:
-    assert findings(build_app) == []
+@with_flags
+def test_sample_app_passes_all_packs(flags: dict[str, Any]) -> None:
+    assert findings(build_app, context=flags) == []
 
 
-def test_sample_app_in_two_stacks_passes_all_packs() -> None:
-    assert findings(build_app, context={"sample:composition": "true"}) == []
+@with_flags
+def test_sample_app_in_two_stacks_passes_all_packs(flags: dict[str, Any]) -> None:
+    assert findings(build_app, context={"sample:composition": "true", **flags}) == []
 
 
-def test_a_default_job_needs_no_acknowledgment_from_the_user() -> None:
+@with_flags
+def test_sample_app_as_a_long_job_passes_all_packs(flags: dict[str, Any]) -> None:
+    assert findings(build_app, context={"sample:completion": "wait_condition", **flags}) == []
+
+
+@with_flags
+def test_a_default_job_needs_no_acknowledgment_from_the_user(flags: dict[str, Any]) -> None:
     def build(app: App) -> None:
         stack = Stack(app, "User")
         data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
@@ -49,8 +62,8 @@ def test_a_default_job_needs_no_acknowledgment_from_the_user() -> None:
             output=TrainingOutput.to_bucket(data, "models/"),
         )
 
-    assert findings(build, packs=("AwsSolutions",)) == []
-    assert findings(build) == []
+    assert findings(build, packs=("AwsSolutions",), context=flags) == []
+    assert findings(build, context=flags) == []
 
 
 def _compliant_bucket(stack: Stack, construct_id: str, key: kms.IKey) -> s3.Bucket:
@@ -77,7 +90,8 @@ def _compliant_bucket(stack: Stack, construct_id: str, key: kms.IKey) -> s3.Buck
     return bucket
 
 
-def test_a_stack_using_every_feature_passes_all_packs() -> None:
+@with_flags
+def test_a_stack_using_every_feature_passes_all_packs(flags: dict[str, Any]) -> None:
     def build(app: App) -> None:
         stack = Stack(app, "Everything")
         key = kms.Key(stack, "Key", enable_key_rotation=True)
@@ -140,7 +154,7 @@ def test_a_stack_using_every_feature_passes_all_packs() -> None:
             output=TrainingOutput.to_bucket(data, "built/"),
         )
 
-    assert findings(build) == []
+    assert findings(build, context=flags) == []
 
 
 def test_the_gate_reports_what_is_not_acknowledged() -> None:

@@ -24,18 +24,17 @@ HANDLER_DIR = ROOT / "constructs_lib" / "handler"
 ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {"boto3", "botocore"}
 
 
-@pytest.fixture(scope="module")
-def cli_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _cli_synth(out: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``cdk synth`` of the sample app with the pinned CLI (and cdk.json)."""
     cdk = ROOT / "node_modules" / ".bin" / "cdk"
     assert cdk.exists(), "node_modules is missing: run `make test` (it runs npm ci)"
-    out = tmp_path_factory.mktemp("cdk.out")
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "CDK_DISABLE_VERSION_CHECK": "1",
     }
     result = subprocess.run(
-        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(out)],
+        [str(cdk), "synth", "--no-notices", "--output", str(out), *arguments],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -44,7 +43,25 @@ def cli_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def cli_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cdk.out")
+    result = _cli_synth(out)
+    # cdk.json carries every flag cdk init writes: none is reported missing.
+    assert "feature flags are not configured" not in result.stderr + result.stdout
     return out
+
+
+@pytest.mark.cli
+def test_pinned_cli_synthesizes_the_long_job_variant(tmp_path: Path) -> None:
+    _cli_synth(tmp_path, "--quiet", "-c", "sample:completion=wait_condition")
+    template = json.loads((tmp_path / "TrainAndServe.template.json").read_text())
+    types = [resource["Type"] for resource in template["Resources"].values()]
+    assert types.count("AWS::CloudFormation::WaitCondition") == 1
+    assert types.count("Custom::SageMakerTrainingJobResult") == 1
 
 
 @pytest.mark.cli

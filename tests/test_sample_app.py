@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import tarfile
+from pathlib import Path
 from typing import Any
 
+import aws_cdk
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Annotations, Match, Template
@@ -17,11 +20,14 @@ from constructs_lib.testing import (
     stack_template,
 )
 from sample_app.app import build_app
+from tests.flags import FLAG_SETS, RECOMMENDED, ROOT
 
 
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    app = build_app(App(context={"sample:region": "us-east-1"}))
+@pytest.fixture(scope="module", params=FLAG_SETS.keys())
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """The sample's stack, without feature flags and with those of its cdk.json (what
+    ``cdk synth`` uses): every test of this module runs on both."""
+    app = build_app(App(context={"sample:region": "us-east-1", **FLAG_SETS[request.param]}))
     found = app.node.find_child("TrainAndServe")
     assert isinstance(found, Stack)
     return found
@@ -133,3 +139,69 @@ def test_composition_consumes_another_stacks_vpc_key_and_bucket() -> None:
         assert part in request
     assert request.count("Fn::ImportValue") >= 4  # subnets, key, bucket
     assert train.dependencies == [shared]
+
+
+def _recommended_by_aws_cdk_lib() -> dict[str, Any]:
+    """The flags the installed aws-cdk-lib recommends (its recommended-feature-flags.json)."""
+    bundle = next((Path(aws_cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz"))
+    with tarfile.open(bundle) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        flags: dict[str, Any] = json.load(member)
+    return flags
+
+
+def test_cdk_json_has_the_flags_cdk_init_writes() -> None:
+    # What `cdk init` of the pinned CLI writes for the pinned aws-cdk-lib: the same.
+    cli = ROOT / "node_modules" / "aws-cdk" / "lib" / "init-templates"
+    written_by_init = json.loads((cli / ".recommended-feature-flags.json").read_text())
+    assert RECOMMENDED == _recommended_by_aws_cdk_lib() == written_by_init
+    assert len(RECOMMENDED) > 80
+
+
+@pytest.fixture(scope="module")
+def long_job() -> dict[str, Any]:
+    """``-c sample:completion=wait_condition``, as ``cdk synth`` builds it (with the
+    flags of cdk.json)."""
+    context = {"sample:region": "us-east-1", "sample:completion": "wait_condition"}
+    app = build_app(App(context={**context, **RECOMMENDED}))
+    found = app.node.find_child("TrainAndServe")
+    assert isinstance(found, Stack)
+    return dict(Template.from_stack(found).to_json())
+
+
+def test_long_job_variant_waits_on_a_condition_that_gates_the_model(
+    long_job: dict[str, Any],
+) -> None:
+    job_id, job = _only(long_job, "Custom::SageMakerTrainingJob")
+    properties = job["Properties"]
+    assert properties["CompletionMode"] == "created"
+    assert properties["TrainingJobRequest"]["StoppingCondition"] == {
+        "MaxRuntimeInSeconds": 7200,
+        "MaxWaitTimeInSeconds": 10800,
+    }
+    condition_id, condition = _only(long_job, "AWS::CloudFormation::WaitCondition")
+    assert condition["Properties"]["Timeout"] == str(10800 + 900)
+    assert job_id in condition["DependsOn"]
+    rules = [
+        rule
+        for rule in long_job["Resources"].values()
+        if rule["Type"] == "AWS::Events::Rule"
+        and rule["Properties"]["EventPattern"]["detail"]["TrainingJobName"] == [{"Ref": job_id}]
+    ]
+    assert len(rules) == 1
+    result_id, result = _only(long_job, "Custom::SageMakerTrainingJobResult")
+    assert condition_id in result["DependsOn"]
+    _, model = _only(long_job, "AWS::SageMaker::Model")
+    # The model reads the result, created only once the wait condition succeeded.
+    assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == {
+        "Fn::GetAtt": [result_id, "ModelArtifacts"]
+    }
+    outputs = json.dumps(long_job["Outputs"])
+    assert result_id in outputs
+
+
+def test_unknown_completion_context_fails_naming_the_choices() -> None:
+    app = App(context={"sample:completion": "forever"})
+    with pytest.raises(ValueError, match=r"sample:completion: 'forever' is invalid: use one of"):
+        build_app(app)

@@ -24,6 +24,7 @@ from constructs_lib import (
     TrainingOutput,
 )
 from tests.fakes import service_model, validate
+from tests.flags import FLAG_SETS
 
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ENV = Environment(account="123456789012", region="us-east-1")
@@ -32,8 +33,8 @@ ENV = Environment(account="123456789012", region="us-east-1")
 class Built:
     """One synthesized stack with two jobs, shared by the module's tests."""
 
-    def __init__(self) -> None:
-        app = App()
+    def __init__(self, flags: dict[str, Any]) -> None:
+        app = App(context=flags)
         stack = Stack(app, "MlStack", env=ENV)
         self.stack = stack
         self.data = s3.Bucket(stack, "Data")
@@ -102,9 +103,48 @@ class Built:
         ]
 
 
-@pytest.fixture(scope="module")
-def built() -> Built:
-    return Built()
+@pytest.fixture(scope="module", params=FLAG_SETS.keys())
+def built(request: pytest.FixtureRequest) -> Built:
+    """Without feature flags and with those cdk init writes: the grants must hold in
+    both."""
+    return Built(FLAG_SETS[request.param])
+
+
+def _plain(value: Any) -> Any:
+    """A resolved value with the partition spelled out: with the feature flags an ARN
+    carries the partition as a literal, without them as a reference."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        parts = ["aws" if p == {"Ref": "AWS::Partition"} else _plain(p) for p in parts]
+        if all(isinstance(p, str) for p in parts):
+            return str(delimiter).join(parts)
+        return {"Fn::Join": [delimiter, parts]}
+    return value
+
+
+Permission = tuple[str, str, str, str]
+
+
+def permissions(statements: list[dict[str, Any]]) -> set[Permission]:
+    """What ``statements`` allow, one (effect, action, resource, condition) each:
+    equal whether or not the flags minimized (merged, sorted) the policy."""
+    found: set[Permission] = set()
+    for statement in statements:
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            for resource in resources if isinstance(resources, list) else [resources]:
+                found.add(
+                    (
+                        statement["Effect"],
+                        action,
+                        json.dumps(_plain(resource), sort_keys=True),
+                        json.dumps(statement.get("Condition"), sort_keys=True),
+                    )
+                )
+    return found
 
 
 def arn(built: Built, service: str, resource: str) -> dict[str, Any]:
@@ -343,7 +383,7 @@ def test_execution_role_grants_exactly_what_the_job_uses(built: Built) -> None:
             "Resource": key_arn,
         },
     ]
-    assert statements == expected
+    assert permissions(statements) == permissions(expected)
 
 
 def test_what_every_job_needs_alike_is_one_shared_managed_policy(built: Built) -> None:
@@ -363,25 +403,29 @@ def test_what_every_job_needs_alike_is_one_shared_managed_policy(built: Built) -
             ]
         }
 
-    assert resource["Properties"]["PolicyDocument"]["Statement"] == [
-        {
-            "Action": [
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:DescribeLogStreams",
-            ],
-            "Effect": "Allow",
-            "Resource": [logs_arn(""), logs_arn(":log-stream:*")],
-        },
-        {
-            "Action": "cloudwatch:PutMetricData",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
-            "Effect": "Allow",
-            "Resource": "*",
-        },
-        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
-    ]
+    assert permissions(resource["Properties"]["PolicyDocument"]["Statement"]) == permissions(
+        [
+            {
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                "Effect": "Allow",
+                "Resource": [logs_arn(""), logs_arn(":log-stream:*")],
+            },
+            {
+                "Action": "cloudwatch:PutMetricData",
+                "Condition": {
+                    "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}
+                },
+                "Effect": "Allow",
+                "Resource": "*",
+            },
+            {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
+        ]
+    )
     for job in (built.first, built.second):
         role = built.template.find_resources("AWS::IAM::Role")[
             built.stack.get_logical_id(job.role.node.default_child)
@@ -390,35 +434,32 @@ def test_what_every_job_needs_alike_is_one_shared_managed_policy(built: Built) -
 
 
 def test_given_role_gets_the_grants_and_ecr_repository_pull(built: Built) -> None:
-    statements = built.policy_statements(built.given_role)
-    repo_arn = built.resolve(built.repository.repository_arn)
-    actions = {
-        (str(s["Action"]), str(s["Resource"])) for s in statements if s["Resource"] == repo_arn
-    }
-    assert actions == {
-        (
-            str(
-                [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchGetImage",
-                ]
-            ),
-            str(repo_arn),
+    granted = permissions(built.policy_statements(built.given_role))
+    repo_arn = json.dumps(built.resolve(built.repository.repository_arn), sort_keys=True)
+    on_repository = {(action, condition) for _, action, r, condition in granted if r == repo_arn}
+    assert on_repository == {
+        (action, "null")
+        for action in (
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchGetImage",
         )
     }
     data_arn = built.resolve(built.data.bucket_arn)
     # The whole-bucket channel: no prefix condition, objects "*".
-    assert {
-        "Action": "s3:ListBucket",
-        "Effect": "Allow",
-        "Resource": data_arn,
-    } in statements
-    assert {
-        "Action": "s3:GetObject",
-        "Effect": "Allow",
-        "Resource": {"Fn::Join": ["", [data_arn, "/*"]]},
-    } in statements
+    assert (
+        permissions(
+            [
+                {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": data_arn},
+                {
+                    "Action": "s3:GetObject",
+                    "Effect": "Allow",
+                    "Resource": {"Fn::Join": ["", [data_arn, "/*"]]},
+                },
+            ]
+        )
+        <= granted
+    )
 
 
 # -- the provider -------------------------------------------------------------
@@ -439,11 +480,14 @@ def test_one_provider_for_all_jobs_of_the_stack(built: Built) -> None:
 
 
 def test_provider_acts_only_on_this_stacks_jobs(built: Built) -> None:
-    statements = built.policy_statements(built.first.provider.role)
+    granted = permissions(built.policy_statements(built.first.provider.role))
     prefix = built.first.provider.job_name_prefix
-    jobs = [s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"]]
-    assert len(jobs) == 1
-    assert jobs[0]["Action"] == [
+    on_jobs = {
+        (action, json.loads(resource))
+        for _, action, resource, _ in granted
+        if action.startswith("sagemaker:")
+    }
+    actions = [
         "sagemaker:CreateTrainingJob",
         "sagemaker:DescribeTrainingJob",
         "sagemaker:StopTrainingJob",
@@ -453,24 +497,11 @@ def test_provider_acts_only_on_this_stacks_jobs(built: Built) -> None:
         "sagemaker:DeleteTags",
         "sagemaker:ListTags",
     ]
-
-    def job_arn(name: str) -> dict[str, Any]:
-        return {
-            "Fn::Join": [
-                "",
-                [
-                    "arn:",
-                    {"Ref": "AWS::Partition"},
-                    f":sagemaker:us-east-1:123456789012:training-job/{name}",
-                ],
-            ]
-        }
-
-    assert jobs[0]["Resource"] == [
-        job_arn(f"{prefix}-*"),
-        job_arn("Fixed-Name-1"),
-        job_arn("fixed-name-1"),
+    jobs = [
+        f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{name}"
+        for name in (f"{prefix}-*", "Fixed-Name-1", "fixed-name-1")
     ]
+    assert on_jobs == {(action, job) for action in actions for job in jobs}
 
 
 def test_provider_passes_only_its_jobs_roles_to_sagemaker(built: Built) -> None:
