@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov pins versions (boto3, networkx) the project's own tools cannot share: its own venv.
+TOOLS := .venv-tools
+CHECKOV_VERSION := 3.3.30
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
@@ -12,6 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(TOOLS)/.installed: Makefile
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -24,7 +33,7 @@ synth: $(VENV)/.installed node_modules/.installed
 	@echo "Synthesized into cdk.out/:" && ls cdk.out/*.template.json
 
 ## make test: the whole test suite, with the type and lint gates
-test: $(VENV)/.installed node_modules/.installed lint typecheck
+test: $(VENV)/.installed $(TOOLS)/.installed node_modules/.installed lint typecheck
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -50,4 +59,4 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache

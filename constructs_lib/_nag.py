@@ -1,7 +1,10 @@
-"""Acknowledgments of the compliance-pack findings (cdk-nag's AwsSolutions, NIST 800-53
-rev 5, HIPAA Security) that the library's constructs cause on purpose, each with
-the reason a reviewer needs, on the narrowest construct. Users then have nothing to
-acknowledge about our constructs.
+"""Acknowledgments of the compliance findings that the library's constructs cause on
+purpose, each with the reason a reviewer needs, on the narrowest construct, where
+each tool reads them: cdk-nag's packs (AwsSolutions, NIST 800-53 rev 5, HIPAA
+Security) and the cfn-guard plugin's Control Tower rules through CDK's
+``Validations``, checkov through the resource's ``Metadata.checkov.skip`` list.
+Users then have nothing to acknowledge about our constructs; we never acknowledge
+anything on theirs.
 
 cdk-nag matches an acknowledgment by its exact rule id; a wildcard finding of IAM5
 carries the flattened resource or action (``AwsSolutions-IAM5[Resource::<Bucket.Arn>/p/*]``),
@@ -16,11 +19,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
+#: The policy-validation plugin of AWS's Control Tower proactive-control rules.
+GUARD_PLUGIN = "cdk-validator-cfnguard"
 
 
 def rules(*suffixes: str, packs: Sequence[str] = PACKS) -> list[str]:
@@ -160,3 +165,18 @@ def acknowledge_statement(
 
 #: Actions of aws-cdk-lib's KMS grants that end in a wildcard.
 KMS_ENCRYPT_DECRYPT = ["kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+
+
+def acknowledge_guard(scope: IConstruct, rule_names: Iterable[str], reason: str) -> None:
+    """Acknowledge Control Tower rules of the cfn-guard plugin on ``scope``."""
+    acknowledge(scope, [f"{GUARD_PLUGIN}::{name}" for name in rule_names], reason)
+
+
+def skip_checkov(resource: CfnResource, check_ids: Iterable[str], reason: str) -> None:
+    """Add checkov checks to the resource's ``Metadata.checkov.skip`` list, with
+    ``reason`` as the comment checkov reports."""
+    existing = resource.get_metadata("checkov") or {}
+    skips = [dict(skip) for skip in existing.get("skip", [])]
+    known = {skip["id"] for skip in skips}
+    skips.extend({"id": check, "comment": reason} for check in check_ids if check not in known)
+    resource.add_metadata("checkov", {"skip": skips})

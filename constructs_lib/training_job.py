@@ -28,7 +28,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import _nag
-from ._nag import acknowledge, add_statement, rules
+from ._nag import acknowledge, add_statement, rules, skip_checkov
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from .completion import Completion, CompletionMode
 from .config import (
@@ -440,6 +440,7 @@ class TrainingJob(ITrainingJob):
             removal = _removal_policy_name(self, removal_policy)
             self.completion = completion or Completion.wait()
 
+            self._owns_role = role is None
             self.role: iam.IRole = role or iam.Role(
                 self,
                 "ExecutionRole",
@@ -628,8 +629,10 @@ class TrainingJob(ITrainingJob):
         )
         if instances > 1:
             # Distributed training: SageMaker needs the instances to reach each other.
-            group.connections.allow_internally(
-                ec2.Port.all_traffic(), "Between the instances of the training job"
+            # Ingress from the group itself; all outbound is allowed already (an egress
+            # rule would be ignored, with a warning).
+            group.add_ingress_rule(
+                group, ec2.Port.all_traffic(), "Between the instances of the training job"
             )
             acknowledge(
                 group,
@@ -726,13 +729,19 @@ class TrainingJob(ITrainingJob):
         )
         # DeleteNetworkInterfacePermission names a permission id, not a resource the
         # policy can scope: IAM requires "*".
+        reason = (
+            "ec2:DeleteNetworkInterfacePermission names a permission id, not a resource a "
+            "policy can scope: IAM requires '*'."
+        )
         add_statement(
             self.role,
             actions=["ec2:DeleteNetworkInterfacePermission"],
             resources=["*"],
-            reason="ec2:DeleteNetworkInterfacePermission names a permission id, not a resource a "
-            "policy can scope: IAM requires '*'.",
+            reason=reason,
         )
+        if self._owns_role:
+            policy = self.role.node.find_child("DefaultPolicy").node.default_child
+            skip_checkov(policy, ["CKV_AWS_109"], reason)  # type: ignore[arg-type]
 
     # -- timing -------------------------------------------------------------
 
