@@ -45,6 +45,11 @@ def test_sample_app_in_two_stacks_passes_all_packs(flags: dict[str, Any]) -> Non
 
 
 @with_flags
+def test_sample_app_with_guardrails_passes_all_packs(flags: dict[str, Any]) -> None:
+    assert findings(build_app, context={"sample:guardrails": "true", **flags}) == []
+
+
+@with_flags
 def test_sample_app_as_a_long_job_passes_all_packs(flags: dict[str, Any]) -> None:
     assert findings(build_app, context={"sample:completion": "wait_condition", **flags}) == []
 

@@ -205,3 +205,32 @@ def test_unknown_completion_context_fails_naming_the_choices() -> None:
     app = App(context={"sample:completion": "forever"})
     with pytest.raises(ValueError, match=r"sample:completion: 'forever' is invalid: use one of"):
         build_app(app)
+
+
+def test_guardrails_variant_runs_the_provider_in_the_isolated_vpc() -> None:
+    context = {"sample:region": "us-east-1", "sample:guardrails": "true"}
+    app = build_app(App(context={**context, **RECOMMENDED}))
+    stack = app.node.find_child("TrainAndServe")
+    assert isinstance(stack, Stack)
+    template = Template.from_stack(stack).to_json()
+    resources = template["Resources"]
+    subnets = sorted(k for k, v in resources.items() if v["Type"] == "AWS::EC2::Subnet")
+    key_id, _ = _only(template, "AWS::KMS::Key")
+    functions = {
+        k: v["Properties"]
+        for k, v in resources.items()
+        if v["Type"] == "AWS::Lambda::Function" and k.startswith("SageMakerTrainingJobProvider")
+    }
+    assert len(functions) == 5  # handler (2), framework (3); no signaller in wait mode
+    for properties in functions.values():
+        assert sorted(s["Ref"] for s in properties["VpcConfig"]["SubnetIds"]) == subnets
+        assert properties["KmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+    endpoints = [
+        json.dumps(v["Properties"]["ServiceName"])
+        for v in resources.values()
+        if v["Type"] == "AWS::EC2::VPCEndpoint"
+    ]
+    for service in ("sagemaker.api", "ec2", "cloudformation", "lambda", "states", "xray", "s3"):
+        assert any(f".{service}" in name for name in endpoints), service
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
