@@ -31,6 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
+from ._limits import IamLimits
 from ._nag import (
     KMS_ENCRYPT_DECRYPT,
     acknowledge,
@@ -365,10 +366,20 @@ class TrainingJobProvider(Construct):
         self._job_arns = [self._job_arn(f"{self.job_name_prefix}-*")]
         self._passed_role_arns: list[str] = []
         self._passed_roles: set[int] = set()
+        self._execution_roles: list[iam.IRole] = []
         self._watches_network = False
         self._execution_policy: iam.ManagedPolicy | None = None
         self._logs_may_use_key = False
         self.node.add_validation(_HasJobs(self))
+        self.node.add_validation(
+            IamLimits(
+                self,
+                lambda: [
+                    *self._execution_roles,
+                    *(c for c in self.node.find_all() if isinstance(c, iam.Role)),
+                ],
+            )
+        )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=list(TRAINING_JOB_ACTIONS),
@@ -667,6 +678,7 @@ class TrainingJobProvider(Construct):
         if id(execution_role) in self._passed_roles:
             return
         self._passed_roles.add(id(execution_role))
+        self._execution_roles.append(execution_role)
         self._passed_role_arns.append(execution_role.role_arn)
 
     def _job_arn(self, name: str) -> str:

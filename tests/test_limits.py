@@ -1,0 +1,142 @@
+"""IAM limits that would fail a deploy fail the synth instead, naming the limit, the
+count and the fix: managed policies per role (IAM's default quota of 10, raised by a
+context key), inline policy characters per role, characters per managed policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+
+from constructs_lib import TrainingImage, TrainingInput, TrainingJob, TrainingOutput
+from constructs_lib._limits import MANAGED_POLICIES_CONTEXT
+
+
+def _shared_role_app(jobs: int, context: dict[str, Any] | None = None) -> tuple[App, iam.Role]:
+    app = App(context=context or {})
+    stack = Stack(app, "Many")
+    bucket = s3.Bucket(stack, "Data")
+    role = iam.Role(stack, "Shared", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    image = TrainingImage.from_algorithm("kmeans")
+    for index in range(jobs):
+        TrainingJob(
+            stack,
+            f"Job{index}",
+            image=image,
+            inputs=[TrainingInput.from_bucket("train", bucket, f"data/{index}/")],
+            output=TrainingOutput.to_bucket(bucket, f"models/{index}/"),
+            role=role,
+        )
+    return app, role
+
+
+def _managed_count(app: App) -> int:
+    template = app.synth().get_stack_artifact("Many").template
+    resources = template["Resources"]
+    [role_id] = [
+        k for k, v in resources.items() if k.startswith("Shared") and v["Type"] == "AWS::IAM::Role"
+    ]
+    arns = resources[role_id]["Properties"].get("ManagedPolicyArns", [])
+    attached = [
+        v
+        for v in resources.values()
+        if v["Type"] == "AWS::IAM::ManagedPolicy"
+        and {"Ref": role_id} in v["Properties"].get("Roles", [])
+    ]
+    return len(arns) + len(attached)
+
+
+#: Jobs whose shared role needs more than 10 managed policies (about 80 do, measured).
+TOO_MANY = 100
+
+
+def test_too_many_managed_policies_on_a_shared_role_fail_the_synth() -> None:
+    app, _ = _shared_role_app(TOO_MANY)
+    with pytest.raises(
+        Exception,
+        match=r"\[Many/Shared/Resource\] (1[1-9]|[2-9]\d) managed policies are attached to the "
+        r"role: IAM allows 10 per role \(the default quota; set the context key "
+        r"constructs-lib:managedPoliciesPerRole if your account's quota is higher, up to 20\), "
+        r"and the deploy would fail\. \d+ of them are overflow policies .* Give the jobs their "
+        r"own execution roles \(leave `role` unset\), or split the jobs across stacks\.",
+    ):
+        app.synth()
+
+
+def test_a_raised_quota_lets_the_same_stack_synthesize() -> None:
+    app, _ = _shared_role_app(TOO_MANY, {MANAGED_POLICIES_CONTEXT: 20})
+    count = _managed_count(app)
+    assert 10 < count <= 20  # what the check counted is what the template attaches
+
+
+def test_below_the_quota_nothing_is_reported() -> None:
+    app, _ = _shared_role_app(30)
+    assert _managed_count(app) <= 10
+
+
+@pytest.mark.parametrize("value", [9, 21, "many"])
+def test_an_invalid_quota_is_an_error(value: object) -> None:
+    app, _ = _shared_role_app(1, {MANAGED_POLICIES_CONTEXT: value})
+    with pytest.raises(
+        Exception, match=rf"context constructs-lib:managedPoliciesPerRole: {value!r} is invalid"
+    ):
+        app.synth()
+
+
+def _big_document(statements: int) -> iam.PolicyDocument:
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[f"arn:aws:s3:::a-rather-long-bucket-name-{i:04d}/some/prefix/*"],
+            )
+            for i in range(statements)
+        ]
+    )
+
+
+def test_an_oversized_inline_policy_on_a_given_role_fails_the_synth() -> None:
+    app = App()
+    stack = Stack(app, "Big")
+    role = iam.Role(
+        stack,
+        "Given",
+        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        inline_policies={"Big": _big_document(200)},
+    )
+    TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_algorithm("kmeans"),
+        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "models/"),
+        role=role,
+    )
+    with pytest.raises(
+        Exception,
+        match=r"\[Big/Given/Resource\] the role's inline policies have \d{5} characters: IAM "
+        r"allows 10240 per role",
+    ):
+        app.synth()
+
+
+def test_an_oversized_managed_policy_on_a_given_role_fails_the_synth() -> None:
+    app = App()
+    stack = Stack(app, "Big")
+    role = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    role.add_managed_policy(iam.ManagedPolicy(stack, "Wide", document=_big_document(120)))
+    TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_algorithm("kmeans"),
+        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "models/"),
+        role=role,
+    )
+    with pytest.raises(
+        Exception,
+        match=r"\[Big/Wide/Resource\] the managed policy has \d{4,5} characters: IAM allows "
+        r"6144 per managed policy",
+    ):
+        app.synth()
