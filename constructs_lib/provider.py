@@ -41,6 +41,7 @@ from ._nag import (
     skip_checkov,
     wildcard_findings,
 )
+from ._network import selected_subnet_ids
 from .handler.properties import QUERY_INTERVAL_SECONDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -327,6 +328,29 @@ class TrainingJobProvider(Construct):
                 "Configure the provider once, before the stack's first TrainingJob."
             )
         return existing
+
+    @staticmethod
+    def endpoint_services(*, tracing: bool = False) -> list[ec2.InterfaceVpcEndpointAwsService]:
+        """The interface endpoints the library's functions call, for a
+        :meth:`configure` ``vpc`` whose subnets have no NAT: SageMaker API, EC2,
+        CloudFormation, Lambda, Step Functions (and X-Ray with ``tracing``). S3 needs
+        an endpoint too, best a gateway one (``ec2.GatewayVpcEndpointAwsService.S3``).
+
+        Example::
+
+            for service in TrainingJobProvider.endpoint_services(tracing=True):
+                vpc.add_interface_endpoint(service.short_name, service=service)
+        """
+        services = [
+            ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+            ec2.InterfaceVpcEndpointAwsService.EC2,
+            ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
+            ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+            ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+        ]
+        if tracing:
+            services.append(ec2.InterfaceVpcEndpointAwsService.XRAY)
+        return services
 
     @classmethod
     def _existing(cls, stack: Stack) -> TrainingJobProvider | None:
@@ -786,22 +810,7 @@ class TrainingJobProvider(Construct):
             if vpc.private_subnets
             else ec2.SubnetType.PRIVATE_ISOLATED
         )
-        subnet_ids = list(
-            vpc.select_subnets(
-                **{
-                    k: getattr(selection, k)
-                    for k in (
-                        "availability_zones",
-                        "one_per_az",
-                        "subnet_filters",
-                        "subnet_group_name",
-                        "subnets",
-                        "subnet_type",
-                    )
-                    if getattr(selection, k) is not None
-                }
-            ).subnet_ids
-        )
+        subnet_ids = selected_subnet_ids(vpc, selection)
         if not subnet_ids:
             raise ValueError(
                 f"[{self.node.path}] TrainingJobProvider.configure: vpc_subnets: {selection!r} "

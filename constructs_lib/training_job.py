@@ -29,6 +29,7 @@ from constructs import Construct
 
 from . import _nag
 from ._nag import acknowledge, add_statement, rules, skip_checkov
+from ._network import selected_subnet_ids
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from .completion import Completion, CompletionMode
 from .config import (
@@ -646,23 +647,13 @@ class TrainingJob(ITrainingJob):
         vpc = self.props.vpc
         if vpc is None:
             return None
-        selection = self.props.vpc_subnets
-        fields = (
-            "availability_zones",
-            "one_per_az",
-            "subnet_filters",
-            "subnet_group_name",
-            "subnets",
-            "subnet_type",
-        )
-        chosen = {f: getattr(selection, f) for f in fields} if selection is not None else {}
-        selected = vpc.select_subnets(**{k: v for k, v in chosen.items() if v is not None})
-        if not selected.subnet_ids:
+        subnet_ids = selected_subnet_ids(vpc, self.props.vpc_subnets)
+        if not subnet_ids:
             raise ValueError(
                 f"[{self.node.path}] vpc_subnets: {self.props.vpc_subnets!r} is invalid: it "
                 f"selects no subnet of {vpc.node.path}"
             )
-        self._subnet_ids = list(selected.subnet_ids)
+        self._subnet_ids = subnet_ids
         self._warn_without_s3_route(vpc, self._subnet_ids)
         return {
             "SecurityGroupIds": [g.security_group_id for g in self.connections.security_groups],

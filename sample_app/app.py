@@ -246,15 +246,10 @@ class TrainAndServeStack(Stack):
                 allow_all_outbound=False,
             )
             functions.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
-            for name, service in (
-                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
-                ("Ec2", ec2.InterfaceVpcEndpointAwsService.EC2),
-                ("CloudFormation", ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION),
-                ("Lambda", ec2.InterfaceVpcEndpointAwsService.LAMBDA_),
-                ("StepFunctions", ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS),
-                ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
-            ):
-                endpoint = vpc.add_interface_endpoint(name, service=service, open=False)
+            for service in TrainingJobProvider.endpoint_services(tracing=True):
+                endpoint = vpc.add_interface_endpoint(
+                    service.short_name, service=service, open=False
+                )
                 endpoint.connections.allow_default_port_from(functions, "Provider functions")
             # Before the first TrainingJob: the provider is built once per stack.
             TrainingJobProvider.configure(

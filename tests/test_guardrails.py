@@ -36,7 +36,7 @@ from constructs_lib import (
     TrainingJobProvider,
     TrainingOutput,
 )
-from constructs_lib.provider import ENDPOINTS_WARNING_ID
+from constructs_lib.provider import ENDPOINT_SERVICES, ENDPOINTS_WARNING_ID
 from sample_app.app import build_app
 from tests.flags import FLAG_SETS
 from tests.guardrails import Report, run
@@ -79,15 +79,8 @@ def everything(*, configured: bool) -> Callable[[App], Stack]:
         )
         vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         if configured:
-            for name, service in (
-                ("SageMakerApi", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API),
-                ("Ec2", ec2.InterfaceVpcEndpointAwsService.EC2),
-                ("CloudFormation", ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION),
-                ("Lambda", ec2.InterfaceVpcEndpointAwsService.LAMBDA_),
-                ("StepFunctions", ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS),
-                ("XRay", ec2.InterfaceVpcEndpointAwsService.XRAY),
-            ):
-                vpc.add_interface_endpoint(name, service=service)
+            for service in TrainingJobProvider.endpoint_services(tracing=True):
+                vpc.add_interface_endpoint(service.short_name, service=service)
             TrainingJobProvider.configure(
                 stack,
                 vpc=vpc,
@@ -352,13 +345,7 @@ def test_isolated_subnets_without_endpoints_warn_naming_them(
             ),
         ],
     )
-    services = {
-        "sagemaker.api": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
-        "ec2": ec2.InterfaceVpcEndpointAwsService.EC2,
-        "cloudformation": ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
-        "lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
-        "states": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
-    }
+    services = {s.short_name: s for s in TrainingJobProvider.endpoint_services()}
     for name in endpoints:
         if name == "s3":
             vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
@@ -372,3 +359,9 @@ def test_isolated_subnets_without_endpoints_warn_naming_them(
     else:
         [warning] = warnings
         assert f"this app defines no VPC endpoint there for: {missing}." in warning
+
+
+def test_endpoint_services_are_those_the_warning_checks() -> None:
+    interface = [s.short_name for s in TrainingJobProvider.endpoint_services(tracing=True)]
+    assert [*interface[:-1], "s3"] == list(ENDPOINT_SERVICES)
+    assert interface[-1] == "xray"
