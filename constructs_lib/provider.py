@@ -109,6 +109,8 @@ _VPC_ACCESS_REASON = (
     "aws-cdk-lib attaches AWS's Lambda VPC access policy to a function in a VPC: the "
     "network-interface actions Lambda needs support no resource scoping."
 )
+#: Roles per iam:PassRole statement of the provider (about 3,000 characters).
+PASS_ROLE_CHUNK = 50
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
 
@@ -423,13 +425,10 @@ class TrainingJobProvider(Construct):
                 actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]
             )
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=Lazy.uncached_list(_ListOf(self._passed_role_arns)),
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
+        # iam:PassRole on exactly the jobs' roles, in statements of PASS_ROLE_CHUNK
+        # roles: concrete lists (not a Lazy), so that aws-cdk-lib sizes them and moves
+        # a policy that outgrows IAM's 10,240 characters into overflow policies.
+        self._pass_role_statement: iam.PolicyStatement | None = None
 
         self._network = self._function_network()
         code = lambda_.Code.from_asset(str(PACKAGE_DIR), exclude=HANDLER_ASSET_EXCLUDE)
@@ -704,6 +703,22 @@ class TrainingJobProvider(Construct):
         self._passed_roles.add(id(execution_role))
         self._execution_roles.append(execution_role)
         self._passed_role_arns.append(execution_role.role_arn)
+        self._allow_pass_role(execution_role.role_arn)
+
+    def _allow_pass_role(self, role_arn: str) -> None:
+        statement = self._pass_role_statement
+        if statement is not None and (len(self._passed_role_arns) - 1) % PASS_ROLE_CHUNK:
+            try:
+                statement.add_resources(role_arn)
+                return
+            except RuntimeError:
+                pass  # frozen by an earlier synthesis: start another statement
+        self._pass_role_statement = iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+        self.role.add_to_principal_policy(self._pass_role_statement)
 
     def _job_arn(self, name: str) -> str:
         return Stack.of(self).format_arn(
