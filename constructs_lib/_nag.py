@@ -23,6 +23,8 @@ from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
+from ._principal import acknowledgment_scope
+
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
 #: The policy-validation plugin of AWS's Control Tower proactive-control rules.
 GUARD_PLUGIN = "cdk-validator-cfnguard"
@@ -123,9 +125,10 @@ def add_statement(
     principal.add_to_principal_policy(
         iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
     )
-    if cross_stack and isinstance(principal, Construct):
-        principal.node.add_validation(
-            _AcknowledgeResolved(principal, list(actions), list(resources), reason)
+    scope = acknowledgment_scope(principal)
+    if cross_stack and isinstance(scope, Construct):
+        scope.node.add_validation(
+            _AcknowledgeResolved(scope, list(actions), list(resources), reason)
         )
         return
     acknowledge_statement(principal, actions, resources, reason)
@@ -156,6 +159,7 @@ def acknowledge_statement(
     principal: Any, actions: Sequence[str], resources: Sequence[str], reason: str
 ) -> None:
     """Acknowledge the wildcards of a statement a grant method added for us."""
+    principal = acknowledgment_scope(principal)
     if isinstance(principal, Construct):
         has_wildcard = any("*" in a for a in actions) or any("*" in r for r in resources)
         if has_wildcard:  # the wildcards we write are in the strings themselves

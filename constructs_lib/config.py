@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ._nag import KMS_ENCRYPT_DECRYPT, acknowledge_statement, add_statement
+from ._principal import acknowledgment_scope
 from .instance_type import InstanceType
 
 
@@ -67,7 +68,8 @@ class S3Location:
 
     def _in_another_stack(self, principal: iam.IPrincipal) -> bool:
         """Whether the principal's template refers to the bucket of another stack."""
-        return isinstance(principal, Construct) and Stack.of(self.bucket) is not Stack.of(principal)
+        scope = acknowledgment_scope(principal)
+        return isinstance(scope, Construct) and Stack.of(self.bucket) is not Stack.of(scope)
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""

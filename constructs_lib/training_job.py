@@ -30,6 +30,7 @@ from constructs import Construct
 from . import _nag
 from ._nag import acknowledge, add_statement, rules, skip_checkov
 from ._network import selected_subnet_ids
+from ._principal import POLICY_NAME, InlinePolicyPrincipal
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from .completion import Completion, CompletionMode
 from .config import (
@@ -442,19 +443,27 @@ class TrainingJob(ITrainingJob):
             self.completion = completion or Completion.wait()
 
             self._owns_role = role is None
-            self.role: iam.IRole = role or iam.Role(
-                self,
-                "ExecutionRole",
-                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                description=f"SageMaker execution role of training job {self.node.path}",
-            )
             if role is None:
+                # The job's grants are an inline policy of its own role: no separate
+                # policy resource, so a job with its own role costs two resources.
+                grants = iam.PolicyDocument()
+                owned = iam.Role(
+                    self,
+                    "ExecutionRole",
+                    assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                    description=f"SageMaker execution role of training job {self.node.path}",
+                    inline_policies={POLICY_NAME: grants},
+                )
+                self.role: iam.IRole = owned
+                self._principal = InlinePolicyPrincipal(owned, grants)
                 acknowledge(
-                    self.role,
+                    owned,
                     rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
-                    "The execution role's grants live in its own default policy, scoped to "
+                    "The execution role's grants live in its own inline policy, scoped to "
                     "this job's data, keys and image; a shared managed policy would widen them.",
                 )
+            else:
+                self.role = role
             self._subnet_ids: list[str] = []
             self._image = image.bind(self) if image is not None else None
             self._inputs = [channel.bind(self) for channel in inputs]
@@ -546,7 +555,8 @@ class TrainingJob(ITrainingJob):
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
-        """The execution role: grant it what your training code needs."""
+        """The execution role: grant it what your training code needs (into the
+        role's inline policy when the job created the role)."""
         if self._principal is None:
             self._principal = self.role.grant_principal
         return self._principal
@@ -684,7 +694,7 @@ class TrainingJob(ITrainingJob):
 
         # The Describe* actions support no resource scoping: IAM requires "*".
         add_statement(
-            self.role,
+            self.grant_principal,
             actions=[
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeVpcs",
@@ -697,7 +707,7 @@ class TrainingJob(ITrainingJob):
             "scoping: IAM requires '*'. They only read.",
         )
         add_statement(
-            self.role,
+            self.grant_principal,
             actions=["ec2:CreateNetworkInterface"],
             resources=[
                 arn("network-interface", "*"),
@@ -711,7 +721,7 @@ class TrainingJob(ITrainingJob):
             "only together with the job's own subnets and security groups.",
         )
         add_statement(
-            self.role,
+            self.grant_principal,
             actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
             resources=[arn("network-interface", "*")],
             conditions={"ArnEquals": {"ec2:Vpc": vpc.vpc_arn}},
@@ -725,14 +735,13 @@ class TrainingJob(ITrainingJob):
             "policy can scope: IAM requires '*'."
         )
         add_statement(
-            self.role,
+            self.grant_principal,
             actions=["ec2:DeleteNetworkInterfacePermission"],
             resources=["*"],
             reason=reason,
         )
         if self._owns_role:
-            policy = self.role.node.find_child("DefaultPolicy").node.default_child
-            skip_checkov(policy, ["CKV_AWS_109"], reason)  # type: ignore[arg-type]
+            skip_checkov(self.role.node.default_child, ["CKV_AWS_109"], reason)  # type: ignore[arg-type]
 
     # -- timing -------------------------------------------------------------
 
@@ -873,7 +882,7 @@ class TrainingJob(ITrainingJob):
                 location.grant_write(self)
         if props.volume_encryption_key is not None:
             # SageMaker attaches the encrypted volume through a grant on the key.
-            self.role.add_to_principal_policy(
+            self.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["kms:CreateGrant"],
                     resources=[props.volume_encryption_key.key_arn],

@@ -44,6 +44,7 @@ from constructs_lib import (
 )
 from constructs_lib.training_job import SECRET_WARNING_ID
 from tests.deliver import deliver
+from tests.iam import role_statements
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ENV = Environment(account="123456789012", region="us-east-1")
@@ -287,12 +288,7 @@ def test_serverless_job_has_no_instances_or_volume(built: Everything) -> None:
 
 
 def test_new_locations_and_keys_are_granted(built: Everything) -> None:
-    statements = [
-        statement
-        for policy in built.template.find_resources("AWS::IAM::Policy").values()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if policy["Properties"]["Roles"] == [built.stack.resolve(built.job.role.role_name)]
-    ]
+    statements = role_statements(built.template, built.stack, built.job.role)
     writes = [s for s in statements if s["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload"]]
     prefixes = sorted(s["Resource"]["Fn::Join"][1][1] for s in writes)
     assert prefixes == [

@@ -25,6 +25,7 @@ from constructs_lib import (
 )
 from tests.fakes import service_model, validate
 from tests.flags import FLAG_SETS
+from tests.iam import role_statements
 
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 ENV = Environment(account="123456789012", region="us-east-1")
@@ -92,15 +93,7 @@ class Built:
         return dict(resources[self.stack.get_logical_id(job.resource.node.default_child)])
 
     def policy_statements(self, role: iam.IRole) -> list[dict[str, Any]]:
-        role_id = self.resolve(role.role_name)
-        policies = self.template.find_resources(
-            "AWS::IAM::Policy", {"Properties": {"Roles": Match.array_with([role_id])}}
-        )
-        return [
-            statement
-            for policy in policies.values()
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        ]
+        return role_statements(self.template, self.stack, role)
 
 
 @pytest.fixture(scope="module", params=FLAG_SETS.keys())
@@ -236,13 +229,39 @@ def test_fixed_name_role_and_removal_policy(built: Built) -> None:
     assert built.second.role is built.given_role
 
 
-def test_job_waits_for_its_execution_role_policy(built: Built) -> None:
+def test_job_waits_for_its_execution_role_and_its_grants(built: Built) -> None:
+    # The grants are an inline policy of the job's own role: one resource to wait for.
     depends = built.job_resource(built.first)["DependsOn"]
     role = built.first.role.node
-    policy = role.find_child("DefaultPolicy").node.default_child
-    assert sorted(depends) == sorted(
-        [built.stack.get_logical_id(role.default_child), built.stack.get_logical_id(policy)]
+    assert role.try_find_child("DefaultPolicy") is None
+    assert depends == [built.stack.get_logical_id(role.default_child)]
+    [inline] = built.template.find_resources("AWS::IAM::Role")[depends[0]]["Properties"]["Policies"]
+    assert inline["PolicyName"] == "TrainingJobGrants"
+    # A given role keeps its grants where its owner's grants go: its default policy.
+    given = built.job_resource(built.second)["DependsOn"]
+    assert (
+        built.stack.get_logical_id(
+            built.given_role.node.find_child("DefaultPolicy").node.default_child
+        )
+        in given
     )
+
+
+def test_a_job_with_its_own_role_costs_two_resources() -> None:
+    def count(jobs: int) -> int:
+        stack = Stack(App(), "Count")
+        bucket = s3.Bucket(stack, "Data")
+        for index in range(jobs):
+            TrainingJob(
+                stack,
+                f"Job{index}",
+                image=TrainingImage.from_registry(XGBOOST),
+                inputs=[TrainingInput.from_bucket("train", bucket, f"{index}/")],
+                output=TrainingOutput.to_bucket(bucket, f"models/{index}/"),
+            )
+        return len(Template.from_stack(stack).to_json()["Resources"])
+
+    assert count(3) - count(2) == 2  # the role (grants inline) and the job
 
 
 def test_attributes_are_the_resource_ref_and_attributes(built: Built) -> None:
@@ -254,7 +273,10 @@ def test_attributes_are_the_resource_ref_and_attributes(built: Built) -> None:
     assert built.resolve(built.first.model_data_url) == {
         "Fn::GetAtt": [logical_id, "ModelArtifacts"]
     }
-    assert built.first.grant_principal is built.first.role.grant_principal
+    # Grants to the job land in its own role's inline policy; a given role's own.
+    assert built.first.grant_principal.policy_fragment is not None
+    assert getattr(built.first.grant_principal, "role", None) is built.first.role
+    assert built.second.grant_principal is built.given_role.grant_principal
 
 
 @pytest.mark.parametrize(

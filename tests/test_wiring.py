@@ -25,6 +25,7 @@ from constructs_lib import (
 )
 from constructs_lib.testing import TemplateSnapshotExtension, normalize_template
 from constructs_lib.training_job import NO_S3_ROUTE_WARNING_ID
+from tests.iam import role_statements
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ENV = Environment(account="123456789012", region="eu-west-1")
@@ -37,14 +38,7 @@ ENI_ACTIONS = [
 ]
 
 
-def statements_of(template: Template, stack: Stack, role: iam.IRole) -> list[dict[str, Any]]:
-    role_name = stack.resolve(role.role_name)
-    return [
-        statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
-        if role_name in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+statements_of = role_statements
 
 
 class Wired:
