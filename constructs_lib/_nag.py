@@ -23,6 +23,7 @@ from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
+from ._compact import allow
 from ._principal import acknowledgment_scope
 
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
@@ -122,9 +123,7 @@ def add_statement(
         app's ``@aws-cdk/core:defaultCrossStackReferences`` and is settled only when
         CDK resolves references: the acknowledgment is computed then.
     """
-    principal.add_to_principal_policy(
-        iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
-    )
+    allow(principal, actions, resources, conditions)
     scope = acknowledgment_scope(principal)
     if cross_stack and isinstance(scope, Construct):
         scope.node.add_validation(

@@ -18,6 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._compact import allow_list_bucket
 from ._nag import KMS_ENCRYPT_DECRYPT, acknowledge_statement, add_statement
 from ._principal import acknowledgment_scope
 from .instance_type import InstanceType
@@ -103,17 +104,7 @@ class S3Location:
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """List the prefix and get its objects."""
         self.grant_get(grantee)
-        principal = grantee.grant_principal
-        conditions = (
-            {"StringLike": {"s3:prefix": [f"{self.key_prefix}*"]}} if self.key_prefix else None
-        )
-        principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self.bucket.bucket_arn],
-                conditions=conditions,
-            )
-        )
+        allow_list_bucket(grantee.grant_principal, self.bucket.bucket_arn, self.key_prefix)
 
 
 @dataclass(frozen=True, kw_only=True)

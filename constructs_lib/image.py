@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _algorithms
+from ._compact import allow
 from ._nag import acknowledge_statement, add_statement
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
@@ -326,9 +327,7 @@ def _acknowledge_token(grantee: iam.IGrantable) -> None:
 
 def grant_repository_pull(principal: iam.IPrincipal, repository_arn: str) -> None:
     """Pull the images of one ECR repository (without the authorization token)."""
-    principal.add_to_principal_policy(
-        iam.PolicyStatement(actions=list(ECR_PULL_ACTIONS), resources=[repository_arn])
-    )
+    allow(principal, list(ECR_PULL_ACTIONS), [repository_arn])
 
 
 ECR_PULL_ACTIONS = (

@@ -4,6 +4,7 @@ context key), inline policy characters per role, characters per managed policy."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,8 +50,10 @@ def _managed_count(app: App) -> int:
     return len(arns) + len(attached)
 
 
-#: Jobs whose shared role needs more than 10 managed policies (about 80 do, measured).
-TOO_MANY = 100
+#: Jobs whose shared role needs more than 10 managed policies (about 190 do, measured:
+#: the library compacts their statements, aws-cdk-lib moves the excess into overflow
+#: policies).
+TOO_MANY = 200
 
 
 def test_too_many_managed_policies_on_a_shared_role_fail_the_synth() -> None:
@@ -140,3 +143,36 @@ def test_an_oversized_managed_policy_on_a_given_role_fails_the_synth() -> None:
         r"6144 per managed policy",
     ):
         app.synth()
+
+
+def _written(app: App, stack: str) -> tuple[int, int]:
+    """(resources, bytes of the template file as written) of a synthesized stack."""
+    assembly = app.synth()
+    artifact = assembly.get_stack_artifact(stack)
+    path = Path(assembly.directory) / artifact.template_file
+    return len(artifact.template["Resources"]), path.stat().st_size
+
+
+def test_200_jobs_with_their_own_roles_fit_one_stack() -> None:
+    app = App()
+    stack = Stack(app, "Many")
+    bucket = s3.Bucket(stack, "Data")
+    image = TrainingImage.from_algorithm("kmeans")
+    for index in range(200):
+        TrainingJob(
+            stack,
+            f"Job{index}",
+            image=image,
+            inputs=[TrainingInput.from_bucket("train", bucket, f"data/{index}/")],
+            output=TrainingOutput.to_bucket(bucket, f"models/{index}/"),
+        )
+    resources, size = _written(app, "Many")  # the IAM checks pass, or synth raises
+    assert resources <= 500
+    assert size < 1_000_000
+
+
+def test_180_jobs_sharing_one_role_fit_the_default_quota() -> None:
+    app, _ = _shared_role_app(180)
+    assert _managed_count(app) <= 10
+    resources, size = _written(app, "Many")
+    assert resources <= 500 and size < 1_000_000

@@ -127,16 +127,25 @@ def permissions(statements: list[dict[str, Any]]) -> set[Permission]:
     for statement in statements:
         actions = statement["Action"]
         resources = statement["Resource"]
+        # One s3:prefix condition with several values allows each of them.
+        condition = statement.get("Condition")
+        prefixes = (condition or {}).get("StringLike", {}).get("s3:prefix")
+        conditions = (
+            [{**condition, "StringLike": {"s3:prefix": [p]}} for p in prefixes]
+            if isinstance(prefixes, list)
+            else [condition]
+        )
         for action in actions if isinstance(actions, list) else [actions]:
             for resource in resources if isinstance(resources, list) else [resources]:
-                found.add(
-                    (
-                        statement["Effect"],
-                        action,
-                        json.dumps(_plain(resource), sort_keys=True),
-                        json.dumps(statement.get("Condition"), sort_keys=True),
+                for one in conditions:
+                    found.add(
+                        (
+                            statement["Effect"],
+                            action,
+                            json.dumps(_plain(resource), sort_keys=True),
+                            json.dumps(one, sort_keys=True),
+                        )
                     )
-                )
     return found
 
 
