@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Stack
+from aws_cdk import (
+    IPolicyValidationContext,
+    IPolicyValidationPlugin,
+    PolicyValidationPluginReport,
+    PolicyViolatingResource,
+    PolicyViolation,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct, IValidation
 
@@ -138,3 +147,81 @@ class IamLimits:
                 f"{MAX_MANAGED_POLICIES_PER_ROLE}"
             ]
         return quota, []
+
+
+#: CloudFormation's limit for a template body uploaded to S3, which is how the CDK
+#: CLI deploys the file it wrote (indented JSON): bytes of that file.
+MAX_TEMPLATE_BYTES = 1_000_000
+PLUGIN_NAME = "constructs-lib-limits"
+TEMPLATE_SIZE_RULE = "template-size"
+
+
+@jsii.implements(IPolicyValidationPlugin)
+class TemplateSize:
+    """Fails the synth when a template the library added to grows past what
+    CloudFormation accepts, measured on the file as written (only a written template
+    has its final size: a validation plugin sees it)."""
+
+    def __init__(self) -> None:
+        #: Template file names of the stacks with a training job provider.
+        self.watched: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return PLUGIN_NAME
+
+    @property
+    def version(self) -> str | None:
+        return None
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [TEMPLATE_SIZE_RULE]
+
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        violations = []
+        for template in context.template_paths:
+            path = Path(template)
+            if path.name not in self.watched:
+                continue
+            size = path.stat().st_size
+            if size > MAX_TEMPLATE_BYTES:
+                violations.append(
+                    PolicyViolation(
+                        rule_name=TEMPLATE_SIZE_RULE,
+                        description=(
+                            f"The template {path.name} is {size} bytes as written: "
+                            f"CloudFormation accepts {MAX_TEMPLATE_BYTES} bytes (the CDK CLI "
+                            "uploads this file as it is), and the deploy would fail."
+                        ),
+                        fix=(
+                            "Split the jobs across stacks (each job's request is in the "
+                            "template), or write the template without indentation "
+                            "(Stack(..., suppress_template_indentation=True))."
+                        ),
+                        severity="error",
+                        violating_resources=[
+                            PolicyViolatingResource(
+                                resource_logical_id="(the whole template)",
+                                template_path=template,
+                                locations=[f"{size} bytes"],
+                            )
+                        ],
+                    )
+                )
+        return PolicyValidationPluginReport(success=not violations, violations=violations)
+
+
+# One plugin per app (kept alive with its app, so the app's id stays its own).
+_PLUGINS: dict[int, tuple[IConstruct, TemplateSize]] = {}
+
+
+def watch_template_size(stack: Stack) -> None:
+    """Check the size of ``stack``'s template when the app is synthesized."""
+    root = stack.node.root
+    found = _PLUGINS.get(id(root))
+    if found is None:
+        plugin = TemplateSize()
+        Validations.of(root).add_plugins(plugin)
+        found = _PLUGINS[id(root)] = (root, plugin)
+    found[1].watched.add(stack.template_file)

@@ -31,7 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
-from ._limits import IamLimits
+from ._limits import IamLimits, watch_template_size
 from ._nag import (
     KMS_ENCRYPT_DECRYPT,
     acknowledge,
@@ -397,6 +397,7 @@ class TrainingJobProvider(Construct):
         self._execution_policy: iam.ManagedPolicy | None = None
         self._logs_may_use_key = False
         self.node.add_validation(_HasJobs(self))
+        watch_template_size(stack)
         self.node.add_validation(
             IamLimits(
                 self,

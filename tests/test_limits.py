@@ -4,6 +4,7 @@ context key), inline policy characters per role, characters per managed policy."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 
 from constructs_lib import TrainingImage, TrainingInput, TrainingJob, TrainingOutput
 from constructs_lib._limits import MANAGED_POLICIES_CONTEXT
+from tests.flags import FLAG_SETS
 
 
 def _shared_role_app(jobs: int, context: dict[str, Any] | None = None) -> tuple[App, iam.Role]:
@@ -176,3 +178,53 @@ def test_180_jobs_sharing_one_role_fit_the_default_quota() -> None:
     assert _managed_count(app) <= 10
     resources, size = _written(app, "Many")
     assert resources <= 500 and size < 1_000_000
+
+
+@pytest.mark.parametrize("flags", FLAG_SETS.values(), ids=FLAG_SETS.keys())
+def test_a_template_past_cloudformations_limit_fails_the_synth(
+    flags: dict[str, Any], tmp_path: Path
+) -> None:
+    # Five jobs of 100 hyperparameters of 2,500 characters: over 1,000,000 bytes as written.
+    app = App(outdir=str(tmp_path), context=flags)
+    stack = Stack(app, "Huge")
+    bucket = s3.Bucket(stack, "Data")
+    for index in range(5):
+        TrainingJob(
+            stack,
+            f"Job{index}",
+            image=TrainingImage.from_algorithm("kmeans"),
+            output=TrainingOutput.to_bucket(bucket, f"models/{index}/"),
+            hyperparameters={f"p{i:03d}": "x" * 2500 for i in range(100)},
+        )
+    with pytest.raises(Exception, match=r"The template Huge.template.json is \d+ bytes as written"):
+        app.synth()
+    size = (tmp_path / "Huge.template.json").stat().st_size
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    [violation] = [
+        v
+        for plugin in report["pluginReports"]
+        if plugin["pluginName"] == "constructs-lib-limits"
+        for v in plugin["violations"]
+    ]
+    assert violation["ruleName"] == "template-size"
+    assert violation["description"] == (
+        f"The template Huge.template.json is {size} bytes as written: CloudFormation "
+        "accepts 1000000 bytes (the CDK CLI uploads this file as it is), and the deploy "
+        "would fail."
+    )
+    assert "Split the jobs across stacks" in violation["suggestedFix"]
+    assert "suppress_template_indentation=True" in violation["suggestedFix"]
+
+
+def test_a_template_within_the_limit_passes_the_size_check(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Small")
+    TrainingJob(
+        stack,
+        "Job",
+        image=TrainingImage.from_algorithm("kmeans"),
+        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "models/"),
+    )
+    app.synth()
+    report = tmp_path / "validation-report.json"
+    assert not report.exists() or "constructs-lib-limits" not in report.read_text()
