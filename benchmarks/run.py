@@ -1,6 +1,8 @@
 """``make bench``: synth cost, template footprint, handler cost and validation cost,
 each as a ratio or a count measured in one run (medians of repetitions), against the
-targets of issue 9. Prints a table and writes ``benchmarks/results.json``.
+targets of issues 9 and 16 (against aws-cdk-lib's Step Functions
+``SageMakerCreateTrainingJob`` as the anchor), and the most jobs one stack takes, found
+by synthesizing. Prints a table and writes ``benchmarks/results.json``.
 
 Wall-clock numbers are noisy on a shared machine: compare the ratios, which are
 measured side by side in the same run.
@@ -26,7 +28,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().with_name("results.json")
 ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-MEGABYTE = 1_000_000  # CloudFormation's template body limit (S3-uploaded), in bytes
 
 
 def median_seconds(command: list[str], repetitions: int) -> float:
@@ -42,48 +43,91 @@ def median_seconds(command: list[str], repetitions: int) -> float:
 
 
 def synth_times(repetitions: int) -> dict[str, float]:
-    def run(jobs: int) -> float:
-        return median_seconds(
-            [sys.executable, "-m", "benchmarks.synth_app", str(jobs)], repetitions
-        )
+    """Medians of whole-process syntheses (Python and jsii start-up included, as a user
+    pays them), the library's apps and the Step Functions anchor's interleaved in each
+    round so that both see the same machine load."""
+    apps = {
+        "bare": ["-1"],
+        "1 job": ["1"],
+        "anchor, 1 task": ["1", "anchor"],
+        "100 jobs": ["100"],
+        "anchor, 100 tasks": ["100", "anchor"],
+    }
+    samples: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(repetitions):
+        for name, arguments in apps.items():
+            samples[name].append(
+                median_seconds([sys.executable, "-m", "benchmarks.synth_app", *arguments], 1)
+            )
+    return {name: statistics.median(values) for name, values in samples.items()}
 
-    # Interleave-free but same machine, same run: each a median of full `cdk synth`-like
-    # processes (Python and jsii start-up included, as a user pays them).
-    return {"bare": run(-1), "1 job": run(1), "10 jobs": run(10), "100 jobs": run(100)}
+
+# -- 1b. jobs per stack -----------------------------------------------------------
+
+
+def _synthesizes(jobs: int, shared: bool) -> tuple[bool, str]:
+    """Whether ``jobs`` jobs synthesize in one stack; else the limit that stopped it."""
+    command = [sys.executable, "-m", "benchmarks.synth_app", str(jobs)]
+    result = subprocess.run(
+        [*command, *(["shared"] if shared else [])],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode == 0:
+        return True, ""
+    text = result.stderr
+    for marker, limit in (
+        ("Number of resources", "CloudFormation's 500 resources per stack"),
+        ("managed policies are attached", "IAM's 10 managed policies per role"),
+        ("inline policies have", "IAM's 10,240 characters of inline policy per role"),
+        ("the managed policy has", "IAM's 6,144 characters per managed policy"),
+        ("bytes as written", "CloudFormation's 1,000,000-byte template"),
+    ):
+        if marker in text:
+            return False, limit
+    return False, text.strip().splitlines()[-1][:200] if text.strip() else "unknown"
+
+
+def max_jobs_per_stack(shared: bool, low: int = 1, high: int = 600) -> dict[str, Any]:
+    """The most jobs one stack takes, by bisection on real syntheses, and the limit
+    that stops one more."""
+    limit = ""
+    while low < high:
+        middle = (low + high + 1) // 2
+        fits, why = _synthesizes(middle, shared)
+        if fits:
+            low = middle
+        else:
+            high, limit = middle - 1, why
+    return {"jobs": low, "stopped by": limit}
 
 
 # -- 2. template footprint ----------------------------------------------------
 
 
 def footprint() -> dict[str, Any]:
-    from aws_cdk.assertions import Template
-
+    """Resources and template bytes as written (the indented file the CLI uploads)."""
     from benchmarks.synth_app import build
 
-    def template(jobs: int, shared: bool) -> dict[str, Any]:
-        stack = build(jobs, shared_role=shared).node.find_child("Bench")
-        return dict(Template.from_stack(stack).to_json())  # type: ignore[arg-type]
+    def written(jobs: int, shared: bool) -> tuple[int, int]:
+        app = build(jobs, shared_role=shared)
+        assembly = app.synth()
+        artifact = assembly.get_stack_artifact("Bench")
+        path = Path(assembly.directory) / artifact.template_file
+        return len(artifact.template["Resources"]), path.stat().st_size
 
-    def size(body: dict[str, Any]) -> int:
-        return len(json.dumps(body, separators=(",", ":")))
-
-    bare, one, two = template(-1, False), template(1, False), template(2, False)
-    one_shared, two_shared = template(1, True), template(2, True)
-    per_job_bytes = size(two) - size(one)
-    per_shared_job_bytes = size(two_shared) - size(one_shared)
+    bare, one, two = written(-1, False), written(1, False), written(2, False)
+    one_shared, two_shared = written(1, True), written(2, True)
     return {
-        "resources added by the first job (provider included)": len(one["Resources"])
-        - len(bare["Resources"]),
-        "resources per further job (own role)": len(two["Resources"]) - len(one["Resources"]),
-        "resources per further job (shared role)": len(two_shared["Resources"])
-        - len(one_shared["Resources"]),
-        "template bytes of the provider": size(one) - size(bare) - per_job_bytes,
-        "template bytes per job (own role)": per_job_bytes,
-        "template bytes per job (shared role)": per_shared_job_bytes,
-        "jobs per stack within 1 MB (own role)": (MEGABYTE - size(one)) // per_job_bytes + 1,
-        "jobs per stack within 1 MB (shared role)": (MEGABYTE - size(one_shared))
-        // per_shared_job_bytes
-        + 1,
+        "resources added by the first job (provider included)": one[0] - bare[0],
+        "resources per further job (own role)": two[0] - one[0],
+        "resources per further job (shared role)": two_shared[0] - one_shared[0],
+        "template bytes as written, per further job (own role)": two[1] - one[1],
+        "template bytes as written, per further job (shared role)": two_shared[1] - one_shared[1],
+        "template bytes as written, provider and first job": one[1] - bare[1],
     }
 
 
@@ -259,6 +303,10 @@ def main() -> None:
     results: dict[str, Any] = {
         "synth seconds (median)": synth,
         "footprint": footprint(),
+        "max jobs per stack": {
+            "own role": max_jobs_per_stack(shared=False),
+            "shared role": max_jobs_per_stack(shared=True),
+        },
         "handler asset bytes": handler_asset_bytes(),
         "cold import seconds (median)": imports,
         "calls per job-hour": calls_per_job_hour(),
@@ -266,6 +314,11 @@ def main() -> None:
     }
     ratios = {
         "1 job / bare app (synth)": (synth["1 job"] / synth["bare"], 1.15),
+        "100 jobs / anchor with 100 tasks (synth)": (
+            synth["100 jobs"] / synth["anchor, 100 tasks"],
+            1.0,
+        ),
+        "1 job / anchor with 1 task (synth)": (synth["1 job"] / synth["anchor, 1 task"], 1.0),
         "100 jobs / 1 job (synth)": (synth["100 jobs"] / synth["1 job"], 1.5),
         "handler import / import boto3": (
             imports["import handler.index"] / imports["import boto3"],
@@ -299,6 +352,8 @@ def main() -> None:
     print()
     for name, value in results["footprint"].items():
         print(f"{name:60} {value}")
+    for kind, found in results["max jobs per stack"].items():
+        print(f"max jobs per stack ({kind}): {found['jobs']}, stopped by {found['stopped by']}")
     print()
     for mode, counts in results["calls per job-hour"].items():
         print(f"{mode:40} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -1,7 +1,10 @@
-"""One synthesis, as `cdk synth` runs it: ``python -m benchmarks.synth_app JOBS [shared]``.
+"""One synthesis, as `cdk synth` runs it:
+``python -m benchmarks.synth_app JOBS [shared|anchor]``.
 
 JOBS = -1 synthesizes the bare app (one bucket, no TrainingJob); ``shared`` gives
-every job the same execution role.
+every job the same execution role; ``anchor`` builds the peer instead: aws-cdk-lib's
+Step Functions ``SageMakerCreateTrainingJob`` tasks, JOBS of them in one state
+machine, with the same inputs (bucket, prefixes, image, hyperparameters).
 """
 
 from __future__ import annotations
@@ -13,12 +16,18 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
+#: The built-in k-means image in us-east-1, as the anchor names it.
+KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 
-def build(jobs: int, shared_role: bool = False) -> App:
+
+def build(jobs: int, shared_role: bool = False, anchor: bool = False) -> App:
     app = App(outdir=tempfile.mkdtemp(prefix="bench-"))
     stack = Stack(app, "Bench")
     bucket = s3.Bucket(stack, "Data")
     if jobs < 0:
+        return app
+    if anchor:
+        _anchor(stack, bucket, jobs)
         return app
     # Imported here: the bare app must not pay for importing the library.
     from constructs_lib import (
@@ -47,6 +56,40 @@ def build(jobs: int, shared_role: bool = False) -> App:
     return app
 
 
+def _anchor(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
+    """The peer: one state machine of ``jobs`` training tasks, imported here only."""
+    from aws_cdk import aws_stepfunctions as sfn
+    from aws_cdk import aws_stepfunctions_tasks as tasks
+
+    image = tasks.DockerImage.from_registry(KMEANS_IMAGE)
+    chain: sfn.IChainable | None = None
+    for index in range(max(jobs, 1)):
+        task = tasks.SageMakerCreateTrainingJob(
+            stack,
+            f"Job{index}",
+            training_job_name=f"job-{index}",
+            algorithm_specification=tasks.AlgorithmSpecification(training_image=image),
+            input_data_config=[
+                tasks.Channel(
+                    channel_name="train",
+                    data_source=tasks.DataSource(
+                        s3_data_source=tasks.S3DataSource(
+                            s3_location=tasks.S3Location.from_bucket(bucket, f"data/{index}/")
+                        )
+                    ),
+                )
+            ],
+            output_data_config=tasks.OutputDataConfig(
+                s3_output_location=tasks.S3Location.from_bucket(bucket, f"models/{index}/")
+            ),
+            hyperparameters={"k": "10", "feature_dim": "4"},
+        )
+        chain = task if chain is None else chain.next(task)  # type: ignore[attr-defined]
+    assert chain is not None
+    sfn.StateMachine(stack, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(chain))
+
+
 if __name__ == "__main__":
     count = int(sys.argv[1])
-    build(count, shared_role=len(sys.argv) > 2).synth()
+    mode = sys.argv[2] if len(sys.argv) > 2 else ""
+    build(count, shared_role=mode == "shared", anchor=mode == "anchor").synth()
