@@ -4,31 +4,25 @@ and on a user's stack with a default job and no acknowledgment of the user's."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Acknowledgment, App, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, App, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import (
-    Checkpoint,
-    Completion,
-    DebugHookConfig,
-    S3Location,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingOutput,
 )
 from sample_app.app import build_app
+from tests.every_job import add_every_job
 from tests.flags import FLAG_SETS
 from tests.nag import findings
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 #: Each gate runs on an app without feature flags and on one with those cdk init writes.
 with_flags = pytest.mark.parametrize("flags", FLAG_SETS.values(), ids=FLAG_SETS.keys())
@@ -125,39 +119,7 @@ def test_a_stack_using_every_feature_passes_all_packs(flags: dict[str, Any]) -> 
                 )
             )
         )
-        repository = ecr.Repository(stack, "Repo", image_scan_on_push=True)
-        TrainingJob(
-            stack,
-            "Long",
-            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
-            inputs=[
-                TrainingInput.from_bucket("train", data, "train/"),
-                TrainingInput.from_asset("validation", str(FIXTURES / "train.csv")),
-            ],
-            output=TrainingOutput.to_bucket(data, "models/", encryption_key=key),
-            volume_encryption_key=key,
-            vpc=vpc,
-            instance_count=2,
-            spot_training=True,
-            max_runtime=Duration.hours(3),
-            max_wait=Duration.hours(5),
-            checkpoint=Checkpoint.to_bucket(data, "checkpoints/"),
-            debug_hook=DebugHookConfig(output=S3Location.of(data, "debug/")),
-            completion=Completion.wait_condition(),
-        )
-        TrainingJob(
-            stack,
-            "Custom",
-            image=TrainingImage.from_ecr_repository(repository, "v1"),
-            output=TrainingOutput.to_bucket(data, "custom/"),
-            completion=Completion.none(),
-        )
-        TrainingJob(
-            stack,
-            "Built",
-            image=TrainingImage.from_asset(str(FIXTURES / "image")),
-            output=TrainingOutput.to_bucket(data, "built/"),
-        )
+        add_every_job(stack, data=data, key=key, vpc=vpc)
 
     assert findings(build, context=flags) == []
 

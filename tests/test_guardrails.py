@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Stack
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -28,22 +26,18 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import (
-    Checkpoint,
-    Completion,
     TrainingImage,
-    TrainingInput,
     TrainingJob,
     TrainingJobProvider,
     TrainingOutput,
 )
 from constructs_lib.provider import ENDPOINT_SERVICES, ENDPOINTS_WARNING_ID
 from sample_app.app import build_app
+from tests.every_job import JOBS, add_every_job
 from tests.flags import FLAG_SETS
 from tests.guardrails import Report, run
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 STACK = "Everything"
-JOBS = ("Long", "Custom", "Built")
 LIBRARY = {"SageMakerTrainingJobProvider", *JOBS}
 with_flags = pytest.mark.parametrize("flags", FLAG_SETS.values(), ids=FLAG_SETS.keys())
 
@@ -88,38 +82,7 @@ def everything(*, configured: bool) -> Callable[[App], Stack]:
                 tracing=True,
                 log_retention=logs.RetentionDays.TWO_YEARS,
             )
-        repository = ecr.Repository(stack, "Repo", image_scan_on_push=True)
-        TrainingJob(
-            stack,
-            "Long",
-            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
-            inputs=[
-                TrainingInput.from_bucket("train", data, "train/"),
-                TrainingInput.from_asset("validation", str(FIXTURES / "train.csv")),
-            ],
-            output=TrainingOutput.to_bucket(data, "models/", encryption_key=key),
-            volume_encryption_key=key,
-            vpc=vpc,
-            instance_count=2,
-            spot_training=True,
-            max_runtime=Duration.hours(3),
-            max_wait=Duration.hours(5),
-            checkpoint=Checkpoint.to_bucket(data, "checkpoints/"),
-            completion=Completion.wait_condition(),
-        )
-        TrainingJob(
-            stack,
-            "Custom",
-            image=TrainingImage.from_ecr_repository(repository, "v1"),
-            output=TrainingOutput.to_bucket(data, "custom/"),
-            completion=Completion.none(),
-        )
-        TrainingJob(
-            stack,
-            "Built",
-            image=TrainingImage.from_asset(str(FIXTURES / "image")),
-            output=TrainingOutput.to_bucket(data, "built/"),
-        )
+        add_every_job(stack, data=data, key=key, vpc=vpc)
         return stack
 
     return build
