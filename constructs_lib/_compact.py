@@ -5,37 +5,123 @@ separate statements (IAM ORs the resources of a statement, and the values of one
 condition key), in fewer characters: jobs sharing a role stay within IAM's limits
 for longer, and each further job crosses to CDK's JavaScript side less often.
 
-Lists stay concrete (no Lazy), so aws-cdk-lib sizes them when it splits a large
-policy. A statement frozen by an earlier synthesis is not extended: the next grant
-starts a new one.
+On a role of the app that several jobs share, the statements go into managed
+policies of the library attached to the role, each filled to a budget of its real
+length (the statements resolved), since aws-cdk-lib's own overflow splitting sizes
+statements at about twice their length and fills its policies to half. Elsewhere
+(a job's own role, an imported role) they go where the principal puts them, in
+statements of a bounded number of resources.
+
+Lists stay concrete (no Lazy). A statement frozen by an earlier synthesis is not
+extended: the next grant starts a new one.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-#: Resources per compacted statement (an ARN renders to about 40 to 120 characters),
-#: and prefixes per s3:ListBucket statement: each statement stays well under the
-#: 6,144 characters of a managed policy, into which aws-cdk-lib moves whole
-#: statements when a role's inline policy outgrows 10,240.
+from ._principal import InlinePolicyPrincipal
+
+#: Resources per compacted statement where aws-cdk-lib sizes the policy (an ARN
+#: renders to about 40 to 120 characters), and prefixes per s3:ListBucket statement.
 MAX_RESOURCES = 12
 MAX_PREFIXES = 100
+#: Characters the library fills each of its managed policies on a shared role with
+#: (IAM allows 6,144; the rest is margin for the document's wrapper and for
+#: references rendered longer than estimated, e.g. imports from another stack).
+POLICY_BUDGET = 5_600
+_RESOURCE_SEPARATOR = 1  # the comma between two resources
 
-_Statements = dict[str, tuple[iam.PolicyStatement, set[str]]]
-_Buckets = dict[str, tuple[iam.PolicyStatement, list[str]]]
-# Per principal (kept alive here, so its id stays its own): (principal, {statement
-# key: (statement, its resources)}, {bucket: (statement, its prefixes)}).
-_REGISTRY: dict[int, tuple[iam.IPrincipal, _Statements, _Buckets]] = {}
+
+@dataclass
+class _Policy:
+    """A managed policy of the library on a shared role, and its real length so far."""
+
+    policy: iam.ManagedPolicy
+    used: int = 0
 
 
-def _entry(principal: iam.IPrincipal) -> tuple[_Statements, _Buckets]:
+@dataclass
+class _Statement:
+    statement: iam.PolicyStatement
+    resources: set[str]
+    policy: _Policy | None = None
+    prefixes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Principal:
+    principal: iam.IPrincipal  # kept alive here, so its id stays its own
+    statements: dict[str, _Statement] = field(default_factory=dict)
+    #: The library's managed policies, for a role of the app that jobs share.
+    policies: list[_Policy] | None = None
+
+
+_REGISTRY: dict[int, _Principal] = {}
+
+
+def _entry(principal: iam.IPrincipal) -> _Principal:
     found = _REGISTRY.get(id(principal))
     if found is None:
-        found = _REGISTRY[id(principal)] = (principal, {}, {})
-    return found[1], found[2]
+        found = _REGISTRY[id(principal)] = _Principal(principal)
+    return found
+
+
+def share(role: iam.IRole) -> None:
+    """Pack the grants of the jobs that run as ``role`` (a role the user gives, which
+    jobs may share) into managed policies of the library, when it is a role of the
+    app that can take them."""
+    principal = role.grant_principal
+    if isinstance(principal, iam.Role) and not isinstance(principal, InlinePolicyPrincipal):
+        entry = _entry(principal)
+        if entry.policies is None:
+            entry.policies = []
+
+
+def _length(principal: iam.IPrincipal, value: Any) -> int:
+    """The real length of ``value`` as it will render (minified)."""
+    stack = Stack.of(principal)  # type: ignore[arg-type]
+    return len(json.dumps(stack.resolve(value), separators=(",", ":")))
+
+
+def _place(entry: _Principal, statement: iam.PolicyStatement) -> _Policy | None:
+    """Attach a new statement: to a library managed policy with room (shared roles),
+    else where the principal puts it."""
+    if entry.policies is None:
+        entry.principal.add_to_principal_policy(statement)
+        return None
+    size = _length(entry.principal, statement.to_statement_json()) + _RESOURCE_SEPARATOR
+    target = next((p for p in entry.policies if p.used + size <= POLICY_BUDGET), None)
+    if target is None:
+        role: iam.Role = entry.principal  # type: ignore[assignment]
+        target = _Policy(
+            iam.ManagedPolicy(
+                role,
+                f"TrainingJobGrants{len(entry.policies) + 1}",
+                description=f"Grants of the SageMaker training jobs that run as {role.node.path}",
+            )
+        )
+        role.add_managed_policy(target.policy)
+        entry.policies.append(target)
+    target.policy.add_statements(statement)
+    target.used += size
+    return target
+
+
+def _room(entry: _Statement, principal: iam.IPrincipal, added: list[Any], count: int) -> bool:
+    """Whether ``added`` fits the statement (and its policy); books the room if so."""
+    if entry.policy is None:
+        return len(entry.resources) + count <= MAX_RESOURCES
+    size = _length(principal, added) - 2 + _RESOURCE_SEPARATOR * count  # without [ ]
+    if entry.policy.used + size > POLICY_BUDGET:
+        return False
+    entry.policy.used += size
+    return True
 
 
 def allow(
@@ -45,26 +131,22 @@ def allow(
     conditions: dict[str, Any] | None = None,
 ) -> None:
     """Allow ``actions`` on ``resources`` (under ``conditions``)."""
-    statements, _ = _entry(principal)
+    entry = _entry(principal)
     key = json.dumps([actions, conditions], sort_keys=True, default=str)
-    found = statements.get(key)
+    found = entry.statements.get(key)
     if found is not None:
-        statement, known = found
-        new = [resource for resource in dict.fromkeys(resources) if resource not in known]
+        new = [resource for resource in dict.fromkeys(resources) if resource not in found.resources]
         if not new:
             return
-        full = len(known) + len(new) > MAX_RESOURCES
-        try:
-            if full:
-                raise RuntimeError("full")
-            statement.add_resources(*new)
-            known.update(new)
-            return
-        except RuntimeError:
-            pass  # full, or frozen by an earlier synthesis: start another statement
+        if _room(found, principal, new, len(new)):
+            try:
+                found.statement.add_resources(*new)
+                found.resources.update(new)
+                return
+            except RuntimeError:
+                pass  # frozen by an earlier synthesis: start another statement
     statement = iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
-    principal.add_to_principal_policy(statement)
-    statements[key] = (statement, set(resources))
+    entry.statements[key] = _Statement(statement, set(resources), _place(entry, statement))
 
 
 def allow_list_bucket(principal: iam.IPrincipal, bucket_arn: str, prefix: str | None) -> None:
@@ -72,25 +154,31 @@ def allow_list_bucket(principal: iam.IPrincipal, bucket_arn: str, prefix: str | 
     if not prefix:
         allow(principal, ["s3:ListBucket"], [bucket_arn])
         return
-    _, buckets = _entry(principal)
+    entry = _entry(principal)
+    key = f"s3:ListBucket|{bucket_arn}"
     pattern = f"{prefix}*"
-    found = buckets.get(bucket_arn)
+    found = entry.statements.get(key)
     if found is not None:
-        statement, prefixes = found
-        if pattern in prefixes:
+        if pattern in found.prefixes:
             return
-        try:
-            if len(prefixes) >= MAX_PREFIXES:
-                raise RuntimeError("full")
-            statement.add_condition("StringLike", {"s3:prefix": [*prefixes, pattern]})
-            prefixes.append(pattern)
-            return
-        except RuntimeError:
-            pass
+        fits = (
+            len(found.prefixes) < MAX_PREFIXES
+            if found.policy is None
+            else _room(found, principal, [pattern], 1)
+        )
+        if fits:
+            try:
+                found.statement.add_condition(
+                    "StringLike", {"s3:prefix": [*found.prefixes, pattern]}
+                )
+                found.prefixes.append(pattern)
+                return
+            except RuntimeError:
+                pass
     statement = iam.PolicyStatement(
         actions=["s3:ListBucket"],
         resources=[bucket_arn],
         conditions={"StringLike": {"s3:prefix": [pattern]}},
     )
-    principal.add_to_principal_policy(statement)
-    buckets[bucket_arn] = (statement, [pattern])
+    placed = _place(entry, statement)
+    entry.statements[key] = _Statement(statement, {bucket_arn}, placed, [pattern])

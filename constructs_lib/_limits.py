@@ -119,15 +119,17 @@ class IamLimits:
             )
         count = len(stack.resolve(role.managed_policy_arns) or []) + len(attached)
         if count > quota:
+            arns = json.dumps(stack.resolve(role.managed_policy_arns) or [])
+            grants = arns.count("TrainingJobGrants")
             overflow = sum("OverflowPolicy" in policy for policy in attached)
             whose = "the default quota" if quota == DEFAULT_MANAGED_POLICIES_PER_ROLE else "yours"
             errors.append(
                 f"[{path}] {count} managed policies are attached to the role: IAM allows "
                 f"{quota} per role ({whose}; set the context key {MANAGED_POLICIES_CONTEXT} "
                 f"if your account's quota is higher, up to {MAX_MANAGED_POLICIES_PER_ROLE}), "
-                f"and the deploy would fail. {overflow} of them are overflow policies "
-                "aws-cdk-lib made because the role's inline policy outgrew 10,240 characters "
-                "(the grants of the jobs sharing it). " + _FIX
+                f"and the deploy would fail. {grants} of them hold the grants of the jobs "
+                f"that share the role, {overflow} are overflow policies aws-cdk-lib made "
+                "for its inline policy. " + _FIX
             )
         return errors
 

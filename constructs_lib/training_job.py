@@ -28,6 +28,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import _nag
+from ._compact import share as share_grants
 from ._nag import acknowledge, add_statement, rules, skip_checkov
 from ._network import selected_subnet_ids
 from ._principal import POLICY_NAME, InlinePolicyPrincipal
@@ -464,6 +465,7 @@ class TrainingJob(ITrainingJob):
                 )
             else:
                 self.role = role
+                share_grants(role)
             self._subnet_ids: list[str] = []
             self._image = image.bind(self) if image is not None else None
             self._inputs = [channel.bind(self) for channel in inputs]

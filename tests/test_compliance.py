@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk import Acknowledgment, App, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
@@ -62,6 +63,26 @@ def test_a_default_job_needs_no_acknowledgment_from_the_user(flags: dict[str, An
         )
 
     assert findings(build, packs=("AwsSolutions",), context=flags) == []
+    assert findings(build, context=flags) == []
+
+
+@with_flags
+def test_jobs_sharing_a_role_need_no_acknowledgment_from_the_user(flags: dict[str, Any]) -> None:
+    # Their grants are packed into the library's managed policies on the user's role.
+    def build(app: App) -> None:
+        stack = Stack(app, "User")
+        data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        role = iam.Role(stack, "Shared", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+        for index in range(3):
+            TrainingJob(
+                stack,
+                f"Train{index}",
+                image=TrainingImage.from_registry(IMAGE),
+                inputs=[TrainingInput.from_bucket("train", data, f"train/{index}/")],
+                output=TrainingOutput.to_bucket(data, f"models/{index}/"),
+                role=role,
+            )
+
     assert findings(build, context=flags) == []
 
 

@@ -457,11 +457,17 @@ def test_what_every_job_needs_alike_is_one_shared_managed_policy(built: Built) -
             {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
         ]
     )
-    for job in (built.first, built.second):
-        role = built.template.find_resources("AWS::IAM::Role")[
-            built.stack.get_logical_id(job.role.node.default_child)
-        ]
-        assert role["Properties"]["ManagedPolicyArns"] == [{"Ref": policy_id}]
+    roles = built.template.find_resources("AWS::IAM::Role")
+    own = roles[built.stack.get_logical_id(built.first.role.node.default_child)]
+    assert own["Properties"]["ManagedPolicyArns"] == [{"Ref": policy_id}]
+    # A given role also gets the managed policy that holds its jobs' grants.
+    given = roles[built.stack.get_logical_id(built.given_role.node.default_child)]
+    grants = built.stack.get_logical_id(
+        built.given_role.node.find_child("TrainingJobGrants1").node.default_child
+    )
+    assert sorted(a["Ref"] for a in given["Properties"]["ManagedPolicyArns"]) == sorted(
+        [policy_id, grants]
+    )
 
 
 def test_given_role_gets_the_grants_and_ecr_repository_pull(built: Built) -> None:
