@@ -140,7 +140,7 @@ class _HasJobs:
         self._provider = provider
 
     def validate(self) -> list[str]:
-        if self._provider._passed_role_arns:
+        if self._provider._execution_roles:
             return []
         return [
             f"[{self._provider.node.path}] the training job provider serves no TrainingJob: "
@@ -390,7 +390,6 @@ class TrainingJobProvider(Construct):
         # Jobs register after the statements exist (and possibly after a synth froze
         # them): their resources are lists read at synthesis.
         self._job_arns = [self._job_arn(f"{self.job_name_prefix}-*")]
-        self._passed_role_arns: list[str] = []
         self._passed_roles: set[int] = set()
         self._execution_roles: list[iam.IRole] = []
         self._watches_network = False
@@ -703,12 +702,11 @@ class TrainingJobProvider(Construct):
             return
         self._passed_roles.add(id(execution_role))
         self._execution_roles.append(execution_role)
-        self._passed_role_arns.append(execution_role.role_arn)
         self._allow_pass_role(execution_role.role_arn)
 
     def _allow_pass_role(self, role_arn: str) -> None:
         statement = self._pass_role_statement
-        if statement is not None and (len(self._passed_role_arns) - 1) % PASS_ROLE_CHUNK:
+        if statement is not None and (len(self._execution_roles) - 1) % PASS_ROLE_CHUNK:
             try:
                 statement.add_resources(role_arn)
                 return

@@ -114,6 +114,16 @@ def _big_document(statements: int) -> iam.PolicyDocument:
     )
 
 
+def _job_running_as(stack: Stack, role: iam.IRole) -> None:
+    TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_algorithm("kmeans"),
+        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "models/"),
+        role=role,
+    )
+
+
 def test_an_oversized_inline_policy_on_a_given_role_fails_the_synth() -> None:
     app = App()
     stack = Stack(app, "Big")
@@ -123,13 +133,7 @@ def test_an_oversized_inline_policy_on_a_given_role_fails_the_synth() -> None:
         assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
         inline_policies={"Big": _big_document(200)},
     )
-    TrainingJob(
-        stack,
-        "Train",
-        image=TrainingImage.from_algorithm("kmeans"),
-        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "models/"),
-        role=role,
-    )
+    _job_running_as(stack, role)
     with pytest.raises(
         Exception,
         match=r"\[Big/Given/Resource\] the role's inline policies have \d{5} characters: IAM "
@@ -143,13 +147,7 @@ def test_an_oversized_managed_policy_on_a_given_role_fails_the_synth() -> None:
     stack = Stack(app, "Big")
     role = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     role.add_managed_policy(iam.ManagedPolicy(stack, "Wide", document=_big_document(120)))
-    TrainingJob(
-        stack,
-        "Train",
-        image=TrainingImage.from_algorithm("kmeans"),
-        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "models/"),
-        role=role,
-    )
+    _job_running_as(stack, role)
     with pytest.raises(
         Exception,
         match=r"\[Big/Wide/Resource\] the managed policy has \d{4,5} characters: IAM allows "
