@@ -62,6 +62,21 @@ def synth_times(repetitions: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def round_trips() -> dict[str, Any]:
+    """Round trips to the CDK's JavaScript side per further job, counted (in a process
+    of its own: the counter wraps the jsii kernel)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.round_trips", "21"],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    counted: dict[str, Any] = json.loads(result.stdout)
+    return counted
+
+
 # -- 1b. jobs per stack -----------------------------------------------------------
 
 
@@ -311,6 +326,7 @@ def main() -> None:
         "cold import seconds (median)": imports,
         "calls per job-hour": calls_per_job_hour(),
         "validation seconds": validation,
+        "jsii round trips": round_trips(),
     }
     ratios = {
         "1 job / bare app (synth)": (synth["1 job"] / synth["bare"], 1.15),
@@ -355,6 +371,12 @@ def main() -> None:
     for kind, found in results["max jobs per stack"].items():
         print(f"max jobs per stack ({kind}): {found['jobs']}, stopped by {found['stopped by']}")
     print()
+    for side, counted in results["jsii round trips"].items():
+        print(
+            f"jsii round trips per further job ({side}): "
+            f"{counted['round trips per further job (build)']} to build, "
+            f"{counted['round trips per further job (synth)']} to synthesize"
+        )
     for mode, counts in results["calls per job-hour"].items():
         print(f"{mode:40} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
