@@ -1,9 +1,12 @@
-"""The lifecycle of a SageMaker training job as a CloudFormation custom resource.
+"""The lifecycle of a SageMaker job (a training job or a hyperparameter tuning job)
+as a CloudFormation custom resource.
 
 Plain functions that take a :class:`Runtime` (the AWS clients, a clock and a sleep),
 so tests drive them with fakes and a simulated clock. ``on_event`` starts the work of
 a CloudFormation event; ``is_complete`` is polled by the provider framework until the
-work is done, for Create, Update and Delete alike.
+work is done, for Create, Update and Delete alike. What differs between the kinds of
+job (operation names, fields, name limits, attributes) is a :class:`JobKind`, chosen
+by the resource's type.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.exceptions import ClientError
 
 from .coerce import CoercionError, coerce
+from .kinds import TRAINING, TUNING, JobKind, by_resource_type
 from .properties import (
     COMPLETION,
     HANDLE_URL,
-    JOB_NAME,
     LIBRARY_TAGS,
     NAME_PREFIX,
     OWNER_TAG,
@@ -32,14 +35,9 @@ from .properties import (
     QUERY_INTERVAL_SECONDS,
     REMOVAL_POLICY,
     REPLACES_TAG,
-    REQUEST,
     REQUEST_HASH_TAG,
-    RESULT_RESOURCE_TYPE,
     ROLLBACK,
-    SIGNAL_RESOURCE_TYPE,
     WAIT_TIMEOUT,
-    request_hash,
-    without_in_place,
 )
 from .signal import TERMINAL, Put, put_signal, signal_body
 
@@ -47,15 +45,15 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_sagemaker import SageMakerClient
-    from mypy_boto3_sagemaker.type_defs import (
-        DescribeTrainingJobResponseTypeDef,
-        TagTypeDef,
-    )
+    from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
-MAX_NAME_LENGTH = 63
+MAX_NAME_LENGTH = TRAINING.max_name_length
 NAME_HASH_LENGTH = 12
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-DEFAULT_NAME_PREFIX = "training-job"
+DEFAULT_NAME_PREFIX = TRAINING.default_prefix
+
+#: A description of a job, as the kind's Describe operation returns it.
+Description = Mapping[str, Any]
 
 RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 
@@ -154,43 +152,43 @@ class Runtime:
 
 def on_event(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Start the work of a CloudFormation Create, Update or Delete event."""
-    resource_type = event.get("ResourceType")
-    if resource_type == RESULT_RESOURCE_TYPE:
-        return _result(event, runtime)
-    if resource_type == SIGNAL_RESOURCE_TYPE:
-        return _signal_if_ended(event, runtime)
+    kind, role = by_resource_type(event.get("ResourceType"))
+    if role == "result":
+        return _result(event, runtime, kind)
+    if role == "signal":
+        return _signal_if_ended(event, runtime, kind)
     request_type = event["RequestType"]
     if request_type == "Create":
-        return _create(event, runtime)
+        return _create(event, runtime, kind)
     if request_type == "Update":
-        return _update(event, runtime)
+        return _update(event, runtime, kind)
     if request_type == "Delete":
-        return _delete(event, runtime)
+        return _delete(event, runtime, kind)
     raise TrainingJobError(f"Unknown CloudFormation request type {request_type!r}")
 
 
 def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Tell the provider framework whether the event's work is done."""
-    resource_type = event.get("ResourceType")
-    if resource_type == SIGNAL_RESOURCE_TYPE:
+    kind, role = by_resource_type(event.get("ResourceType"))
+    if role == "signal":
         return {"IsComplete": True}  # on_event did all of it
-    if resource_type == RESULT_RESOURCE_TYPE:
+    if role == "result":
         if event["RequestType"] == "Delete":
             return {"IsComplete": True}
-        return _result_complete(event, runtime)
+        return _result_complete(event, runtime, kind)
     name = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
-        return {"IsComplete": _delete_complete(event, runtime, name)}
+        return {"IsComplete": _delete_complete(event, runtime, kind, name)}
     if event.get("Data", {}).get(ROLLBACK):
-        return {"IsComplete": True, "Data": _rollback_attributes(runtime, name)}
+        return {"IsComplete": True, "Data": _rollback_attributes(runtime, kind, name)}
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"
     if not created_only and not _poll_due(event, runtime):
         return {"IsComplete": False}
-    description = _describe(runtime, name)
+    description = _describe(runtime, kind, name)
     if description is None:
         raise TrainingJobError(
-            f"Training job {name} no longer exists while the deployment waits for it: "
+            f"{kind.noun} {name} no longer exists while the deployment waits for it: "
             "it was deleted outside CloudFormation. Deploy again to start a new job."
         )
     if created_only:
@@ -198,17 +196,17 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         return {
             "IsComplete": True,
             "Data": {
-                "TrainingJobName": description["TrainingJobName"],
-                "TrainingJobArn": description["TrainingJobArn"],
+                kind.name_field: description[kind.name_field],
+                kind.arn_field: description[kind.arn_field],
             },
         }
-    status = description["TrainingJobStatus"]
+    status = description[kind.status_field]
     if status == "Completed":
-        return {"IsComplete": True, "Data": attributes(description)}
+        return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
     if status in RUNNING_STATUSES:
-        _check_wait_deadline(event, runtime, description)
+        _check_wait_deadline(event, runtime, kind, description)
         return {"IsComplete": False}
-    raise TrainingJobError(failure_message(description))
+    raise TrainingJobError(_failure_message(kind, description))
 
 
 # ---------------------------------------------------------------------------
@@ -217,19 +215,20 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
 
 
 def _create(
-    event: Mapping[str, Any], runtime: Runtime, *, replaces: str | None = None
+    event: Mapping[str, Any], runtime: Runtime, kind: JobKind, *, replaces: str | None = None
 ) -> dict[str, Any]:
     properties = event["ResourceProperties"]
-    request = render_request(properties, runtime.sagemaker)
-    digest = request_hash(request)
-    fixed_name = request.get("TrainingJobName")
+    request = render_request(properties, runtime.sagemaker, kind)
+    digest = kind.request_hash(request)
+    fixed_name = request.get(kind.name_field)
     name = fixed_name or generated_name(
-        properties.get(NAME_PREFIX, DEFAULT_NAME_PREFIX),
+        properties.get(NAME_PREFIX, kind.default_prefix),
         stack_id=event["StackId"],
         logical_id=event["LogicalResourceId"],
         request_id=event["RequestId"],
+        max_length=kind.max_name_length,
     )
-    request["TrainingJobName"] = name
+    request[kind.name_field] = name
     request_id = str(event["RequestId"])
     library_tags = [
         {"Key": OWNER_TAG, "Value": request_id},
@@ -241,72 +240,104 @@ def _create(
         *(tag for tag in request.get("Tags", []) if tag["Key"] not in LIBRARY_TAGS),
         *library_tags,
     ]
+    noun = kind.noun.lower()
+    name_prop = _NAME_PROPS[kind.key]
     try:
-        _call(
-            runtime,
-            "CreateTrainingJob",
-            runtime.sagemaker.create_training_job,
-            **request,
-        )
+        _call(runtime, kind.create_operation, _operation(runtime, kind.create_operation), **request)
     except ClientError as error:
         code, message = _error(error)
         if code == "ResourceInUse":
-            if _owner(runtime, name) == request_id:
+            if _owner(runtime, kind, name) == request_id:
                 # A retry of this very request: the job is ours, adopt it.
                 return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
             raise TrainingJobError(
-                f"Training job name {name} is already in use in this account and region by "
-                "a job this deployment did not start. Training job names are unique and "
-                "cannot be reused, even after the job ended: set another "
-                "training_job_name, or leave it unset to let the library generate one."
+                f"{kind.noun} name {name} is already in use in this account and region by "
+                f"a job this deployment did not start. {kind.noun} names are unique and "
+                f"cannot be reused, even after the job ended: set another {name_prop}, or "
+                "leave it unset to let the library generate one."
             ) from error
         if code == "ResourceLimitExceeded":
-            instance_type = request.get("ResourceConfig", {}).get("InstanceType", "?")
+            instance_type = _instance_type(request)
             raise TrainingJobError(
-                f"CreateTrainingJob for training job {name} exceeded a SageMaker quota: "
+                f"{kind.create_operation} for {noun} {name} exceeded a SageMaker quota: "
                 f"{message} Check the quota '{instance_type} for training job usage' (and "
-                "the number of concurrent training jobs) in Service Quotas, request an "
+                f"the number of concurrent {noun}s) in Service Quotas, request an "
                 "increase or use another instance type, then deploy again."
             ) from error
         if _is_role_not_assumable(error):
             raise TrainingJobError(
-                f"SageMaker could not assume the execution role {request.get('RoleArn')} "
-                f"for training job {name}, even after retrying for "
+                f"SageMaker could not assume the execution role {_role_arn(request)} "
+                f"for {noun} {name}, even after retrying for "
                 f"{ROLE_PROPAGATION_BUDGET_SECONDS:.0f} s: {message} Check that the role's "
                 "trust policy allows sagemaker.amazonaws.com; if the role was just "
                 "created, IAM may still be propagating it: deploy again."
             ) from error
         raise TrainingJobError(
-            f"CreateTrainingJob for training job {name} failed ({code}): {message}"
+            f"{kind.create_operation} for {noun} {name} failed ({code}): {message}"
         ) from error
     return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
 
 
-def _update(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+#: The construct prop that fixes a job's name, per kind (for messages).
+_NAME_PROPS = {TRAINING.key: "training_job_name", TUNING.key: "tuning_job_name"}
+#: What a job of each kind changes in place (for messages).
+_IN_PLACE = {
+    TRAINING.key: "only tags, profiler, remote debug and warm-pool keep-alive change in place",
+    TUNING.key: "only tags change in place",
+}
+
+
+def _training_definition(request: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The training job (definition) of a Create request of either kind."""
+    definition = request.get("TrainingJobDefinition")
+    if isinstance(definition, Mapping):
+        return definition
+    definitions = request.get("TrainingJobDefinitions")
+    if isinstance(definitions, list) and definitions and isinstance(definitions[0], Mapping):
+        first: Mapping[str, Any] = definitions[0]
+        return first
+    return request
+
+
+def _instance_type(request: Mapping[str, Any]) -> str:
+    definition = _training_definition(request)
+    resources = definition.get("ResourceConfig") or {}
+    if resources.get("InstanceType"):
+        return str(resources["InstanceType"])
+    tuning_resources = definition.get("HyperParameterTuningResourceConfig") or {}
+    return str(tuning_resources.get("InstanceType", "?"))
+
+
+def _role_arn(request: Mapping[str, Any]) -> str:
+    return str(_training_definition(request).get("RoleArn", "?"))
+
+
+def _update(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
     name = event["PhysicalResourceId"]
-    old = render_request(event["OldResourceProperties"], runtime.sagemaker)
-    new = render_request(event["ResourceProperties"], runtime.sagemaker)
-    if not needs_replacement(old, new):
-        _update_in_place(runtime, name, old, new)
+    old = render_request(event["OldResourceProperties"], runtime.sagemaker, kind)
+    new = render_request(event["ResourceProperties"], runtime.sagemaker, kind)
+    if not needs_replacement(old, new, kind):
+        _update_in_place(runtime, kind, name, old, new)
         return {"PhysicalResourceId": name}
-    target = _rollback_target(event, runtime, old, new)
+    target = _rollback_target(event, runtime, kind, old, new)
     if target is not None:
         return {"PhysicalResourceId": target, "Data": {ROLLBACK: "true"}}
-    if new.get("TrainingJobName") == name:
+    if new.get(kind.name_field) == name:
+        prop = _NAME_PROPS[kind.key]
         raise TrainingJobError(
-            f"Training job {name} must be replaced to apply this change (only tags, "
-            "profiler, remote debug and warm-pool keep-alive change in place), but its "
-            "name is fixed by training_job_name and a job name cannot be reused. Change "
-            "training_job_name, or leave it unset to let the library generate a new name "
-            "for each job."
+            f"{kind.noun} {name} must be replaced to apply this change "
+            f"({_IN_PLACE[kind.key]}), but its name is fixed by {prop} and a job name "
+            f"cannot be reused. Change {prop}, or leave it unset to let the library "
+            "generate a new name for each job."
         )
     # A new job under a new name; CloudFormation then deletes the old one.
-    return _create(event, runtime, replaces=name)
+    return _create(event, runtime, kind, replaces=name)
 
 
 def _rollback_target(
     event: Mapping[str, Any],
     runtime: Runtime,
+    kind: JobKind,
     current: Mapping[str, Any],
     requested: Mapping[str, Any],
 ) -> str | None:
@@ -319,14 +350,14 @@ def _rollback_target(
     the new job's name, the new job's: that job names the job it replaced.
     """
     name = str(event["PhysicalResourceId"])
-    tags = _job_tags(runtime, name)
-    if tags is not None and tags.get(REQUEST_HASH_TAG) == request_hash(requested):
+    tags = _job_tags(runtime, kind, name)
+    if tags is not None and tags.get(REQUEST_HASH_TAG) == kind.request_hash(requested):
         _log_rollback(name, name, "the job already has the requested properties")
         return name
     if not _stack_rolling_back(runtime, str(event["StackId"])):
         return None
     previous = (tags or {}).get(REPLACES_TAG)
-    if previous and tags is not None and tags.get(REQUEST_HASH_TAG) == request_hash(current):
+    if previous and tags is not None and tags.get(REQUEST_HASH_TAG) == kind.request_hash(current):
         _log_rollback(name, previous, "the job of the rolled back update replaced it")
         return previous
     # A job of an earlier release (no tags), or gone: keep it, start nothing.
@@ -352,106 +383,106 @@ def _stack_rolling_back(runtime: Runtime, stack_id: str) -> bool:
         code, message = _error(error)
         raise TrainingJobError(
             f"DescribeStacks for stack {stack_id} failed ({code}): {message} The provider "
-            "reads its stack's status to tell a rollback (which must not start a training "
-            "job) from an update: allow it cloudformation:DescribeStacks on this stack."
+            "reads its stack's status to tell a rollback (which must not start a job) "
+            "from an update: allow it cloudformation:DescribeStacks on this stack."
         ) from error
     stacks = response.get("Stacks") or []
     return bool(stacks) and stacks[0]["StackStatus"] in ROLLING_BACK_STATUSES
 
 
-def _rollback_attributes(runtime: Runtime, name: str) -> dict[str, str]:
+def _rollback_attributes(runtime: Runtime, kind: JobKind, name: str) -> dict[str, str]:
     """The attributes of the job a rollback returned to, whatever its state: a
     rollback neither waits nor fails."""
-    description = _describe(runtime, name)
+    description = _describe(runtime, kind, name)
     if description is None:
         print(json.dumps({"warning": "the job rolled back to no longer exists", "job": name}))
-        return {"TrainingJobName": name}
-    if description["TrainingJobStatus"] == "Completed":
-        return attributes(description)
+        return {kind.name_field: name}
+    if description[kind.status_field] == "Completed":
+        try:
+            return _attributes(runtime, kind, description)
+        except TrainingJobError as error:
+            print(json.dumps({"warning": str(error), "job": name}))
     return {
-        "TrainingJobName": description["TrainingJobName"],
-        "TrainingJobArn": description["TrainingJobArn"],
-        "TrainingJobStatus": description["TrainingJobStatus"],
+        kind.name_field: description[kind.name_field],
+        kind.arn_field: description[kind.arn_field],
+        kind.status_field: description[kind.status_field],
     }
 
 
-def _delete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+def _delete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
     name = event["PhysicalResourceId"]
-    if is_job_name(name):
-        description = _describe(runtime, name)
-        if description is not None and description["TrainingJobStatus"] == "InProgress":
-            _stop(runtime, name)
+    if kind.is_name(name):
+        description = _describe(runtime, kind, name)
+        if description is not None and description[kind.status_field] == "InProgress":
+            _stop(runtime, kind, name)
     return {"PhysicalResourceId": name}
 
 
-def _delete_complete(event: Mapping[str, Any], runtime: Runtime, name: str) -> bool:
-    if not is_job_name(name):
+def _delete_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind, name: str) -> bool:
+    if not kind.is_name(name):
         # The physical id of a Create that failed before a job existed.
         return True
-    description = _describe(runtime, name)
+    description = _describe(runtime, kind, name)
     if description is None:
         return True
-    status = description["TrainingJobStatus"]
+    status = description[kind.status_field]
     if status == "InProgress":
-        _stop(runtime, name)
+        _stop(runtime, kind, name)
         return False
     if status == "Stopping":
         return False
-    if status == "Deleting":
+    if status in ("Deleting", "DeleteFailed"):
+        # Deleted (or being deleted) outside CloudFormation: nothing left to do.
         return True
-    if not _network_released(runtime, description):
+    if not _network_released(runtime, kind, description):
         return False
     removal = str(event["ResourceProperties"].get(REMOVAL_POLICY, "retain"))
     if removal.lower() == "destroy":
+        operation = kind.delete_operation
         try:
-            _call(
-                runtime,
-                "DeleteTrainingJob",
-                runtime.sagemaker.delete_training_job,
-                TrainingJobName=name,
-            )
+            _call(runtime, operation, _operation(runtime, operation), **{kind.name_field: name})
         except ClientError as error:
             if not _is_not_found(error):
                 code, message = _error(error)
                 raise TrainingJobError(
-                    f"DeleteTrainingJob for training job {name} failed ({code}): {message}"
+                    f"{operation} for {kind.noun.lower()} {name} failed ({code}): {message}"
                 ) from error
     return True
 
 
-def _result(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+def _result(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
     """The result resource of a job: its physical id is the job's name; is_complete
     reads the attributes."""
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    name = str(event["ResourceProperties"][JOB_NAME])
+    name = str(event["ResourceProperties"][kind.name_property])
     return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
 
 
-def _result_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+def _result_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
     """The attributes of a job that completed. Created after the job's wait
     condition, the job has ended. Updated to another job without a new wait
     condition (a replacement CloudFormation made at deploy time, because a value
     the job refers to changed), it waits for that job like Completion.wait()."""
-    name = str(event["ResourceProperties"][JOB_NAME])
-    description = _describe(runtime, name)
+    name = str(event["ResourceProperties"][kind.name_property])
+    description = _describe(runtime, kind, name)
     if description is None:
         raise TrainingJobError(
-            f"Training job {name} no longer exists, so its results cannot be read: it "
+            f"{kind.noun} {name} no longer exists, so its results cannot be read: it "
             "was deleted outside CloudFormation. Deploy again to start a new job."
         )
-    status = description["TrainingJobStatus"]
+    status = description[kind.status_field]
     if status == "Completed":
-        return {"IsComplete": True, "Data": attributes(description)}
+        return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
     if status not in RUNNING_STATUSES:
-        raise TrainingJobError(failure_message(description))
+        raise TrainingJobError(_failure_message(kind, description))
     limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
     created = event.get("Data", {}).get(CREATED_AT)
     if limit is not None and created is not None:
         waited = runtime.now().timestamp() - float(created)
         if waited > float(limit):
             raise TrainingJobError(
-                f"Training job {name} is still {status} after its result resource waited "
+                f"{kind.noun} {name} is still {status} after its result resource waited "
                 f"{waited:.0f} s, as long as a custom resource can. The job was replaced by "
                 "a change CloudFormation made at deploy time (a value it refers to changed) "
                 "while its wait condition stayed the same, so nothing longer waits for it. "
@@ -461,20 +492,20 @@ def _result_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, An
     return {"IsComplete": False}
 
 
-def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
     """Signal the wait condition if the job ended before its state-change rule
     existed (a short job races the rule's creation)."""
     properties = event["ResourceProperties"]
-    name = str(properties[JOB_NAME])
+    name = str(properties[kind.name_property])
     physical_id = f"{name}-signal"
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    description = _describe(runtime, name)
-    if description is not None and description["TrainingJobStatus"] in TERMINAL:
-        status = description["TrainingJobStatus"]
+    description = _describe(runtime, kind, name)
+    if description is not None and description[kind.status_field] in TERMINAL:
+        status = description[kind.status_field]
         runtime.put(
             str(properties[HANDLE_URL]),
-            signal_body(name, status, description.get("FailureReason")),
+            signal_body(name, status, description.get("FailureReason"), kind.noun),
         )
     return {"PhysicalResourceId": physical_id}
 
@@ -501,27 +532,32 @@ def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def render_request(properties: Mapping[str, Any], client: SageMakerClient) -> dict[str, Any]:
-    """The CreateTrainingJob request of the resource properties, in API types."""
-    raw = properties.get(REQUEST)
+def render_request(
+    properties: Mapping[str, Any], client: SageMakerClient, kind: JobKind = TRAINING
+) -> dict[str, Any]:
+    """The Create request of the resource properties, in API types."""
+    prop = kind.request_property
+    raw = properties.get(prop)
     if not isinstance(raw, dict):
         raise TrainingJobError(
-            f"The resource property {REQUEST} must be an object holding the "
-            f"CreateTrainingJob request, got {raw!r}"
+            f"The resource property {prop} must be an object holding the "
+            f"{kind.create_operation} request, got {raw!r}"
         )
-    shape = client.meta.service_model.operation_model("CreateTrainingJob").input_shape
+    shape = client.meta.service_model.operation_model(kind.create_operation).input_shape
     if shape is None:  # pragma: no cover - the model always has an input shape
-        raise TrainingJobError("The SageMaker model has no CreateTrainingJob input shape")
+        raise TrainingJobError(f"The SageMaker model has no {kind.create_operation} input shape")
     try:
         request: dict[str, Any] = coerce(raw, shape)
     except CoercionError as error:
-        raise TrainingJobError(f"Invalid {REQUEST}: {error}") from error
+        raise TrainingJobError(f"Invalid {prop}: {error}") from error
     return request
 
 
-def needs_replacement(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """Whether a change of request needs a new training job."""
-    return without_in_place(old) != without_in_place(new)
+def needs_replacement(
+    old: Mapping[str, Any], new: Mapping[str, Any], kind: JobKind = TRAINING
+) -> bool:
+    """Whether a change of request needs a new job."""
+    return kind.without_in_place(old) != kind.without_in_place(new)
 
 
 def update_request(
@@ -554,18 +590,19 @@ def update_request(
 
 
 def _update_in_place(
-    runtime: Runtime, name: str, old: Mapping[str, Any], new: Mapping[str, Any]
+    runtime: Runtime, kind: JobKind, name: str, old: Mapping[str, Any], new: Mapping[str, Any]
 ) -> None:
     if _without_tags(old) == _without_tags(new) and _tags(old) == _tags(new):
         return
-    description = _describe(runtime, name)
+    description = _describe(runtime, kind, name)
     if description is None:
         raise TrainingJobError(
-            f"Training job {name} no longer exists, so it cannot be changed: it was "
+            f"{kind.noun} {name} no longer exists, so it cannot be changed: it was "
             "deleted outside CloudFormation. Change another property to start a new job."
         )
-    _update_tags(runtime, name, description["TrainingJobArn"], _tags(old), _tags(new))
-    update = update_request(old, new, description)
+    _update_tags(runtime, kind, name, description[kind.arn_field], old=_tags(old), new=_tags(new))
+    # A tuning job changes nothing but its tags in place.
+    update = update_request(old, new, description) if kind.has_update_operation else {}
     if update:
         try:
             _call(
@@ -595,7 +632,13 @@ def _tags(request: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _update_tags(
-    runtime: Runtime, name: str, arn: str, old: dict[str, str], new: dict[str, str]
+    runtime: Runtime,
+    kind: JobKind,
+    name: str,
+    arn: str,
+    *,
+    old: dict[str, str],
+    new: dict[str, str],
 ) -> None:
     removed = sorted(set(old) - set(new))
     changed: list[TagTypeDef] = [{"Key": k, "Value": v} for k, v in new.items() if old.get(k) != v]
@@ -613,28 +656,43 @@ def _update_tags(
     except ClientError as error:
         code, message = _error(error)
         raise TrainingJobError(
-            f"Updating the tags of training job {name} failed ({code}): {message}"
+            f"Updating the tags of {kind.noun.lower()} {name} failed ({code}): {message}"
         ) from error
 
 
-def generated_name(prefix: str, *, stack_id: str, logical_id: str, request_id: str) -> str:
+def generated_name(
+    prefix: str,
+    *,
+    stack_id: str,
+    logical_id: str,
+    request_id: str,
+    max_length: int = MAX_NAME_LENGTH,
+) -> str:
     """A deterministic job name: ``<prefix>-<hash of stack, resource and request>``.
 
     The same request (a retry) gives the same name; another request, another name.
-    The result is at most 63 characters and matches the API's name pattern.
+    The result is at most ``max_length`` characters (63 for a training job, 32 for a
+    tuning job) and matches the API's name pattern.
     """
     digest = hashlib.sha256(f"{stack_id}|{logical_id}|{request_id}".encode()).hexdigest()
     clean = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")
-    clean = clean[: MAX_NAME_LENGTH - NAME_HASH_LENGTH - 1].rstrip("-")
-    return f"{clean or DEFAULT_NAME_PREFIX}-{digest[:NAME_HASH_LENGTH]}"
+    clean = clean[: max_length - NAME_HASH_LENGTH - 1].rstrip("-")
+    fallback = DEFAULT_NAME_PREFIX[: max_length - NAME_HASH_LENGTH - 1].rstrip("-")
+    return f"{clean or fallback}-{digest[:NAME_HASH_LENGTH]}"
 
 
-def is_job_name(value: str) -> bool:
-    """Whether ``value`` can be a training job name at all."""
-    return len(value) <= MAX_NAME_LENGTH and NAME_PATTERN.match(value) is not None
+def is_job_name(value: str, kind: JobKind = TRAINING) -> bool:
+    """Whether ``value`` can be a job name of ``kind`` at all."""
+    return kind.is_name(value)
 
 
-def attributes(description: DescribeTrainingJobResponseTypeDef) -> dict[str, str]:
+def _attributes(runtime: Runtime, kind: JobKind, description: Description) -> dict[str, str]:
+    if kind is TUNING:
+        return tuning_attributes(description, _best_training_job(runtime, description))
+    return attributes(description)
+
+
+def attributes(description: Description) -> dict[str, str]:
     """The attributes a completed job exposes to the stack (``Fn::GetAtt``)."""
     data = {
         "TrainingJobName": description["TrainingJobName"],
@@ -655,7 +713,91 @@ def attributes(description: DescribeTrainingJobResponseTypeDef) -> dict[str, str
     return data
 
 
-def failure_message(description: DescribeTrainingJobResponseTypeDef) -> str:
+def tuning_attributes(description: Description, best: Description) -> dict[str, str]:
+    """The attributes a completed tuning job exposes: its own, and those of its best
+    training job (``best``, as DescribeTrainingJob returns it): the model artifacts,
+    the objective's final value and the tuned hyperparameters (as many as fit the
+    response)."""
+    summary = description.get("BestTrainingJob") or {}
+    objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+    counters = description.get("TrainingJobStatusCounters") or {}
+    data = {
+        "HyperParameterTuningJobName": description["HyperParameterTuningJobName"],
+        "HyperParameterTuningJobArn": description["HyperParameterTuningJobArn"],
+        "HyperParameterTuningJobStatus": description["HyperParameterTuningJobStatus"],
+        "BestTrainingJobName": best["TrainingJobName"],
+        "BestTrainingJobArn": best["TrainingJobArn"],
+        "BestModelArtifacts": best.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
+        "BestObjectiveMetric": str(objective.get("MetricName", "")),
+        "BestObjectiveValue": repr(float(objective.get("Value", 0.0))),
+        "TrainingJobsCompleted": str(counters.get("Completed", 0)),
+    }
+    size = len(json.dumps(data))
+    for key, value in sorted((summary.get("TunedHyperParameters") or {}).items()):
+        entry = {f"BestHyperParameter.{key}": str(value)}
+        size += len(json.dumps(entry)) - 1
+        if size > MAX_DATA_BYTES:
+            break
+        data.update(entry)
+    return data
+
+
+def _best_training_job(runtime: Runtime, description: Description) -> Description:
+    """DescribeTrainingJob of a completed tuning job's best training job."""
+    name = description["HyperParameterTuningJobName"]
+    summary = description.get("BestTrainingJob")
+    if not summary:
+        counters = description.get("ObjectiveStatusCounters") or {}
+        raise TrainingJobError(
+            f"Hyperparameter tuning job {name} completed without a best training job: "
+            f"no training job reported the objective metric ({counters.get('Succeeded', 0)} "
+            f"succeeded, {counters.get('Failed', 0)} failed to report it). Check that the "
+            "objective's metric name matches a metric definition (or a built-in "
+            "algorithm's metric), and the training jobs' logs in the CloudWatch log group "
+            f"/aws/sagemaker/TrainingJobs, streams {name}-*."
+        )
+    best = _describe(runtime, TRAINING, str(summary["TrainingJobName"]))
+    if best is None:
+        raise TrainingJobError(
+            f"The best training job {summary['TrainingJobName']} of hyperparameter tuning "
+            f"job {name} no longer exists, so its model artifacts cannot be read: it was "
+            "deleted outside CloudFormation. Deploy again to start a new tuning job."
+        )
+    return best
+
+
+def _failure_message(kind: JobKind, description: Description) -> str:
+    if kind is TUNING:
+        return tuning_failure_message(description)
+    return failure_message(description)
+
+
+def tuning_failure_message(description: Description) -> str:
+    """What CloudFormation shows when a tuning job ends without completing."""
+    name = description["HyperParameterTuningJobName"]
+    status = description["HyperParameterTuningJobStatus"]
+    reason = description.get("FailureReason") or "no reason given"
+    counters = description.get("TrainingJobStatusCounters") or {}
+    jobs = ", ".join(
+        f"{counters[key]} {label}"
+        for key, label in (
+            ("Completed", "completed"),
+            ("InProgress", "in progress"),
+            ("RetryableError", "failed with a retryable error"),
+            ("NonRetryableError", "failed"),
+            ("Stopped", "stopped"),
+        )
+        if counters.get(key)
+    )
+    return (
+        f"Hyperparameter tuning job {name} ended {status}: "
+        f"{truncate(reason, MAX_REASON_CHARS)}. Its training jobs: {jobs or 'none'}; their "
+        f"logs are in the CloudWatch log group /aws/sagemaker/TrainingJobs, streams "
+        f"{name}-*. Fix the cause and deploy again."
+    )
+
+
+def failure_message(description: Description) -> str:
     """What CloudFormation shows when the job ends without completing."""
     name = description["TrainingJobName"]
     status = description["TrainingJobStatus"]
@@ -670,7 +812,7 @@ def failure_message(description: DescribeTrainingJobResponseTypeDef) -> str:
 
 
 def _check_wait_deadline(
-    event: Mapping[str, Any], runtime: Runtime, description: DescribeTrainingJobResponseTypeDef
+    event: Mapping[str, Any], runtime: Runtime, kind: JobKind, description: Description
 ) -> None:
     limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
     if limit is None:
@@ -678,29 +820,37 @@ def _check_wait_deadline(
     waited = runtime.now() - description["CreationTime"]
     if waited.total_seconds() <= float(limit):
         return
-    name = description["TrainingJobName"]
+    name = description[kind.name_field]
+    secondary = description.get("SecondaryStatus")
+    detail = f" (secondary status {secondary})" if secondary else ""
     raise TrainingJobError(
-        f"Training job {name} is still {description['TrainingJobStatus']} "
-        f"(secondary status {description.get('SecondaryStatus', '?')}) after "
+        f"{kind.noun} {name} is still {description[kind.status_field]}{detail} after "
         f"{waited.total_seconds():.0f} s, longer than the deployment can wait "
         f"({float(limit):.0f} s). The rollback stops it. Lower max_runtime, or use a "
         "completion mode for long jobs."
     )
 
 
-def _network_released(runtime: Runtime, description: DescribeTrainingJobResponseTypeDef) -> bool:
+def _vpc_config(description: Description) -> Mapping[str, Any] | None:
+    """The VPC a job's instances ran in: a training job's, or the (first) training
+    definition's of a tuning job."""
+    vpc = _training_definition(description).get("VpcConfig")
+    return vpc if isinstance(vpc, Mapping) and vpc else None
+
+
+def _network_released(runtime: Runtime, kind: JobKind, description: Description) -> bool:
     """Whether SageMaker released the network interfaces of an ended VPC job (or the
     bounded wait for it is over)."""
-    vpc = description.get("VpcConfig")
+    vpc = _vpc_config(description)
     if not vpc:
         return True
-    ended = description.get("TrainingEndTime") or description.get("LastModifiedTime")
+    ended = description.get(kind.end_time_field) or description.get("LastModifiedTime")
     if ended is not None and runtime.now() - ended > ENI_RELEASE_LIMIT:
         print(
             json.dumps(
                 {
                     "warning": "network interfaces still present after the wait limit",
-                    "job": description["TrainingJobName"],
+                    "job": description[kind.name_field],
                 }
             )
         )
@@ -718,31 +868,37 @@ def _network_released(runtime: Runtime, description: DescribeTrainingJobResponse
     return not response.get("NetworkInterfaces")
 
 
-def _describe(runtime: Runtime, name: str) -> DescribeTrainingJobResponseTypeDef | None:
+def _operation(runtime: Runtime, operation: str) -> Callable[..., Any]:
+    """The SageMaker client's method for ``operation`` (``CreateTrainingJob`` ->
+    ``create_training_job``)."""
+    method: Callable[..., Any] = getattr(runtime.sagemaker, _snake(operation))
+    return method
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _describe(runtime: Runtime, kind: JobKind, name: str) -> Description | None:
+    operation = kind.describe_operation
     try:
-        return _call(
-            runtime,
-            "DescribeTrainingJob",
-            runtime.sagemaker.describe_training_job,
-            TrainingJobName=name,
+        description: Description = _call(
+            runtime, operation, _operation(runtime, operation), **{kind.name_field: name}
         )
     except ClientError as error:
         if _is_not_found(error):
             return None
         code, message = _error(error)
         raise TrainingJobError(
-            f"DescribeTrainingJob for training job {name} failed ({code}): {message}"
+            f"{operation} for {kind.noun.lower()} {name} failed ({code}): {message}"
         ) from error
+    return description
 
 
-def _stop(runtime: Runtime, name: str) -> None:
+def _stop(runtime: Runtime, kind: JobKind, name: str) -> None:
+    operation = kind.stop_operation
     try:
-        _call(
-            runtime,
-            "StopTrainingJob",
-            runtime.sagemaker.stop_training_job,
-            TrainingJobName=name,
-        )
+        _call(runtime, operation, _operation(runtime, operation), **{kind.name_field: name})
     except ClientError as error:
         if _is_not_found(error):
             return
@@ -751,28 +907,28 @@ def _stop(runtime: Runtime, name: str) -> None:
             # The job ended between describe and stop: nothing left to stop.
             return
         raise TrainingJobError(
-            f"StopTrainingJob for training job {name} failed ({code}): {message}"
+            f"{operation} for {kind.noun.lower()} {name} failed ({code}): {message}"
         ) from error
 
 
-def _owner(runtime: Runtime, name: str) -> str | None:
+def _owner(runtime: Runtime, kind: JobKind, name: str) -> str | None:
     """The CloudFormation request id that created job ``name``, from its tag."""
-    tags = _job_tags(runtime, name)
+    tags = _job_tags(runtime, kind, name)
     return None if tags is None else tags.get(OWNER_TAG)
 
 
-def _job_tags(runtime: Runtime, name: str) -> dict[str, str] | None:
+def _job_tags(runtime: Runtime, kind: JobKind, name: str) -> dict[str, str] | None:
     """The tags of job ``name``; None when there is no such job."""
-    if not is_job_name(name):
+    if not kind.is_name(name):
         return None
-    description = _describe(runtime, name)
+    description = _describe(runtime, kind, name)
     if description is None:
         return None
     response = _call(
         runtime,
         "ListTags",
         runtime.sagemaker.list_tags,
-        ResourceArn=description["TrainingJobArn"],
+        ResourceArn=description[kind.arn_field],
     )
     return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
 
@@ -787,7 +943,7 @@ def _call(runtime: Runtime, operation: str, function: Callable[..., T], /, **par
         try:
             return function(**params)
         except ClientError as error:
-            if operation == "CreateTrainingJob" and _is_role_not_assumable(error):
+            if operation.startswith("Create") and _is_role_not_assumable(error):
                 budget = ROLE_PROPAGATION_BUDGET_SECONDS
             elif not _is_retryable(operation, error):
                 raise
@@ -804,7 +960,7 @@ def _is_retryable(operation: str, error: ClientError) -> bool:
     if code in THROTTLING_CODES:
         return True
     # On reads and stops, a quota answer means "busy": wait. On create it is final.
-    return code == "ResourceLimitExceeded" and operation != "CreateTrainingJob"
+    return code == "ResourceLimitExceeded" and not operation.startswith("Create")
 
 
 def _is_role_not_assumable(error: ClientError) -> bool:

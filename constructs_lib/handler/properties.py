@@ -6,14 +6,17 @@ Imports only the standard library, so the construct library can use it without b
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
-RESOURCE_TYPE = "Custom::SageMakerTrainingJob"
+from .kinds import TRAINING, TUNING
+
+RESOURCE_TYPE = TRAINING.resource_type
 #: The CreateTrainingJob request, in the API's own shape and casing.
-REQUEST = "TrainingJobRequest"
+REQUEST = TRAINING.request_property
+#: The hyperparameter tuning job's resource type and Create request property.
+TUNING_RESOURCE_TYPE = TUNING.resource_type
+TUNING_REQUEST = TUNING.request_property
 #: Prefix of generated job names (``<prefix>-<hash>``).
 NAME_PREFIX = "JobNamePrefix"
 #: ``retain`` or ``destroy``: what Delete does to the job record once it stopped.
@@ -43,11 +46,11 @@ POLL_INTERVAL = "PollIntervalSeconds"
 QUERY_INTERVAL_SECONDS = 30
 
 #: Reads a completed job's attributes once, after its wait condition.
-RESULT_RESOURCE_TYPE = "Custom::SageMakerTrainingJobResult"
+RESULT_RESOURCE_TYPE = TRAINING.result_resource_type
 #: Signals the wait condition if the job ended before its state-change rule existed.
-SIGNAL_RESOURCE_TYPE = "Custom::SageMakerTrainingJobSignal"
-#: The job a result or signal resource is about.
-JOB_NAME = "TrainingJobName"
+SIGNAL_RESOURCE_TYPE = TRAINING.signal_resource_type
+#: The job a result or signal resource is about (a tuning job's: ``TUNING.name_property``).
+JOB_NAME = TRAINING.name_property
 #: The presigned URL of the job's CfnWaitConditionHandle.
 HANDLE_URL = "WaitConditionHandle"
 
@@ -55,27 +58,19 @@ HANDLE_URL = "WaitConditionHandle"
 #: is_complete then answers at once with the job rolled back to.
 ROLLBACK = "Rollback"
 
-# Request members that change without a new job: tags (AddTags/DeleteTags) and what
-# UpdateTrainingJob accepts. Any other change needs a new job.
-UPDATABLE_MEMBERS = ("Tags", "ProfilerConfig", "ProfilerRuleConfigurations", "RemoteDebugConfig")
-UPDATABLE_RESOURCE_MEMBERS = ("KeepAlivePeriodInSeconds",)
-REQUEST_HASH_CHARS = 32
+# Request members of a training job that change without a new job: tags
+# (AddTags/DeleteTags) and what UpdateTrainingJob accepts. Any other change needs a
+# new job.
+UPDATABLE_MEMBERS = TRAINING.updatable_members
+UPDATABLE_RESOURCE_MEMBERS = TRAINING.updatable_resource_members
 
 
 def without_in_place(request: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a CreateTrainingJob request whose change needs a new job."""
-    kept = {k: v for k, v in request.items() if k not in UPDATABLE_MEMBERS}
-    resources = kept.get("ResourceConfig")
-    if isinstance(resources, Mapping):
-        kept["ResourceConfig"] = {
-            k: v for k, v in resources.items() if k not in UPDATABLE_RESOURCE_MEMBERS
-        }
-    return kept
+    return TRAINING.without_in_place(request)
 
 
 def request_hash(request: Mapping[str, Any]) -> str:
-    """A digest of :func:`without_in_place` of ``request`` as the resource requests it
-    (with its fixed name, if any; without the generated one): two requests have the
-    same digest exactly when one job serves both."""
-    text = json.dumps(without_in_place(request), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:REQUEST_HASH_CHARS]
+    """A digest of :func:`without_in_place` of a CreateTrainingJob ``request`` (see
+    :meth:`JobKind.request_hash`)."""
+    return TRAINING.request_hash(request)

@@ -1,7 +1,9 @@
-"""Signal a training job's CfnWaitCondition from its state-change event.
+"""Signal a job's CfnWaitCondition from its state-change event.
 
 The EventBridge rule of a job in ``wait_condition`` mode invokes ``handler`` with
-``{"handleUrl": ..., "jobName": ..., "detail": <event detail>}``. SageMaker may send
+``{"handleUrl": ..., "jobName": ..., "detail": <event detail>}``, plus
+``"kind": "tuning"`` for a hyperparameter tuning job (whose events name the job in
+``HyperParameterTuningJobName`` and ``HyperParameterTuningJobStatus``). SageMaker may send
 an event more than once, and a malformed event must not crash the function: such
 events are logged and ignored. The signal's UniqueId is the job name, so repeated
 signals replace each other instead of adding up.
@@ -14,21 +16,27 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .kinds import by_key
+
 TERMINAL = {"Completed": "SUCCESS", "Failed": "FAILURE", "Stopped": "FAILURE"}
 MAX_REASON_CHARS = 1000
 
 Put = Callable[[str, dict[str, Any]], None]
 
 
-def signal_body(job_name: str, status: str, failure_reason: str | None) -> dict[str, Any]:
+def signal_body(
+    job_name: str, status: str, failure_reason: str | None, noun: str = "Training job"
+) -> dict[str, Any]:
     """The wait condition signal for a job that ended with ``status``."""
     if status == "Completed":
-        reason = f"Training job {job_name} completed"
+        reason = f"{noun} {job_name} completed"
     else:
         detail = (failure_reason or "no reason given")[:MAX_REASON_CHARS]
+        # A tuning job's training jobs log to streams named after it.
+        streams = f"{job_name}/*" if noun == "Training job" else f"{job_name}-*"
         reason = (
-            f"Training job {job_name} ended {status}: {detail}. Its logs are in the "
-            f"CloudWatch log group /aws/sagemaker/TrainingJobs, streams {job_name}/*."
+            f"{noun} {job_name} ended {status}: {detail}. Its logs are in the "
+            f"CloudWatch log group /aws/sagemaker/TrainingJobs, streams {streams}."
         )
     return {"Status": TERMINAL[status], "Reason": reason, "UniqueId": job_name, "Data": status}
 
@@ -51,13 +59,14 @@ def handle_event(event: Any, put: Put) -> str:
         return "ignored: no wait condition handle URL"
     if not isinstance(detail, Mapping):
         return "ignored: the event has no detail"
-    name, status = detail.get("TrainingJobName"), detail.get("TrainingJobStatus")
+    kind = by_key(event.get("kind"))
+    name, status = detail.get(kind.name_field), detail.get(kind.status_field)
     if not isinstance(name, str) or name != expected:
         return f"ignored: the event is about {name!r}, not {expected!r}"
     if status not in TERMINAL:
         return f"ignored: status {status!r} is not an end"
     reason = detail.get("FailureReason")
-    put(url, signal_body(name, status, reason if isinstance(reason, str) else None))
+    put(url, signal_body(name, status, reason if isinstance(reason, str) else None, kind.noun))
     return f"signalled {TERMINAL[status]} for {name} ({status})"
 
 
