@@ -1,0 +1,295 @@
+"""The job core: what every kind of job construct (TrainingJob,
+HyperparameterTuningJob) builds alike around its rendered request — the execution
+role, the custom resource served by the stack's one provider, the completion mode's
+wiring (wait condition, state-change rule, result resource), state-change rules and
+how validation problems are reported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from aws_cdk import (
+    CfnWaitCondition,
+    CfnWaitConditionHandle,
+    CustomResource,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._compact import share as share_grants
+from ._nag import acknowledge, rules
+from ._principal import POLICY_NAME, InlinePolicyPrincipal
+from ._schema.validate import Problem
+from ._timing import SECONDS, Timing
+from .completion import Completion, CompletionMode
+from .handler import properties as cr_props
+from .handler.kinds import TRAINING, JobKind
+from .provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
+
+#: The statuses in which a job has ended.
+ENDED_STATUSES = ("Completed", "Failed", "Stopped")
+#: Hex digits of the key that identifies a job's wait condition (see ``wait_key``).
+WAIT_KEY_CHARS = 8
+
+
+def state_change_rule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    kind: JobKind,
+    job_name: str,
+    target: events.IRuleTarget | None,
+    statuses: Sequence[str] | None,
+    description: str | None,
+    rule_name: str | None,
+) -> events.Rule:
+    """An EventBridge rule for the state-change events of one job of ``kind``."""
+    detail: dict[str, Any] = {kind.name_field: [job_name]}
+    if statuses:
+        detail[kind.status_field] = list(statuses)
+    rule = events.Rule(
+        scope,
+        construct_id,
+        description=description or f"State changes of {kind.noun.lower()} {scope.node.path}",
+        rule_name=rule_name,
+        event_pattern=events.EventPattern(
+            source=["aws.sagemaker"], detail_type=[kind.detail_type], detail=detail
+        ),
+    )
+    if target is not None:
+        rule.add_target(target)
+    return rule
+
+
+def removal_policy_name(scope: Construct, policy: RemovalPolicy, kind: JobKind) -> str:
+    if policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
+        return "retain"
+    if policy == RemovalPolicy.DESTROY:
+        return "destroy"
+    raise ValueError(
+        f"[{scope.node.path}] removal_policy: {policy!r} is invalid: a "
+        f"{kind.noun.lower()} supports RETAIN or DESTROY (no SNAPSHOT)"
+    )
+
+
+def describe_problem(problem: Problem, props_for_path: Callable[[str], str]) -> str:
+    where = f"{problem.path} ({props_for_path(problem.path)})"
+    shown = "(missing)" if problem.value is None else repr(problem.value)
+    if len(shown) > 200:
+        shown = shown[:197] + "..."
+    return f"{where}: {shown} is invalid: {problem.rule}"
+
+
+def raise_problems(
+    scope: Construct, problems: Sequence[Problem], props_for_path: Callable[[str], str]
+) -> None:
+    """Fail synthesis naming the construct, each member with its prop, the value
+    and the rule."""
+    if not problems:
+        return
+    details = "\n".join(f"  - {describe_problem(p, props_for_path)}" for p in problems)
+    first = describe_problem(problems[0], props_for_path)
+    more = f" ({len(problems)} problems)\n{details}" if len(problems) > 1 else ""
+    raise ValueError(f"[{scope.node.path}] {first}{more}")
+
+
+class JobCore:
+    """The parts of a job construct that do not depend on its kind.
+
+    Built in two steps: the role first (the request needs its ARN), then
+    :meth:`create_resource` with the rendered request.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        kind: JobKind,
+        *,
+        role: iam.IRole | None,
+        completion: Completion | None,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        self.scope = scope
+        self.kind = kind
+        self.removal = removal_policy_name(scope, removal_policy, kind)
+        self.completion = completion or Completion.wait()
+        self.principal: iam.IPrincipal | None = None
+        self.owned_role: iam.Role | None = None
+        if role is None:
+            # The job's grants are an inline policy of its own role: no separate
+            # policy resource, so a job with its own role costs two resources.
+            grants = iam.PolicyDocument()
+            owned = iam.Role(
+                scope,
+                "ExecutionRole",
+                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                description=f"SageMaker execution role of {kind.noun.lower()} {scope.node.path}",
+                inline_policies={POLICY_NAME: grants},
+            )
+            self.role: iam.IRole = owned
+            self.owned_role = owned
+            self.principal = InlinePolicyPrincipal(owned, grants)
+            acknowledge(
+                owned,
+                rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
+                "The execution role's grants live in its own inline policy, scoped to "
+                "this job's data, keys and image; a shared managed policy would widen them.",
+            )
+        else:
+            self.role = role
+            share_grants(role)
+        self._provider: TrainingJobProvider | None = None
+        self.resource: CustomResource | None = None
+        #: Where the completed job's attributes come from.
+        self.results: CustomResource | None = None
+        self.wait_condition: CfnWaitCondition | None = None
+
+    @property
+    def provider(self) -> TrainingJobProvider:
+        """The stack's provider, found or created on first use (after the job's
+        request validated: a job that fails validation leaves no provider behind)."""
+        if self._provider is None:
+            self._provider = TrainingJobProvider.of(self.scope)
+        return self._provider
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        if self.principal is None:
+            self.principal = self.role.grant_principal
+        return self.principal
+
+    def create_resource(
+        self,
+        request: Mapping[str, Any],
+        *,
+        name_prefix: str,
+        timing: Timing,
+        wait_material: Callable[[], Any],
+        rule: Callable[[str, list[str]], events.Rule],
+    ) -> CustomResource:
+        """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
+
+        :param wait_material: what identifies the job for its wait (see :meth:`wait_key`).
+        :param rule: makes the job's state-change rule (id, statuses).
+        """
+        kind = self.kind
+        service_timeout = timing.service_timeout()
+        control: dict[str, Any] = {
+            cr_props.NAME_PREFIX: name_prefix,
+            cr_props.REMOVAL_POLICY: self.removal,
+        }
+        if self.completion.mode == CompletionMode.WAIT:
+            control[cr_props.WAIT_TIMEOUT] = (
+                service_timeout.to_seconds() - SECONDS["DEADLINE_HEADROOM"]
+            )
+            control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
+        else:
+            control[cr_props.COMPLETION] = "created"
+        resource = CustomResource(
+            self.scope,
+            "Resource",
+            service_token=self.provider.service_token,
+            resource_type=kind.resource_type,
+            service_timeout=service_timeout,
+            properties={kind.request_property: request, **control},
+        )
+        # The execution role and its grants must exist before the job starts.
+        resource.node.add_dependency(self.role)
+        self.resource = resource
+        self.results = resource
+        if self.completion.mode == CompletionMode.WAIT_CONDITION:
+            self._wait_for_state_change(timing, wait_material, rule)
+        return resource
+
+    def wait_key(self, material: Any, timing: Timing) -> str:
+        """Identifies the wait: what replaces the job (its request without the members
+        that change in place, as the template resolves it) and the wait's timeout. A
+        change of either needs a new wait condition, since CloudFormation never
+        evaluates one again on update."""
+        resolved = Stack.of(self.scope).resolve(material)
+        material = {"request": resolved, "timeout": timing.wait_condition_timeout()}
+        text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:WAIT_KEY_CHARS]
+
+    def _wait_for_state_change(
+        self,
+        timing: Timing,
+        wait_material: Callable[[], Any],
+        rule_of: Callable[[str, list[str]], events.Rule],
+    ) -> None:
+        """The wait condition, the rule that signals it, the signal for a job that
+        ended before the rule existed, and the result read after the wait.
+
+        The handle, condition, signal check and result belong to one wait, whose
+        construct id carries :meth:`wait_key`: a change that replaces the job gets
+        new ones (and CloudFormation deletes the old ones once the update
+        succeeded); a change in place keeps them. The rule follows the job."""
+        assert self.resource is not None
+        kind = self.kind
+        job_name = self.resource.ref
+        wait = Construct(self.scope, f"Wait{self.wait_key(wait_material(), timing)}")
+        handle = CfnWaitConditionHandle(wait, "Handle")
+        condition = CfnWaitCondition(
+            wait,
+            "Condition",
+            handle=handle.ref,
+            timeout=str(timing.wait_condition_timeout()),
+            count=1,
+        )
+        condition.node.add_dependency(self.resource)
+        self.wait_condition = condition
+        rule = rule_of("Ended", list(ENDED_STATUSES))
+        payload: dict[str, Any] = {
+            "handleUrl": handle.ref,
+            "jobName": job_name,
+            "detail": events.EventField.from_path("$.detail"),
+        }
+        if kind is not TRAINING:
+            payload["kind"] = kind.key
+        rule.add_target(
+            targets.LambdaFunction(
+                self.provider.signal_function,
+                event=events.RuleTargetInput.from_object(payload),
+            )
+        )
+        check = CustomResource(
+            wait,
+            "SignalIfEnded",
+            service_token=self.provider.service_token,
+            resource_type=kind.signal_resource_type,
+            properties={kind.name_property: job_name, cr_props.HANDLE_URL: handle.ref},
+        )
+        check.node.add_dependency(rule)
+        # Created after the wait, the result reads an ended job. Should the job be
+        # replaced without a new wait (a value it refers to changed at deploy time),
+        # the result waits for the new job as long as a custom resource can.
+        self.results = CustomResource(
+            wait,
+            "Result",
+            service_token=self.provider.service_token,
+            resource_type=kind.result_resource_type,
+            service_timeout=MAX_SERVICE_TIMEOUT,
+            properties={
+                kind.name_property: job_name,
+                cr_props.WAIT_TIMEOUT: SECONDS["MAX_SERVICE_TIMEOUT"]
+                - SECONDS["DEADLINE_HEADROOM"],
+            },
+        )
+        self.results.node.add_dependency(condition)
+
+    @property
+    def job_name(self) -> str:
+        """The job's name: the resource's physical id."""
+        assert self.resource is not None
+        return self.resource.ref
+
+    def attribute(self, name: str) -> str:
+        assert self.results is not None
+        return self.results.get_att_string(name)
