@@ -42,6 +42,7 @@ from ._nag import (
     wildcard_findings,
 )
 from ._network import selected_subnet_ids
+from .handler.kinds import TRAINING, TUNING, JobKind
 from .handler.properties import QUERY_INTERVAL_SECONDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -56,6 +57,17 @@ TRAINING_JOB_ACTIONS = [
     "sagemaker:StopTrainingJob",
     "sagemaker:DeleteTrainingJob",
     "sagemaker:UpdateTrainingJob",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+]
+
+#: The actions the provider performs on the hyperparameter tuning jobs of its stack.
+TUNING_JOB_ACTIONS = [
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:StopHyperParameterTuningJob",
+    "sagemaker:DeleteHyperParameterTuningJob",
     "sagemaker:AddTags",
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
@@ -113,6 +125,10 @@ _VPC_ACCESS_REASON = (
 PASS_ROLE_CHUNK = 50
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
+# Tuning job names have 32 characters: 12 go to the handler's hash and its dash, so a
+# prefix has 19, of which the stack's part takes at most 12 (5 + dash + 6-digit hash).
+_TUNING_STACK_PREFIX_CHARS = 5
+_TUNING_PREFIX_CHARS = TUNING.max_name_length - 13
 
 
 def _slug(text: str) -> str:
@@ -143,8 +159,8 @@ class _HasJobs:
         if self._provider._execution_roles:
             return []
         return [
-            f"[{self._provider.node.path}] the training job provider serves no TrainingJob: "
-            "remove it, or add a TrainingJob to its stack"
+            f"[{self._provider.node.path}] the training job provider serves no TrainingJob "
+            "or HyperparameterTuningJob: remove it, or add a job to its stack"
         ]
 
 
@@ -380,6 +396,14 @@ class TrainingJobProvider(Construct):
             f"{_slug(name_source)[:_STACK_PREFIX_CHARS].rstrip('-') or 'stack'}"
             f"-{_short_hash(name_source)}"
         )
+        #: Generated tuning job names of this stack (at most 32 characters) start with
+        #: ``<tuning_name_prefix>-``, and so do the names of their training jobs.
+        self.tuning_name_prefix = (
+            f"{_slug(name_source)[:_TUNING_STACK_PREFIX_CHARS].rstrip('-') or 'stack'}"
+            f"-{_short_hash(name_source)}"
+        )
+        self._tuning_arns: list[str] | None = None
+        self._tuned_training_arns: list[str] = []
 
         self.role = iam.Role(
             self,
@@ -679,12 +703,24 @@ class TrainingJobProvider(Construct):
         prefix = f"{self.job_name_prefix}-{_slug(construct_id)}"
         return prefix[:_JOB_PREFIX_CHARS].rstrip("-")
 
+    def tuning_name_prefix_for(self, construct_id: str) -> str:
+        """The name prefix of a tuning job with generated names (``<short stack
+        prefix>-<id>``, at most 19 characters: the names have 32)."""
+        prefix = f"{self.tuning_name_prefix}-{_slug(construct_id)}"
+        return prefix[:_TUNING_PREFIX_CHARS].rstrip("-")
+
     def register_job(
-        self, *, execution_role: iam.IRole, job_name: str | None, uses_vpc: bool = False
+        self,
+        *,
+        execution_role: iam.IRole,
+        job_name: str | None,
+        uses_vpc: bool = False,
+        kind: JobKind = TRAINING,
     ) -> None:
         """Allow the provider to pass ``execution_role`` to SageMaker; for a job with
         an explicit name, to act on that name; for a VPC job, to watch its network
-        interfaces being released on delete."""
+        interfaces being released on delete. A tuning job (``kind``) also lets the
+        provider act on the tuning jobs of this stack and read their training jobs."""
         if uses_vpc and not self._watches_network:
             self._watches_network = True
             add_statement(
@@ -694,7 +730,9 @@ class TrainingJobProvider(Construct):
                 reason="ec2:DescribeNetworkInterfaces supports no resource scoping: IAM requires "
                 "'*'. The provider only reads, to wait for a VPC job's interfaces on delete.",
             )
-        if job_name is not None:
+        if kind is TUNING:
+            self._allow_tuning(job_name)
+        elif job_name is not None:
             names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
             # SageMaker ARNs may carry the name lower-cased: cover both spellings.
             self._job_arns.extend(self._job_arn(n) for n in sorted(names))
@@ -703,6 +741,47 @@ class TrainingJobProvider(Construct):
         self._passed_roles.add(id(execution_role))
         self._execution_roles.append(execution_role)
         self._allow_pass_role(execution_role.role_arn)
+
+    def _allow_tuning(self, job_name: str | None) -> None:
+        """The tuning actions on this stack's tuning jobs (its prefix, and fixed names),
+        and DescribeTrainingJob on their training jobs (SageMaker names them
+        ``<tuning job name>-<number>-<hash>``): the best one's artifacts are read."""
+        stack = Stack.of(self)
+        if self._tuning_arns is None:
+            prefix = f"{self.tuning_name_prefix}-*"
+            self._tuning_arns = [self._job_arn(prefix, "hyper-parameter-tuning-job")]
+            self._tuned_training_arns.append(self._job_arn(prefix))
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=list(TUNING_JOB_ACTIONS),
+                    resources=Lazy.uncached_list(_ListOf(self._tuning_arns)),
+                )
+            )
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeTrainingJob"],
+                    resources=Lazy.uncached_list(_ListOf(self._tuned_training_arns)),
+                )
+            )
+            acknowledge(
+                self,
+                wildcard_findings(stack, [], [self._tuning_arns[0], self._tuned_training_arns[0]]),
+                "Generated tuning job names are '<stack prefix>-<hash>', and SageMaker names "
+                "their training jobs '<tuning job name>-<number>-<hash>': the provider may "
+                "act on the tuning jobs of this stack's prefix only, and only read their "
+                "training jobs.",
+            )
+        if job_name is not None:
+            names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
+            for name in sorted(names):
+                self._tuning_arns.append(self._job_arn(name, "hyper-parameter-tuning-job"))
+                self._tuned_training_arns.append(self._job_arn(f"{name}-*"))
+            acknowledge(
+                self,
+                wildcard_findings(stack, [], self._tuned_training_arns[1:]),
+                "SageMaker names a tuning job's training jobs '<tuning job name>-<number>-"
+                "<hash>': the provider only reads those of this stack's tuning jobs.",
+            )
 
     def _allow_pass_role(self, role_arn: str) -> None:
         statement = self._pass_role_statement
@@ -719,10 +798,8 @@ class TrainingJobProvider(Construct):
         )
         self.role.add_to_principal_policy(self._pass_role_statement)
 
-    def _job_arn(self, name: str) -> str:
-        return Stack.of(self).format_arn(
-            service="sagemaker", resource="training-job", resource_name=name
-        )
+    def _job_arn(self, name: str, resource: str = "training-job") -> str:
+        return Stack.of(self).format_arn(service="sagemaker", resource=resource, resource_name=name)
 
     def _function(
         self,

@@ -85,6 +85,10 @@ class Plan:
     warm_pool: bool = False
     # describe_network_interfaces calls that still see a VPC job's ENIs after it ended
     eni_release_polls: int = 0
+    # Tuning jobs: a completed one has a best training job (unless no training job
+    # reported the objective), whose tuned hyperparameters these are.
+    best_job: bool = True
+    tuned: dict[str, str] = field(default_factory=lambda: {"eta": "0.21", "max_depth": "5"})
 
 
 @dataclass
@@ -99,10 +103,15 @@ class Job:
     stopping_describes: int = 0
     tags: dict[str, str] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    #: ``training`` or ``tuning``.
+    kind: str = "training"
+    #: A tuning job's best training job, once it completed.
+    best: str | None = None
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{self.name.lower()}"
+        resource = "training-job" if self.kind == "training" else "hyper-parameter-tuning-job"
+        return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{resource}/{self.name.lower()}"
 
     @property
     def artifact(self) -> str:
@@ -162,7 +171,10 @@ class FakeSageMaker(_FakeService):
         super().__init__()
         self.clock = clock or SimClock()
         self.jobs: dict[str, Job] = {}
+        #: Hyperparameter tuning jobs (names are unique per kind).
+        self.tuning_jobs: dict[str, Job] = {}
         self.deleted: list[str] = []
+        self.deleted_tuning: list[str] = []
         self.created: list[str] = []
         self.artifacts: set[str] = set()
         self.plan = Plan()
@@ -255,6 +267,65 @@ class FakeSageMaker(_FakeService):
         tags = [{"Key": k, "Value": v} for k, v in job.tags.items()]
         return self._leave("ListTags", {"Tags": tags})
 
+    # -- hyperparameter tuning jobs ----------------------------------------------
+
+    def create_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateHyperParameterTuningJob"
+        self._enter(operation, params)
+        name = params["HyperParameterTuningJobName"]
+        if name in self.tuning_jobs or name in self.deleted_tuning:
+            raise client_error("ResourceInUse", f"Tuning job {name} already exists", operation)
+        job = Job(
+            name=name, request=params, plan=self.plan, created=self.clock.now(), kind="tuning"
+        )
+        job.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
+        self.tuning_jobs[name] = job
+        self.created.append(name)
+        return self._leave(operation, {"HyperParameterTuningJobArn": job.arn})
+
+    def describe_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "DescribeHyperParameterTuningJob"
+        self._enter(operation, params)
+        job = self._tuning_job(params["HyperParameterTuningJobName"], operation)
+        job.describes += 1
+        if job.status == "InProgress" and self._ran_out(job):
+            self._end(job, job.plan.final)
+        elif job.status == "Stopping":
+            job.stopping_describes += 1
+            if job.stopping_describes > job.plan.stop_polls:
+                self._end(job, "Stopped")
+        return self._leave(operation, self._tuning_description(job))
+
+    def stop_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "StopHyperParameterTuningJob"
+        self._enter(operation, params)
+        job = self._tuning_job(params["HyperParameterTuningJobName"], operation)
+        if job.status != "InProgress":
+            raise client_error(
+                "ValidationException",
+                f"The request was rejected because the tuning job is in status {job.status}.",
+                operation,
+            )
+        job.status = "Stopping"
+        return self._leave(operation, {})
+
+    def delete_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        operation = "DeleteHyperParameterTuningJob"
+        self._enter(operation, params)
+        job = self._tuning_job(params["HyperParameterTuningJobName"], operation)
+        if job.status not in TERMINAL:
+            raise client_error(
+                "ResourceInUse",
+                f"Tuning job {job.name} is {job.status}; only ended jobs can be deleted",
+                operation,
+            )
+        del self.tuning_jobs[job.name]
+        self.deleted_tuning.append(job.name)
+        return self._leave(operation, {})
+
+    def tuning_job(self, name: str) -> Job:
+        return self.tuning_jobs[name]
+
     def advance(self, job: Job) -> None:
         """Let time act on ``job`` without a call: a job planned by ``runtime`` ends
         when that time has passed (as its state-change event tells)."""
@@ -271,8 +342,104 @@ class FakeSageMaker(_FakeService):
     def _end(self, job: Job, status: str) -> None:
         job.status = status
         job.ended = self.clock.now()
-        if status == "Completed":
+        if status == "Completed" and job.kind == "tuning":
+            if job.plan.best_job:
+                job.best = self._best_training_job(job)
+        elif status == "Completed":
             self.artifacts.add(job.artifact)
+
+    def _best_training_job(self, tuning: Job) -> str:
+        """The completed training job a tuning job picked, as SageMaker names it."""
+        definition = (
+            tuning.request.get("TrainingJobDefinition")
+            or (tuning.request["TrainingJobDefinitions"][0])
+        )
+        name = f"{tuning.name}-003-{abs(hash(tuning.name)) % 16**8:08x}"
+        algorithm = {
+            k: v
+            for k, v in definition["AlgorithmSpecification"].items()
+            if k in ("TrainingImage", "AlgorithmName", "TrainingInputMode", "MetricDefinitions")
+        }
+        request = {
+            "TrainingJobName": name,
+            "AlgorithmSpecification": algorithm,
+            "RoleArn": definition["RoleArn"],
+            "OutputDataConfig": definition["OutputDataConfig"],
+            "ResourceConfig": definition.get("ResourceConfig")
+            or {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": definition["StoppingCondition"],
+            "HyperParameters": {
+                **definition.get("StaticHyperParameters", {}),
+                **tuning.plan.tuned,
+            },
+        }
+        best = Job(name=name, request=request, plan=tuning.plan, created=tuning.created)
+        self.jobs[name] = best
+        self._end(best, "Completed")
+        return name
+
+    def _tuning_job(self, name: str, operation: str) -> Job:
+        if name not in self.tuning_jobs:
+            raise client_error(
+                "ResourceNotFound",
+                f"Amazon SageMaker can't find a tuning job with name {name}",
+                operation,
+            )
+        return self.tuning_jobs[name]
+
+    def _tuning_description(self, job: Job) -> dict[str, Any]:
+        request = job.request
+        limits = request["HyperParameterTuningJobConfig"]["ResourceLimits"]
+        total = int(limits.get("MaxNumberOfTrainingJobs", 1))
+        completed = total if job.status == "Completed" else 0
+        counters = {
+            "Completed": completed,
+            "InProgress": min(total, int(limits["MaxParallelTrainingJobs"]))
+            if job.status == "InProgress"
+            else 0,
+            "NonRetryableError": total if job.status == "Failed" else 0,
+            "RetryableError": 0,
+            "Stopped": total if job.status == "Stopped" else 0,
+        }
+        description: dict[str, Any] = {
+            "HyperParameterTuningJobName": job.name,
+            "HyperParameterTuningJobArn": job.arn,
+            "HyperParameterTuningJobConfig": request["HyperParameterTuningJobConfig"],
+            "HyperParameterTuningJobStatus": job.status,
+            "CreationTime": job.created,
+            "LastModifiedTime": job.ended or job.created,
+            "TrainingJobStatusCounters": counters,
+            "ObjectiveStatusCounters": {
+                "Succeeded": completed if job.plan.best_job else 0,
+                "Pending": 0,
+                "Failed": 0 if job.plan.best_job else completed,
+            },
+        }
+        for member in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig"):
+            if member in request:
+                description[member] = request[member]
+        if job.ended is not None:
+            description["HyperParameterTuningEndTime"] = job.ended
+        if job.best is not None:
+            objective = request["HyperParameterTuningJobConfig"].get(
+                "HyperParameterTuningJobObjective"
+            ) or (request.get("TrainingJobDefinition") or {}).get("TuningObjective", {})
+            metric = objective.get("MetricName", "validation:rmse")
+            description["BestTrainingJob"] = {
+                "TrainingJobName": job.best,
+                "TrainingJobArn": self.jobs[job.best].arn,
+                "CreationTime": job.created,
+                "TrainingJobStatus": "Completed",
+                "TunedHyperParameters": dict(job.plan.tuned),
+                "FinalHyperParameterTuningJobObjectiveMetric": {
+                    "MetricName": metric,
+                    "Value": job.plan.metrics.get(metric, 0.25),
+                },
+                "ObjectiveStatus": "Succeeded",
+            }
+        if job.status == "Failed":
+            description["FailureReason"] = job.plan.failure_reason
+        return description
 
     def _job(self, name: str, operation: str) -> Job:
         if name not in self.jobs:
@@ -280,7 +447,7 @@ class FakeSageMaker(_FakeService):
         return self.jobs[name]
 
     def _job_by_arn(self, arn: str, operation: str) -> Job:
-        for job in self.jobs.values():
+        for job in (*self.jobs.values(), *self.tuning_jobs.values()):
             if job.arn == arn:
                 return job
         raise client_error("ValidationException", f"Resource {arn} not found.", operation)
@@ -340,8 +507,9 @@ class FakeEC2(_FakeService):
         self._enter("DescribeNetworkInterfaces", params)
         filters = {f["Name"]: set(f["Values"]) for f in params.get("Filters", [])}
         interfaces = []
-        for job in self.sagemaker.jobs.values():
-            vpc = job.request.get("VpcConfig")
+        for job in (*self.sagemaker.jobs.values(), *self.sagemaker.tuning_jobs.values()):
+            definition = job.request.get("TrainingJobDefinition") or job.request
+            vpc = definition.get("VpcConfig")
             if vpc is None or not self._present(job):
                 continue
             groups = set(vpc["SecurityGroupIds"])

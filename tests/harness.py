@@ -83,6 +83,8 @@ class Framework:
         self.runtime = runtime(sagemaker, ec2, self.cloudformation)
         self.responses: list[Response] = []
         self._requests = 0
+        #: The custom resource type of the events (a tuning job's, for tuning tests).
+        self.resource_type = "Custom::SageMakerTrainingJob"
 
     def event(self, request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self._requests += 1
@@ -93,7 +95,7 @@ class Framework:
             "StackId": STACK_ID,
             "RequestId": f"00000000-0000-0000-0000-{self._requests:012d}",
             "LogicalResourceId": "TrainA1B2C3D4",
-            "ResourceType": "Custom::SageMakerTrainingJob",
+            "ResourceType": self.resource_type,
             "ResourceProperties": {"ServiceToken": "token", **properties},
         }
         event.update(extra)

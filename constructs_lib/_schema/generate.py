@@ -1,4 +1,5 @@
-"""Generate ``create_training_job.json`` from botocore's SageMaker model.
+"""Generate the request schemas (``create_training_job.json``,
+``create_hyper_parameter_tuning_job.json``) from botocore's SageMaker model.
 
 Run ``python -m constructs_lib._schema.generate`` (needs botocore, a dev dependency)
 after upgrading boto3/botocore, and commit the result.
@@ -14,14 +15,14 @@ OPERATION = "CreateTrainingJob"
 _CONSTRAINTS = ("min", "max", "pattern", "enum")
 
 
-def build() -> dict[str, Any]:
+def build(operation: str = OPERATION) -> dict[str, Any]:
     """The distilled request shape: every shape reachable from the operation's input,
     with its type, members, required members and the constraints the model states."""
     import botocore.session  # noqa: PLC0415 - a dev dependency, not needed at synth
     from botocore.model import ListShape, MapShape, Shape, StructureShape  # noqa: PLC0415
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    root = model.operation_model(OPERATION).input_shape
+    root = model.operation_model(operation).input_shape
     assert root is not None
     shapes: dict[str, Any] = {}
     pending: list[Shape] = [root]
@@ -43,18 +44,19 @@ def build() -> dict[str, Any]:
             entry["value"] = shape.value.name
             pending.extend([shape.key, shape.value])
         shapes[shape.name] = entry
-    return {"operation": OPERATION, "root": root.name, "shapes": dict(sorted(shapes.items()))}
+    return {"operation": operation, "root": root.name, "shapes": dict(sorted(shapes.items()))}
 
 
-def render() -> str:
-    return json.dumps(build(), indent=1, sort_keys=True) + "\n"
+def render(operation: str = OPERATION) -> str:
+    return json.dumps(build(operation), indent=1, sort_keys=True) + "\n"
 
 
 def main() -> None:
-    from . import SCHEMA_FILE  # noqa: PLC0415
+    from . import SCHEMA_FILES  # noqa: PLC0415
 
-    SCHEMA_FILE.write_text(render())
-    print(f"wrote {SCHEMA_FILE}", file=sys.stderr)
+    for operation, path in SCHEMA_FILES.items():
+        path.write_text(render(operation))
+        print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

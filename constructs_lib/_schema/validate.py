@@ -1,5 +1,5 @@
-"""Validate a CreateTrainingJob request against the distilled botocore shapes, and
-against the cross-field rules the API documents.
+"""Validate a CreateTrainingJob (or CreateHyperParameterTuningJob) request against
+the distilled botocore shapes, and against the cross-field rules the API documents.
 
 Pure Python, no CDK: values that are CDK tokens (or CloudFormation intrinsics) are
 skipped, never guessed.

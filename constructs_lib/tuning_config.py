@@ -1,0 +1,195 @@
+"""Typed values of a hyperparameter tuning job: the objective, the ranges searched,
+the strategy, warm start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from ._schema.validate import is_unresolved
+
+if TYPE_CHECKING:
+    from .tuning import HyperparameterTuningJob
+
+
+class ScalingType(Enum):
+    """How a numeric range is searched (``ScalingType``)."""
+
+    AUTO = "Auto"
+    """SageMaker chooses."""
+    LINEAR = "Linear"
+    LOGARITHMIC = "Logarithmic"
+    """For ranges over orders of magnitude; the range must be above 0."""
+    REVERSE_LOGARITHMIC = "ReverseLogarithmic"
+    """For continuous ranges close to 1; the range must be within [0, 1)."""
+
+
+class TuningStrategy(Enum):
+    """How the tuning job picks the next hyperparameters (``Strategy``)."""
+
+    BAYESIAN = "Bayesian"
+    RANDOM = "Random"
+    HYPERBAND = "Hyperband"
+    """Stops poor jobs early by itself: ``early_stopping`` must be off."""
+    GRID = "Grid"
+    """Every combination of categorical ranges (categorical ranges only)."""
+
+
+class WarmStartType(Enum):
+    """What a warm start reuses of its parent tuning jobs (``WarmStartType``)."""
+
+    IDENTICAL_DATA_AND_ALGORITHM = "IdenticalDataAndAlgorithm"
+    TRANSFER_LEARNING = "TransferLearning"
+
+
+@dataclass(frozen=True)
+class TuningObjective:
+    """The metric the tuning job optimizes. Create with :meth:`minimize` or
+    :meth:`maximize`; the name is a metric of the training definition's
+    ``metric_definitions`` (or a built-in algorithm's, e.g. ``validation:rmse``)."""
+
+    type: str
+    metric_name: str
+
+    @staticmethod
+    def minimize(metric_name: str) -> TuningObjective:
+        """Pick the training job with the lowest final value of ``metric_name``."""
+        return TuningObjective("Minimize", metric_name)
+
+    @staticmethod
+    def maximize(metric_name: str) -> TuningObjective:
+        """Pick the training job with the highest final value of ``metric_name``."""
+        return TuningObjective("Maximize", metric_name)
+
+    def render(self) -> dict[str, str]:
+        return {"Type": self.type, "MetricName": self.metric_name}
+
+
+def _number_text(value: float | int) -> Any:
+    """A range bound as the API wants it: a string (tokens pass through)."""
+    if isinstance(value, str) or is_unresolved(value):
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ContinuousRange:
+    """A real-valued hyperparameter searched between ``min_value`` and ``max_value``.
+
+    :param scaling: default: SageMaker's (``Auto``).
+    """
+
+    name: str
+    min_value: float
+    max_value: float
+    scaling: ScalingType | None = field(default=None, kw_only=True)
+
+    #: The member of ``ParameterRanges`` this range renders into.
+    member = "ContinuousParameterRanges"
+
+    def render(self) -> dict[str, Any]:
+        rendered = {
+            "Name": self.name,
+            "MinValue": _number_text(self.min_value),
+            "MaxValue": _number_text(self.max_value),
+        }
+        if self.scaling is not None:
+            rendered["ScalingType"] = self.scaling.value
+        return rendered
+
+
+@dataclass(frozen=True)
+class IntegerRange:
+    """An integer hyperparameter searched between ``min_value`` and ``max_value``
+    (both included).
+
+    :param scaling: ``Auto``, ``Linear`` or ``Logarithmic``; default: SageMaker's.
+    """
+
+    name: str
+    min_value: int
+    max_value: int
+    scaling: ScalingType | None = field(default=None, kw_only=True)
+
+    member = "IntegerParameterRanges"
+
+    def render(self) -> dict[str, Any]:
+        rendered = {
+            "Name": self.name,
+            "MinValue": _number_text(self.min_value),
+            "MaxValue": _number_text(self.max_value),
+        }
+        if self.scaling is not None:
+            rendered["ScalingType"] = self.scaling.value
+        return rendered
+
+
+@dataclass(frozen=True)
+class CategoricalRange:
+    """A hyperparameter searched over ``values`` (1 to 30 strings)."""
+
+    name: str
+    values: Sequence[str]
+
+    member = "CategoricalParameterRanges"
+
+    def render(self) -> dict[str, Any]:
+        return {"Name": self.name, "Values": [str(value) for value in self.values]}
+
+
+#: A range of any kind.
+ParameterRange = ContinuousRange | IntegerRange | CategoricalRange
+
+
+def render_ranges(ranges: Sequence[ParameterRange]) -> dict[str, list[dict[str, Any]]]:
+    """``ParameterRanges``: each range under its kind's member, in the given order."""
+    rendered: dict[str, list[dict[str, Any]]] = {}
+    for parameter_range in ranges:
+        rendered.setdefault(parameter_range.member, []).append(parameter_range.render())
+    return rendered
+
+
+@dataclass(frozen=True)
+class HyperbandConfig:
+    """Resources (epochs, by the training code's own count) per Hyperband job.
+
+    :param min_resource: default: SageMaker's (1).
+    :param max_resource: default: SageMaker's.
+    """
+
+    min_resource: int | None = None
+    max_resource: int | None = None
+
+    def render(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if self.min_resource is not None:
+            config["MinResource"] = self.min_resource
+        if self.max_resource is not None:
+            config["MaxResource"] = self.max_resource
+        return {"HyperbandStrategyConfig": config}
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Start from what earlier tuning jobs learned (``WarmStartConfig``).
+
+    :param parents: 1 to 5 tuning jobs: constructs of this app (the new job then
+        depends on them) or names of existing jobs.
+    :param type: default: ``TRANSFER_LEARNING``.
+    """
+
+    parents: Sequence[HyperparameterTuningJob | str]
+    type: WarmStartType = WarmStartType.TRANSFER_LEARNING
+
+    def render(self) -> dict[str, Any]:
+        names = [
+            parent if isinstance(parent, str) else parent.tuning_job_name for parent in self.parents
+        ]
+        return {
+            "ParentHyperParameterTuningJobs": [
+                {"HyperParameterTuningJobName": name} for name in names
+            ],
+            "WarmStartType": self.type.value,
+        }
