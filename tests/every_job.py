@@ -1,6 +1,8 @@
 """The jobs of a stack that uses every feature, shared by the compliance gates: a VPC
 job with KMS keys, spot, checkpoints, a debugger hook and a wait condition (so the
-signaller and its queue exist), an ECR image with no wait, and a Docker asset image."""
+signaller and its queue exist), an ECR image with no wait, a Docker asset image, and
+a hyperparameter tuning job in the VPC with KMS keys and a wait condition whose best
+model another construct reads."""
 
 from __future__ import annotations
 
@@ -13,19 +15,25 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import (
+    CategoricalRange,
     Checkpoint,
     Completion,
+    ContinuousRange,
     DebugHookConfig,
+    HyperparameterTuningJob,
+    IntegerRange,
     S3Location,
+    TrainingDefinition,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TuningObjective,
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The construct ids of the jobs :func:`add_every_job` adds.
-JOBS = ("Long", "Custom", "Built")
+JOBS = ("Long", "Custom", "Built", "Tuned")
 
 
 def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVpc) -> None:
@@ -61,4 +69,29 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
         "Built",
         image=TrainingImage.from_asset(str(FIXTURES / "image")),
         output=TrainingOutput.to_bucket(data, "built/"),
+    )
+    HyperparameterTuningJob(
+        stack,
+        "Tuned",
+        training=TrainingDefinition(
+            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+            inputs=[
+                TrainingInput.from_bucket("train", data, "train/"),
+                TrainingInput.from_bucket("validation", data, "validation/"),
+            ],
+            output=TrainingOutput.to_bucket(data, "tuning/", encryption_key=key),
+            volume_encryption_key=key,
+            vpc=vpc,
+            hyperparameters={"objective": "reg:squarederror", "num_round": "50"},
+        ),
+        objective=TuningObjective.minimize("validation:rmse"),
+        ranges=[
+            ContinuousRange("eta", 0.05, 0.5),
+            IntegerRange("max_depth", 2, 8),
+            CategoricalRange("booster", ["gbtree", "dart"]),
+        ],
+        max_jobs=4,
+        max_parallel_jobs=2,
+        max_runtime=Duration.hours(4),
+        completion=Completion.wait_condition(),
     )
