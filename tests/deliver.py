@@ -11,8 +11,9 @@ from typing import Any
 
 from aws_cdk import Stack
 
-from constructs_lib import TrainingJob
+from constructs_lib import HyperparameterTuningJob, TrainingJob
 from constructs_lib.handler import lifecycle
+from constructs_lib.handler.kinds import TUNING
 from constructs_lib.handler.properties import NAME_PREFIX, REQUEST
 from tests.fakes import FakeSageMaker, runtime
 from tests.harness import Framework, cfn_strings
@@ -60,4 +61,20 @@ def deliver(job: TrainingJob) -> dict[str, Any]:
     framework = Framework(sagemaker)
     lifecycle.on_event(framework.event("Create", properties), runtime(sagemaker))
     [sent] = sagemaker.calls_of("CreateTrainingJob")
+    return sent
+
+
+def deliver_tuning(job: HyperparameterTuningJob) -> dict[str, Any]:
+    """Create tuning job ``job`` through the real handler on a fresh fake; return the
+    CreateHyperParameterTuningJob request the fake received (validated against
+    botocore's model on the way in)."""
+    resolved = Stack.of(job).resolve(job.request)
+    properties = cfn_strings(
+        {TUNING.request_property: concretize(resolved), NAME_PREFIX: "stack-abc-tune"}
+    )
+    sagemaker = FakeSageMaker()
+    framework = Framework(sagemaker)
+    framework.resource_type = TUNING.resource_type
+    lifecycle.on_event(framework.event("Create", properties), runtime(sagemaker))
+    [sent] = sagemaker.calls_of("CreateHyperParameterTuningJob")
     return sent
