@@ -64,6 +64,7 @@ class TuningObjective:
         return TuningObjective("Maximize", metric_name)
 
     def render(self) -> dict[str, str]:
+        """This value in the request\'s own shape and casing."""
         return {"Type": self.type, "MetricName": self.metric_name}
 
 
@@ -90,6 +91,7 @@ class ContinuousRange:
     member = "ContinuousParameterRanges"
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         rendered = {
             "Name": self.name,
             "MinValue": _number_text(self.min_value),
@@ -116,6 +118,7 @@ class IntegerRange:
     member = "IntegerParameterRanges"
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         rendered = {
             "Name": self.name,
             "MinValue": _number_text(self.min_value),
@@ -136,6 +139,7 @@ class CategoricalRange:
     member = "CategoricalParameterRanges"
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         return {"Name": self.name, "Values": [str(value) for value in self.values]}
 
 
@@ -163,6 +167,7 @@ class HyperbandConfig:
     max_resource: int | None = None
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         config: dict[str, Any] = {}
         if self.min_resource is not None:
             config["MinResource"] = self.min_resource
@@ -184,6 +189,7 @@ class WarmStart:
     type: WarmStartType = WarmStartType.TRANSFER_LEARNING
 
     def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
         names = [
             parent if isinstance(parent, str) else parent.tuning_job_name for parent in self.parents
         ]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import constructs_lib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,11 +64,19 @@ def test_every_public_class_method_and_property_is_documented() -> None:
     assert _undocumented() == []
 
 
-def test_every_prop_of_the_construct_is_documented_with_its_default() -> None:
-    doc = inspect.getdoc(constructs_lib.TrainingJob.__init__) or ""
+@pytest.mark.parametrize(
+    "construct",
+    [
+        constructs_lib.TrainingJob,
+        constructs_lib.HyperparameterTuningJob,
+        constructs_lib.TrainingDefinition,
+    ],
+)
+def test_every_prop_of_the_construct_is_documented_with_its_default(construct: type) -> None:
+    doc = inspect.getdoc(construct.__init__) or ""  # type: ignore[misc]
     parameters = [
         p
-        for p in inspect.signature(constructs_lib.TrainingJob.__init__).parameters
+        for p in inspect.signature(construct.__init__).parameters  # type: ignore[misc]
         if p not in ("self", "scope", "construct_id")
     ]
     for parameter in parameters:
