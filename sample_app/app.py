@@ -1,5 +1,7 @@
 """The sample: train SageMaker's built-in XGBoost on data shipped with the app, in an
-isolated VPC, then serve the model from an endpoint. One stack, one ``cdk deploy``."""
+isolated VPC, then serve the model from an endpoint. One stack, one ``cdk deploy``.
+With ``-c sample:tuning=true`` a hyperparameter tuning job searches eta and max_depth
+instead, and the endpoint serves its best model."""
 
 from __future__ import annotations
 
@@ -31,13 +33,18 @@ from constructs import Construct
 from constructs_lib import (
     Checkpoint,
     Completion,
+    ContinuousRange,
+    HyperparameterTuningJob,
     InstanceType,
+    IntegerRange,
     MetricDefinition,
+    TrainingDefinition,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingJobProvider,
     TrainingOutput,
+    TuningObjective,
 )
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -220,6 +227,7 @@ class TrainAndServeStack(Stack):
         platform: Platform | None = None,
         long_job: bool = False,
         guardrails: bool = False,
+        tuning: bool = False,
         **kwargs: Any,
     ) -> None:
         """:param platform: the VPC, key and bucket to use; default: built in this stack.
@@ -229,7 +237,10 @@ class TrainAndServeStack(Stack):
         :param guardrails: the library's provider runs in the isolated VPC (with the
             interface endpoints its functions call), encrypts with the key and traces
             with X-Ray, as organisations that enforce Control Tower's proactive controls
-            require; default: the provider's defaults."""
+            require; default: the provider's defaults.
+        :param tuning: tune eta and max_depth with a hyperparameter tuning job (4
+            training jobs, 2 at a time) and serve the best model; default: one
+            training job with fixed hyperparameters."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
@@ -256,42 +267,76 @@ class TrainAndServeStack(Stack):
                 self, vpc=vpc, security_groups=[functions], encryption_key=key, tracing=True
             )
 
-        job = TrainingJob(
-            self,
-            "Train",
-            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
-            inputs=[
-                TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
-                TrainingInput.from_asset(
-                    "validation", str(DATA / "validation.csv"), content_type="text/csv"
+        image = TrainingImage.from_algorithm("xgboost", "1.7-1")
+        inputs = [
+            TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
+            TrainingInput.from_asset(
+                "validation", str(DATA / "validation.csv"), content_type="text/csv"
+            ),
+        ]
+        metric_definitions = [
+            MetricDefinition(name="validation:rmse", regex=r"validation-rmse:([0-9.]+)")
+        ]
+        # A job longer than CloudFormation's hour is waited for by a wait condition
+        # (up to 12 hours); the model below then reads a result resource created
+        # after it.
+        completion = Completion.wait_condition() if long_job else Completion.wait()
+        source: TrainingJob | HyperparameterTuningJob
+        if tuning:
+            source = HyperparameterTuningJob(
+                self,
+                "Tune",
+                training=TrainingDefinition(
+                    image=image,
+                    inputs=inputs,
+                    output=TrainingOutput.to_bucket(bucket, "tuning/", encryption_key=key),
+                    instance_type=InstanceType.of(instance_type),
+                    volume_size=Size.gibibytes(10),
+                    volume_encryption_key=key,
+                    # Each training job; the tuning job as a whole gets what its
+                    # completion mode can wait for (45 minutes, or 11 h 45 min).
+                    max_runtime=Duration.hours(1) if long_job else Duration.minutes(15),
+                    spot_training=True,
+                    max_wait=Duration.hours(2) if long_job else Duration.minutes(20),
+                    checkpoint=Checkpoint.to_bucket(bucket, "tuning-checkpoints/"),
+                    vpc=vpc,
+                    hyperparameters={"objective": "reg:squarederror", "num_round": "50"},
+                    metric_definitions=metric_definitions,
                 ),
-            ],
-            output=TrainingOutput.to_bucket(bucket, "models/", encryption_key=key),
-            instance_type=InstanceType.of(instance_type),
-            volume_size=Size.gibibytes(10),
-            volume_encryption_key=key,
-            max_runtime=Duration.hours(2) if long_job else Duration.minutes(30),
-            # Managed spot training: waiting for capacity counts against max_wait, with
-            # checkpoints so an interrupted job resumes instead of starting over.
-            spot_training=True,
-            max_wait=Duration.hours(3) if long_job else Duration.minutes(45),
-            # A job longer than CloudFormation's hour is waited for by a wait condition
-            # (up to 12 hours); the model below then reads a result resource created
-            # after it.
-            completion=Completion.wait_condition() if long_job else Completion.wait(),
-            checkpoint=Checkpoint.to_bucket(bucket, "checkpoints/"),
-            vpc=vpc,
-            hyperparameters={
-                "objective": "reg:squarederror",
-                "num_round": "50",
-                "max_depth": "3",
-                "eta": "0.3",
-            },
-            metric_definitions=[
-                MetricDefinition(name="validation:rmse", regex=r"validation-rmse:([0-9.]+)")
-            ],
-            tags={"project": "constructs-lib-sample"},
-        )
+                objective=TuningObjective.minimize("validation:rmse"),
+                ranges=[ContinuousRange("eta", 0.05, 0.5), IntegerRange("max_depth", 2, 8)],
+                max_jobs=4,
+                max_parallel_jobs=2,
+                completion=completion,
+                tags={"project": "constructs-lib-sample"},
+            )
+        else:
+            source = TrainingJob(
+                self,
+                "Train",
+                image=image,
+                inputs=inputs,
+                output=TrainingOutput.to_bucket(bucket, "models/", encryption_key=key),
+                instance_type=InstanceType.of(instance_type),
+                volume_size=Size.gibibytes(10),
+                volume_encryption_key=key,
+                max_runtime=Duration.hours(2) if long_job else Duration.minutes(30),
+                # Managed spot training: waiting for capacity counts against max_wait,
+                # with checkpoints so an interrupted job resumes instead of starting over.
+                spot_training=True,
+                max_wait=Duration.hours(3) if long_job else Duration.minutes(45),
+                completion=completion,
+                checkpoint=Checkpoint.to_bucket(bucket, "checkpoints/"),
+                vpc=vpc,
+                hyperparameters={
+                    "objective": "reg:squarederror",
+                    "num_round": "50",
+                    "max_depth": "3",
+                    "eta": "0.3",
+                },
+                metric_definitions=metric_definitions,
+                tags={"project": "constructs-lib-sample"},
+            )
 
         model_role = iam.Role(
             self,
@@ -299,7 +344,7 @@ class TrainAndServeStack(Stack):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Runs the endpoint that serves the trained model",
         )
-        job.grant_read_model_artifacts(model_role)
+        source.grant_read_model_artifacts(model_role)
         # Spelled out (not format_arn, whose partition is a literal or a reference
         # depending on the app's feature flags) so the acknowledgment below names it.
         endpoint_logs = (
@@ -330,8 +375,13 @@ class TrainAndServeStack(Stack):
             "model's artifacts and logs.",
         )
 
-        # The model reads job.model_data_url: CloudFormation creates it (and the
-        # endpoint after it) only once training completed.
+        # The model reads the (best) model's URL: CloudFormation creates it (and the
+        # endpoint after it) only once training (or tuning) completed.
+        model_data_url = (
+            source.best_model_data_url
+            if isinstance(source, HyperparameterTuningJob)
+            else source.model_data_url
+        )
         model = sagemaker.CfnModel(
             self,
             "Model",
@@ -339,8 +389,8 @@ class TrainAndServeStack(Stack):
             # The built-in XGBoost serves without network access.
             enable_network_isolation=True,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=job.training_image_uri,
-                model_data_url=job.model_data_url,
+                image=source.training_image_uri,
+                model_data_url=model_data_url,
             ),
         )
         model.node.add_dependency(model_role)
@@ -362,9 +412,17 @@ class TrainAndServeStack(Stack):
             self, "Endpoint", endpoint_config_name=config.attr_endpoint_config_name
         )
 
-        CfnOutput(self, "TrainingJobName", value=job.training_job_name)
-        CfnOutput(self, "ModelDataUrl", value=job.model_data_url)
-        CfnOutput(self, "ValidationRmse", value=job.metric("validation:rmse"))
+        if isinstance(source, HyperparameterTuningJob):
+            CfnOutput(self, "TuningJobName", value=source.tuning_job_name)
+            CfnOutput(self, "BestTrainingJobName", value=source.best_training_job_name)
+            CfnOutput(self, "ModelDataUrl", value=model_data_url)
+            CfnOutput(self, "ValidationRmse", value=source.best_objective_value)
+            CfnOutput(self, "BestEta", value=source.best_hyperparameter("eta"))
+            CfnOutput(self, "BestMaxDepth", value=source.best_hyperparameter("max_depth"))
+        else:
+            CfnOutput(self, "TrainingJobName", value=source.training_job_name)
+            CfnOutput(self, "ModelDataUrl", value=model_data_url)
+            CfnOutput(self, "ValidationRmse", value=source.metric("validation:rmse"))
         CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
 
 
@@ -443,6 +501,7 @@ def build_app(app: App | None = None) -> App:
         platform=platform,
         long_job=_completion(context("sample:completion")) == "wait_condition",
         guardrails=str(context("sample:guardrails")).lower() == "true",
+        tuning=str(context("sample:tuning")).lower() == "true",
     )
     return app
 

@@ -50,6 +50,11 @@ def test_sample_app_as_a_long_job_passes_all_packs(flags: dict[str, Any]) -> Non
 
 
 @with_flags
+def test_sample_app_tuning_passes_all_packs(flags: dict[str, Any]) -> None:
+    assert findings(build_app, context={"sample:tuning": "true", **flags}) == []
+
+
+@with_flags
 def test_a_default_job_needs_no_acknowledgment_from_the_user(flags: dict[str, Any]) -> None:
     def build(app: App) -> None:
         stack = Stack(app, "User")

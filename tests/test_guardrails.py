@@ -108,8 +108,13 @@ def reports(request: pytest.FixtureRequest) -> dict[str, Report]:
 @with_flags
 @pytest.mark.parametrize(
     "variant",
-    [{}, {"sample:guardrails": "true"}, {"sample:completion": "wait_condition"}],
-    ids=["sample", "guardrails", "long-job"],
+    [
+        {},
+        {"sample:guardrails": "true"},
+        {"sample:completion": "wait_condition"},
+        {"sample:tuning": "true", "sample:guardrails": "true"},
+    ],
+    ids=["sample", "guardrails", "long-job", "tuning"],
 )
 def test_sample_passes_control_tower_rules_and_checkov(
     flags: dict[str, Any], variant: dict[str, str]

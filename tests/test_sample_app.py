@@ -234,3 +234,52 @@ def test_guardrails_variant_runs_the_provider_in_the_isolated_vpc() -> None:
     for service in ("sagemaker.api", "ec2", "cloudformation", "lambda", "states", "xray", "s3"):
         assert any(f".{service}" in name for name in endpoints), service
     assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
+
+
+@pytest.fixture(scope="module")
+def tuning() -> dict[str, Any]:
+    """``-c sample:tuning=true``, as ``cdk synth`` builds it (with cdk.json's flags)."""
+    context = {"sample:region": "us-east-1", "sample:tuning": "true"}
+    app = build_app(App(context={**context, **RECOMMENDED}))
+    found = app.node.find_child("TrainAndServe")
+    assert isinstance(found, Stack)
+    assert Annotations.from_stack(found).find_warning("*", Match.any_value()) == []
+    return dict(Template.from_stack(found).to_json())
+
+
+def test_tuning_variant_serves_the_best_model_of_eta_and_max_depth(
+    tuning: dict[str, Any],
+) -> None:
+    assert not [
+        r for r in tuning["Resources"].values() if r["Type"] == "Custom::SageMakerTrainingJob"
+    ]
+    tuning_id, job = _only(tuning, "Custom::SageMakerHyperparameterTuningJob")
+    request = job["Properties"]["TuningJobRequest"]
+    config = request["HyperParameterTuningJobConfig"]
+    assert config["HyperParameterTuningJobObjective"] == {
+        "Type": "Minimize",
+        "MetricName": "validation:rmse",
+    }
+    assert config["ParameterRanges"] == {
+        "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5"}],
+        "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "8"}],
+    }
+    assert config["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": 4,
+        "MaxParallelTrainingJobs": 2,
+        "MaxRuntimeInSeconds": 2700,
+    }
+    definition = request["TrainingJobDefinition"]
+    assert set(definition["StaticHyperParameters"]) == {"objective", "num_round"}
+    assert definition["EnableManagedSpotTraining"] is True
+    assert definition["VpcConfig"]["Subnets"]
+    assert "VolumeKmsKeyId" in definition["ResourceConfig"]
+    _, model = _only(tuning, "AWS::SageMaker::Model")
+    # The model (and the endpoint after it) is created once tuning completed.
+    assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == {
+        "Fn::GetAtt": [tuning_id, "BestModelArtifacts"]
+    }
+    _only(tuning, "AWS::SageMaker::Endpoint")
+    outputs = tuning["Outputs"]
+    assert outputs["BestEta"]["Value"] == {"Fn::GetAtt": [tuning_id, "BestHyperParameter.eta"]}
+    assert outputs["ValidationRmse"]["Value"] == {"Fn::GetAtt": [tuning_id, "BestObjectiveValue"]}
