@@ -22,10 +22,15 @@ from aws_cdk import aws_s3 as s3
 import constructs_lib
 from constructs_lib import (
     Completion,
+    ContinuousRange,
+    HyperparameterTuningJob,
+    IntegerRange,
+    TrainingDefinition,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TuningObjective,
 )
 
 
@@ -95,7 +100,22 @@ def build(app: App, work: Path) -> list[Stack]:
         completion=Completion.none(),
         max_runtime=Duration.days(3),
     )
-    return [regional, agnostic, network, modes]
+    tuned = Stack(app, "Tuned", env=Environment(region="us-east-1"))
+    tuning_bucket = s3.Bucket(tuned, "Data")
+    HyperparameterTuningJob(
+        tuned,
+        "Tuning",
+        training=TrainingDefinition(
+            image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+            inputs=[TrainingInput.from_bucket("train", tuning_bucket, "train/")],
+            output=TrainingOutput.to_bucket(tuning_bucket, "tuning/"),
+        ),
+        objective=TuningObjective.minimize("validation:rmse"),
+        ranges=[ContinuousRange("eta", 0.05, 0.5), IntegerRange("max_depth", 2, 8)],
+        max_jobs=4,
+        max_parallel_jobs=2,
+    )
+    return [regional, agnostic, network, modes, tuned]
 
 
 def main(checkout: Path, work: Path, report: Path) -> None:

@@ -254,6 +254,16 @@ def test_each_completion_mode_synthesizes_from_the_wheel(report: dict[str, Any])
     assert types.count("Custom::SageMakerTrainingJobResult") == 1
 
 
+def test_a_tuning_job_synthesizes_from_the_wheel(report: dict[str, Any]) -> None:
+    """The tuning schema (package data) ships: the request was validated against it."""
+    resources = report["templates"]["Tuned"]["Resources"]
+    [tuning] = [
+        r for r in resources.values() if r["Type"] == "Custom::SageMakerHyperparameterTuningJob"
+    ]
+    config = tuning["Properties"]["TuningJobRequest"]["HyperParameterTuningJobConfig"]
+    assert config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
+
+
 def test_handler_asset_holds_the_handler_files_and_nothing_else(
     report: dict[str, Any], wheel: Path
 ) -> None:

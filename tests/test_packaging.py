@@ -65,6 +65,15 @@ def test_pinned_cli_synthesizes_the_long_job_variant(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli
+def test_pinned_cli_synthesizes_the_tuning_variant(tmp_path: Path) -> None:
+    _cli_synth(tmp_path, "--quiet", "-c", "sample:tuning=true")
+    template = json.loads((tmp_path / "TrainAndServe.template.json").read_text())
+    types = [resource["Type"] for resource in template["Resources"].values()]
+    assert types.count("Custom::SageMakerHyperparameterTuningJob") == 1
+    assert types.count("Custom::SageMakerTrainingJob") == 0
+
+
+@pytest.mark.cli
 def test_pinned_cli_synthesizes_the_sample_app(cli_out: Path) -> None:
     template = json.loads((cli_out / "TrainAndServe.template.json").read_text())
     types = [resource["Type"] for resource in template["Resources"].values()]
