@@ -52,6 +52,7 @@ def synth_times(repetitions: int) -> dict[str, float]:
         "anchor, 1 task": ["1", "anchor"],
         "100 jobs": ["100"],
         "anchor, 100 tasks": ["100", "anchor"],
+        "1 tuning job": ["1", "tuning"],
     }
     samples: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(repetitions):
@@ -336,6 +337,8 @@ def main() -> None:
         ),
         "1 job / anchor with 1 task (synth)": (synth["1 job"] / synth["anchor, 1 task"], 1.0),
         "100 jobs / 1 job (synth)": (synth["100 jobs"] / synth["1 job"], 1.5),
+        "1 tuning job / 1 training job (synth)": (synth["1 tuning job"] / synth["1 job"], None),
+        "1 tuning job / bare app (synth)": (synth["1 tuning job"] / synth["bare"], None),
         "handler import / import boto3": (
             imports["import handler.index"] / imports["import boto3"],
             1.2,

@@ -1,10 +1,11 @@
 """One synthesis, as `cdk synth` runs it:
-``python -m benchmarks.synth_app JOBS [shared|anchor]``.
+``python -m benchmarks.synth_app JOBS [shared|anchor|tuning]``.
 
 JOBS = -1 synthesizes the bare app (one bucket, no TrainingJob); ``shared`` gives
 every job the same execution role; ``anchor`` builds the peer instead: aws-cdk-lib's
 Step Functions ``SageMakerCreateTrainingJob`` tasks, JOBS of them in one state
-machine, with the same inputs (bucket, prefixes, image, hyperparameters).
+machine, with the same inputs (bucket, prefixes, image, hyperparameters); ``tuning``
+builds JOBS hyperparameter tuning jobs of the same training inputs instead.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 
 
-def build(jobs: int, shared_role: bool = False, anchor: bool = False) -> App:
+def build(jobs: int, shared_role: bool = False, anchor: bool = False, tuning: bool = False) -> App:
     app = App(outdir=tempfile.mkdtemp(prefix="bench-"))
     stack = Stack(app, "Bench")
     bucket = s3.Bucket(stack, "Data")
@@ -28,6 +29,9 @@ def build(jobs: int, shared_role: bool = False, anchor: bool = False) -> App:
         return app
     if anchor:
         _anchor(stack, bucket, jobs)
+        return app
+    if tuning:
+        _tuning(stack, bucket, jobs)
         return app
     # Imported here: the bare app must not pay for importing the library.
     from constructs_lib import (
@@ -54,6 +58,37 @@ def build(jobs: int, shared_role: bool = False, anchor: bool = False) -> App:
             role=role,
         )
     return app
+
+
+def _tuning(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
+    """``jobs`` tuning jobs of the same training inputs (the library imported here)."""
+    from constructs_lib import (
+        ContinuousRange,
+        HyperparameterTuningJob,
+        IntegerRange,
+        TrainingDefinition,
+        TrainingImage,
+        TrainingInput,
+        TrainingOutput,
+        TuningObjective,
+    )
+
+    image = TrainingImage.from_algorithm("kmeans")
+    for index in range(max(jobs, 1)):
+        HyperparameterTuningJob(
+            stack,
+            f"Tuning{index}",
+            training=TrainingDefinition(
+                image=image,
+                inputs=[TrainingInput.from_bucket("train", bucket, f"data/{index}/")],
+                output=TrainingOutput.to_bucket(bucket, f"models/{index}/"),
+                hyperparameters={"feature_dim": "4"},
+            ),
+            objective=TuningObjective.minimize("test:msd"),
+            ranges=[ContinuousRange("init_method_eps", 0.1, 0.5), IntegerRange("k", 2, 20)],
+            max_jobs=10,
+            max_parallel_jobs=2,
+        )
 
 
 def _anchor(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
@@ -92,4 +127,6 @@ def _anchor(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
 if __name__ == "__main__":
     count = int(sys.argv[1])
     mode = sys.argv[2] if len(sys.argv) > 2 else ""
-    build(count, shared_role=mode == "shared", anchor=mode == "anchor").synth()
+    build(
+        count, shared_role=mode == "shared", anchor=mode == "anchor", tuning=mode == "tuning"
+    ).synth()

@@ -3,6 +3,7 @@ resource of the stack, on the job core it shares with TrainingJob."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -85,16 +86,41 @@ def tuning_props_for_path(path: str) -> str:
         inner = plain.removeprefix("TrainingJobDefinition.")
         if inner.startswith("StaticHyperParameters"):
             inner = "HyperParameters" + inner.removeprefix("StaticHyperParameters")
-        props = props_for_path(inner)
-        if props == "additional_request":
+        # Of the props that set the member in a TrainingJob, those a TrainingDefinition has.
+        props = [prop for prop in props_for_path(inner).split(", ") if prop in _DEFINITION_PROPS]
+        if not props:
             return "additional_request"
-        return ", ".join(f"training.{prop}" for prop in props.split(", "))
+        return ", ".join(f"training.{prop}" for prop in props)
     parts = plain.split(".")
     for depth in range(len(parts), 0, -1):
         prop = _PROP_FOR_PATH.get(".".join(parts[:depth]))
         if prop:
             return prop
     return "additional_request"
+
+
+#: Members of the tuning job's config listed member by member (some typed, some not).
+_EXPANDED = ("ResourceLimits", "TuningJobCompletionCriteria")
+
+
+def api_member_paths() -> list[str]:
+    """Every member of a CreateHyperParameterTuningJob request, down to the members of
+    its config and of its training definition: the rows of the README's table."""
+    shapes = _SCHEMA["shapes"]
+    paths: list[str] = []
+    for member in shapes[_SCHEMA["root"]]["members"]:
+        if member == _CONFIG:
+            for child, shape in shapes[_CONFIG]["members"].items():
+                if child in _EXPANDED:
+                    paths.extend(f"{member}.{child}.{leaf}" for leaf in shapes[shape]["members"])
+                else:
+                    paths.append(f"{member}.{child}")
+        elif member == "TrainingJobDefinition":
+            definition = shapes["HyperParameterTrainingJobDefinition"]["members"]
+            paths.extend(f"{member}.{child}" for child in definition)
+        else:
+            paths.append(member)
+    return paths
 
 
 class TrainingDefinition:
@@ -189,6 +215,10 @@ class TrainingDefinition:
             max_retry_attempts=max_retry_attempts,
         )
         self.role = role
+
+
+#: The props of a TrainingDefinition.
+_DEFINITION_PROPS = frozenset(inspect.signature(TrainingDefinition.__init__).parameters) - {"self"}
 
 
 def render_definition(
