@@ -340,30 +340,37 @@ class Engine:
     # -- EventBridge ---------------------------------------------------------------
 
     def _deliver_events(self) -> None:
-        """SageMaker's state-change events since the last delivery, to the rules."""
-        for job in list(self.sagemaker.jobs.values()):
-            self.sagemaker.advance(job)
-            if self._seen_status.get(job.name) == job.status:
-                continue
-            self._seen_status[job.name] = job.status
-            detail = {
-                "TrainingJobName": job.name,
-                "TrainingJobArn": job.arn,
-                "TrainingJobStatus": job.status,
-            }
-            if job.status == "Failed":
-                detail["FailureReason"] = job.plan.failure_reason
-            event = {
-                "source": "aws.sagemaker",
-                "detail-type": "SageMaker Training Job State Change",
-                "detail": detail,
-            }
-            for state in list(self.resources.values()):
-                if state.type == "AWS::Events::Rule" and _matches(
-                    state.properties.get("EventPattern", {}), event
-                ):
-                    for target in state.properties.get("Targets", []):
-                        self._invoke(target, event)
+        """SageMaker's state-change events since the last delivery, to the rules: of
+        training jobs and of hyperparameter tuning jobs."""
+        kinds = (
+            (self.sagemaker.jobs, "Training", "SageMaker Training Job State Change"),
+            (
+                self.sagemaker.tuning_jobs,
+                "HyperParameterTuning",
+                "SageMaker HyperParameter Tuning Job State Change",
+            ),
+        )
+        for jobs, prefix, detail_type in kinds:
+            for job in list(jobs.values()):
+                self.sagemaker.advance(job)
+                key = f"{prefix}/{job.name}"
+                if self._seen_status.get(key) == job.status:
+                    continue
+                self._seen_status[key] = job.status
+                detail = {
+                    f"{prefix}JobName": job.name,
+                    f"{prefix}JobArn": job.arn,
+                    f"{prefix}JobStatus": job.status,
+                }
+                if job.status == "Failed":
+                    detail["FailureReason"] = job.plan.failure_reason
+                event = {"source": "aws.sagemaker", "detail-type": detail_type, "detail": detail}
+                for state in list(self.resources.values()):
+                    if state.type == "AWS::Events::Rule" and _matches(
+                        state.properties.get("EventPattern", {}), event
+                    ):
+                        for target in state.properties.get("Targets", []):
+                            self._invoke(target, event)
 
     def _invoke(self, target: dict[str, Any], event: dict[str, Any]) -> None:
         function = next(
