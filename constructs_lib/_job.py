@@ -8,35 +8,91 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import (
+    Annotations,
     CfnWaitCondition,
     CfnWaitConditionHandle,
     CustomResource,
     RemovalPolicy,
     Stack,
 )
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._compact import share as share_grants
+from ._grants import grant_execution_role
 from ._nag import acknowledge, rules
+from ._network import job_security_groups, job_vpc_config
 from ._principal import POLICY_NAME, InlinePolicyPrincipal
 from ._schema.validate import Problem
 from ._timing import SECONDS, Timing
 from .completion import Completion, CompletionMode
+from .data import TrainingInput
 from .handler import properties as cr_props
 from .handler.kinds import TRAINING, JobKind
+from .image import ImageConfig
 from .provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
+from .request import TrainingJobProps, secret_reason
 
 #: The statuses in which a job has ended.
 ENDED_STATUSES = ("Completed", "Failed", "Stopped")
 #: Hex digits of the key that identifies a job's wait condition (see ``wait_key``).
 WAIT_KEY_CHARS = 8
+#: 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
+MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
+SECRET_WARNING_ID = "constructs-lib:possible-secret"
+
+
+@dataclass(frozen=True)
+class BoundDefinition:
+    """A training definition's parts bound to its job: image, channels, network."""
+
+    image: ImageConfig | None
+    inputs: list[TrainingInput]
+    connections: ec2.Connections
+    subnet_ids: list[str]
+    vpc_config: dict[str, Any] | None
+
+
+def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
+    """The library's tag limit (SageMaker's 50 less its own)."""
+    tags = request.get("Tags")
+    if isinstance(tags, list) and len(tags) > MAX_TAGS:
+        return [
+            Problem(
+                "Tags",
+                len(tags),
+                f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library "
+                f"adds {len(cr_props.LIBRARY_TAGS)} to recognise its jobs)",
+            )
+        ]
+    return []
+
+
+def warn_about_secrets(
+    scope: Construct, sections: Iterable[tuple[Mapping[str, Any] | None, str]]
+) -> None:
+    """Warn about each value of ``sections`` (values, prop) that looks like a secret."""
+    for values, prop in sections:
+        if not isinstance(values, Mapping):
+            continue
+        for key, value in values.items():
+            reason = secret_reason(str(key), str(value))
+            if reason:
+                Annotations.of(scope).add_warning_v2(
+                    SECRET_WARNING_ID,
+                    f"{prop}[{key!r}] looks like a secret ({reason}): it would be stored "
+                    "in plain text in the template and the job's description. Keep "
+                    "secrets in AWS Secrets Manager and read them in the container, "
+                    "granting the execution role secretsmanager:GetSecretValue.",
+                )
 
 
 def state_change_rule(
@@ -158,6 +214,50 @@ class JobCore:
         if self._provider is None:
             self._provider = TrainingJobProvider.of(self.scope)
         return self._provider
+
+    def bind_definition(self, props: TrainingJobProps, *, instances: int) -> BoundDefinition:
+        """Bind the image and channels to the job, and build its network: the security
+        groups (one created for it unless given) and the ``VpcConfig``."""
+        scope = self.scope
+        image = props.image.bind(scope) if props.image is not None else None
+        inputs = [channel.bind(scope) for channel in props.inputs]
+        connections = ec2.Connections(
+            security_groups=job_security_groups(
+                scope,
+                vpc=props.vpc,
+                vpc_subnets=props.vpc_subnets,
+                security_groups=props.security_groups,
+                instances=instances,
+                noun=self.kind.noun,
+            )
+        )
+        subnet_ids: list[str] = []
+        vpc_config = None
+        if props.vpc is not None:
+            vpc_config, subnet_ids = job_vpc_config(
+                scope,
+                vpc=props.vpc,
+                vpc_subnets=props.vpc_subnets,
+                security_groups=connections.security_groups,
+            )
+        return BoundDefinition(image, inputs, connections, subnet_ids, vpc_config)
+
+    def grant_definition(
+        self, grantee: iam.IGrantable, props: TrainingJobProps, bound: BoundDefinition
+    ) -> None:
+        """The execution role's grants: the stack's shared execution policy (what every
+        job needs alike), and what this job's definition names."""
+        self.role.add_managed_policy(self.provider.execution_policy)
+        grant_execution_role(
+            self.scope,
+            grantee,
+            props,
+            image=bound.image,
+            inputs=bound.inputs,
+            subnet_ids=bound.subnet_ids,
+            security_groups=bound.connections.security_groups,
+            owned_role=self.owned_role,
+        )
 
     @property
     def grant_principal(self) -> iam.IPrincipal:

@@ -7,7 +7,6 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
-    Annotations,
     CfnWaitCondition,
     CustomResource,
     Duration,
@@ -24,9 +23,18 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import _nag
-from ._grants import grant_execution_role
-from ._job import ENDED_STATUSES, WAIT_KEY_CHARS, JobCore, raise_problems, state_change_rule
-from ._network import NO_S3_ROUTE_WARNING_ID, job_security_groups, job_vpc_config
+from ._job import (
+    ENDED_STATUSES,
+    MAX_TAGS,
+    SECRET_WARNING_ID,
+    WAIT_KEY_CHARS,
+    JobCore,
+    raise_problems,
+    state_change_rule,
+    tag_problems,
+    warn_about_secrets,
+)
+from ._network import NO_S3_ROUTE_WARNING_ID
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._timing import (
     DEADLINE_HEADROOM,
@@ -59,7 +67,7 @@ from .handler.kinds import TRAINING
 from .image import TrainingImage
 from .instance_type import InstanceType
 from .provider import METRICS_NAMESPACE, TrainingJobProvider
-from .request import TrainingJobProps, props_for_path, render_request, secret_reason
+from .request import TrainingJobProps, props_for_path, render_request
 
 __all__ = [
     "DEADLINE_HEADROOM",
@@ -78,10 +86,7 @@ __all__ = [
     "TrainingJob",
 ]
 
-# 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
-MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
 STATE_CHANGE = TRAINING.detail_type
-SECRET_WARNING_ID = "constructs-lib:possible-secret"
 
 _VALIDATOR = Validator()
 
@@ -428,31 +433,19 @@ class TrainingJob(ITrainingJob):
             self.completion = self._core.completion
             self.role: iam.IRole = self._core.role
             self._owns_role = role is None
-            self._image = image.bind(self) if image is not None else None
-            self._inputs = [channel.bind(self) for channel in inputs]
-            self._connections = ec2.Connections(
-                security_groups=job_security_groups(
-                    self,
-                    vpc=vpc,
-                    vpc_subnets=vpc_subnets,
-                    security_groups=security_groups,
-                    instances=(
-                        sum(g.instance_count for g in instance_groups)
-                        if instance_groups
-                        else (instance_count or 1)
-                    ),
-                    noun=TRAINING.noun,
-                )
+            bound = self._core.bind_definition(
+                self.props,
+                instances=(
+                    sum(g.instance_count for g in instance_groups)
+                    if instance_groups
+                    else (instance_count or 1)
+                ),
             )
-            self._subnet_ids: list[str] = []
-            vpc_config = None
-            if vpc is not None:
-                vpc_config, self._subnet_ids = job_vpc_config(
-                    self,
-                    vpc=vpc,
-                    vpc_subnets=vpc_subnets,
-                    security_groups=self._connections.security_groups,
-                )
+            self._bound = bound
+            self._image = bound.image
+            self._inputs = bound.inputs
+            self._connections = bound.connections
+            self._subnet_ids = bound.subnet_ids
             #: The rendered CreateTrainingJob request (values may be CDK tokens).
             self.request: dict[str, Any] = render_request(
                 self.props,
@@ -460,7 +453,7 @@ class TrainingJob(ITrainingJob):
                 default_runtime=MAX_WAITED_RUNTIME,
                 image=self._image,
                 inputs=self._inputs,
-                vpc_config=vpc_config,
+                vpc_config=bound.vpc_config,
             )
             self._timing = Timing(
                 self.completion,
@@ -475,18 +468,7 @@ class TrainingJob(ITrainingJob):
             self._validate()
             self._warn_about_secrets()
             self.provider: TrainingJobProvider = self._core.provider
-            # What every job of the stack needs alike: one managed policy, shared.
-            self.role.add_managed_policy(self.provider.execution_policy)
-            grant_execution_role(
-                self,
-                self,
-                self.props,
-                image=self._image,
-                inputs=self._inputs,
-                subnet_ids=self._subnet_ids,
-                security_groups=self._connections.security_groups,
-                owned_role=self._core.owned_role,
-            )
+            self._core.grant_definition(self, self.props, bound)
             self.provider.register_job(
                 execution_role=self.role,
                 job_name=self.request.get("TrainingJobName"),
@@ -624,17 +606,7 @@ class TrainingJob(ITrainingJob):
 
     def _library_problems(self) -> list[Problem]:
         """Rules of this library on top of the API's."""
-        problems: list[Problem] = []
-        tags = self.request.get("Tags")
-        if isinstance(tags, list) and len(tags) > MAX_TAGS:
-            problems.append(
-                Problem(
-                    "Tags",
-                    len(tags),
-                    f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library "
-                    f"adds {len(cr_props.LIBRARY_TAGS)} to recognise its jobs)",
-                )
-            )
+        problems = tag_problems(self.request)
         resources = self.request.get("ResourceConfig") or {}
         count = resources.get("InstanceCount")
         if isinstance(count, int) and not is_unresolved(count) and count < 1:
@@ -643,20 +615,10 @@ class TrainingJob(ITrainingJob):
         return problems
 
     def _warn_about_secrets(self) -> None:
-        for member, prop in (
-            ("HyperParameters", "hyperparameters"),
-            ("Environment", "environment"),
-        ):
-            values = self.request.get(member)
-            if not isinstance(values, Mapping):
-                continue
-            for key, value in values.items():
-                reason = secret_reason(str(key), str(value))
-                if reason:
-                    Annotations.of(self).add_warning_v2(
-                        SECRET_WARNING_ID,
-                        f"{prop}[{key!r}] looks like a secret ({reason}): it would be stored "
-                        "in plain text in the template and the job's description. Keep "
-                        "secrets in AWS Secrets Manager and read them in the container, "
-                        "granting the execution role secretsmanager:GetSecretValue.",
-                    )
+        warn_about_secrets(
+            self,
+            [
+                (self.request.get("HyperParameters"), "hyperparameters"),
+                (self.request.get("Environment"), "environment"),
+            ],
+        )

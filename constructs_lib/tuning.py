@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
+from aws_cdk import CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -17,16 +17,13 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import _nag
-from ._grants import grant_execution_role
-from ._job import JobCore, raise_problems, state_change_rule
-from ._network import job_security_groups, job_vpc_config
+from ._job import JobCore, raise_problems, state_change_rule, tag_problems, warn_about_secrets
 from ._schema import load
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME, Timing
 from .completion import Completion, CompletionMode
 from .config import Checkpoint, MetricDefinition, S3Location
 from .data import InputMode, TrainingInput, TrainingOutput
-from .handler import properties as cr_props
 from .handler.kinds import TUNING
 from .image import TrainingImage
 from .instance_type import InstanceType
@@ -54,9 +51,6 @@ MAX_TUNING_RUNTIME_SECONDS = int(
 #: Training jobs a tuning job runs unless told (not for the grid strategy, whose
 #: number is the number of combinations).
 DEFAULT_MAX_JOBS = 10
-# 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
-MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
-SECRET_WARNING_ID = "constructs-lib:possible-secret"
 
 _CONFIG = "HyperParameterTuningJobConfig"
 #: The prop that sets each member of the tuning request outside the training definition.
@@ -360,36 +354,19 @@ class HyperparameterTuningJob(Construct):
             )
             self.completion = self._core.completion
             self.role: iam.IRole = self._core.role
-            self._image = props.image.bind(self) if props.image is not None else None
-            self._inputs = [channel.bind(self) for channel in props.inputs]
-            self._connections = ec2.Connections(
-                security_groups=job_security_groups(
-                    self,
-                    vpc=props.vpc,
-                    vpc_subnets=props.vpc_subnets,
-                    security_groups=props.security_groups,
-                    instances=props.instance_count or 1,
-                    noun=TUNING.noun,
-                )
-            )
-            self._subnet_ids: list[str] = []
-            vpc_config = None
-            if props.vpc is not None:
-                vpc_config, self._subnet_ids = job_vpc_config(
-                    self,
-                    vpc=props.vpc,
-                    vpc_subnets=props.vpc_subnets,
-                    security_groups=self._connections.security_groups,
-                )
+            bound = self._core.bind_definition(props, instances=props.instance_count or 1)
+            self._bound = bound
+            self._image = bound.image
+            self._connections = bound.connections
             #: The CreateTrainingJob request the training definition's props render
             #: (without name and tags): checked by TrainingJob's cross-field rules.
             self.training_request = render_request(
                 props,
                 role_arn=self.role.role_arn,
                 default_runtime=MAX_WAITED_RUNTIME,
-                image=self._image,
-                inputs=self._inputs,
-                vpc_config=vpc_config,
+                image=bound.image,
+                inputs=bound.inputs,
+                vpc_config=bound.vpc_config,
             )
             definition, definition_problems = render_definition(self.training_request)
             if max_runtime is None:
@@ -446,17 +423,7 @@ class HyperparameterTuningJob(Construct):
             self._validate(definition_problems)
             self._warn_about_secrets()
             self.provider: TrainingJobProvider = self._core.provider
-            self.role.add_managed_policy(self.provider.execution_policy)
-            grant_execution_role(
-                self,
-                self,
-                props,
-                image=self._image,
-                inputs=self._inputs,
-                subnet_ids=self._subnet_ids,
-                security_groups=self._connections.security_groups,
-                owned_role=self._core.owned_role,
-            )
+            self._core.grant_definition(self, props, bound)
             self.provider.register_job(
                 execution_role=self.role,
                 job_name=self.request.get("HyperParameterTuningJobName"),
@@ -614,26 +581,14 @@ class HyperparameterTuningJob(Construct):
         raise_problems(self, problems, tuning_props_for_path)
 
     def _warn_about_secrets(self) -> None:
-        from .request import secret_reason  # noqa: PLC0415 - one helper, kept beside its rule
-
         definition = self.request.get("TrainingJobDefinition") or {}
-        for member, prop in (
-            ("StaticHyperParameters", "training.hyperparameters"),
-            ("Environment", "training.environment"),
-        ):
-            values = definition.get(member)
-            if not isinstance(values, Mapping):
-                continue
-            for key, value in values.items():
-                reason = secret_reason(str(key), str(value))
-                if reason:
-                    Annotations.of(self).add_warning_v2(
-                        SECRET_WARNING_ID,
-                        f"{prop}[{key!r}] looks like a secret ({reason}): it would be stored "
-                        "in plain text in the template and the job's description. Keep "
-                        "secrets in AWS Secrets Manager and read them in the container, "
-                        "granting the execution role secretsmanager:GetSecretValue.",
-                    )
+        warn_about_secrets(
+            self,
+            [
+                (definition.get("StaticHyperParameters"), "training.hyperparameters"),
+                (definition.get("Environment"), "training.environment"),
+            ],
+        )
 
 
 def _pruned(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -687,16 +642,7 @@ def tuning_problems(request: Mapping[str, Any]) -> list[Problem]:
             )
         )
     problems.extend(_range_problems(request, config, strategy))
-    tags = request.get("Tags")
-    if isinstance(tags, list) and len(tags) > MAX_TAGS:
-        problems.append(
-            Problem(
-                "Tags",
-                len(tags),
-                f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library "
-                f"adds {len(cr_props.LIBRARY_TAGS)} to recognise its jobs)",
-            )
-        )
+    problems.extend(tag_problems(request))
     return problems
 
 

@@ -64,7 +64,7 @@ class TuningObjective:
         return TuningObjective("Maximize", metric_name)
 
     def render(self) -> dict[str, str]:
-        """This value in the request\'s own shape and casing."""
+        """This value in the request's own shape and casing."""
         return {"Type": self.type, "MetricName": self.metric_name}
 
 
@@ -73,6 +73,15 @@ def _number_text(value: float | int) -> Any:
     if isinstance(value, str) or is_unresolved(value):
         return value
     return str(value)
+
+
+def _numeric_range(
+    name: str, low: float | int, high: float | int, scaling: ScalingType | None
+) -> dict[str, Any]:
+    rendered = {"Name": name, "MinValue": _number_text(low), "MaxValue": _number_text(high)}
+    if scaling is not None:
+        rendered["ScalingType"] = scaling.value
+    return rendered
 
 
 @dataclass(frozen=True)
@@ -91,15 +100,8 @@ class ContinuousRange:
     member = "ContinuousParameterRanges"
 
     def render(self) -> dict[str, Any]:
-        """This value in the request\'s own shape and casing."""
-        rendered = {
-            "Name": self.name,
-            "MinValue": _number_text(self.min_value),
-            "MaxValue": _number_text(self.max_value),
-        }
-        if self.scaling is not None:
-            rendered["ScalingType"] = self.scaling.value
-        return rendered
+        """This value in the request's own shape and casing."""
+        return _numeric_range(self.name, self.min_value, self.max_value, self.scaling)
 
 
 @dataclass(frozen=True)
@@ -118,15 +120,8 @@ class IntegerRange:
     member = "IntegerParameterRanges"
 
     def render(self) -> dict[str, Any]:
-        """This value in the request\'s own shape and casing."""
-        rendered = {
-            "Name": self.name,
-            "MinValue": _number_text(self.min_value),
-            "MaxValue": _number_text(self.max_value),
-        }
-        if self.scaling is not None:
-            rendered["ScalingType"] = self.scaling.value
-        return rendered
+        """This value in the request's own shape and casing."""
+        return _numeric_range(self.name, self.min_value, self.max_value, self.scaling)
 
 
 @dataclass(frozen=True)
@@ -139,7 +134,7 @@ class CategoricalRange:
     member = "CategoricalParameterRanges"
 
     def render(self) -> dict[str, Any]:
-        """This value in the request\'s own shape and casing."""
+        """This value in the request's own shape and casing."""
         return {"Name": self.name, "Values": [str(value) for value in self.values]}
 
 
@@ -167,7 +162,7 @@ class HyperbandConfig:
     max_resource: int | None = None
 
     def render(self) -> dict[str, Any]:
-        """This value in the request\'s own shape and casing."""
+        """This value in the request's own shape and casing."""
         config: dict[str, Any] = {}
         if self.min_resource is not None:
             config["MinResource"] = self.min_resource
@@ -189,7 +184,7 @@ class WarmStart:
     type: WarmStartType = WarmStartType.TRANSFER_LEARNING
 
     def render(self) -> dict[str, Any]:
-        """This value in the request\'s own shape and casing."""
+        """This value in the request's own shape and casing."""
         names = [
             parent if isinstance(parent, str) else parent.tuning_job_name for parent in self.parents
         ]
