@@ -39,7 +39,7 @@ from .instance_type import InstanceType
 from .provider import TrainingJobProvider
 from .request import TrainingJobProps, render_request
 from .training_job import ITrainingJob, TrainingJob
-from .tuning import HyperparameterTuningJob, TrainingDefinition
+from .tuning import HyperparameterTuningJob, IHyperparameterTuningJob, TrainingDefinition
 from .tuning_config import (
     CategoricalRange,
     ContinuousRange,
@@ -67,6 +67,7 @@ __all__ = [
     "FileSystemType",
     "HyperbandConfig",
     "HyperparameterTuningJob",
+    "IHyperparameterTuningJob",
     "ITrainingJob",
     "ImageConfig",
     "InputMode",

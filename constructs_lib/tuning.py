@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
+from aws_cdk import CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -251,8 +251,83 @@ def render_definition(
     return definition, problems
 
 
+class IHyperparameterTuningJob(Construct):
+    """A hyperparameter tuning job: one of this stack (:class:`HyperparameterTuningJob`)
+    or an existing one (:meth:`HyperparameterTuningJob.from_tuning_job_name`)."""
+
+    @property
+    def tuning_job_name(self) -> str:
+        """The tuning job's name."""
+        raise NotImplementedError
+
+    @property
+    def tuning_job_arn(self) -> str:
+        """The tuning job's ARN."""
+        raise NotImplementedError
+
+    # -- events -------------------------------------------------------------
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        statuses: list[str] | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this tuning job's "SageMaker HyperParameter Tuning
+        Job State Change" events (SageMaker may send one more than once).
+
+        :param statuses: only these ``HyperParameterTuningJobStatus`` values;
+            default: all.
+        """
+        return state_change_rule(
+            self,
+            construct_id,
+            kind=TUNING,
+            job_name=self.tuning_job_name,
+            target=target,
+            statuses=statuses,
+            description=description,
+            rule_name=rule_name,
+        )
+
+    def on_completed(
+        self, construct_id: str, *, target: events.IRuleTarget | None = None
+    ) -> events.Rule:
+        """A rule for the tuning job completing."""
+        return self.on_state_change(construct_id, target=target, statuses=["Completed"])
+
+    def on_failed(
+        self, construct_id: str, *, target: events.IRuleTarget | None = None
+    ) -> events.Rule:
+        """A rule for the tuning job ending without completing (``Failed`` or
+        ``Stopped``)."""
+        return self.on_state_change(construct_id, target=target, statuses=["Failed", "Stopped"])
+
+
+class _ImportedTuningJob(IHyperparameterTuningJob):
+    def __init__(self, scope: Construct, construct_id: str, *, name: str) -> None:
+        super().__init__(scope, construct_id)
+        self._name = name
+        # SageMaker ARNs carry the name in lower case.
+        resource_name = name if Token.is_unresolved(name) else name.lower()
+        self._arn = Stack.of(self).format_arn(
+            service="sagemaker", resource=TUNING.arn_resource, resource_name=resource_name
+        )
+
+    @property
+    def tuning_job_name(self) -> str:
+        return self._name
+
+    @property
+    def tuning_job_arn(self) -> str:
+        return self._arn
+
+
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class HyperparameterTuningJob(Construct):
+class HyperparameterTuningJob(IHyperparameterTuningJob):
     """A SageMaker hyperparameter tuning job, created when the stack deploys.
 
     It runs up to ``max_jobs`` training jobs of ``training`` with hyperparameters
@@ -440,6 +515,16 @@ class HyperparameterTuningJob(Construct):
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
 
+    # -- imports ------------------------------------------------------------
+
+    @staticmethod
+    def from_tuning_job_name(
+        scope: Construct, construct_id: str, name: str
+    ) -> IHyperparameterTuningJob:
+        """An existing tuning job, by name (its ARN is derived): e.g. a warm start's
+        parent, or a rule on its state changes."""
+        return _ImportedTuningJob(scope, construct_id, name=name)
+
     # -- attributes ---------------------------------------------------------
 
     @property
@@ -504,47 +589,6 @@ class HyperparameterTuningJob(Construct):
         location.grant_get(grantee)
         if output.encryption_key is not None:
             output.encryption_key.grant_decrypt(grantee)
-
-    # -- events -------------------------------------------------------------
-
-    def on_state_change(
-        self,
-        construct_id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        statuses: list[str] | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-    ) -> events.Rule:
-        """An EventBridge rule for this tuning job's "SageMaker HyperParameter Tuning
-        Job State Change" events (SageMaker may send one more than once).
-
-        :param statuses: only these ``HyperParameterTuningJobStatus`` values;
-            default: all.
-        """
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TUNING,
-            job_name=self.tuning_job_name,
-            target=target,
-            statuses=statuses,
-            description=description,
-            rule_name=rule_name,
-        )
-
-    def on_completed(
-        self, construct_id: str, *, target: events.IRuleTarget | None = None
-    ) -> events.Rule:
-        """A rule for the tuning job completing."""
-        return self.on_state_change(construct_id, target=target, statuses=["Completed"])
-
-    def on_failed(
-        self, construct_id: str, *, target: events.IRuleTarget | None = None
-    ) -> events.Rule:
-        """A rule for the tuning job ending without completing (``Failed`` or
-        ``Stopped``)."""
-        return self.on_state_change(construct_id, target=target, statuses=["Failed", "Stopped"])
 
     # -- internals ----------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._schema.validate import is_unresolved
 
 if TYPE_CHECKING:
-    from .tuning import HyperparameterTuningJob
+    from .tuning import IHyperparameterTuningJob
 
 
 class ScalingType(Enum):
@@ -176,11 +176,12 @@ class WarmStart:
     """Start from what earlier tuning jobs learned (``WarmStartConfig``).
 
     :param parents: 1 to 5 tuning jobs: constructs of this app (the new job then
-        depends on them) or names of existing jobs.
+        depends on them), imported ones (``HyperparameterTuningJob.from_tuning_job_name``)
+        or names of existing jobs.
     :param type: default: ``TRANSFER_LEARNING``.
     """
 
-    parents: Sequence[HyperparameterTuningJob | str]
+    parents: Sequence[IHyperparameterTuningJob | str]
     type: WarmStartType = WarmStartType.TRANSFER_LEARNING
 
     def render(self) -> dict[str, Any]:

@@ -389,6 +389,32 @@ def test_provider_acts_on_this_stacks_tuning_jobs_only_and_reads_their_training_
         assert json.dumps(built.resolve(job.role.role_arn)) in passed_roles
 
 
+def test_an_imported_tuning_job_has_name_arn_rules_and_warm_starts_others() -> None:
+    stack = Stack(App(), "Imports", env=ENV)
+    parent = HyperparameterTuningJob.from_tuning_job_name(stack, "Parent", "Earlier-Tuning")
+    assert parent.tuning_job_name == "Earlier-Tuning"
+    assert stack.resolve(parent.tuning_job_arn) == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/earlier-tuning",
+            ],
+        ]
+    }
+    parent.on_completed("Done")
+    child = _tuning(warm_start=WarmStart([parent]))
+    assert child.request["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": "Earlier-Tuning"}
+    ]
+    [rule] = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail"] == {
+        "HyperParameterTuningJobName": ["Earlier-Tuning"],
+        "HyperParameterTuningJobStatus": ["Completed"],
+    }
+
+
 def test_a_stack_without_tuning_jobs_gets_no_tuning_permissions() -> None:
     app = App()
     stack = Stack(app, "OnlyTraining")
