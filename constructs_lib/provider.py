@@ -773,12 +773,14 @@ class TrainingJobProvider(Construct):
             )
         if job_name is not None:
             names = {job_name} if Token.is_unresolved(job_name) else {job_name, job_name.lower()}
-            for name in sorted(names):
-                self._tuning_arns.append(self._job_arn(name, "hyper-parameter-tuning-job"))
-                self._tuned_training_arns.append(self._job_arn(f"{name}-*"))
+            training_arns = [self._job_arn(f"{name}-*") for name in sorted(names)]
+            self._tuning_arns.extend(
+                self._job_arn(name, "hyper-parameter-tuning-job") for name in sorted(names)
+            )
+            self._tuned_training_arns.extend(training_arns)
             acknowledge(
                 self,
-                wildcard_findings(stack, [], self._tuned_training_arns[1:]),
+                wildcard_findings(stack, [], training_arns),
                 "SageMaker names a tuning job's training jobs '<tuning job name>-<number>-"
                 "<hash>': the provider only reads those of this stack's tuning jobs.",
             )

@@ -14,10 +14,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import (
+    ContinuousRange,
+    HyperparameterTuningJob,
+    TrainingDefinition,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TuningObjective,
 )
 from sample_app.app import build_app
 from tests.every_job import add_every_job
@@ -68,6 +72,29 @@ def test_a_default_job_needs_no_acknowledgment_from_the_user(flags: dict[str, An
         )
 
     assert findings(build, packs=("AwsSolutions",), context=flags) == []
+    assert findings(build, context=flags) == []
+
+
+@with_flags
+def test_tuning_jobs_need_no_acknowledgment_from_the_user(flags: dict[str, Any]) -> None:
+    # A generated name, and a fixed one (its training jobs' names are '<name>-*').
+    def build(app: App) -> None:
+        stack = Stack(app, "User")
+        data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        for index, name in enumerate((None, "Fixed-Tuning")):
+            HyperparameterTuningJob(
+                stack,
+                f"Tune{index}",
+                training=TrainingDefinition(
+                    image=TrainingImage.from_registry(IMAGE),
+                    inputs=[TrainingInput.from_bucket("train", data, f"train/{index}/")],
+                    output=TrainingOutput.to_bucket(data, f"tuning/{index}/"),
+                ),
+                objective=TuningObjective.minimize("validation:rmse"),
+                ranges=[ContinuousRange("eta", 0.1, 0.5)],
+                tuning_job_name=name,
+            )
+
     assert findings(build, context=flags) == []
 
 
