@@ -432,7 +432,6 @@ class TrainingJob(ITrainingJob):
             )
             self.completion = self._core.completion
             self.role: iam.IRole = self._core.role
-            self._owns_role = role is None
             bound = self._core.bind_definition(
                 self.props,
                 instances=(
@@ -441,18 +440,15 @@ class TrainingJob(ITrainingJob):
                     else (instance_count or 1)
                 ),
             )
-            self._bound = bound
             self._image = bound.image
-            self._inputs = bound.inputs
             self._connections = bound.connections
-            self._subnet_ids = bound.subnet_ids
             #: The rendered CreateTrainingJob request (values may be CDK tokens).
             self.request: dict[str, Any] = render_request(
                 self.props,
                 role_arn=self.role.role_arn,
                 default_runtime=MAX_WAITED_RUNTIME,
-                image=self._image,
-                inputs=self._inputs,
+                image=bound.image,
+                inputs=bound.inputs,
                 vpc_config=bound.vpc_config,
             )
             self._timing = Timing(

@@ -430,7 +430,6 @@ class HyperparameterTuningJob(IHyperparameterTuningJob):
             self.completion = self._core.completion
             self.role: iam.IRole = self._core.role
             bound = self._core.bind_definition(props, instances=props.instance_count or 1)
-            self._bound = bound
             self._image = bound.image
             self._connections = bound.connections
             #: The CreateTrainingJob request the training definition's props render

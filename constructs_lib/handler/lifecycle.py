@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 MAX_NAME_LENGTH = TRAINING.max_name_length
 NAME_HASH_LENGTH = 12
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 DEFAULT_NAME_PREFIX = TRAINING.default_prefix
 
 #: A description of a job, as the kind's Describe operation returns it.
