@@ -19,6 +19,7 @@ from aws_cdk import (
     CustomResource,
     RemovalPolicy,
     Stack,
+    Token,
 )
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -122,6 +123,15 @@ def state_change_rule(
     if target is not None:
         rule.add_target(target)
     return rule
+
+
+def derived_job_arn(scope: Construct, kind: JobKind, name: str) -> str:
+    """The ARN of job ``name`` of ``kind`` in ``scope``'s account and region (SageMaker
+    ARNs carry the name in lower case)."""
+    resource_name = name if Token.is_unresolved(name) else name.lower()
+    return Stack.of(scope).format_arn(
+        service="sagemaker", resource=kind.arn_resource, resource_name=resource_name
+    )
 
 
 def removal_policy_name(scope: Construct, policy: RemovalPolicy, kind: JobKind) -> str:

@@ -12,8 +12,6 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Size,
-    Stack,
-    Token,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -29,6 +27,7 @@ from ._job import (
     SECRET_WARNING_ID,
     WAIT_KEY_CHARS,
     JobCore,
+    derived_job_arn,
     raise_problems,
     state_change_rule,
     tag_problems,
@@ -202,11 +201,7 @@ class _ImportedTrainingJob(ITrainingJob):
     ) -> None:
         super().__init__(scope, construct_id)
         self._name = name
-        # SageMaker ARNs carry the job name in lower case.
-        resource_name = name if Token.is_unresolved(name) else name.lower()
-        self._arn = arn or Stack.of(self).format_arn(
-            service="sagemaker", resource="training-job", resource_name=resource_name
-        )
+        self._arn = arn or derived_job_arn(self, TRAINING, name)
         self._model_data_url = model_data_url
 
     @property

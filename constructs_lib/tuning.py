@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size, Stack, Token
+from aws_cdk import CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -17,7 +17,14 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import _nag
-from ._job import JobCore, raise_problems, state_change_rule, tag_problems, warn_about_secrets
+from ._job import (
+    JobCore,
+    derived_job_arn,
+    raise_problems,
+    state_change_rule,
+    tag_problems,
+    warn_about_secrets,
+)
 from ._schema import load
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME, Timing
@@ -311,11 +318,7 @@ class _ImportedTuningJob(IHyperparameterTuningJob):
     def __init__(self, scope: Construct, construct_id: str, *, name: str) -> None:
         super().__init__(scope, construct_id)
         self._name = name
-        # SageMaker ARNs carry the name in lower case.
-        resource_name = name if Token.is_unresolved(name) else name.lower()
-        self._arn = Stack.of(self).format_arn(
-            service="sagemaker", resource=TUNING.arn_resource, resource_name=resource_name
-        )
+        self._arn = derived_job_arn(self, TUNING, name)
 
     @property
     def tuning_job_name(self) -> str:
