@@ -472,3 +472,15 @@ def test_the_requests_the_constructs_render_pass_botocore(requests: dict[str, An
         "MaxParallelTrainingJobs": 2,
         "MaxRuntimeInSeconds": 2700,
     }
+
+
+def test_a_prefix_without_usable_characters_falls_back_to_the_kinds_default() -> None:
+    name = lifecycle.generated_name(
+        "!!!",
+        stack_id="s",
+        logical_id="l",
+        request_id="r",
+        max_length=TUNING.max_name_length,
+        default_prefix=TUNING.default_prefix,
+    )
+    assert name.startswith("tuning-") and TUNING.is_name(name)

@@ -226,6 +226,7 @@ def _create(
         logical_id=event["LogicalResourceId"],
         request_id=event["RequestId"],
         max_length=kind.max_name_length,
+        default_prefix=kind.default_prefix,
     )
     request[kind.name_field] = name
     request_id = str(event["RequestId"])
@@ -666,17 +667,19 @@ def generated_name(
     logical_id: str,
     request_id: str,
     max_length: int = MAX_NAME_LENGTH,
+    default_prefix: str = DEFAULT_NAME_PREFIX,
 ) -> str:
     """A deterministic job name: ``<prefix>-<hash of stack, resource and request>``.
 
     The same request (a retry) gives the same name; another request, another name.
     The result is at most ``max_length`` characters (63 for a training job, 32 for a
-    tuning job) and matches the API's name pattern.
+    tuning job) and matches the API's name pattern; ``default_prefix`` stands in
+    for a prefix without usable characters.
     """
     digest = hashlib.sha256(f"{stack_id}|{logical_id}|{request_id}".encode()).hexdigest()
     clean = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")
     clean = clean[: max_length - NAME_HASH_LENGTH - 1].rstrip("-")
-    fallback = DEFAULT_NAME_PREFIX[: max_length - NAME_HASH_LENGTH - 1].rstrip("-")
+    fallback = default_prefix[: max_length - NAME_HASH_LENGTH - 1].rstrip("-")
     return f"{clean or fallback}-{digest[:NAME_HASH_LENGTH]}"
 
 
