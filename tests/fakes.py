@@ -200,38 +200,18 @@ class FakeSageMaker(_FakeService):
     def describe_training_job(self, **params: Any) -> dict[str, Any]:
         self._enter("DescribeTrainingJob", params)
         job = self._job(params["TrainingJobName"], "DescribeTrainingJob")
-        job.describes += 1
-        if job.status == "InProgress" and self._ran_out(job):
-            self._end(job, job.plan.final)
-        elif job.status == "Stopping":
-            job.stopping_describes += 1
-            if job.stopping_describes > job.plan.stop_polls:
-                self._end(job, "Stopped")
+        self._observe(job)
         return self._leave("DescribeTrainingJob", self._description(job))
 
     def stop_training_job(self, **params: Any) -> dict[str, Any]:
         self._enter("StopTrainingJob", params)
-        job = self._job(params["TrainingJobName"], "StopTrainingJob")
-        if job.status != "InProgress":
-            raise client_error(
-                "ValidationException",
-                f"The request was rejected because the training job is in status {job.status}.",
-                "StopTrainingJob",
-            )
-        job.status = "Stopping"
+        self._stop(self._job(params["TrainingJobName"], "StopTrainingJob"), "StopTrainingJob")
         return self._leave("StopTrainingJob", {})
 
     def delete_training_job(self, **params: Any) -> dict[str, Any]:
         self._enter("DeleteTrainingJob", params)
         job = self._job(params["TrainingJobName"], "DeleteTrainingJob")
-        if job.status not in TERMINAL:
-            raise client_error(
-                "ResourceInUse",
-                f"Training job {job.name} is {job.status}; only ended jobs can be deleted",
-                "DeleteTrainingJob",
-            )
-        del self.jobs[job.name]
-        self.deleted.append(job.name)
+        self._delete(job, self.jobs, self.deleted, "DeleteTrainingJob")
         return self._leave("DeleteTrainingJob", {})
 
     def update_training_job(self, **params: Any) -> dict[str, Any]:
@@ -287,40 +267,20 @@ class FakeSageMaker(_FakeService):
         operation = "DescribeHyperParameterTuningJob"
         self._enter(operation, params)
         job = self._tuning_job(params["HyperParameterTuningJobName"], operation)
-        job.describes += 1
-        if job.status == "InProgress" and self._ran_out(job):
-            self._end(job, job.plan.final)
-        elif job.status == "Stopping":
-            job.stopping_describes += 1
-            if job.stopping_describes > job.plan.stop_polls:
-                self._end(job, "Stopped")
+        self._observe(job)
         return self._leave(operation, self._tuning_description(job))
 
     def stop_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
         operation = "StopHyperParameterTuningJob"
         self._enter(operation, params)
-        job = self._tuning_job(params["HyperParameterTuningJobName"], operation)
-        if job.status != "InProgress":
-            raise client_error(
-                "ValidationException",
-                f"The request was rejected because the tuning job is in status {job.status}.",
-                operation,
-            )
-        job.status = "Stopping"
+        self._stop(self._tuning_job(params["HyperParameterTuningJobName"], operation), operation)
         return self._leave(operation, {})
 
     def delete_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
         operation = "DeleteHyperParameterTuningJob"
         self._enter(operation, params)
         job = self._tuning_job(params["HyperParameterTuningJobName"], operation)
-        if job.status not in TERMINAL:
-            raise client_error(
-                "ResourceInUse",
-                f"Tuning job {job.name} is {job.status}; only ended jobs can be deleted",
-                operation,
-            )
-        del self.tuning_jobs[job.name]
-        self.deleted_tuning.append(job.name)
+        self._delete(job, self.tuning_jobs, self.deleted_tuning, operation)
         return self._leave(operation, {})
 
     def tuning_job(self, name: str) -> Job:
@@ -333,6 +293,39 @@ class FakeSageMaker(_FakeService):
             self._end(job, job.plan.final)
 
     # -- internals ----------------------------------------------------------
+
+    def _observe(self, job: Job) -> None:
+        """A describe of ``job``: it ends when its plan says (polls or runtime), and a
+        stopping job stops after ``stop_polls`` describes."""
+        job.describes += 1
+        if job.status == "InProgress" and self._ran_out(job):
+            self._end(job, job.plan.final)
+        elif job.status == "Stopping":
+            job.stopping_describes += 1
+            if job.stopping_describes > job.plan.stop_polls:
+                self._end(job, "Stopped")
+
+    @staticmethod
+    def _stop(job: Job, operation: str) -> None:
+        if job.status != "InProgress":
+            raise client_error(
+                "ValidationException",
+                f"The request was rejected because the {job.kind} job is in status {job.status}.",
+                operation,
+            )
+        job.status = "Stopping"
+
+    @staticmethod
+    def _delete(job: Job, jobs: dict[str, Job], deleted: list[str], operation: str) -> None:
+        if job.status not in TERMINAL:
+            raise client_error(
+                "ResourceInUse",
+                f"{job.kind.capitalize()} job {job.name} is {job.status}; only ended jobs "
+                "can be deleted",
+                operation,
+            )
+        del jobs[job.name]
+        deleted.append(job.name)
 
     def _ran_out(self, job: Job) -> bool:
         if job.plan.runtime is not None:
