@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 # checkov pins versions (boto3, networkx) the project's own tools cannot share: its own venv.
 TOOLS := .venv-tools
 CHECKOV_VERSION := 3.3.30
+# The SageMaker pieces the tests take as judges (the SDK's image URIs, the training
+# toolkit of the framework containers, scikit-learn for the sample's script) pin
+# versions of their own (boto3, numpy): their own venv too.
+SDK := .venv-sdk
+SDK_PACKAGES := sagemaker-core==2.27.0 sagemaker-training==5.1.4 scikit-learn==1.9.1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
@@ -23,6 +28,12 @@ $(TOOLS)/.installed: Makefile
 	$(TOOLS)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
 	touch $@
 
+$(SDK)/.installed: Makefile
+	$(PYTHON) -m venv $(SDK)
+	$(SDK)/bin/python -m pip install --quiet --upgrade pip
+	$(SDK)/bin/python -m pip install --quiet $(SDK_PACKAGES)
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -33,7 +44,7 @@ synth: $(VENV)/.installed node_modules/.installed
 	@echo "Synthesized into cdk.out/:" && ls cdk.out/*.template.json
 
 ## make test: the whole test suite, with the type and lint gates
-test: $(VENV)/.installed $(TOOLS)/.installed node_modules/.installed lint typecheck
+test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed node_modules/.installed lint typecheck
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -59,4 +70,4 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SDK) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache

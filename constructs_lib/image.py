@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from constructs import Construct
 
 from . import _algorithms
 from ._compact import allow
+from ._framework_image import FrameworkSpec, resolve_for_job
 from ._nag import acknowledge_statement, add_statement
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
@@ -39,6 +40,9 @@ class ImageConfig:
     repository_arn: str | None = None
     """The ECR repository to pull from, for images whose pull is one statement on it
     (plus ``ecr:GetAuthorizationToken``, which a job's shared policy grants)."""
+    framework: FrameworkSpec | None = None
+    """For a framework image (whose training toolkit runs ``code``): what it resolved
+    to for the job (processor and Python version included)."""
 
 
 class TrainingImage(ABC):
@@ -46,6 +50,8 @@ class TrainingImage(ABC):
 
     * :meth:`from_algorithm` — a SageMaker built-in algorithm (XGBoost, k-means...),
       resolved for the stack's region;
+    * :meth:`from_framework` — SageMaker's PyTorch, TensorFlow, Hugging Face,
+      scikit-learn or XGBoost container, which runs your own code (``code=``);
     * :meth:`from_registry` — an image URI (ECR of any account, e.g. a framework image);
     * :meth:`from_ecr_repository` — a repository of yours;
     * :meth:`from_asset` — a local directory with a Dockerfile, built and pushed by CDK;
@@ -92,6 +98,42 @@ class TrainingImage(ABC):
         return _BuiltinAlgorithmImage(name, version)
 
     @staticmethod
+    def from_framework(
+        framework: str,
+        version: str,
+        *,
+        py_version: str | None = None,
+        processor: str | None = None,
+        base_framework_version: str | None = None,
+    ) -> TrainingImage:
+        """One of SageMaker's framework training containers, which run your own code
+        (``TrainingJob(code=TrainingCode.from_directory(...))``) as the SageMaker
+        Python SDK's ``PyTorch(...)``, ``TensorFlow(...)``, ``HuggingFace(...)``,
+        ``SKLearn(...)`` and ``XGBoost(...)`` estimators do: e.g.
+        ``from_framework("pytorch", "2.5", py_version="py311")``.
+
+        The image URI is what the SDK's ``image_uris.retrieve(framework, region,
+        version, py_version, instance_type, image_scope="training")`` returns: a plain
+        string when the stack's region is known, a ``CfnMapping`` lookup in a
+        region-agnostic stack. The execution role may pull from that repository only.
+
+        :param framework: ``pytorch``, ``tensorflow``, ``huggingface`` (transformers),
+            ``sklearn`` or ``xgboost``.
+        :param version: the framework's version (for Hugging Face, the transformers
+            version), full (``2.5.1``) or short (``2.5``) as the SDK accepts it.
+        :param py_version: e.g. ``py311``; default: the version's only one (an error
+            names the choices when it has several).
+        :param processor: ``cpu``, ``gpu`` (or ``trn``, PyTorch's Neuron image) when
+            the job's instance type is not known at synth; default: decided by the
+            job's instance type (CPU, GPU, Trainium), or the only processor.
+        :param base_framework_version: Hugging Face's base framework, e.g.
+            ``pytorch2.5``; default: the version's only one.
+        """
+        return _FrameworkImage(
+            FrameworkSpec(framework, version, py_version, base_framework_version, processor)
+        )
+
+    @staticmethod
     def from_private_registry(
         image_uri: str, *, credentials_provider: lambda_.IFunction | None = None
     ) -> TrainingImage:
@@ -112,6 +154,13 @@ class TrainingImage(ABC):
     @abstractmethod
     def bind(self, scope: Construct) -> ImageConfig:
         """The image as a job in ``scope`` uses it (creating an asset there if needed)."""
+
+    def _bind_to_job(
+        self, scope: Construct, *, instance_types: Sequence[str], smdistributed: bool = False
+    ) -> ImageConfig:
+        """The image as a job of ``instance_types`` in ``scope`` uses it; images that
+        do not depend on the instance type bind as :meth:`bind` does."""
+        return self.bind(scope)
 
     @property
     def image_uri(self) -> str:
@@ -271,26 +320,17 @@ class _BuiltinAlgorithmImage(TrainingImage):
         return config
 
     def _bind(self, stack: Stack, scope: Construct) -> ImageConfig:
-        region = stack.region
-        if Token.is_unresolved(region):
-            account = self._mapping(stack).find_in_map(Aws.REGION, "account")
-            uri = (
-                f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{self._repository}:{self.version}"
-            )
-            registry_region: str = Aws.REGION
-        else:
-            if region not in self.registries:
-                raise ValueError(
-                    f"[{scope.node.path}] image: the built-in algorithm {self.name!r} "
-                    f"{self.version} is invalid in region {region!r}: it is published in "
-                    f"{', '.join(sorted(self.registries))}"
-                )
-            account = self.registries[region]
-            suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-            uri = f"{account}.dkr.ecr.{region}.{suffix}/{self._repository}:{self.version}"
-            registry_region = region
-        repository_arn = (
-            f"arn:{Aws.PARTITION}:ecr:{registry_region}:{account}:repository/{self._repository}"
+        uri, repository_arn = regional_image(
+            stack,
+            registries=self.registries,
+            mapping_id=f"SageMakerAlgorithmRegistries{self._registry_index}",
+            repository=self._repository,
+            tag=self.version,
+            unpublished=lambda region: (
+                f"[{scope.node.path}] image: the built-in algorithm {self.name!r} "
+                f"{self.version} is invalid in region {region!r}: it is published in "
+                f"{', '.join(sorted(self.registries))}"
+            ),
         )
         return ImageConfig(
             {"TrainingImage": uri},
@@ -299,17 +339,84 @@ class _BuiltinAlgorithmImage(TrainingImage):
             repository_arn,
         )
 
-    def _mapping(self, stack: Stack) -> CfnMapping:
-        """One mapping per registry table per stack, shared by the jobs that use it."""
-        construct_id = f"SageMakerAlgorithmRegistries{self._registry_index}"
-        existing = stack.node.try_find_child(construct_id)
-        if isinstance(existing, CfnMapping):
-            return existing
-        return CfnMapping(
-            stack,
-            construct_id,
-            mapping={region: {"account": account} for region, account in self.registries.items()},
+
+class _FrameworkImage(TrainingImage):
+    def __init__(self, spec: FrameworkSpec) -> None:
+        # Checked where a job binds it, so that an error names the job.
+        self.spec = spec
+
+    def bind(self, scope: Construct) -> ImageConfig:
+        return self._bind_to_job(scope, instance_types=())
+
+    def _bind_to_job(
+        self, scope: Construct, *, instance_types: Sequence[str], smdistributed: bool = False
+    ) -> ImageConfig:
+        resolved = resolve_for_job(
+            scope, self.spec, instance_types=instance_types, smdistributed=smdistributed
         )
+        uri, repository_arn = regional_image(
+            Stack.of(scope),
+            registries=resolved.accounts(),
+            mapping_id=f"SageMakerFrameworkRegistries{resolved.registries}",
+            repository=resolved.repository,
+            tag=resolved.tag,
+            unpublished=lambda region: f"[{scope.node.path}] image: region {region!r}",
+        )
+        spec = FrameworkSpec(
+            self.spec.framework,
+            self.spec.version,
+            resolved.py_version,
+            self.spec.base_framework_version,
+            resolved.processor,
+        )
+        return ImageConfig(
+            {"TrainingImage": uri},
+            uri,
+            lambda grantee: _grant_ecr_pull(grantee, repository_arn),
+            repository_arn,
+            framework=spec,
+        )
+
+
+def regional_image(
+    stack: Stack,
+    *,
+    registries: Mapping[str, str],
+    mapping_id: str,
+    repository: str,
+    tag: str,
+    unpublished: Callable[[str], str],
+) -> tuple[str, str]:
+    """The URI of an image SageMaker publishes per region (from ``registries``, region
+    -> account), and its repository's ARN: plain strings when the stack's region is
+    known, a ``CfnMapping`` lookup (one per registry table per stack, shared by the
+    jobs that use it) in a region-agnostic stack.
+
+    :param unpublished: the error message for a region without the image.
+    """
+    region = stack.region
+    if Token.is_unresolved(region):
+        existing = stack.node.try_find_child(mapping_id)
+        mapping = (
+            existing
+            if isinstance(existing, CfnMapping)
+            else CfnMapping(
+                stack,
+                mapping_id,
+                mapping={name: {"account": account} for name, account in registries.items()},
+            )
+        )
+        account = mapping.find_in_map(Aws.REGION, "account")
+        uri = f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{repository}:{tag}"
+        registry_region: str = Aws.REGION
+    else:
+        if region not in registries:
+            raise ValueError(unpublished(region))
+        account = registries[region]
+        uri = f"{account}.dkr.{_algorithms.ecr_host(region)}/{repository}:{tag}"
+        registry_region = region
+    repository_arn = f"arn:{Aws.PARTITION}:ecr:{registry_region}:{account}:repository/{repository}"
+    return uri, repository_arn
 
 
 _TOKEN_REASON = (

@@ -1,8 +1,11 @@
-"""Generate ``builtin_algorithms.json`` from the SDK's published image-URI data.
+"""Generate the image tables from the SDK's published image-URI data:
+``builtin_algorithms.json`` (SageMaker's built-in algorithms) and ``frameworks.json``
+(the framework containers that run your own code).
 
 Run ``python -m constructs_lib._algorithms.generate`` (it downloads the
 ``sagemaker-core`` wheel with pip, reads its ``image_uri_config/*.json`` and
-installs nothing) and commit the result.
+installs nothing; the ECR host of each region comes from botocore's endpoint data)
+and commit the result.
 """
 
 from __future__ import annotations
@@ -38,6 +41,21 @@ ALGORITHMS = (
     "seq2seq",
     "xgboost",
 )
+#: The framework containers whose training toolkit runs a script (script mode), and
+#: the image scopes the library uses: training, and serving what was trained.
+#: ``pytorch-neuron`` is PyTorch's image for Trainium instances.
+FRAMEWORKS = ("huggingface", "pytorch", "pytorch-neuron", "sklearn", "tensorflow", "xgboost")
+SCOPES = ("training", "inference", "inference_graviton")
+#: Versions of a framework's config that are not framework containers: XGBoost's
+#: "1" is the built-in algorithm's first image (no training toolkit).
+NOT_FRAMEWORK_VERSIONS = {"xgboost": ("1",)}
+
+
+def _registry_index(registries: list[dict[str, str]], registry: dict[str, str]) -> int:
+    registry = dict(sorted(registry.items()))
+    if registry not in registries:
+        registries.append(registry)
+    return registries.index(registry)
 
 
 def build(configs: dict[str, dict[str, Any]], source: str) -> dict[str, Any]:
@@ -49,24 +67,101 @@ def build(configs: dict[str, dict[str, Any]], source: str) -> dict[str, Any]:
         config = config.get("training", config)
         versions: dict[str, Any] = {}
         for version, entry in config["versions"].items():
-            registry = dict(sorted(entry["registries"].items()))
-            if registry not in registries:
-                registries.append(registry)
             versions[version] = {
                 "repository": entry["repository"],
-                "registries": registries.index(registry),
+                "registries": _registry_index(registries, entry["registries"]),
             }
         algorithms[name] = {"aliases": config.get("version_aliases", {}), "versions": versions}
     return {"source": source, "registries": registries, "algorithms": algorithms}
 
 
-def read_wheel(wheel: Path) -> dict[str, dict[str, Any]]:
+def _compact(value: Any, registries: list[dict[str, str]]) -> Any:
+    """``value`` with every ``registries`` map replaced by its index in ``registries``."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: (
+            _registry_index(registries, item)
+            if key == "registries" and isinstance(item, dict)
+            else _compact(item, registries)
+        )
+        for key, item in value.items()
+    }
+
+
+def build_frameworks(
+    configs: dict[str, dict[str, Any]], source: str, hosts: dict[str, str]
+) -> dict[str, Any]:
+    """The framework table: each framework's config for each scope, as the SDK's
+    ``image_uris.retrieve`` reads it, with shared registry maps, and ``hosts``: the ECR
+    host of each region (of these images and of the built-in algorithms')."""
+    registries: list[dict[str, str]] = []
+    frameworks: dict[str, Any] = {}
+    for name in FRAMEWORKS:
+        scopes: dict[str, Any] = {}
+        for scope in SCOPES:
+            config = configs[name].get(scope)
+            if config is None:
+                continue
+            config = dict(config)
+            dropped = NOT_FRAMEWORK_VERSIONS.get(name, ())
+            config["versions"] = {
+                version: entry
+                for version, entry in config["versions"].items()
+                if version not in dropped
+            }
+            if "version_aliases" in config:
+                config["version_aliases"] = {
+                    alias: target
+                    for alias, target in config["version_aliases"].items()
+                    if target not in dropped
+                }
+            scopes[scope] = _compact(config, registries)
+        frameworks[name] = scopes
+    return {
+        "source": source,
+        "hosts": dict(sorted(hosts.items())),
+        "registries": registries,
+        "frameworks": frameworks,
+    }
+
+
+def ecr_hosts(regions: set[str]) -> dict[str, str]:
+    """The ECR host of each region (``ecr.<region>.<partition's DNS suffix>``), as the
+    SDK builds image URIs: from botocore's endpoint data."""
+    import botocore.loaders  # noqa: PLC0415  (a development dependency)
+    import botocore.regions  # noqa: PLC0415
+
+    resolver = botocore.regions.EndpointResolver(
+        botocore.loaders.create_loader().load_data("endpoints")
+    )
+    hosts: dict[str, str] = {}
+    for region in sorted(regions):
+        endpoint = resolver.construct_endpoint("ecr", region)
+        if endpoint is not None:
+            hosts[region] = endpoint["hostname"]
+    return hosts
+
+
+def read_wheel(wheel: Path, names: tuple[str, ...] = ALGORITHMS) -> dict[str, dict[str, Any]]:
     with zipfile.ZipFile(wheel) as archive:
-        return {name: json.loads(archive.read(f"{CONFIG_DIR}{name}.json")) for name in ALGORITHMS}
+        return {name: json.loads(archive.read(f"{CONFIG_DIR}{name}.json")) for name in names}
+
+
+def _regions(value: Any) -> set[str]:
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, item in value.items():
+        if key == "registries" and isinstance(item, dict):
+            found.update(item)
+        else:
+            found |= _regions(item)
+    return found
 
 
 def main() -> None:
-    from . import TABLE_FILE  # noqa: PLC0415
+    from . import FRAMEWORK_FILE, TABLE_FILE  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(
@@ -75,8 +170,12 @@ def main() -> None:
         )
         [wheel] = Path(folder).glob("*.whl")
         table = build(read_wheel(wheel), source=wheel.name)
+        configs = read_wheel(wheel, FRAMEWORKS)
+    hosts = ecr_hosts(_regions(configs) | _regions(table))
+    frameworks = build_frameworks(configs, source=table["source"], hosts=hosts)
     TABLE_FILE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {TABLE_FILE} from {table['source']}", file=sys.stderr)
+    FRAMEWORK_FILE.write_text(json.dumps(frameworks, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {TABLE_FILE} and {FRAMEWORK_FILE} from {table['source']}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+"""SageMaker's training toolkit (PyPI ``sagemaker-training``, the code inside the
+framework containers) run locally on what a synthesized cloud assembly gives: the
+``/opt/ml`` tree written as SageMaker writes it for a job's request, the code and
+channel data mapped to the assembly's staged assets.
+
+The toolkit and the SDK pieces live in their own venv (``make .venv-sdk/.installed``),
+as their pins clash with the project's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
+
+
+def sdk_python() -> Path:
+    """The venv's interpreter (built by ``make test``)."""
+    if not SDK_PYTHON.exists():
+        pytest.fail(f"{SDK_PYTHON} is missing: run `make .venv-sdk/.installed` (make test does)")
+    return SDK_PYTHON
+
+
+def staged_files(outdir: Path) -> dict[str, Path]:
+    """Object key -> staged file of every file asset of the assembly in ``outdir``."""
+    staged: dict[str, Path] = {}
+    for manifest in outdir.glob("*.assets.json"):
+        for asset in json.loads(manifest.read_text()).get("files", {}).values():
+            source = outdir / asset["source"]["path"]
+            for destination in asset["destinations"].values():
+                staged[destination["objectKey"]] = source
+    return staged
+
+
+def staged(uri: str, files: dict[str, Path]) -> Path:
+    """The staged asset an ``s3://bucket/key`` of the template names."""
+    key = uri.split("/", 3)[3]
+    assert key in files, f"{uri} is no asset of the assembly ({sorted(files)})"
+    return files[key]
+
+
+def write_tree(
+    base: Path,
+    *,
+    request: dict[str, Any],
+    hyperparameters: dict[str, str],
+    files: dict[str, Path],
+    channel_files: dict[str, Path] | None = None,
+) -> None:
+    """The ``SAGEMAKER_BASE_DIR`` tree SageMaker writes for a training job of
+    ``request`` (a CreateTrainingJob request, or a tuning job's training definition
+    with ``hyperparameters`` the values one training job gets).
+
+    :param channel_files: the file of a channel whose S3 URI is not an asset (e.g. the
+        artifacts of another job), by channel name.
+    """
+    config = base / "input" / "config"
+    config.mkdir(parents=True)
+    for folder in ("model", "output/data", "code"):
+        (base / folder).mkdir(parents=True)
+    # The code: the request's S3 URI mapped to the staged archive, or (a job without
+    # network access) its path in the code channel, mapped into the tree.
+    values = dict(hyperparameters)
+    submit = json.loads(values["sagemaker_submit_directory"])
+    local = (
+        str(base / submit.removeprefix("/opt/ml/"))
+        if submit.startswith("/opt/ml/")
+        else str(staged(submit, files))
+    )
+    values["sagemaker_submit_directory"] = json.dumps(local)
+    (config / "hyperparameters.json").write_text(json.dumps(values))
+    mode = request["AlgorithmSpecification"].get("TrainingInputMode", "File")
+    channels: dict[str, Any] = {}
+    for channel in request.get("InputDataConfig", []):
+        source = channel["DataSource"]["S3DataSource"]
+        channels[channel["ChannelName"]] = {
+            "ContentType": channel.get("ContentType"),
+            "TrainingInputMode": channel.get("InputMode", mode),
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        data = base / "input" / "data" / channel["ChannelName"]
+        data.mkdir(parents=True)
+        given = (channel_files or {}).get(channel["ChannelName"])
+        if given is not None:
+            shutil.copy(given, data / given.name)
+        else:
+            shutil.copy(staged(source["S3Uri"], files), data / Path(source["S3Uri"]).name)
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+    instance_type = request["ResourceConfig"]["InstanceType"]
+    # "localhost": the toolkit waits until every host resolves.
+    (config / "resourceconfig.json").write_text(
+        json.dumps(
+            {
+                "current_host": "localhost",
+                "hosts": ["localhost"],
+                "current_instance_type": instance_type,
+                "current_group_name": "homogeneousCluster",
+                "instance_groups": [
+                    {
+                        "instance_group_name": "homogeneousCluster",
+                        "instance_type": instance_type,
+                        "hosts": ["localhost"],
+                    }
+                ],
+                "network_interface_name": "eth0",
+            }
+        )
+    )
+
+
+def train(base: Path) -> subprocess.CompletedProcess[str]:
+    """``sagemaker_training.trainer.train()`` on the tree at ``base``, as a framework
+    container's entry point calls it."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SM_", "SAGEMAKER_", "AWS_", "PYTHON"))
+    }
+    environment.update({"SAGEMAKER_BASE_DIR": str(base), "AWS_DEFAULT_REGION": "us-east-1"})
+    return subprocess.run(
+        [str(sdk_python()), "-c", "from sagemaker_training import trainer; trainer.train()"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def sdk_retrieve(cases: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What the SageMaker SDK's ``image_uris.retrieve`` answers for each case
+    (``{"uri": ...}`` or ``{"error": ...}``), run in the SDK's venv."""
+    result = subprocess.run(
+        [str(sdk_python()), str(ROOT / "tests" / "sdk_probe.py")],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    answers: list[dict[str, str]] = json.loads(result.stdout)
+    return answers
