@@ -3,6 +3,7 @@
 #: The release; the package's only version source (pyproject.toml reads it).
 __version__ = "0.1.0"
 
+from .code import TrainingCode
 from .completion import Completion, CompletionMode
 from .config import (
     Checkpoint,
@@ -34,6 +35,7 @@ from .data import (
     TrainingInput,
     TrainingOutput,
 )
+from .distribution import Distribution
 from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
@@ -62,6 +64,7 @@ __all__ = [
     "ContinuousRange",
     "DebugCollection",
     "DebugHookConfig",
+    "Distribution",
     "ExperimentConfig",
     "FileSystemAccessMode",
     "FileSystemType",
@@ -91,6 +94,7 @@ __all__ = [
     "ServerlessJobConfig",
     "ServerlessJobType",
     "TensorBoardOutput",
+    "TrainingCode",
     "TrainingDefinition",
     "TrainingImage",
     "TrainingInput",

@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._network import grant_network_interfaces
+from .code import CodeConfig
 from .data import TrainingInput
 from .image import ImageConfig, grant_repository_pull
 from .request import TrainingJobProps
@@ -23,6 +24,7 @@ def grant_execution_role(
     props: TrainingJobProps,
     *,
     image: ImageConfig | None,
+    code: CodeConfig | None = None,
     inputs: Sequence[TrainingInput],
     subnet_ids: Sequence[str],
     security_groups: Sequence[ec2.ISecurityGroup],
@@ -35,6 +37,8 @@ def grant_execution_role(
         grant_repository_pull(principal, image.repository_arn)
     elif image is not None:
         image.grant_pull(grantee)
+    if code is not None:
+        code.grant_read(grantee)
     for channel in inputs:
         channel.grant_read(grantee)
     if props.vpc is not None:

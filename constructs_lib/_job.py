@@ -27,6 +27,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from . import _script_mode
 from ._compact import share as share_grants
 from ._grants import grant_execution_role
 from ._nag import acknowledge, rules
@@ -34,13 +35,14 @@ from ._network import job_security_groups, job_vpc_config
 from ._principal import POLICY_NAME, InlinePolicyPrincipal
 from ._schema.validate import Problem
 from ._timing import SECONDS, Timing
+from .code import CodeConfig
 from .completion import Completion, CompletionMode
 from .data import TrainingInput
 from .handler import properties as cr_props
 from .handler.kinds import TRAINING, JobKind
 from .image import ImageConfig
 from .provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
-from .request import TrainingJobProps, secret_reason
+from .request import TrainingJobProps, instance_types, secret_reason
 
 #: The statuses in which a job has ended.
 ENDED_STATUSES = ("Completed", "Failed", "Stopped")
@@ -53,13 +55,18 @@ SECRET_WARNING_ID = "constructs-lib:possible-secret"
 
 @dataclass(frozen=True)
 class BoundDefinition:
-    """A training definition's parts bound to its job: image, channels, network."""
+    """A training definition's parts bound to its job: image, code, channels, network,
+    and the hyperparameters as the request carries them."""
 
     image: ImageConfig | None
     inputs: list[TrainingInput]
     connections: ec2.Connections
     subnet_ids: list[str]
     vpc_config: dict[str, Any] | None
+    code: CodeConfig | None
+    hyperparameters: dict[str, str] | None
+    problems: list[Problem]
+    """What is wrong with the code, its distribution or the hyperparameters."""
 
 
 def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
@@ -227,10 +234,43 @@ class JobCore:
 
     def bind_definition(self, props: TrainingJobProps, *, instances: int) -> BoundDefinition:
         """Bind the image and channels to the job, and build its network: the security
-        groups (one created for it unless given) and the ``VpcConfig``."""
+        groups (one created for it unless given) and the ``VpcConfig``; with code,
+        encode the hyperparameters for the framework container."""
         scope = self.scope
-        image = props.image.bind(scope) if props.image is not None else None
+        types = instance_types(props)
+        distribution = props.distribution
+        image = (
+            props.image._bind_to_job(
+                scope,
+                instance_types=types,
+                smdistributed=distribution is not None and distribution.smdistributed,
+            )
+            if props.image is not None
+            else None
+        )
+        code = props.code.bind(scope) if props.code is not None else None
+        hyperparameters, problems = _script_mode.hyperparameters(
+            user=props.hyperparameters,
+            code=code,
+            distribution=distribution,
+            image=image,
+            region=Stack.of(scope).region,
+            instance_types=types,
+            instance_count=instances,
+            network_isolation=bool(props.network_isolation),
+        )
         inputs = [channel.bind(scope) for channel in props.inputs]
+        if code is not None and props.network_isolation:
+            if any(c.channel_name == _script_mode.CODE_CHANNEL for c in inputs):
+                problems.append(
+                    Problem(
+                        "InputDataConfig",
+                        _script_mode.CODE_CHANNEL,
+                        "a channel named 'code' brings the code to a job without network "
+                        "access: name your channel otherwise",
+                    )
+                )
+            inputs.append(_script_mode.code_channel(code))
         connections = ec2.Connections(
             security_groups=job_security_groups(
                 scope,
@@ -250,7 +290,9 @@ class JobCore:
                 vpc_subnets=props.vpc_subnets,
                 security_groups=connections.security_groups,
             )
-        return BoundDefinition(image, inputs, connections, subnet_ids, vpc_config)
+        return BoundDefinition(
+            image, inputs, connections, subnet_ids, vpc_config, code, hyperparameters, problems
+        )
 
     def grant_definition(
         self, grantee: iam.IGrantable, props: TrainingJobProps, bound: BoundDefinition
@@ -263,6 +305,7 @@ class JobCore:
             grantee,
             props,
             image=bound.image,
+            code=bound.code,
             inputs=bound.inputs,
             subnet_ids=bound.subnet_ids,
             security_groups=bound.connections.security_groups,

@@ -19,6 +19,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
 from ._schema.validate import is_unresolved
+from .code import TrainingCode
 from .config import (
     Checkpoint,
     DebugHookConfig,
@@ -35,6 +36,7 @@ from .config import (
     _prune,
 )
 from .data import InputMode, TrainingInput, TrainingOutput
+from .distribution import Distribution
 from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 
@@ -70,7 +72,9 @@ class TrainingJobProps:
     max_pending: Duration | None = None
     spot_training: bool | None = None
     checkpoint: Checkpoint | None = None
-    hyperparameters: Mapping[str, str] | None = None
+    hyperparameters: Mapping[str, Any] | None = None
+    code: TrainingCode | None = None
+    distribution: Distribution | None = None
     environment: Mapping[str, str] | None = None
     tags: Mapping[str, str] | None = None
     training_job_name: str | None = None
@@ -96,7 +100,7 @@ class TrainingJobProps:
 #: props is set through ``additional_request`` (see ESCAPE_HATCH_ONLY).
 PROPS_FOR_MEMBER: dict[str, tuple[str, ...]] = {
     "TrainingJobName": ("training_job_name",),
-    "HyperParameters": ("hyperparameters",),
+    "HyperParameters": ("hyperparameters", "code", "distribution"),
     "AlgorithmSpecification": (
         "image",
         "input_mode",
@@ -162,6 +166,9 @@ PROP_FOR_PATH: dict[str, str] = {
     "StoppingCondition.MaxPendingTimeInSeconds": "max_pending",
     "VpcConfig.Subnets": "vpc_subnets",
     "VpcConfig.SecurityGroupIds": "security_groups",
+    # The user's values (code and distribution add the toolkit's own).
+    "HyperParameters": "hyperparameters",
+    "HyperParameters.sagemaker_distribution": "distribution",
 }
 
 
@@ -236,6 +243,16 @@ def render_resource_config(props: TrainingJobProps) -> dict[str, Any] | None:
     return config or None
 
 
+def instance_types(props: TrainingJobProps) -> list[str]:
+    """The instance types the job runs on (its groups', or its one type, the default
+    included; none for a serverless job without one)."""
+    if props.instance_groups:
+        return [str(group.instance_type) for group in props.instance_groups]
+    if props.instance_type is None and props.serverless is not None:
+        return []
+    return [str(props.instance_type or InstanceType.of(DEFAULT_INSTANCE_TYPE))]
+
+
 def render_stopping_condition(props: TrainingJobProps, default_runtime: Duration) -> dict[str, Any]:
     """``StoppingCondition``."""
     return _prune(
@@ -262,12 +279,15 @@ def render_request(
     image: ImageConfig | None = None,
     inputs: Sequence[TrainingInput] | None = None,
     vpc_config: Mapping[str, Any] | None = None,
+    hyperparameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The CreateTrainingJob request, ``additional_request`` merged in last.
 
     :param image: the bound image (see ``TrainingImage.bind``); none for a serverless job.
     :param inputs: the bound channels (see ``TrainingInput.bind``); default: ``props.inputs``.
     :param vpc_config: the rendered ``VpcConfig``; default: none.
+    :param hyperparameters: the encoded ``HyperParameters`` (see ``_script_mode``);
+        default: ``props.hyperparameters`` as they are.
     """
     channels = props.inputs if inputs is None else inputs
 
@@ -276,7 +296,9 @@ def render_request(
 
     request = {
         "TrainingJobName": props.training_job_name,
-        "HyperParameters": _sorted(props.hyperparameters),
+        "HyperParameters": (
+            _sorted(props.hyperparameters) if hyperparameters is None else hyperparameters or None
+        ),
         "AlgorithmSpecification": render_algorithm_specification(props, image),
         "RoleArn": role_arn,
         "InputDataConfig": [channel.render() for channel in channels] or None,
@@ -327,7 +349,7 @@ def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _sorted(values: Mapping[str, str] | None) -> dict[str, str] | None:
+def _sorted(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return dict(sorted(values.items())) if values else None
 
 

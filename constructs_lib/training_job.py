@@ -18,9 +18,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from . import _nag
+from . import _nag, _serving
 from ._job import (
     ENDED_STATUSES,
     MAX_TAGS,
@@ -44,6 +45,7 @@ from ._timing import (
     START_AND_UPLOAD_MARGIN,
     Timing,
 )
+from .code import TrainingCode
 from .completion import Completion, CompletionMode
 from .config import (
     Checkpoint,
@@ -61,6 +63,7 @@ from .config import (
     TensorBoardOutput,
 )
 from .data import InputMode, TrainingInput, TrainingOutput
+from .distribution import Distribution
 from .handler import properties as cr_props
 from .handler.kinds import TRAINING
 from .image import TrainingImage
@@ -272,7 +275,9 @@ class TrainingJob(ITrainingJob):
         max_pending: Duration | None = None,
         spot_training: bool | None = None,
         checkpoint: Checkpoint | None = None,
-        hyperparameters: Mapping[str, str] | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+        code: TrainingCode | None = None,
+        distribution: Distribution | None = None,
         environment: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         training_job_name: str | None = None,
@@ -336,8 +341,19 @@ class TrainingJob(ITrainingJob):
             default: none.
         :param spot_training: managed spot training; default: off.
         :param checkpoint: where checkpoints are synced; default: none.
-        :param hyperparameters: string values passed to the algorithm (at most 100);
-            default: none. Values that look like secrets get a synth warning.
+        :param hyperparameters: values passed to the algorithm (at most 100): strings
+            for an algorithm or an image of your own; with ``code``, any JSON value
+            (``str``, ``int``, ``float``, ``bool``, lists and dicts), encoded as the
+            SageMaker SDK encodes them so that your script receives them typed.
+            Default: none. Values that look like secrets get a synth warning.
+        :param code: your own training code, run by the training toolkit of a
+            framework image (``TrainingImage.from_framework``): the request carries
+            ``sagemaker_program``, ``sagemaker_submit_directory``, ``sagemaker_region``
+            and ``sagemaker_container_log_level``, and the execution role may read the
+            code's archive. Default: none.
+        :param distribution: how the framework container spreads the training over
+            the instances (``Distribution.torch_distributed()``, ``Distribution.mpi(...)``
+            ...), checked as the SageMaker SDK checks it; needs ``code``. Default: none.
         :param environment: environment variables of the container; default: none.
         :param tags: tags of the training job (at most 47, no ``aws:`` prefix);
             default: none.
@@ -402,6 +418,8 @@ class TrainingJob(ITrainingJob):
                 spot_training=spot_training,
                 checkpoint=checkpoint,
                 hyperparameters=hyperparameters,
+                code=code,
+                distribution=distribution,
                 environment=environment,
                 tags=tags,
                 training_job_name=training_job_name,
@@ -436,7 +454,9 @@ class TrainingJob(ITrainingJob):
                 ),
             )
             self._image = bound.image
+            self._code = bound.code
             self._connections = bound.connections
+            self._definition_problems = bound.problems
             #: The rendered CreateTrainingJob request (values may be CDK tokens).
             self.request: dict[str, Any] = render_request(
                 self.props,
@@ -445,6 +465,7 @@ class TrainingJob(ITrainingJob):
                 image=bound.image,
                 inputs=bound.inputs,
                 vpc_config=bound.vpc_config,
+                hyperparameters=bound.hyperparameters,
             )
             self._timing = Timing(
                 self.completion,
@@ -560,6 +581,79 @@ class TrainingJob(ITrainingJob):
             )
         return self._core.attribute(f"Metric.{name}")
 
+    @property
+    def model_data(self) -> Any:
+        """The model artifacts as an ``aws_cdk.aws_sagemaker_alpha.ModelData``, for
+        ``alpha.Model(containers=[alpha.ContainerDefinition(image=...,
+        model_data=job.model_data)])``: binding it grants the model's role read on
+        exactly these artifacts. Needs the optional package
+        ``aws-cdk.aws-sagemaker-alpha`` (``pip install 'constructs-lib[alpha]'``)."""
+        return _serving.model_data(self, self.model_data_url, self.grant_read_model_artifacts)
+
+    def inference_container(
+        self,
+        *,
+        entry_point: str,
+        instance_type: str | None = None,
+        code: TrainingCode | None = None,
+        role: iam.IGrantable | None = None,
+        network_isolation: bool = False,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        base_framework_version: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+        """The container that serves what this job trained on a framework image, as
+        the SageMaker SDK's ``estimator.deploy()`` makes it: the framework's serving
+        image of the same version (CPU or GPU by ``instance_type``), the model
+        artifacts, and the environment the serving toolkit reads for the entry point
+        (``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``...). PyTorch, Hugging
+        Face and TensorFlow serve the code from inside ``model.tar.gz``, as does any
+        framework without network access: a repack job of this stack (the SDK's
+        repack step: scikit-learn's container on an ``ml.m5.large``) then puts the
+        code into the model, and the container serves the repacked model.
+
+        Use it as ``CfnModel(primary_container=job.inference_container(...))``.
+
+        :param entry_point: the serving script (``model_fn``, ``predict_fn``... or
+            TensorFlow Serving's ``inference.py``), relative to the code's root.
+        :param instance_type: the endpoint's instance type, which picks the CPU or GPU
+            image; default: none (fine for a framework with one processor; else an
+            error names the choices).
+        :param code: the serving code; default: the training code.
+        :param role: the model's execution role, granted read on the model artifacts
+            it serves (and on the code's archive); default: none (grant it yourself
+            with ``grant_read_model_artifacts``).
+        :param network_isolation: whether the model runs without network access (set
+            the same on the ``CfnModel``): the code then goes into the model for
+            every framework. Default: off.
+        :param framework_version: another version's serving image (serving images are
+            not published for every training version); default: the training version.
+        :param py_version: default: the training image's Python version.
+        :param base_framework_version: Hugging Face's base framework of the serving
+            image; default: the training image's.
+        :param environment: more environment variables of the container; default: none.
+        """
+        return _serving.inference_container(
+            _serving.TrainedModel(
+                scope=self,
+                spec=self._image.framework if self._image is not None else None,
+                model_data_url=self.model_data_url,
+                completion=self.completion,
+                props=self.props,
+                grant_read_model_artifacts=self.grant_read_model_artifacts,
+            ),
+            entry_point=entry_point,
+            instance_type=instance_type,
+            code=code,
+            role=role,
+            network_isolation=network_isolation,
+            framework_version=framework_version,
+            py_version=py_version,
+            base_framework_version=base_framework_version,
+            environment=environment,
+        )
+
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read this job's artifacts:
         the objects under ``<output prefix><job name>/``, and decrypt them."""
@@ -597,7 +691,7 @@ class TrainingJob(ITrainingJob):
 
     def _library_problems(self) -> list[Problem]:
         """Rules of this library on top of the API's."""
-        problems = tag_problems(self.request)
+        problems = [*self._definition_problems, *tag_problems(self.request)]
         resources = self.request.get("ResourceConfig") or {}
         count = resources.get("InstanceCount")
         if isinstance(count, int) and not is_unresolved(count) and count < 1:

@@ -14,9 +14,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from . import _nag
+from . import _nag, _serving
 from ._job import (
     JobCore,
     derived_job_arn,
@@ -28,9 +29,11 @@ from ._job import (
 from ._schema import load
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME, Timing
+from .code import TrainingCode
 from .completion import Completion, CompletionMode
 from .config import Checkpoint, MetricDefinition, S3Location
 from .data import InputMode, TrainingInput, TrainingOutput
+from .distribution import Distribution
 from .handler.kinds import TUNING
 from .image import TrainingImage
 from .instance_type import InstanceType
@@ -157,7 +160,9 @@ class TrainingDefinition:
         max_pending: Duration | None = None,
         spot_training: bool | None = None,
         checkpoint: Checkpoint | None = None,
-        hyperparameters: Mapping[str, str] | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+        code: TrainingCode | None = None,
+        distribution: Distribution | None = None,
         environment: Mapping[str, str] | None = None,
         network_isolation: bool | None = None,
         inter_container_traffic_encryption: bool | None = None,
@@ -184,7 +189,13 @@ class TrainingDefinition:
         :param max_pending: default: none.
         :param spot_training: default: off.
         :param checkpoint: default: none.
-        :param hyperparameters: the static hyperparameters (not tuned); default: none.
+        :param hyperparameters: the static hyperparameters (not tuned); with ``code``,
+            any JSON value, encoded as for a TrainingJob; default: none.
+        :param code: your own training code on a framework image, as for a
+            TrainingJob; the ranges' categorical values are then JSON-encoded too, as
+            the SDK's tuner encodes them, so each training job's script receives the
+            same types as a TrainingJob's; default: none.
+        :param distribution: as for a TrainingJob; default: none.
         :param environment: default: none.
         :param network_isolation: default: off.
         :param inter_container_traffic_encryption: default: off.
@@ -210,6 +221,8 @@ class TrainingDefinition:
             spot_training=spot_training,
             checkpoint=checkpoint,
             hyperparameters=hyperparameters,
+            code=code,
+            distribution=distribution,
             environment=environment,
             network_isolation=network_isolation,
             inter_container_traffic_encryption=inter_container_traffic_encryption,
@@ -444,8 +457,10 @@ class HyperparameterTuningJob(IHyperparameterTuningJob):
                 image=bound.image,
                 inputs=bound.inputs,
                 vpc_config=bound.vpc_config,
+                hyperparameters=bound.hyperparameters,
             )
             definition, definition_problems = render_definition(self.training_request)
+            definition_problems.extend(bound.problems)
             if max_runtime is None:
                 max_runtime = {
                     CompletionMode.WAIT: MAX_WAITED_RUNTIME,
@@ -467,7 +482,9 @@ class HyperparameterTuningJob(IHyperparameterTuningJob):
                             ),
                         }
                     ),
-                    "ParameterRanges": render_ranges(self.ranges) or None,
+                    "ParameterRanges": (
+                        render_ranges(self.ranges, json_values=props.code is not None) or None
+                    ),
                     "TrainingJobEarlyStoppingType": (
                         None if early_stopping is None else ("Auto" if early_stopping else "Off")
                     ),
@@ -581,6 +598,69 @@ class HyperparameterTuningJob(IHyperparameterTuningJob):
                 "image of its own (an algorithm resource)"
             )
         return self._image.image_uri
+
+    @property
+    def best_model_data(self) -> Any:
+        """The best training job's model as an ``aws_cdk.aws_sagemaker_alpha.ModelData``
+        (binding it grants the model's role read on the tuning job's artifacts). Needs
+        the optional package ``aws-cdk.aws-sagemaker-alpha``."""
+        return _serving.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
+
+    def inference_container(
+        self,
+        *,
+        entry_point: str,
+        instance_type: str | None = None,
+        code: TrainingCode | None = None,
+        role: iam.IGrantable | None = None,
+        network_isolation: bool = False,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        base_framework_version: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+        """The container that serves the best training job's model, as
+        ``TrainingJob.inference_container`` makes it for a training job (a repack job
+        for the frameworks that serve code from the model).
+
+        :param entry_point: the serving script (``model_fn``, ``predict_fn``... or
+            TensorFlow Serving's ``inference.py``), relative to the code's root.
+        :param instance_type: the endpoint's instance type, which picks the CPU or GPU
+            image; default: none (fine for a framework with one processor; else an
+            error names the choices).
+        :param code: the serving code; default: the training code.
+        :param role: the model's execution role, granted read on the model artifacts
+            it serves (and on the code's archive); default: none (grant it yourself
+            with ``grant_read_model_artifacts``).
+        :param network_isolation: whether the model runs without network access (set
+            the same on the ``CfnModel``): the code then goes into the model for
+            every framework. Default: off.
+        :param framework_version: another version's serving image (serving images are
+            not published for every training version); default: the training version.
+        :param py_version: default: the training image's Python version.
+        :param base_framework_version: Hugging Face's base framework of the serving
+            image; default: the training image's.
+        :param environment: more environment variables of the container; default: none.
+        """
+        return _serving.inference_container(
+            _serving.TrainedModel(
+                scope=self,
+                spec=self._image.framework if self._image is not None else None,
+                model_data_url=self.best_model_data_url,
+                completion=self.completion,
+                props=self.training.props,
+                grant_read_model_artifacts=self.grant_read_model_artifacts,
+            ),
+            entry_point=entry_point,
+            instance_type=instance_type,
+            code=code,
+            role=role,
+            network_isolation=network_isolation,
+            framework_version=framework_version,
+            py_version=py_version,
+            base_framework_version=base_framework_version,
+            environment=environment,
+        )
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read the artifacts of this

@@ -3,6 +3,7 @@ the strategy, warm start."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -126,15 +127,22 @@ class IntegerRange:
 
 @dataclass(frozen=True)
 class CategoricalRange:
-    """A hyperparameter searched over ``values`` (1 to 30 strings)."""
+    """A hyperparameter searched over ``values`` (1 to 30). For a built-in algorithm
+    or an image of your own they are strings; for a training definition with
+    ``code`` any JSON values (``"adam"``, ``0.9``, ``True``), which the tuning job
+    passes JSON-encoded, as the SageMaker SDK's tuner does, so the script receives
+    them typed."""
 
     name: str
-    values: Sequence[str]
+    values: Sequence[Any]
 
     member = "CategoricalParameterRanges"
 
-    def render(self) -> dict[str, Any]:
-        """This value in the request's own shape and casing."""
+    def render(self, *, json_values: bool = False) -> dict[str, Any]:
+        """This value in the request's own shape and casing (values JSON-encoded for
+        a framework container's script)."""
+        if json_values:
+            return {"Name": self.name, "Values": [json.dumps(value) for value in self.values]}
         return {"Name": self.name, "Values": [str(value) for value in self.values]}
 
 
@@ -142,11 +150,19 @@ class CategoricalRange:
 ParameterRange = ContinuousRange | IntegerRange | CategoricalRange
 
 
-def render_ranges(ranges: Sequence[ParameterRange]) -> dict[str, list[dict[str, Any]]]:
-    """``ParameterRanges``: each range under its kind's member, in the given order."""
+def render_ranges(
+    ranges: Sequence[ParameterRange], *, json_values: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """``ParameterRanges``: each range under its kind's member, in the given order
+    (categorical values JSON-encoded for a framework container's script)."""
     rendered: dict[str, list[dict[str, Any]]] = {}
     for parameter_range in ranges:
-        rendered.setdefault(parameter_range.member, []).append(parameter_range.render())
+        item = (
+            parameter_range.render(json_values=json_values)
+            if isinstance(parameter_range, CategoricalRange)
+            else parameter_range.render()
+        )
+        rendered.setdefault(parameter_range.member, []).append(item)
     return rendered
 
 

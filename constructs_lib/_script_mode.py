@@ -1,0 +1,210 @@
+"""Script mode: the hyperparameters a framework container's training toolkit reads
+to run your code, encoded as the SageMaker Python SDK encodes them for framework
+estimators (every value JSON, so the script gets ints, floats, bools, lists and
+dicts back), plus the toolkit's own (``sagemaker_program``...) and those of the
+distribution strategy."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Token, Tokenization
+
+from ._schema.validate import Problem
+from .code import CodeConfig
+from .data import TrainingInput
+from .distribution import Distribution
+from .image import ImageConfig
+
+PROGRAM = "sagemaker_program"
+SUBMIT_DIRECTORY = "sagemaker_submit_directory"
+REGION = "sagemaker_region"
+LOG_LEVEL = "sagemaker_container_log_level"
+#: The channel that brings the code to a job without network access, as the SDK's.
+CODE_CHANNEL = "code"
+#: What the library sets for code: the user's hyperparameters may not set them too.
+TOOLKIT_HYPERPARAMETERS = (PROGRAM, SUBMIT_DIRECTORY, REGION, LOG_LEVEL)
+#: Frameworks whose containers run one instance only (the SDK's SKLearn refuses more).
+SINGLE_INSTANCE = ("sklearn",)
+#: TensorFlow up to 1.10 runs legacy mode only (no script mode), as the SDK says.
+LEGACY_TENSORFLOW = (1, 10)
+_PLAIN = (str, int, float, bool)
+
+
+def encode(value: Any) -> str:
+    """A hyperparameter value as the SDK's ``json.dumps`` encodes it (CDK tokens stay
+    tokens: a string token is quoted, a number token rendered as a number)."""
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and Token.is_unresolved(value)
+    ):
+        return Tokenization.stringify_number(value)
+    return json.dumps(value, allow_nan=False)
+
+
+def _encoding_problem(key: str, value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number: JSON has no NaN or infinity"
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        return (
+            "must be JSON-serialisable (str, int, float, bool, or lists and dicts of them), "
+            f"as the framework containers decode each value as JSON: {error}"
+        )
+    return None
+
+
+def encode_all(values: Mapping[str, Any], path: str) -> tuple[dict[str, str], list[Problem]]:
+    """Each value encoded, and the values that cannot be."""
+    encoded: dict[str, str] = {}
+    problems: list[Problem] = []
+    for key, value in values.items():
+        problem = _encoding_problem(key, value)
+        if problem:
+            problems.append(Problem(f"{path}.{key}", value, problem))
+        else:
+            encoded[str(key)] = encode(value)
+    return encoded, problems
+
+
+def hyperparameters(
+    *,
+    user: Mapping[str, Any] | None,
+    code: CodeConfig | None,
+    distribution: Distribution | None,
+    image: ImageConfig | None,
+    region: str,
+    instance_types: Sequence[str],
+    instance_count: int | None,
+    network_isolation: bool = False,
+) -> tuple[dict[str, str] | None, list[Problem]]:
+    """The request's ``HyperParameters``, and what is wrong with the code, the
+    distribution or the values. Without code, the user's values as they are.
+
+    :param network_isolation: whether the container has no network: the code then
+        arrives as the ``code`` channel (see :func:`code_channel`), as the SDK does it.
+    """
+    if code is None:
+        problems = []
+        if distribution is not None:
+            problems.append(
+                Problem(
+                    "HyperParameters.sagemaker_distribution",
+                    distribution.strategy,
+                    "a distribution is run by a framework container's training toolkit: "
+                    "it needs code= (TrainingCode) on a TrainingImage.from_framework image",
+                )
+            )
+        return (dict(sorted(user.items())) if user else None), problems
+    problems = list(_code_problems(code, image, instance_count))
+    values, encoding = encode_all(user or {}, "HyperParameters")
+    problems.extend(encoding)
+    for key in TOOLKIT_HYPERPARAMETERS:
+        if key in values:
+            problems.append(
+                Problem(
+                    f"HyperParameters.{key}",
+                    (user or {})[key],
+                    "is set by code= (the training toolkit's own hyperparameter)",
+                )
+            )
+    submit = code.s3_uri
+    if network_isolation:
+        if code.file_name is None:
+            problems.append(
+                Problem(
+                    f"HyperParameters.{SUBMIT_DIRECTORY}",
+                    code.s3_uri,
+                    "a job without network access gets its code as a channel, whose file "
+                    "name must be known at synth: give the code's key as a plain string",
+                )
+            )
+        submit = f"/opt/ml/input/data/{CODE_CHANNEL}/{code.file_name}"
+    values.update(
+        {
+            PROGRAM: encode(code.entry_point),
+            SUBMIT_DIRECTORY: encode(submit),
+            REGION: encode(region),
+            LOG_LEVEL: encode(code.container_log_level),
+        }
+    )
+    framework = image.framework if image is not None else None
+    if distribution is not None and framework is not None:
+        for rule in distribution.problems(
+            framework=framework.framework,
+            version=framework.version,
+            py_version=framework.py_version,
+            instance_types=instance_types,
+            entry_point=code.entry_point,
+        ):
+            problems.append(
+                Problem("HyperParameters.sagemaker_distribution", distribution.strategy, rule)
+            )
+        instance_type = instance_types[0] if instance_types else ""
+        extra, _ = encode_all(distribution.hyperparameters(instance_type), "HyperParameters")
+        values.update(extra)
+    return dict(sorted(values.items())), problems
+
+
+def _code_problems(
+    code: CodeConfig, image: ImageConfig | None, instance_count: int | None
+) -> list[Problem]:
+    framework = image.framework if image is not None else None
+    if framework is None:
+        return [
+            Problem(
+                "AlgorithmSpecification.TrainingImage",
+                image.image_uri if image is not None else None,
+                "code= runs on a framework container, whose training toolkit runs the "
+                "entry point: use TrainingImage.from_framework(...); for an image of your "
+                "own, build the code into it (TrainingImage.from_asset) and set "
+                "container_entrypoint",
+            )
+        ]
+    problems: list[Problem] = []
+    numbers = tuple(int(part) for part in framework.version.split(".")[:2] if part.isdigit())
+    if framework.framework == "tensorflow" and numbers <= LEGACY_TENSORFLOW:
+        problems.append(
+            Problem(
+                "AlgorithmSpecification.TrainingImage",
+                framework.version,
+                "TensorFlow 1.10 and earlier run legacy mode only, no script mode: use "
+                "TensorFlow 1.11 or later",
+            )
+        )
+    if (
+        framework.framework in SINGLE_INSTANCE
+        and isinstance(instance_count, int)
+        and instance_count != 1
+    ):
+        problems.append(
+            Problem(
+                "ResourceConfig.InstanceCount",
+                instance_count,
+                f"{framework.framework} trains on one instance (its container has no "
+                "distributed training)",
+            )
+        )
+    return problems
+
+
+def code_channel(code: CodeConfig) -> TrainingInput:
+    """The ``code`` channel of a job without network access: the archive, which the
+    toolkit then reads from ``/opt/ml/input/data/code/`` (the SDK's way). SageMaker
+    lists the channel's prefix: the execution role may list and get that key only."""
+    return TrainingInput(
+        channel_name=CODE_CHANNEL,
+        location=code.location,
+        data_source={
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": code.s3_uri,
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    )

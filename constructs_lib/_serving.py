@@ -1,0 +1,261 @@
+"""Serving what a job trained on a framework container, as the SageMaker SDK's
+``estimator.deploy()`` does: the framework's inference image of the same version,
+the environment its serving toolkit reads for the entry point, and, for the
+containers that read the code from ``model.tar.gz`` (PyTorch, Hugging Face,
+TensorFlow; any framework without network access), a repack job that puts the code
+into the model, as the SDK's repack step does."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ._algorithms.frameworks import INFERENCE, Choice
+from ._framework_image import FrameworkSpec, describe
+from .code import CodeConfig, TrainingCode
+from .completion import Completion, CompletionMode
+from .image import regional_image
+
+if TYPE_CHECKING:
+    from .request import TrainingJobProps
+    from .training_job import TrainingJob
+
+#: The SDK's repack job: scikit-learn's container on a small CPU instance.
+REPACK_FRAMEWORK_VERSION = "1.2-1"
+REPACK_INSTANCE_TYPE = "ml.m5.large"
+#: Where a repacked model's serving container finds the code.
+MODEL_CODE_DIRECTORY = "/opt/ml/model/code"
+#: TensorFlow Serving runs ``code/inference.py`` of the model, by that name.
+TENSORFLOW_ENTRY_POINT = "inference.py"
+_TFS_LOG_LEVELS = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warn",
+    logging.ERROR: "error",
+    logging.CRITICAL: "crit",
+}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What serving needs of a job: its construct, framework, code, artifacts."""
+
+    scope: Construct
+    spec: FrameworkSpec | None
+    model_data_url: str
+    completion: Completion
+    #: The job's definition: its code, output, and the network and keys a repack
+    #: job shares.
+    props: TrainingJobProps
+    grant_read_model_artifacts: Callable[[iam.IGrantable], None]
+
+
+def needs_repack(framework: str, version: str, network_isolation: bool) -> bool:
+    """Whether the framework's serving container reads the code from the model (the
+    SDK repacks for PyTorch from 1.2, Hugging Face, TensorFlow), or cannot download
+    it (no network)."""
+    if network_isolation:
+        return True
+    if framework == "pytorch":
+        numbers = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+        return numbers >= (1, 2)
+    return framework in ("huggingface", "tensorflow")
+
+
+def _fail(scope: Construct, rule: str) -> ValueError:
+    return ValueError(f"[{scope.node.path}] inference_container: {rule}")
+
+
+def inference_container(
+    model: TrainedModel,
+    *,
+    entry_point: str,
+    instance_type: str | None,
+    code: TrainingCode | None,
+    role: iam.IGrantable | None,
+    network_isolation: bool,
+    framework_version: str | None,
+    py_version: str | None,
+    base_framework_version: str | None,
+    environment: Mapping[str, str] | None,
+) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+    """See ``TrainingJob.inference_container``."""
+    scope = model.scope
+    spec = model.spec
+    if spec is None:
+        raise _fail(
+            scope,
+            "the job runs no framework image (TrainingImage.from_framework): serve its "
+            "model with CfnModel(primary_container=ContainerDefinitionProperty("
+            "image=job.training_image_uri, model_data_url=job.model_data_url))",
+        )
+    code = code or model.props.code
+    if code is None:
+        raise _fail(scope, "code: None is invalid: the job has no code; give code=TrainingCode...")
+    if code.files is not None and entry_point not in code.files:
+        raise _fail(
+            scope,
+            f"entry_point: {entry_point!r} is invalid: it is not a file of the code "
+            f"({', '.join(code.files[:10])})",
+        )
+    if spec.framework == "tensorflow" and entry_point != TENSORFLOW_ENTRY_POINT:
+        raise _fail(
+            scope,
+            f"entry_point: {entry_point!r} is invalid: TensorFlow Serving runs the model's "
+            f"code/{TENSORFLOW_ENTRY_POINT}: name the serving script {TENSORFLOW_ENTRY_POINT} "
+            "at the code's root",
+        )
+    try:
+        resolved = spec.resolve(
+            scope=INFERENCE,
+            instance_type=instance_type,
+            version=framework_version,
+            py_version=py_version,
+            base_framework_version=base_framework_version,
+        )
+        region = Stack.of(scope).region
+        if not Token.is_unresolved(region):
+            resolved.check_region(region)
+    except Choice as choice:
+        raise _fail(
+            scope,
+            f"the serving image of {describe(spec)}: {choice} (give framework_version=, "
+            "py_version= or base_framework_version= for another serving image)",
+        ) from None
+    stack = Stack.of(scope)
+    image, _ = regional_image(
+        stack,
+        registries=resolved.accounts(),
+        mapping_id=f"SageMakerFrameworkRegistries{resolved.registries}",
+        repository=resolved.repository,
+        tag=resolved.tag,
+        unpublished=lambda name: f"[{scope.node.path}] inference_container: region {name!r}",
+    )
+    bound = code.bind(scope)
+    if needs_repack(spec.framework, spec.version, network_isolation):
+        repack = _repacked(model, bound)
+        model_data_url = repack.model_data_url
+        directory = MODEL_CODE_DIRECTORY
+        if role is not None:
+            repack.grant_read_model_artifacts(role)
+    else:
+        model_data_url = model.model_data_url
+        directory = bound.s3_uri
+        if role is not None:
+            model.grant_read_model_artifacts(role)
+            bound.grant_read(role)
+    if spec.framework == "tensorflow":
+        env = {
+            "SAGEMAKER_TFS_NGINX_LOGLEVEL": _TFS_LOG_LEVELS.get(bound.container_log_level, "info")
+        }
+    else:
+        env = {
+            "SAGEMAKER_PROGRAM": entry_point,
+            "SAGEMAKER_SUBMIT_DIRECTORY": directory,
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": str(bound.container_log_level),
+            "SAGEMAKER_REGION": stack.region,
+        }
+    return sagemaker.CfnModel.ContainerDefinitionProperty(
+        image=image,
+        model_data_url=model_data_url,
+        environment={**env, **(environment or {})},
+    )
+
+
+def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
+    """The job that repacks ``model`` with ``code`` (one per code archive), whose
+    artifacts the serving model reads."""
+    from . import _repack  # noqa: PLC0415
+    from .data import TrainingInput, TrainingOutput  # noqa: PLC0415
+    from .image import TrainingImage  # noqa: PLC0415
+    from .instance_type import InstanceType  # noqa: PLC0415
+    from .training_job import TrainingJob  # noqa: PLC0415
+
+    scope = model.scope
+    if model.completion.mode == CompletionMode.NONE:
+        raise _fail(
+            scope,
+            "the serving container reads its code from the model, which a repack job "
+            "makes once the training job completed: with Completion.none() the "
+            "deployment does not wait for it; use Completion.wait() or wait_condition()",
+        )
+    digest = hashlib.sha256(f"{code.s3_uri}|{code.entry_point}".encode()).hexdigest()[:8]
+    construct_id = f"Repack{digest}"
+    existing = scope.node.try_find_child(construct_id)
+    if isinstance(existing, TrainingJob):
+        repack = existing
+    else:
+        props = model.props
+        output = props.output
+        source = TrainingInput(
+            channel_name="source",
+            data_source=_s3_object(code.s3_uri),
+            location=code.location,
+        )
+        artifacts = TrainingInput(
+            channel_name="model", data_source=_s3_object(model.model_data_url)
+        )
+        repack = TrainingJob(
+            scope,
+            construct_id,
+            image=TrainingImage.from_framework("sklearn", REPACK_FRAMEWORK_VERSION),
+            code=TrainingCode.from_directory(
+                str(_repack.DIRECTORY), entry_point=_repack.ENTRY_POINT, exclude=["__init__.py"]
+            ),
+            inputs=[artifacts, source],
+            output=TrainingOutput.to_bucket(
+                output.bucket,
+                f"{output.key_prefix}repacked/",
+                encryption_key=output.encryption_key,
+            ),
+            instance_type=InstanceType.of(REPACK_INSTANCE_TYPE),
+            vpc=props.vpc,
+            vpc_subnets=props.vpc_subnets,
+            volume_encryption_key=props.volume_encryption_key,
+            network_isolation=props.network_isolation,
+            completion=Completion.wait(),
+        )
+        # Read what the job writes under its output prefix: the job's name is known
+        # only at deploy, and a grant naming it would make the provider, which passes
+        # the repack job's role, depend on the job it runs.
+        output.grant_read(repack)
+    return repack
+
+
+def _s3_object(uri: str) -> dict[str, Any]:
+    return {
+        "S3DataSource": {
+            "S3DataType": "S3Prefix",
+            "S3Uri": uri,
+            "S3DataDistributionType": "FullyReplicated",
+        }
+    }
+
+
+def model_data(scope: Construct, uri: str, grant: Callable[[iam.IGrantable], None]) -> Any:
+    """An ``aws_cdk.aws_sagemaker_alpha.ModelData`` of the artifacts at ``uri``, whose
+    binding to a model grants the model's role read on them (``grant``)."""
+    try:
+        from aws_cdk import aws_sagemaker_alpha as alpha  # noqa: PLC0415
+    except ImportError:
+        raise ImportError(
+            f"[{scope.node.path}] model_data needs the package aws-cdk.aws-sagemaker-alpha "
+            "(of your aws-cdk-lib's version): pip install 'constructs-lib[alpha]'"
+        ) from None
+
+    class _ArtifactsModelData(alpha.ModelData):
+        """The artifacts of a job of this stack."""
+
+        def bind(self, scope: Construct, model: alpha.IModel) -> alpha.ModelDataConfig:
+            grant(model)
+            return alpha.ModelDataConfig(uri=uri)
+
+    return _ArtifactsModelData()
