@@ -193,6 +193,15 @@ def _code_problems(
     return problems
 
 
+def users_own(values: Any, user: Mapping[str, Any] | None) -> Any:
+    """``values`` (the request's hyperparameters) without those the library added for
+    code and distribution (all ``sagemaker_...``), e.g. for the secret warnings."""
+    if not isinstance(values, Mapping):
+        return values
+    given = user or {}
+    return {k: v for k, v in values.items() if k in given or not str(k).startswith("sagemaker_")}
+
+
 def code_channel(code: CodeConfig) -> TrainingInput:
     """The ``code`` channel of a job without network access: the archive, which the
     toolkit then reads from ``/opt/ml/input/data/code/`` (the SDK's way). SageMaker

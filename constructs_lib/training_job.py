@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from . import _nag, _serving
+from . import _nag, _script_mode, _serving
 from ._job import (
     ENDED_STATUSES,
     MAX_TAGS,
@@ -703,7 +703,12 @@ class TrainingJob(ITrainingJob):
         warn_about_secrets(
             self,
             [
-                (self.request.get("HyperParameters"), "hyperparameters"),
+                (
+                    _script_mode.users_own(
+                        self.request.get("HyperParameters"), self.props.hyperparameters
+                    ),
+                    "hyperparameters",
+                ),
                 (self.request.get("Environment"), "environment"),
             ],
         )

@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from . import _nag, _serving
+from . import _nag, _script_mode, _serving
 from ._job import (
     JobCore,
     derived_job_arn,
@@ -711,7 +711,13 @@ class HyperparameterTuningJob(IHyperparameterTuningJob):
         warn_about_secrets(
             self,
             [
-                (definition.get("StaticHyperParameters"), "training.hyperparameters"),
+                (
+                    _script_mode.users_own(
+                        definition.get("StaticHyperParameters"),
+                        self.training.props.hyperparameters,
+                    ),
+                    "training.hyperparameters",
+                ),
                 (definition.get("Environment"), "training.environment"),
             ],
         )

@@ -2,7 +2,8 @@
 job with KMS keys, spot, checkpoints, a debugger hook and a wait condition (so the
 signaller and its queue exist), an ECR image with no wait, a Docker asset image, and
 a hyperparameter tuning job in the VPC with KMS keys and a wait condition whose best
-model another construct reads."""
+model another construct reads, and a script-mode job (your code on a framework image,
+distributed, without network access, in the VPC) served through a repack job."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ from constructs_lib import (
     Completion,
     ContinuousRange,
     DebugHookConfig,
+    Distribution,
     HyperparameterTuningJob,
+    InstanceType,
     IntegerRange,
     S3Location,
+    TrainingCode,
     TrainingDefinition,
     TrainingImage,
     TrainingInput,
@@ -33,7 +37,7 @@ from constructs_lib import (
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The construct ids of the jobs :func:`add_every_job` adds.
-JOBS = ("Long", "Custom", "Built", "Tuned")
+JOBS = ("Long", "Custom", "Built", "Tuned", "Script")
 
 
 def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVpc) -> None:
@@ -95,3 +99,20 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
         max_runtime=Duration.hours(4),
         completion=Completion.wait_condition(),
     )
+    script = TrainingJob(
+        stack,
+        "Script",
+        image=TrainingImage.from_framework("pytorch", "2.5", py_version="py311"),
+        code=TrainingCode.from_directory(str(FIXTURES / "script"), entry_point="train.py"),
+        inputs=[TrainingInput.from_bucket("train", data, "train/")],
+        output=TrainingOutput.to_bucket(data, "script/", encryption_key=key),
+        instance_type=InstanceType.of("ml.g5.xlarge"),
+        instance_count=2,
+        distribution=Distribution.torch_distributed(),
+        hyperparameters={"epochs": 3, "learning-rate": 0.05},
+        volume_encryption_key=key,
+        vpc=vpc,
+        network_isolation=True,
+    )
+    # PyTorch serves code from the model: the repack job is one more library job.
+    script.inference_container(entry_point="serve.py", instance_type="ml.g5.xlarge")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,16 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
 
 import constructs_lib
 from constructs_lib import (
     Completion,
     ContinuousRange,
     HyperparameterTuningJob,
+    InstanceType,
     IntegerRange,
+    TrainingCode,
     TrainingDefinition,
     TrainingImage,
     TrainingInput,
@@ -115,13 +119,56 @@ def build(app: App, work: Path) -> list[Stack]:
         max_jobs=4,
         max_parallel_jobs=2,
     )
-    return [regional, agnostic, network, modes, tuned]
+    script = Stack(app, "Script", env=Environment(region="us-east-1"))
+    code = work / "code"
+    code.mkdir(exist_ok=True)
+    (code / "train.py").write_text("print('training')\n")
+    (code / "serve.py").write_text("def model_fn(model_dir):\n    return model_dir\n")
+    trained = job(
+        script,
+        "Script",
+        TrainingImage.from_framework("pytorch", "2.5", py_version="py311"),
+        code=TrainingCode.from_directory(str(code), entry_point="train.py"),
+        instance_type=InstanceType.of("ml.g5.xlarge"),
+        hyperparameters={"epochs": 3, "lr": 0.01},
+    )
+    # PyTorch serves code from the model: a repack job, whose code the wheel ships.
+    container = trained.inference_container(entry_point="serve.py", instance_type="ml.g5.xlarge")
+    sagemaker.CfnModel(
+        script,
+        "Model",
+        execution_role_arn="arn:aws:iam::123456789012:role/model",
+        primary_container=container,
+    )
+    return [regional, agnostic, network, modes, tuned, script]
+
+
+def alpha_message(app: App) -> str:
+    """What job.model_data says without the optional alpha package."""
+    stack = Stack(app, "Alpha", env=Environment(region="us-east-1"))
+    job = TrainingJob(
+        stack,
+        "Job",
+        image=TrainingImage.from_framework("sklearn", "1.2-1"),
+        output=TrainingOutput.to_bucket(s3.Bucket(stack, "Data"), "m/"),
+    )
+    try:
+        job.model_data  # noqa: B018
+    except ImportError as error:
+        return str(error)
+    return "no error"
+
+
+def _members(archive: Path) -> list[str]:
+    with tarfile.open(archive) as tar:
+        return sorted(tar.getnames())
 
 
 def main(checkout: Path, work: Path, report: Path) -> None:
     out = work / "cdk.out"
     app = App(outdir=str(out))
     stacks = build(app, work)
+    alpha = alpha_message(App())
     assembly = app.synth()
     found: dict[str, Any] = {
         "version": constructs_lib.__version__,
@@ -136,6 +183,10 @@ def main(checkout: Path, work: Path, report: Path) -> None:
             stack.stack_name: assembly.get_stack_artifact(stack.artifact_id).template
             for stack in stacks
         },
+        "alpha_message": alpha,
+        "alpha_installed": importlib.util.find_spec("aws_cdk.aws_sagemaker_alpha") is not None,
+        # The code archives staged (TrainingCode): their members.
+        "archives": {path.name: _members(path) for path in out.glob("asset.*.gz")},
         "handler_assets": sorted(
             sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
             for folder in out.glob("asset.*")

@@ -264,6 +264,32 @@ def test_a_tuning_job_synthesizes_from_the_wheel(report: dict[str, Any]) -> None
     assert config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
 
 
+def test_script_mode_and_serving_synthesize_from_the_wheel(report: dict[str, Any]) -> None:
+    """The framework table, the code packing and the repack job's code ship."""
+    jobs = {k[:-8]: v for k, v in _jobs(report, "Script").items()}
+    training = jobs["Script"]
+    assert _image(training) == (
+        '"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.5-gpu-py311"'
+    )
+    hyperparameters = training["HyperParameters"]
+    assert hyperparameters["epochs"] == "3" and hyperparameters["sagemaker_program"] == '"train.py"'
+    [repack] = [v for k, v in jobs.items() if k.startswith("ScriptRepack")]
+    assert "sagemaker-scikit-learn:1.2-1-cpu-py3" in _image(repack)
+    # Each job's sagemaker_submit_directory names its staged archive (asset.<hash>...).
+    members = {
+        role: next(
+            members
+            for name, members in report["archives"].items()
+            if name.split(".")[1] in json.dumps(request["HyperParameters"])
+        )
+        for role, request in (("training", training), ("repack", repack))
+    }
+    assert members == {"training": ["serve.py", "train.py"], "repack": ["repack.py"]}
+    # Without the optional alpha package, import works and model_data says what to do.
+    assert report["alpha_installed"] is False
+    assert "pip install 'constructs-lib[alpha]'" in report["alpha_message"]
+
+
 def test_handler_asset_holds_the_handler_files_and_nothing_else(
     report: dict[str, Any], wheel: Path
 ) -> None:
