@@ -1,7 +1,9 @@
 """The sample: train SageMaker's built-in XGBoost on data shipped with the app, in an
 isolated VPC, then serve the model from an endpoint. One stack, one ``cdk deploy``.
 With ``-c sample:tuning=true`` a hyperparameter tuning job searches eta and max_depth
-instead, and the endpoint serves its best model."""
+instead, and the endpoint serves its best model. With ``-c sample:training=script``
+the job trains the app's own scikit-learn script (``code/``) on SageMaker's
+scikit-learn container, and the endpoint serves it with the same code."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from constructs_lib import (
     InstanceType,
     IntegerRange,
     MetricDefinition,
+    TrainingCode,
     TrainingDefinition,
     TrainingImage,
     TrainingInput,
@@ -48,6 +51,8 @@ from constructs_lib import (
 )
 
 DATA = Path(__file__).resolve().parent / "data"
+#: The sample's own training (and serving) code, for ``-c sample:training=script``.
+CODE = Path(__file__).resolve().parent / "code"
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,7 @@ class TrainAndServeStack(Stack):
         long_job: bool = False,
         guardrails: bool = False,
         tuning: bool = False,
+        script: bool = False,
         **kwargs: Any,
     ) -> None:
         """:param platform: the VPC, key and bucket to use; default: built in this stack.
@@ -240,7 +246,11 @@ class TrainAndServeStack(Stack):
             require; default: the provider's defaults.
         :param tuning: tune eta and max_depth with a hyperparameter tuning job (4
             training jobs, 2 at a time) and serve the best model; default: one
-            training job with fixed hyperparameters."""
+            training job with fixed hyperparameters.
+        :param script: train the app's own scikit-learn script (``code/train.py``)
+            on SageMaker's scikit-learn container, with typed hyperparameters, and
+            serve it with the same code (repacked into the model, which runs
+            without network access); default: the built-in XGBoost."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
@@ -267,7 +277,12 @@ class TrainAndServeStack(Stack):
                 self, vpc=vpc, security_groups=[functions], encryption_key=key, tracing=True
             )
 
-        image = TrainingImage.from_algorithm("xgboost", "1.7-1")
+        if script and tuning:
+            raise ValueError(
+                "[sample app] context sample:training=script trains one job: drop "
+                "sample:tuning=true (or sample:training) to choose"
+            )
+        image, code, hyperparameters = _what_trains(script=script)
         inputs = [
             TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
             TrainingInput.from_asset(
@@ -328,12 +343,8 @@ class TrainAndServeStack(Stack):
                 completion=completion,
                 checkpoint=Checkpoint.to_bucket(bucket, "checkpoints/"),
                 vpc=vpc,
-                hyperparameters={
-                    "objective": "reg:squarederror",
-                    "num_round": "50",
-                    "max_depth": "3",
-                    "eta": "0.3",
-                },
+                code=code,
+                hyperparameters=hyperparameters,
                 metric_definitions=metric_definitions,
                 tags={"project": "constructs-lib-sample"},
             )
@@ -382,16 +393,25 @@ class TrainAndServeStack(Stack):
             if isinstance(source, HyperparameterTuningJob)
             else source.model_data_url
         )
+        container = sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=source.training_image_uri, model_data_url=model_data_url
+        )
+        if isinstance(source, TrainingJob) and script:
+            # scikit-learn's serving container runs the script's model_fn; without
+            # network access the code goes into the model (a repack job).
+            container = source.inference_container(
+                entry_point="train.py",
+                instance_type=endpoint_instance_type,
+                role=model_role,
+                network_isolation=True,
+            )
         model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=model_role.role_arn,
-            # The built-in XGBoost serves without network access.
+            # The model serves without network access.
             enable_network_isolation=True,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=source.training_image_uri,
-                model_data_url=model_data_url,
-            ),
+            primary_container=container,
         )
         model.node.add_dependency(model_role)
         config = sagemaker.CfnEndpointConfig(
@@ -424,6 +444,23 @@ class TrainAndServeStack(Stack):
             CfnOutput(self, "ModelDataUrl", value=model_data_url)
             CfnOutput(self, "ValidationRmse", value=source.metric("validation:rmse"))
         CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
+
+
+def _what_trains(*, script: bool) -> tuple[TrainingImage, TrainingCode | None, dict[str, Any]]:
+    """The image, code and hyperparameters of the sample's job: the built-in XGBoost,
+    or (``script``) the app's own code on SageMaker's scikit-learn container, whose
+    script receives the hyperparameters typed (ints and floats)."""
+    if script:
+        return (
+            TrainingImage.from_framework("sklearn", "1.2-1"),
+            TrainingCode.from_directory(str(CODE), entry_point="train.py"),
+            {"n-estimators": 200, "learning-rate": 0.1, "max-depth": 3},
+        )
+    return (
+        TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        None,
+        {"objective": "reg:squarederror", "num_round": "50", "max_depth": "3", "eta": "0.3"},
+    )
 
 
 def _acknowledge(
@@ -502,11 +539,24 @@ def build_app(app: App | None = None) -> App:
         long_job=_completion(context("sample:completion")) == "wait_condition",
         guardrails=str(context("sample:guardrails")).lower() == "true",
         tuning=str(context("sample:tuning")).lower() == "true",
+        script=_training(context("sample:training")) == "script",
     )
     return app
 
 
 COMPLETIONS = ("wait", "wait_condition")
+TRAININGS = ("algorithm", "script")
+
+
+def _training(value: object) -> str:
+    """The ``sample:training`` context value: ``algorithm`` (default) or ``script``."""
+    chosen = "algorithm" if value is None else str(value)
+    if chosen not in TRAININGS:
+        raise ValueError(
+            f"[sample app] context sample:training: {chosen!r} is invalid: use one of "
+            f"{', '.join(TRAININGS)} (-c sample:training=script for your own code)"
+        )
+    return chosen
 
 
 def _completion(value: object) -> str:

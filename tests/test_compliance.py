@@ -59,6 +59,11 @@ def test_sample_app_tuning_passes_all_packs(flags: dict[str, Any]) -> None:
 
 
 @with_flags
+def test_sample_app_training_its_own_script_passes_all_packs(flags: dict[str, Any]) -> None:
+    assert findings(build_app, context={"sample:training": "script", **flags}) == []
+
+
+@with_flags
 def test_a_default_job_needs_no_acknowledgment_from_the_user(flags: dict[str, Any]) -> None:
     def build(app: App) -> None:
         stack = Stack(app, "User")

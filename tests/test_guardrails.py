@@ -113,8 +113,9 @@ def reports(request: pytest.FixtureRequest) -> dict[str, Report]:
         {"sample:guardrails": "true"},
         {"sample:completion": "wait_condition"},
         {"sample:tuning": "true", "sample:guardrails": "true"},
+        {"sample:training": "script", "sample:guardrails": "true"},
     ],
-    ids=["sample", "guardrails", "long-job", "tuning"],
+    ids=["sample", "guardrails", "long-job", "tuning", "script"],
 )
 def test_sample_passes_control_tower_rules_and_checkov(
     flags: dict[str, Any], variant: dict[str, str]

@@ -74,6 +74,25 @@ def test_pinned_cli_synthesizes_the_tuning_variant(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli
+def test_pinned_cli_synthesizes_the_script_variant(tmp_path: Path) -> None:
+    _cli_synth(tmp_path, "--quiet", "-c", "sample:training=script")
+    template = json.loads((tmp_path / "TrainAndServe.template.json").read_text())
+    jobs = [
+        resource["Properties"]["TrainingJobRequest"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "Custom::SageMakerTrainingJob"
+    ]
+    # The training job of the app's code, and the job that repacks it for serving.
+    assert sorted(json.loads(j["HyperParameters"]["sagemaker_program"]) for j in jobs) == [
+        "repack.py",
+        "train.py",
+    ]
+    # The code's archive is staged with the assembly.
+    assets = json.loads((tmp_path / "TrainAndServe.assets.json").read_text())["files"]
+    assert any(asset["source"]["path"].endswith(".tar.gz") for asset in assets.values())
+
+
+@pytest.mark.cli
 def test_pinned_cli_synthesizes_the_sample_app(cli_out: Path) -> None:
     template = json.loads((cli_out / "TrainAndServe.template.json").read_text())
     types = [resource["Type"] for resource in template["Resources"].values()]

@@ -40,11 +40,18 @@ def staged_files(outdir: Path) -> dict[str, Path]:
     return staged
 
 
-def staged(uri: str, files: dict[str, Path]) -> Path:
-    """The staged asset an ``s3://bucket/key`` of the template names."""
-    key = uri.split("/", 3)[3]
-    assert key in files, f"{uri} is no asset of the assembly ({sorted(files)})"
-    return files[key]
+def staged_key(uri: Any, files: dict[str, Path]) -> str:
+    """The object key of the asset an ``s3://bucket/key`` of the template names (a
+    string, or the ``Fn::Join`` of a stack whose account is known only at deploy)."""
+    text = json.dumps(uri)
+    found = [key for key in files if f"/{key}" in text]
+    assert len(found) == 1, f"{uri} is no asset of the assembly ({sorted(files)})"
+    return found[0]
+
+
+def staged(uri: Any, files: dict[str, Path]) -> Path:
+    """The staged file of the asset ``uri`` names (see :func:`staged_key`)."""
+    return files[staged_key(uri, files)]
 
 
 def write_tree(
@@ -69,10 +76,11 @@ def write_tree(
     # The code: the request's S3 URI mapped to the staged archive, or (a job without
     # network access) its path in the code channel, mapped into the tree.
     values = dict(hyperparameters)
-    submit = json.loads(values["sagemaker_submit_directory"])
+    submit = values["sagemaker_submit_directory"]
+    submit = json.loads(submit) if isinstance(submit, str) else submit
     local = (
         str(base / submit.removeprefix("/opt/ml/"))
-        if submit.startswith("/opt/ml/")
+        if isinstance(submit, str) and submit.startswith("/opt/ml/")
         else str(staged(submit, files))
     )
     values["sagemaker_submit_directory"] = json.dumps(local)
@@ -93,7 +101,9 @@ def write_tree(
         if given is not None:
             shutil.copy(given, data / given.name)
         else:
-            shutil.copy(staged(source["S3Uri"], files), data / Path(source["S3Uri"]).name)
+            # SageMaker names the file after the object's key.
+            key = staged_key(source["S3Uri"], files)
+            shutil.copy(files[key], data / Path(key).name)
     (config / "inputdataconfig.json").write_text(json.dumps(channels))
     instance_type = request["ResourceConfig"]["InstanceType"]
     # "localhost": the toolkit waits until every host resolves.
