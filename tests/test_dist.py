@@ -199,6 +199,25 @@ def test_readme_example_runs_from_the_wheel(python: Path, work: Path) -> None:
     assert "AWS::SageMaker::Model" in {r["Type"] for r in resources}
 
 
+def test_readme_script_mode_example_runs_from_the_wheel(python: Path, work: Path) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    [example] = [block for block in blocks if "TrainingCode.from_directory" in block]
+    # The example trains the sample's code, at its path relative to the checkout.
+    shutil.copytree(ROOT / "sample_app" / "code", work / "sample_app" / "code", dirs_exist_ok=True)
+    script = work / "readme_script_mode.py"
+    script.write_text(example)
+    out = work / "readme-script.out"
+    _run([str(python), str(script)], cwd=work, env=_clean_env(CDK_OUTDIR=str(out)))
+    [template] = out.glob("*.template.json")
+    resources = json.loads(template.read_text())["Resources"].values()
+    [job] = [r for r in resources if r["Type"] == HANDLER_TYPE]
+    request = job["Properties"]["TrainingJobRequest"]
+    assert request["HyperParameters"]["n-estimators"] == "200"
+    [model] = [r for r in resources if r["Type"] == "AWS::SageMaker::Model"]
+    environment = model["Properties"]["PrimaryContainer"]["Environment"]
+    assert environment["SAGEMAKER_PROGRAM"] == "train.py"
+
+
 def _jobs(report: dict[str, Any], stack: str) -> dict[str, dict[str, Any]]:
     resources = report["templates"][stack]["Resources"]
     return {

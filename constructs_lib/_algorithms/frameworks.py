@@ -378,3 +378,38 @@ def _check_deprecated(framework: str, family: str, version: str) -> None:
             "ml.p2.*",
             f"P2 instances run no {framework} {'.'.join(map(str, limit))} or later",
         )
+
+
+def versions_table() -> str:
+    """The README's table of the framework containers and their versions (full
+    versions; the short ones, ``2.5`` for ``2.5.1``, are accepted too)."""
+    rows = [
+        "| `from_framework(...)` | training versions | serving versions (`inference_container`) "
+        "| processors |",
+        "|---|---|---|---|",
+    ]
+    for name in frameworks():
+        training = scope_config(name, TRAINING) or {"versions": {}}
+        serving = scope_config(name, INFERENCE) or {"versions": {}}
+        processors = set(training.get("processors") or [])
+        for entry in training["versions"].values():
+            processors.update(entry.get("processors") or [])
+            if not training.get("processors") and not entry.get("processors"):
+                processors.add("any (one image)")
+        if scope_config(f"{name}-neuron", TRAINING):
+            processors.add("trn")
+        rows.append(
+            f"| `{name}` | {_listing(name, training)} | {_listing(name, serving)} "
+            f"| {', '.join(sorted(processors))} |"
+        )
+    return "\n".join(rows)
+
+
+def _listing(framework: str, config: dict[str, Any]) -> str:
+    versions = sorted(config["versions"], key=_version_key)
+    if framework != HUGGING_FACE:
+        return ", ".join(versions)
+    return ", ".join(
+        f"{version} ({' / '.join(b for b in config['versions'][version] if b != 'version_aliases')})"
+        for version in versions
+    )
