@@ -24,11 +24,16 @@ from aws_cdk.assertions import Template
 
 from constructs_lib import (
     Completion,
+    ContinuousRange,
+    HyperparameterTuningJob,
     InstanceType,
+    MetricDefinition,
     TrainingCode,
+    TrainingDefinition,
     TrainingImage,
     TrainingJob,
     TrainingOutput,
+    TuningObjective,
 )
 from tests import toolkit
 from tests.iam import role_statements
@@ -314,3 +319,29 @@ def test_model_data_without_the_alpha_package_says_which_to_install(
         r"pip install 'constructs-lib\[alpha\]'$",
     ):
         job.model_data  # noqa: B018
+
+
+def test_a_tuning_job_serves_its_best_model_with_the_same_code() -> None:
+    stack = _stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    tuning = HyperparameterTuningJob(
+        stack,
+        "Tune",
+        training=TrainingDefinition(
+            image=TrainingImage.from_framework("sklearn", "1.2-1"),
+            code=TrainingCode.from_directory(str(SCRIPT), entry_point="train.py"),
+            output=TrainingOutput.to_bucket(bucket, "tuning/"),
+            metric_definitions=[MetricDefinition(name="loss", regex="loss=([0-9.]+)")],
+        ),
+        objective=TuningObjective.minimize("loss"),
+        ranges=[ContinuousRange("alpha", 0.1, 1.0)],
+    )
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    container = tuning.inference_container(entry_point="serve.py", role=role)
+    resolved = stack.resolve(container.model_data_url)
+    assert resolved["Fn::GetAtt"][1] == "BestModelArtifacts"
+    assert stack.resolve(container.environment)["SAGEMAKER_PROGRAM"] == "serve.py"
+    template = Template.from_stack(stack)
+    statements = role_statements(template, stack, role)
+    gets = json.dumps([s["Resource"] for s in statements if s["Action"] == "s3:GetObject"])
+    assert "tuning/" in gets
