@@ -409,7 +409,8 @@ def _listing(framework: str, config: dict[str, Any]) -> str:
     versions = sorted(config["versions"], key=_version_key)
     if framework != HUGGING_FACE:
         return ", ".join(versions)
-    return ", ".join(
-        f"{version} ({' / '.join(b for b in config['versions'][version] if b != 'version_aliases')})"
-        for version in versions
-    )
+    listed = []
+    for version in versions:
+        bases = [b for b in config["versions"][version] if b != "version_aliases"]
+        listed.append(f"{version} ({' / '.join(bases)})")
+    return ", ".join(listed)
