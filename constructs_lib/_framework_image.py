@@ -4,7 +4,7 @@ image-URI data (``_algorithms/frameworks.json``), as ``image_uris.retrieve`` doe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Stack, Token
@@ -76,6 +76,21 @@ def job_processor(
     return None, spec.processor
 
 
+def resolve_in(
+    scope: Construct, resolve: Callable[[], ResolvedImage], failure: Callable[[Choice], str]
+) -> ResolvedImage:
+    """``resolve()``, checked against ``scope``'s region when it is known; a bad
+    choice becomes an error of ``failure``'s message."""
+    try:
+        resolved = resolve()
+        region = Stack.of(scope).region
+        if not Token.is_unresolved(region):
+            resolved.check_region(region)
+    except Choice as choice:
+        raise ValueError(failure(choice)) from None
+    return resolved
+
+
 def resolve_for_job(
     scope: Construct,
     spec: FrameworkSpec,
@@ -86,16 +101,13 @@ def resolve_for_job(
     """The training image of ``spec`` for a job of ``instance_types`` in ``scope``'s
     region, or an error naming the job's path, the image and the valid choices."""
     instance_type, processor = job_processor(scope, spec, instance_types)
-    try:
-        resolved = spec.resolve(
+    return resolve_in(
+        scope,
+        lambda: spec.resolve(
             scope=TRAINING,
             instance_type=instance_type,
             processor=processor,
             smdistributed=smdistributed,
-        )
-        region = Stack.of(scope).region
-        if not Token.is_unresolved(region):
-            resolved.check_region(region)
-    except Choice as choice:
-        raise ValueError(f"[{scope.node.path}] image: {describe(spec)}: {choice}") from None
-    return resolved
+        ),
+        lambda choice: f"[{scope.node.path}] image: {describe(spec)}: {choice}",
+    )

@@ -13,16 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._algorithms.frameworks import INFERENCE, Choice
-from ._framework_image import FrameworkSpec, describe
+from ._algorithms.frameworks import INFERENCE
+from ._framework_image import FrameworkSpec, describe, resolve_in
 from .code import CodeConfig, TrainingCode
 from .completion import Completion, CompletionMode
-from .image import regional_image
+from .image import framework_image
 
 if TYPE_CHECKING:
     from .request import TrainingJobProps
@@ -113,32 +113,23 @@ def inference_container(
             f"code/{TENSORFLOW_ENTRY_POINT}: name the serving script {TENSORFLOW_ENTRY_POINT} "
             "at the code's root",
         )
-    try:
-        resolved = spec.resolve(
+    resolved = resolve_in(
+        scope,
+        lambda: spec.resolve(
             scope=INFERENCE,
             instance_type=instance_type,
             version=framework_version,
             py_version=py_version,
             base_framework_version=base_framework_version,
-        )
-        region = Stack.of(scope).region
-        if not Token.is_unresolved(region):
-            resolved.check_region(region)
-    except Choice as choice:
-        raise _fail(
-            scope,
-            f"the serving image of {describe(spec)}: {choice} (give framework_version=, "
-            "py_version= or base_framework_version= for another serving image)",
-        ) from None
-    stack = Stack.of(scope)
-    image, _ = regional_image(
-        stack,
-        registries=resolved.accounts(),
-        mapping_id=f"SageMakerFrameworkRegistries{resolved.registries}",
-        repository=resolved.repository,
-        tag=resolved.tag,
-        unpublished=lambda name: f"[{scope.node.path}] inference_container: region {name!r}",
+        ),
+        lambda choice: (
+            f"[{scope.node.path}] inference_container: the serving image of "
+            f"{describe(spec)}: {choice} (give framework_version=, py_version= or "
+            "base_framework_version= for another serving image)"
+        ),
     )
+    stack = Stack.of(scope)
+    image, _ = framework_image(stack, resolved)
     bound = code.bind(scope)
     if needs_repack(spec.framework, spec.version, network_isolation):
         repack = _repacked(model, bound)

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _algorithms
+from ._algorithms.frameworks import ResolvedImage
 from ._compact import allow
 from ._framework_image import FrameworkSpec, resolve_for_job
 from ._nag import acknowledge_statement, add_statement
@@ -354,14 +355,7 @@ class _FrameworkImage(TrainingImage):
         resolved = resolve_for_job(
             scope, self.spec, instance_types=instance_types, smdistributed=smdistributed
         )
-        uri, repository_arn = regional_image(
-            Stack.of(scope),
-            registries=resolved.accounts(),
-            mapping_id=f"SageMakerFrameworkRegistries{resolved.registries}",
-            repository=resolved.repository,
-            tag=resolved.tag,
-            unpublished=lambda region: f"[{scope.node.path}] image: region {region!r}",
-        )
+        uri, repository_arn = framework_image(Stack.of(scope), resolved)
         spec = FrameworkSpec(
             self.spec.framework,
             self.spec.version,
@@ -376,6 +370,19 @@ class _FrameworkImage(TrainingImage):
             repository_arn,
             framework=spec,
         )
+
+
+def framework_image(stack: Stack, resolved: ResolvedImage) -> tuple[str, str]:
+    """The URI of a resolved framework image in ``stack`` (its region checked by the
+    resolution), and its repository's ARN; one mapping per registry table."""
+    return regional_image(
+        stack,
+        registries=resolved.accounts(),
+        mapping_id=f"SageMakerFrameworkRegistries{resolved.registries}",
+        repository=resolved.repository,
+        tag=resolved.tag,
+        unpublished=lambda region: f"{resolved.framework} is not published in {region!r}",
+    )
 
 
 def regional_image(
