@@ -18,7 +18,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from . import _nag, _script_mode, _serving
@@ -227,7 +226,7 @@ class _ImportedTrainingJob(ITrainingJob):
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class TrainingJob(ITrainingJob):
+class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
     """A SageMaker training job, created when the stack deploys.
 
     The deployment waits until the job completes, fails at once when the job
@@ -590,68 +589,14 @@ class TrainingJob(ITrainingJob):
         ``aws-cdk.aws-sagemaker-alpha`` (``pip install 'constructs-lib[alpha]'``)."""
         return _serving.model_data(self, self.model_data_url, self.grant_read_model_artifacts)
 
-    def inference_container(
-        self,
-        *,
-        entry_point: str,
-        instance_type: str | None = None,
-        code: TrainingCode | None = None,
-        role: iam.IGrantable | None = None,
-        network_isolation: bool = False,
-        framework_version: str | None = None,
-        py_version: str | None = None,
-        base_framework_version: str | None = None,
-        environment: Mapping[str, str] | None = None,
-    ) -> sagemaker.CfnModel.ContainerDefinitionProperty:
-        """The container that serves what this job trained on a framework image, as
-        the SageMaker SDK's ``estimator.deploy()`` makes it: the framework's serving
-        image of the same version (CPU or GPU by ``instance_type``), the model
-        artifacts, and the environment the serving toolkit reads for the entry point
-        (``SAGEMAKER_PROGRAM``, ``SAGEMAKER_SUBMIT_DIRECTORY``...). PyTorch, Hugging
-        Face and TensorFlow serve the code from inside ``model.tar.gz``, as does any
-        framework without network access: a repack job of this stack (the SDK's
-        repack step: scikit-learn's container on an ``ml.m5.large``) then puts the
-        code into the model, and the container serves the repacked model.
-
-        Use it as ``CfnModel(primary_container=job.inference_container(...))``.
-
-        :param entry_point: the serving script (``model_fn``, ``predict_fn``... or
-            TensorFlow Serving's ``inference.py``), relative to the code's root.
-        :param instance_type: the endpoint's instance type, which picks the CPU or GPU
-            image; default: none (fine for a framework with one processor; else an
-            error names the choices).
-        :param code: the serving code; default: the training code.
-        :param role: the model's execution role, granted read on the model artifacts
-            it serves (and on the code's archive); default: none (grant it yourself
-            with ``grant_read_model_artifacts``).
-        :param network_isolation: whether the model runs without network access (set
-            the same on the ``CfnModel``): the code then goes into the model for
-            every framework. Default: off.
-        :param framework_version: another version's serving image (serving images are
-            not published for every training version); default: the training version.
-        :param py_version: default: the training image's Python version.
-        :param base_framework_version: Hugging Face's base framework of the serving
-            image; default: the training image's.
-        :param environment: more environment variables of the container; default: none.
-        """
-        return _serving.inference_container(
-            _serving.TrainedModel(
-                scope=self,
-                spec=self._image.framework if self._image is not None else None,
-                model_data_url=self.model_data_url,
-                completion=self.completion,
-                props=self.props,
-                grant_read_model_artifacts=self.grant_read_model_artifacts,
-            ),
-            entry_point=entry_point,
-            instance_type=instance_type,
-            code=code,
-            role=role,
-            network_isolation=network_isolation,
-            framework_version=framework_version,
-            py_version=py_version,
-            base_framework_version=base_framework_version,
-            environment=environment,
+    def _trained_model(self) -> _serving.TrainedModel:
+        return _serving.TrainedModel(
+            scope=self,
+            spec=self._image.framework if self._image is not None else None,
+            model_data_url=self.model_data_url,
+            completion=self.completion,
+            props=self.props,
+            grant_read_model_artifacts=self.grant_read_model_artifacts,
         )
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
