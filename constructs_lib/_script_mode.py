@@ -31,7 +31,8 @@ TOOLKIT_HYPERPARAMETERS = (PROGRAM, SUBMIT_DIRECTORY, REGION, LOG_LEVEL)
 SINGLE_INSTANCE = ("sklearn",)
 #: TensorFlow up to 1.10 runs legacy mode only (no script mode), as the SDK says.
 LEGACY_TENSORFLOW = (1, 10)
-_PLAIN = (str, int, float, bool)
+#: Where problems of the distribution are reported (its prop: ``distribution``).
+DISTRIBUTION_PATH = "HyperParameters.sagemaker_distribution"
 
 
 def encode(value: Any) -> str:
@@ -46,7 +47,7 @@ def encode(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
 
-def _encoding_problem(key: str, value: Any) -> str | None:
+def _encoding_problem(value: Any) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number: JSON has no NaN or infinity"
     try:
@@ -64,7 +65,7 @@ def encode_all(values: Mapping[str, Any], path: str) -> tuple[dict[str, str], li
     encoded: dict[str, str] = {}
     problems: list[Problem] = []
     for key, value in values.items():
-        problem = _encoding_problem(key, value)
+        problem = _encoding_problem(value)
         if problem:
             problems.append(Problem(f"{path}.{key}", value, problem))
         else:
@@ -94,7 +95,7 @@ def hyperparameters(
         if distribution is not None:
             problems.append(
                 Problem(
-                    "HyperParameters.sagemaker_distribution",
+                    DISTRIBUTION_PATH,
                     distribution.strategy,
                     "a distribution is run by a framework container's training toolkit: "
                     "it needs code= (TrainingCode) on a TrainingImage.from_framework image",
@@ -142,12 +143,11 @@ def hyperparameters(
             instance_types=instance_types,
             entry_point=code.entry_point,
         ):
-            problems.append(
-                Problem("HyperParameters.sagemaker_distribution", distribution.strategy, rule)
-            )
+            problems.append(Problem(DISTRIBUTION_PATH, distribution.strategy, rule))
         instance_type = instance_types[0] if instance_types else ""
-        extra, _ = encode_all(distribution.hyperparameters(instance_type), "HyperParameters")
-        values.update(extra)
+        values.update(
+            {k: encode(v) for k, v in distribution.hyperparameters(instance_type).items()}
+        )
     return dict(sorted(values.items())), problems
 
 

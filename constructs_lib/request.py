@@ -168,7 +168,7 @@ PROP_FOR_PATH: dict[str, str] = {
     "VpcConfig.SecurityGroupIds": "security_groups",
     # The user's values (code and distribution add the toolkit's own).
     "HyperParameters": "hyperparameters",
-    "HyperParameters.sagemaker_distribution": "distribution",
+    "HyperParameters.sagemaker_distribution": "distribution",  # _script_mode's problems
 }
 
 

@@ -3,13 +3,13 @@ the strategy, warm start."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ._schema.validate import is_unresolved
+from ._script_mode import encode
 
 if TYPE_CHECKING:
     from .tuning import IHyperparameterTuningJob
@@ -142,7 +142,7 @@ class CategoricalRange:
         """This value in the request's own shape and casing (values JSON-encoded for
         a framework container's script)."""
         if json_values:
-            return {"Name": self.name, "Values": [json.dumps(value) for value in self.values]}
+            return {"Name": self.name, "Values": [encode(value) for value in self.values]}
         return {"Name": self.name, "Values": [str(value) for value in self.values]}
 
 
