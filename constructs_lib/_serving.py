@@ -8,6 +8,7 @@ into the model, as the SDK's repack step does."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -244,7 +245,10 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
             "makes once the training job completed: with Completion.none() the "
             "deployment does not wait for it; use Completion.wait() or wait_condition()",
         )
-    digest = hashlib.sha256(f"{code.s3_uri}|{code.entry_point}".encode()).hexdigest()[:8]
+    # One repack job per code archive (its entry point is the serving container's
+    # choice), identified by the archive's location as the template renders it.
+    where = json.dumps(Stack.of(scope).resolve(code.s3_uri), sort_keys=True)
+    digest = hashlib.sha256(where.encode()).hexdigest()[:8]
     construct_id = f"Repack{digest}"
     existing = scope.node.try_find_child(construct_id)
     if isinstance(existing, TrainingJob):
