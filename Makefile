@@ -11,6 +11,10 @@ CHECKOV_VERSION := 3.3.30
 # versions of their own (boto3, numpy): their own venv too.
 SDK := .venv-sdk
 SDK_PACKAGES := sagemaker-core==2.27.0 sagemaker-training==5.1.4 scikit-learn==1.9.1
+# The boto3 of the Lambda Python runtime, older than ours: the handler must speak the
+# API the synth validated with it too (tests/test_handler_models.py).
+LAMBDA := .venv-lambda
+LAMBDA_PACKAGES := boto3==1.40.0 botocore==1.40.0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 
@@ -34,6 +38,11 @@ $(SDK)/.installed: Makefile
 	$(SDK)/bin/python -m pip install --quiet $(SDK_PACKAGES)
 	touch $@
 
+$(LAMBDA)/.installed: Makefile
+	$(PYTHON) -m venv $(LAMBDA)
+	$(LAMBDA)/bin/python -m pip install --quiet $(LAMBDA_PACKAGES)
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -44,7 +53,7 @@ synth: $(VENV)/.installed node_modules/.installed
 	@echo "Synthesized into cdk.out/:" && ls cdk.out/*.template.json
 
 ## make test: the whole test suite, with the type and lint gates
-test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed node_modules/.installed lint typecheck
+test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed $(LAMBDA)/.installed node_modules/.installed lint typecheck
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -70,4 +79,4 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SDK) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SDK) $(LAMBDA) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache

@@ -151,10 +151,16 @@ def footprint() -> dict[str, Any]:
 
 
 def handler_asset_bytes() -> int:
+    """The handler's asset zipped: its modules and the service models it ships."""
+    handler = ROOT / "constructs_lib" / "handler"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted((ROOT / "constructs_lib" / "handler").glob("*.py")):
-            archive.write(path, f"handler/{path.name}")
+        shipped = [
+            *handler.glob("*.py"),
+            *(p for p in (handler / "models").rglob("*") if p.is_file()),
+        ]
+        for path in sorted(shipped):
+            archive.write(path, f"handler/{path.relative_to(handler)}")
     return len(buffer.getvalue())
 
 
@@ -179,6 +185,14 @@ def import_times(repetitions: int) -> dict[str, float]:
     return {
         "import boto3": cold("import boto3"),
         "import handler.index": cold("import handler.index"),
+        # A cold start's client: the runtime's full model, or the handler's shipped one.
+        "boto3 SageMaker client": cold(
+            "import boto3; boto3.client('sagemaker', region_name='us-east-1')"
+        ),
+        "handler SageMaker client": cold(
+            "import os; os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1'); "
+            "import handler.index as i; i.runtime()"
+        ),
     }
 
 
@@ -342,6 +356,10 @@ def main() -> None:
         "handler import / import boto3": (
             imports["import handler.index"] / imports["import boto3"],
             1.2,
+        ),
+        "handler's SageMaker client (shipped model) / boto3's (cold)": (
+            imports["handler SageMaker client"] / imports["boto3 SageMaker client"],
+            None,
         ),
         "handler asset KB": (results["handler asset bytes"] / 1000, 50.0),
         "resources per further job, shared role": (

@@ -47,8 +47,9 @@ from .handler.properties import QUERY_INTERVAL_SECONDS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Only the handler package ships: no caches, nothing of the construct library.
-HANDLER_ASSET_EXCLUDE = ["*", "!handler", "!handler/*.py"]
+# Only the handler package ships (its code and its service models): no caches,
+# nothing of the construct library.
+HANDLER_ASSET_EXCLUDE = ["*", "!handler", "!handler/*.py", "!handler/models", "!handler/models/**"]
 
 #: The actions the provider performs on the training jobs of its stack.
 TRAINING_JOB_ACTIONS = [

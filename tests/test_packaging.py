@@ -109,8 +109,17 @@ def test_lambda_asset_holds_only_the_handler(cli_out: Path) -> None:
             handler_assets.append(folder)
     assert len(handler_assets) == 1
     shipped = sorted(str(p.relative_to(handler_assets[0])) for p in handler_assets[0].rglob("*"))
-    expected = ["handler", *sorted(f"handler/{p.name}" for p in HANDLER_DIR.glob("*.py"))]
+    # The handler's modules and the service models it ships.
+    expected = sorted(
+        [
+            "handler",
+            *(f"handler/{p.name}" for p in HANDLER_DIR.glob("*.py")),
+            "handler/models",
+            *(f"handler/{p.relative_to(HANDLER_DIR)}" for p in (HANDLER_DIR / "models").rglob("*")),
+        ]
+    )
     assert shipped == expected
+    assert any(name.endswith("sagemaker/2017-07-24/service-2.json.gz") for name in shipped)
 
 
 def _runtime_imports(path: Path) -> set[str]:

@@ -5,26 +5,37 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 
-from . import lifecycle
+from . import lifecycle, models
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
 
 # botocore's standard retry mode backs off on transient errors beneath our own retries.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _runtime: lifecycle.Runtime | None = None
+# The shipped SageMaker model first (see models.py), made on first use.
+_session: boto3.Session | None = None
+
+
+def _boto() -> boto3.Session:
+    global _session  # noqa: PLW0603
+    if _session is None:
+        _session = models.session()
+    return _session
 
 
 def _ec2() -> EC2Client:
-    return boto3.client("ec2", config=_CONFIG)
+    client: EC2Client = _boto().client("ec2", config=_CONFIG)
+    return client
 
 
 def _cloudformation() -> CloudFormationClient:
-    return boto3.client("cloudformation", config=_CONFIG)
+    client: CloudFormationClient = _boto().client("cloudformation", config=_CONFIG)
+    return client
 
 
 def runtime() -> lifecycle.Runtime:
@@ -32,7 +43,7 @@ def runtime() -> lifecycle.Runtime:
     global _runtime  # noqa: PLW0603
     if _runtime is None:
         _runtime = lifecycle.Runtime(
-            sagemaker=boto3.client("sagemaker", config=_CONFIG),
+            sagemaker=_boto().client("sagemaker", config=_CONFIG),
             ec2_factory=_ec2,
             cloudformation_factory=_cloudformation,
         )

@@ -174,3 +174,24 @@ def by_key(key: str | None) -> JobKind:
         if kind.key == key:
             return kind
     return TRAINING
+
+
+#: Every SageMaker operation the handler calls: the operations of each kind, the tags,
+#: and DescribeTrainingJob (a tuning job's best training job). The handler ships the
+#: SageMaker model of exactly these (``handler/models``, see ``models.py``).
+SAGEMAKER_OPERATIONS = tuple(
+    sorted(
+        {
+            operation
+            for kind in KINDS
+            for operation in (
+                kind.create_operation,
+                kind.describe_operation,
+                kind.stop_operation,
+                kind.delete_operation,
+                *((kind.update_operation,) if kind.has_update_operation else ()),
+            )
+        }
+        | {"AddTags", "DeleteTags", "ListTags", "DescribeTrainingJob"}
+    )
+)

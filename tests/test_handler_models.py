@@ -1,0 +1,170 @@
+"""What synth accepts, the deploy runs: the handler ships the SageMaker model the
+library validated requests with, and its clients and coercion read it ahead of the
+Lambda runtime's older botocore (1.40, which lacks 29 CreateTrainingJob and 26
+CreateHyperParameterTuningJob request members of 1.44)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_s3 as s3
+
+from constructs_lib import (
+    ContinuousRange,
+    HyperparameterTuningJob,
+    InstancePlacement,
+    MlflowConfig,
+    PlacementSpecification,
+    TrainingDefinition,
+    TrainingImage,
+    TrainingJob,
+    TrainingOutput,
+    TuningObjective,
+)
+from constructs_lib._schema import generate, load
+from constructs_lib.handler.kinds import TRAINING, TUNING
+from constructs_lib.handler.properties import NAME_PREFIX
+from tests.deliver import concretize
+from tests.fakes import FakeSageMaker
+from tests.harness import Framework, cfn_strings
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_PYTHON = ROOT / ".venv-lambda" / "bin" / "python"
+MLFLOW = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/tracking"
+PLACEMENT = {
+    "EnableMultipleJobs": True,
+    "PlacementSpecifications": [{"UltraServerId": "ultra-1", "InstanceCount": 2}],
+}
+
+
+def test_the_shipped_model_is_the_generators() -> None:
+    """Regenerated from the botocore the library validates with: unchanged."""
+    shipped = generate.handler_model_file()
+    assert shipped.exists(), "run python -m constructs_lib._schema.generate"
+    assert gzip.decompress(shipped.read_bytes()) == gzip.decompress(
+        generate.render_handler_model()
+    ), "the handler's model is stale: run python -m constructs_lib._schema.generate"
+
+
+def test_the_shipped_model_and_the_synth_schema_come_from_one_botocore() -> None:
+    """The schemas synth validates with, distilled from the shipped model, are the
+    committed ones: member for member, limit for limit."""
+    import botocore.loaders  # noqa: PLC0415
+    import botocore.model  # noqa: PLC0415
+
+    model = botocore.model.ServiceModel(
+        json.loads(gzip.decompress(generate.handler_model_file().read_bytes())), "sagemaker"
+    )
+    for operation in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
+        committed = load(operation)
+        root = model.operation_model(operation).input_shape
+        assert root is not None and root.name == committed["root"]
+        for name, entry in committed["shapes"].items():
+            shape = model.shape_for(name)
+            assert shape.type_name == entry["type"], name
+            for constraint in ("min", "max", "pattern", "enum"):
+                assert shape.metadata.get(constraint) == entry.get(constraint), (name, constraint)
+            if "members" in entry:
+                members = {k: v.name for k, v in shape.members.items()}  # type: ignore[attr-defined]
+                assert members == entry["members"], name
+
+
+def _events() -> list[dict[str, Any]]:
+    """Create events of a training job and a tuning job whose requests hold members
+    newer than botocore 1.40 (strings, booleans, integers), as CloudFormation sends
+    them: every scalar a string."""
+    stack = Stack(App(), "Newer")
+    bucket = s3.Bucket(stack, "Data")
+    training = TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_algorithm("kmeans"),
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        mlflow=MlflowConfig(resource_arn=MLFLOW, experiment_name="churn"),
+        instance_placement=InstancePlacement(
+            enable_multiple_jobs=True,
+            specifications=[PlacementSpecification(ultra_server_id="ultra-1", instance_count=2)],
+        ),
+        hyperparameters={"k": "3", "feature_dim": "4"},
+    )
+    tuning = HyperparameterTuningJob(
+        stack,
+        "Tune",
+        training=TrainingDefinition(
+            image=TrainingImage.from_algorithm("kmeans"),
+            output=TrainingOutput.to_bucket(bucket, "tuning/"),
+            hyperparameters={"feature_dim": "4"},
+        ),
+        objective=TuningObjective.minimize("test:msd"),
+        ranges=[ContinuousRange("init_method_weight", 0.1, 0.9)],
+        additional_request={
+            "TrainingJobDefinition": {"ResourceConfig": {"InstancePlacementConfig": PLACEMENT}}
+        },
+    )
+    events = []
+    for job, kind, prefix in (
+        (training, TRAINING, "stack-abc-job"),
+        (tuning, TUNING, "stk-a-tune"),
+    ):
+        resolved = Stack.of(job).resolve(job.request)
+        properties = cfn_strings({kind.request_property: concretize(resolved), NAME_PREFIX: prefix})
+        framework = Framework(FakeSageMaker())
+        framework.resource_type = kind.resource_type
+        events.append(framework.event("Create", properties))
+    return events
+
+
+def _probe(*arguments: str) -> dict[str, Any]:
+    if not LAMBDA_PYTHON.exists():
+        pytest.fail(f"{LAMBDA_PYTHON} is missing: run `make .venv-lambda/.installed`")
+    result = subprocess.run(
+        [str(LAMBDA_PYTHON), str(ROOT / "tests" / "lambda_probe.py"), *arguments],
+        input=json.dumps(_events()),
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "constructs_lib"), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+@pytest.fixture(scope="module")
+def delivered() -> dict[str, Any]:
+    return _probe()
+
+
+def test_the_lambda_runtimes_botocore_is_older(delivered: dict[str, Any]) -> None:
+    assert delivered["botocore"] == "1.40.0"
+
+
+def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any]) -> None:
+    assert [r.get("error") for r in delivered["results"]] == [None, None]
+    training, tuning = delivered["sent"]
+    assert training["operation"] == "CreateTrainingJob"
+    body = training["body"]
+    assert body["MlflowConfig"] == {"MlflowResourceArn": MLFLOW, "MlflowExperimentName": "churn"}
+    # CloudFormation's "true" and "2" are a boolean and an integer again.
+    assert body["ResourceConfig"]["InstancePlacementConfig"] == PLACEMENT
+    assert body["ResourceConfig"]["InstanceCount"] == 1
+    assert tuning["operation"] == "CreateHyperParameterTuningJob"
+    definition = tuning["body"]["TrainingJobDefinition"]
+    assert definition["ResourceConfig"]["InstancePlacementConfig"] == PLACEMENT
+    limits = tuning["body"]["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    assert limits["MaxNumberOfTrainingJobs"] == 10
+
+
+def test_the_runtimes_own_model_would_fail_the_deploy() -> None:
+    """The same events through the runtime's models: what the shipped one prevents."""
+    report = _probe("--runtime-models")
+    assert report["sent"] == []
+    [training, tuning] = [r["error"] for r in report["results"]]
+    assert 'Unknown parameter in input: "MlflowConfig"' in training
+    assert "InstancePlacementConfig" in tuning
