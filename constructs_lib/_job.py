@@ -27,7 +27,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from . import _script_mode
+from . import _mistakes, _script_mode
 from ._compact import share as share_grants
 from ._grants import grant_execution_role
 from ._nag import acknowledge, rules
@@ -160,6 +160,14 @@ def describe_problem(problem: Problem, props_for_path: Callable[[str], str]) -> 
     return f"{where}: {shown} is invalid: {problem.rule}"
 
 
+def superseding(api: Sequence[Problem], ours: Sequence[Problem]) -> list[Problem]:
+    """The API's problems and the library's, where a rule of the library for a member
+    (e.g. at least 1 instance, at most 47 tags) replaces the API's looser one for the
+    same member: one mistake, one message."""
+    mine = {problem.path for problem in ours}
+    return [problem for problem in api if problem.path not in mine] + list(ours)
+
+
 def raise_problems(
     scope: Construct, problems: Sequence[Problem], props_for_path: Callable[[str], str]
 ) -> None:
@@ -259,6 +267,7 @@ class JobCore:
             instance_count=instances,
             network_isolation=bool(props.network_isolation),
         )
+        problems.extend(_mistakes.definition_problems(scope, props))
         inputs = [channel.bind(scope) for channel in props.inputs]
         if code is not None and props.network_isolation:
             if any(c.channel_name == _script_mode.CODE_CHANNEL for c in inputs):

@@ -43,6 +43,16 @@ _FIX = (
 )
 
 
+#: The construct id (and so the logical id's start) of the provider's policy that
+#: every execution role of its stack carries.
+SHARED_EXECUTION_POLICY = "SageMakerTrainingJobProviderExecutionPolicy"
+
+
+def _counted(number: int, singular: str, plural: str) -> str:
+    """``1 is`` / ``2 are``: a count and its verb."""
+    return f"{number} {singular if number == 1 else plural}"
+
+
 def _chars(document: Any) -> int:
     """A policy's length as IAM counts it: without whitespace."""
     return len(json.dumps(document, separators=(",", ":")))
@@ -121,15 +131,21 @@ class IamLimits:
         if count > quota:
             arns = json.dumps(stack.resolve(role.managed_policy_arns) or [])
             grants = arns.count("TrainingJobGrants")
+            shared = arns.count(SHARED_EXECUTION_POLICY)
             overflow = sum("OverflowPolicy" in policy for policy in attached)
+            others = count - grants - shared - overflow
             whose = "the default quota" if quota == DEFAULT_MANAGED_POLICIES_PER_ROLE else "yours"
             errors.append(
                 f"[{path}] {count} managed policies are attached to the role: IAM allows "
                 f"{quota} per role ({whose}; set the context key {MANAGED_POLICIES_CONTEXT} "
                 f"if your account's quota is higher, up to {MAX_MANAGED_POLICIES_PER_ROLE}), "
-                f"and the deploy would fail. {grants} of them hold the grants of the jobs "
-                f"that share the role, {overflow} are overflow policies aws-cdk-lib made "
-                "for its inline policy. " + _FIX
+                "and the deploy would fail. Of the "
+                f"{count}: {_counted(grants, 'holds', 'hold')} the grants of the jobs that "
+                f"share the role, {_counted(shared, 'is', 'are')} the library's policy that "
+                "every execution role of the stack carries (training logs, metrics, the ECR "
+                f"token), {_counted(overflow, 'is an overflow policy', 'are overflow policies')} "
+                f"aws-cdk-lib made for the role's inline policy, and "
+                f"{_counted(others, 'is', 'are')} the role's own. " + _FIX
             )
         return errors
 

@@ -4,7 +4,9 @@ attach network interfaces (shared by every kind of job)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from enum import Enum
 from typing import Any
 
 from aws_cdk import Annotations, Stack
@@ -31,6 +33,18 @@ def selected_subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) ->
     chosen = {f: getattr(selection, f) for f in _SELECTION_FIELDS} if selection is not None else {}
     selected = vpc.select_subnets(**{k: v for k, v in chosen.items() if v is not None})
     return list(selected.subnet_ids)
+
+
+def describe_selection(selection: ec2.SubnetSelection | None) -> str:
+    """``SubnetSelection(subnet_type=PRIVATE_WITH_EGRESS)``: the fields set."""
+    if selection is None:
+        return "the VPC's default selection (private subnets)"
+    fields = []
+    for name in _SELECTION_FIELDS:
+        value = getattr(selection, name)
+        if value is not None:
+            fields.append(f"{name}={value.name if isinstance(value, Enum) else repr(value)}")
+    return f"SubnetSelection({', '.join(fields)})"
 
 
 # ---------------------------------------------------------------------------
@@ -92,7 +106,15 @@ def job_vpc_config(
 ) -> tuple[dict[str, Any], list[str]]:
     """The job's ``VpcConfig`` and its subnet ids; warns when the subnets cannot
     reach S3."""
-    subnet_ids = selected_subnet_ids(vpc, vpc_subnets)
+    try:
+        subnet_ids = selected_subnet_ids(vpc, vpc_subnets)
+    except RuntimeError as error:  # aws-cdk-lib's answer, without path or prop
+        # Its first line, without the error's code name ("ThereSubnetGroups: ...").
+        reason = re.sub(r"^[A-Za-z]+: ", "", str(error).split("\n", 1)[0])
+        raise ValueError(
+            f"[{scope.node.path}] vpc_subnets: {describe_selection(vpc_subnets)} is invalid: "
+            f"{vpc.node.path} cannot provide it: {reason}"
+        ) from None
     if not subnet_ids:
         raise ValueError(
             f"[{scope.node.path}] vpc_subnets: {vpc_subnets!r} is invalid: it "

@@ -123,6 +123,26 @@ class Timing:
             ]
         if self.mode == CompletionMode.WAIT_CONDITION:
             return self._wait_condition_problems()
+        return self._poll_problems()
+
+    def _poll_problems(self) -> list[Problem]:
+        """A poll interval the provider can keep: whole multiples of its query
+        interval, within the hour CloudFormation waits."""
+        chosen = self.completion.poll_interval
+        if self.mode != CompletionMode.WAIT or chosen is None:
+            return []
+        seconds = chosen.to_seconds()
+        step = cr_props.QUERY_INTERVAL_SECONDS
+        if seconds < step or seconds % step or seconds > SECONDS["MAX_WAITED_RUNTIME"]:
+            return [
+                Problem(
+                    "completion.poll_interval",
+                    seconds,
+                    f"the provider queries a job every {step} seconds: the poll interval "
+                    f"must be a multiple of {step} seconds, from {step} to "
+                    f"{int(SECONDS['MAX_WAITED_RUNTIME'])} (e.g. Duration.minutes(1))",
+                )
+            ]
         return []
 
     def _wait_condition_problems(self) -> list[Problem]:

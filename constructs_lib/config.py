@@ -107,9 +107,10 @@ class S3Location:
         allow_list_bucket(grantee.grant_principal, self.bucket.bucket_arn, self.key_prefix)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class MetricDefinition:
-    """A metric the algorithm prints, captured from its logs by ``regex``."""
+    """A metric the algorithm prints, captured from its logs by ``regex`` (its first
+    group is the value): ``MetricDefinition("validation:rmse", r"rmse=([0-9.]+)")``."""
 
     name: str
     regex: str

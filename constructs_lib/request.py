@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Size
+from aws_cdk import Duration, Size, SizeRoundingBehavior
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
@@ -169,6 +169,8 @@ PROP_FOR_PATH: dict[str, str] = {
     # The user's values (code and distribution add the toolkit's own).
     "HyperParameters": "hyperparameters",
     "HyperParameters.sagemaker_distribution": "distribution",  # _script_mode's problems
+    # How the deployment waits (problems of _timing: completion.timeout...).
+    "completion": "completion",
 }
 
 
@@ -222,7 +224,8 @@ def render_resource_config(props: TrainingJobProps) -> dict[str, Any] | None:
     if instance_count is None and not groups and not serverless:
         instance_count = 1
     volume = props.volume_size
-    volume_gib = volume.to_gibibytes() if volume else None
+    # A size that is not whole GiB is a problem of its own (_mistakes): render its floor.
+    volume_gib = volume.to_gibibytes(rounding=SizeRoundingBehavior.FLOOR) if volume else None
     if volume_gib is None and not serverless:
         volume_gib = DEFAULT_VOLUME_GIB
     config = _prune(

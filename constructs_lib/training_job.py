@@ -30,9 +30,11 @@ from ._job import (
     derived_job_arn,
     raise_problems,
     state_change_rule,
+    superseding,
     tag_problems,
     warn_about_secrets,
 )
+from ._mistakes import s3_prefix_problems
 from ._network import NO_S3_ROUTE_WARNING_ID
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._timing import (
@@ -630,13 +632,16 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
     def _validate(self) -> None:
         # Without a fixed name the handler generates a valid one at creation.
         request = {"TrainingJobName": "generated-by-the-handler", **self.request}
-        problems = _VALIDATOR.problems(request) + cross_field_problems(request)
-        problems.extend(self._library_problems())
-        raise_problems(self, problems, props_for_path)
+        api = _VALIDATOR.problems(request) + cross_field_problems(request)
+        raise_problems(self, superseding(api, self._library_problems()), props_for_path)
 
     def _library_problems(self) -> list[Problem]:
         """Rules of this library on top of the API's."""
-        problems = [*self._definition_problems, *tag_problems(self.request)]
+        problems = [
+            *self._definition_problems,
+            *s3_prefix_problems(self.request),
+            *tag_problems(self.request),
+        ]
         resources = self.request.get("ResourceConfig") or {}
         count = resources.get("InstanceCount")
         if isinstance(count, int) and not is_unresolved(count) and count < 1:

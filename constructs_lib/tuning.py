@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
+from aws_cdk import Annotations, CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -22,9 +22,11 @@ from ._job import (
     derived_job_arn,
     raise_problems,
     state_change_rule,
+    superseding,
     tag_problems,
     warn_about_secrets,
 )
+from ._mistakes import s3_prefix_problems
 from ._schema import load
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME, Timing
@@ -57,6 +59,8 @@ ALGORITHM_MEMBERS = frozenset(_SCHEMA["shapes"]["HyperParameterAlgorithmSpecific
 MAX_TUNING_RUNTIME_SECONDS = int(
     _SCHEMA["shapes"]["HyperParameterTuningMaxRuntimeInSeconds"].get("max", 15768000)
 )
+#: The warning for a default max runtime its training jobs may outlast.
+RUNTIME_WARNING_ID = "constructs-lib:tuning-runtime"
 #: Training jobs a tuning job runs unless told (not for the grid strategy, whose
 #: number is the number of combinations).
 DEFAULT_MAX_JOBS = 10
@@ -78,6 +82,7 @@ _PROP_FOR_PATH = {
     "WarmStartConfig": "warm_start",
     "Tags": "tags",
     "Autotune": "autotune",
+    "completion": "completion",
 }
 
 
@@ -459,7 +464,10 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 hyperparameters=bound.hyperparameters,
             )
             definition, definition_problems = render_definition(self.training_request)
-            definition_problems.extend(bound.problems)
+            runtime_defaulted = max_runtime is None
+            definition_problems.extend(
+                map(_in_definition, [*bound.problems, *s3_prefix_problems(self.training_request)])
+            )
             if max_runtime is None:
                 max_runtime = {
                     CompletionMode.WAIT: MAX_WAITED_RUNTIME,
@@ -514,6 +522,8 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 max_run_seconds=MAX_TUNING_RUNTIME_SECONDS,
             )
             self._validate(definition_problems)
+            if runtime_defaulted:
+                self._warn_if_runtime_cannot_fit()
             self._warn_about_secrets()
             self.provider: TrainingJobProvider = self._core.provider
             self._core.grant_definition(self, props, bound)
@@ -642,6 +652,35 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             return None
         return float(value) if isinstance(value, int | float) else None
 
+    def _warn_if_runtime_cannot_fit(self) -> None:
+        """A default max_runtime (what the completion mode waits) that its training
+        jobs, max_parallel_jobs at a time and each as long as it may run, would
+        outlast: the tuning job may stop before it ran most of them, at a limit
+        nobody chose. A warning: the jobs may well end sooner."""
+        limits = self.request.get(_CONFIG, {}).get("ResourceLimits") or {}
+        total = limits.get("MaxNumberOfTrainingJobs")
+        parallel = limits.get("MaxParallelTrainingJobs")
+        runtime = limits.get("MaxRuntimeInSeconds")
+        stopping = self.training_request.get("StoppingCondition") or {}
+        spot = self.training_request.get("EnableManagedSpotTraining") is True
+        each = stopping.get("MaxWaitTimeInSeconds" if spot else "MaxRuntimeInSeconds")
+        values = [total, parallel, runtime, each]
+        numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+        if len(numbers) < len(values):
+            return
+        total, parallel, runtime, each = numbers
+        needed = -(-total // parallel) * each
+        if needed <= runtime:
+            return
+        Annotations.of(self).add_warning_v2(
+            RUNTIME_WARNING_ID,
+            f"max_runtime: the default ({runtime} s, what {self.completion.mode.name} "
+            f"waits) cannot fit the training jobs: {total} jobs, {parallel} at a time, up "
+            f"to {each} s each, may need {needed} s, and SageMaker stops the tuning job at "
+            "its max runtime. Set max_runtime (with completion=Completion.wait_condition() "
+            "up to 11 h 45 min), more max_parallel_jobs or fewer max_jobs.",
+        )
+
     def _wait_key(self) -> str:
         """Identifies the tuning job's wait condition (see ``JobCore.wait_key``)."""
         return self._core.wait_key(TUNING.without_in_place(self.request), self._timing)
@@ -649,15 +688,10 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
     def _validate(self, definition_problems: list[Problem]) -> None:
         # Without a fixed name the handler generates a valid one at creation.
         request = {"HyperParameterTuningJobName": "generated-by-handler", **self.request}
-        problems = _VALIDATOR.problems(request)
-        problems.extend(definition_problems)
-        problems.extend(
-            Problem(f"TrainingJobDefinition.{problem.path}", problem.value, problem.rule)
-            for problem in cross_field_problems(self.training_request)
-        )
-        problems.extend(tuning_problems(self.request))
-        problems.extend(self._timing.problems())
-        raise_problems(self, problems, tuning_props_for_path)
+        api = _VALIDATOR.problems(request)
+        api.extend(map(_in_definition, cross_field_problems(self.training_request)))
+        ours = [*definition_problems, *tuning_problems(self.request), *self._timing.problems()]
+        raise_problems(self, superseding(api, ours), tuning_props_for_path)
 
     def _warn_about_secrets(self) -> None:
         definition = self.request.get("TrainingJobDefinition") or {}
@@ -674,6 +708,15 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 (definition.get("Environment"), "training.environment"),
             ],
         )
+
+
+def _in_definition(problem: Problem) -> Problem:
+    """A problem of the training definition (found on its CreateTrainingJob form) at
+    its place in the tuning request."""
+    path = problem.path
+    if path.startswith("HyperParameters"):
+        path = "Static" + path
+    return Problem(f"TrainingJobDefinition.{path}", problem.value, problem.rule)
 
 
 def _pruned(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -524,7 +524,7 @@ def _job(**props: Any) -> TrainingJob:
                 "max_runtime": Duration.hours(2),
                 "completion": Completion.wait_condition(timeout=Duration.hours(13)),
             },
-            r"completion.timeout \(additional_request\): 46800 is invalid: a CloudFormation wait "
+            r"completion.timeout \(completion\): 46800 is invalid: a CloudFormation wait "
             r"condition waits at most 43200 seconds",
         ),
         (
@@ -532,7 +532,7 @@ def _job(**props: Any) -> TrainingJob:
                 "max_runtime": Duration.hours(2),
                 "completion": Completion.wait_condition(timeout=Duration.hours(1)),
             },
-            r"completion.timeout \(additional_request\): 3600 is invalid: it is shorter than the "
+            r"completion.timeout \(completion\): 3600 is invalid: it is shorter than the "
             r"job may run \(7200 s",
         ),
         (

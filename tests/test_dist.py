@@ -321,8 +321,8 @@ def test_handler_asset_holds_the_handler_files_and_nothing_else(
     assert "handler/index.py" in handler_files
     assert "handler/models/sagemaker/2017-07-24/service-2.json.gz" in handler_files
     # The asset lists its folders too (handler/models/...).
-    folders = {
-        str(parent) for name in handler_files for parent in PurePosixPath(name).parents
-    } - {"."}
+    folders = {str(parent) for name in handler_files for parent in PurePosixPath(name).parents} - {
+        "."
+    }
     # One asset, shared by every stack's provider (same content, same hash).
     assert report["handler_assets"] == [sorted({*folders, *handler_files})]

@@ -76,8 +76,10 @@ def test_too_many_managed_policies_on_a_shared_role_fail_the_synth() -> None:
         match=r"\[Many/Shared/Resource\] 11 managed policies are attached to the role: IAM "
         r"allows 10 per role \(the default quota; set the context key "
         r"constructs-lib:managedPoliciesPerRole if your account's quota is higher, up to 20\), "
-        r"and the deploy would fail\. 1 of them hold the grants of the jobs that share the "
-        r"role, 0 are overflow policies aws-cdk-lib made for its inline policy\. Give the jobs "
+        r"and the deploy would fail\. Of the 11: 1 holds the grants of the jobs that share the "
+        r"role, 1 is the library's policy that every execution role of the stack carries "
+        r"\(training logs, metrics, the ECR token\), 0 are overflow policies aws-cdk-lib made "
+        r"for the role's inline policy, and 9 are the role's own\. Give the jobs "
         r"their own execution roles \(leave `role` unset\), or split the jobs across stacks\.",
     ):
         app.synth()
