@@ -18,11 +18,22 @@ only when the infrastructure does::
 ``TemplateSnapshotExtension`` needs `syrupy <https://pypi.org/project/syrupy/>`_
 (a test dependency of yours, not of this library); :func:`normalize_template` and
 :func:`stack_template` work with any snapshot tool.
+
+``ResourceSnapshotExtension`` stores the template as one line per value, each naming
+its resource: a change reads ``- Resources.TuneA1B2.Properties.TuningJobRequest...
+MaxValue = "6"`` / ``+ ... = "8"``, not an anonymous ``"6"`` in a JSON document.
+
+The library's synth warnings (a value that looks like a secret, a VPC job without a
+route to S3...) are CDK annotations: ``cdk synth`` prints them, but ``python app.py``
+and pytest do not. :func:`warnings` returns them, to assert on or print::
+
+    assert warnings(stack) == []
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -69,12 +80,63 @@ def stack_template(stack: Stack) -> Any:
     return normalize_template(Template.from_stack(stack).to_json())
 
 
+def template_lines(template: Any) -> str:
+    """``template`` normalized, as one line per value: ``<path> = <JSON value>``, the
+    path naming the section and resource (``Resources.<logical id>.Properties...``),
+    sorted. Stable as the JSON form is, and a changed line says where it is."""
+    lines: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict) and value:
+            for key in sorted(value):
+                walk(value[key], f"{path}.{key}" if path else key)
+        elif isinstance(value, list) and value:
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+        else:
+            lines.append(f"{path} = {json.dumps(value, sort_keys=True)}")
+
+    walk(normalize_template(template), "")
+    return "\n".join(lines) + "\n"
+
+
+def warnings(stack: Stack) -> list[str]:
+    """The synth warnings of ``stack``'s constructs, ``<construct path>: <message>``
+    (what ``cdk synth`` prints; ``python app.py`` and pytest show none)."""
+    from aws_cdk.assertions import Annotations, Match  # noqa: PLC0415
+
+    found = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    return [f"{message.id}: {message.entry.data}" for message in found]
+
+
 def __getattr__(name: str) -> Any:
-    # The syrupy extension is built on first use, so importing this module does not
+    # The syrupy extensions are built on first use, so importing this module does not
     # require syrupy.
     if name == "TemplateSnapshotExtension":
         return _template_snapshot_extension()
+    if name == "ResourceSnapshotExtension":
+        return _resource_snapshot_extension()
     raise AttributeError(name)
+
+
+@functools.cache
+def _resource_snapshot_extension() -> type:
+    from syrupy.extensions.single_file import (  # noqa: PLC0415
+        SingleFileSnapshotExtension,
+        WriteMode,
+    )
+
+    class ResourceSnapshotExtension(SingleFileSnapshotExtension):
+        """syrupy: one ``.txt`` file per snapshot, a line per value naming its resource
+        (see :func:`template_lines`)."""
+
+        _write_mode = WriteMode.TEXT
+        file_extension = "txt"
+
+        def serialize(self, data: Any, **kwargs: Any) -> Any:
+            return template_lines(data)
+
+    return ResourceSnapshotExtension
 
 
 @functools.cache
