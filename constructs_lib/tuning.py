@@ -522,7 +522,9 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 max_run_seconds=MAX_TUNING_RUNTIME_SECONDS,
             )
             self._validate(definition_problems)
-            if runtime_defaulted:
+            # Both defaulted is no signal: 45 minutes is only a cap of each job.
+            each_given = props.max_runtime is not None or props.max_wait is not None
+            if runtime_defaulted and each_given:
                 self._warn_if_runtime_cannot_fit()
             self._warn_about_secrets()
             self.provider: TrainingJobProvider = self._core.provider
@@ -654,8 +656,8 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
 
     def _warn_if_runtime_cannot_fit(self) -> None:
         """A default max_runtime (what the completion mode waits) that its training
-        jobs, max_parallel_jobs at a time and each as long as it may run, would
-        outlast: the tuning job may stop before it ran most of them, at a limit
+        jobs, max_parallel_jobs at a time and each as long as the user said it may run,
+        would outlast: the tuning job may stop before it ran most of them, at a limit
         nobody chose. A warning: the jobs may well end sooner."""
         limits = self.request.get(_CONFIG, {}).get("ResourceLimits") or {}
         total = limits.get("MaxNumberOfTrainingJobs")
