@@ -548,23 +548,29 @@ COMPLETIONS = ("wait", "wait_condition")
 TRAININGS = ("algorithm", "script")
 
 
-def _training(value: object) -> str:
-    """The ``sample:training`` context value: ``algorithm`` (default) or ``script``."""
-    chosen = "algorithm" if value is None else str(value)
-    if chosen not in TRAININGS:
+def _choice(key: str, value: object, choices: tuple[str, ...], example: str) -> str:
+    """The context value ``key``: one of ``choices`` (the first is the default)."""
+    chosen = choices[0] if value is None else str(value)
+    if chosen not in choices:
         raise ValueError(
-            f"[sample app] context sample:training: {chosen!r} is invalid: use one of "
-            f"{', '.join(TRAININGS)} (-c sample:training=script for your own code)"
+            f"[sample app] context {key}: {chosen!r} is invalid: use one of "
+            f"{', '.join(choices)} ({example})"
         )
     return chosen
+
+
+def _training(value: object) -> str:
+    """The ``sample:training`` context value: ``algorithm`` (default) or ``script``."""
+    return _choice(
+        "sample:training", value, TRAININGS, "-c sample:training=script for your own code"
+    )
 
 
 def _completion(value: object) -> str:
     """The ``sample:completion`` context value: ``wait`` (default) or ``wait_condition``."""
-    chosen = "wait" if value is None else str(value)
-    if chosen not in COMPLETIONS:
-        raise ValueError(
-            f"[sample app] context sample:completion: {chosen!r} is invalid: use one of "
-            f"{', '.join(COMPLETIONS)} (-c sample:completion=wait_condition for a long job)"
-        )
-    return chosen
+    return _choice(
+        "sample:completion",
+        value,
+        COMPLETIONS,
+        "-c sample:completion=wait_condition for a long job",
+    )
