@@ -354,6 +354,9 @@ class JobCore:
             control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
         else:
             control[cr_props.COMPLETION] = "created"
+        quota_wait = timing.quota_wait_seconds()
+        if quota_wait > 0:
+            control[cr_props.QUOTA_WAIT] = quota_wait
         resource = CustomResource(
             self.scope,
             "Resource",

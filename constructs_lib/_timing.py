@@ -30,6 +30,8 @@ MAX_JOB_RUNTIME = Duration.days(28)
 MIN_SERVICE_TIMEOUT = Duration.minutes(30)
 #: The handler gives up this long before CloudFormation would, to say why.
 DEADLINE_HEADROOM = Duration.minutes(5)
+#: What creating a job takes once its quota has a slot (the Create call, retries).
+QUOTA_START_MARGIN = Duration.minutes(1)
 #: The longest run the wait-condition mode holds: 12 hours less the margin.
 MAX_WAIT_CONDITION_RUNTIME = Duration.minutes(
     MAX_WAIT_CONDITION_TIMEOUT.to_minutes() - START_AND_UPLOAD_MARGIN.to_minutes()
@@ -46,6 +48,7 @@ SECONDS = {
         "MAX_WAIT_CONDITION_TIMEOUT": MAX_WAIT_CONDITION_TIMEOUT,
         "MAX_WAIT_CONDITION_RUNTIME": MAX_WAIT_CONDITION_RUNTIME,
         "MAX_JOB_RUNTIME": MAX_JOB_RUNTIME,
+        "QUOTA_START_MARGIN": QUOTA_START_MARGIN,
     }.items()
 }
 
@@ -64,18 +67,39 @@ class Timing:
     longest: float | None
     path: str
     max_run_seconds: int = SECONDS["MAX_JOB_RUNTIME"]
+    #: ``max_quota_wait``: at most this long for a slot of a full quota (zero: no
+    #: wait); None: as long as what waits for the job leaves room for.
+    max_quota_wait: Duration | None = None
 
     @property
     def mode(self) -> CompletionMode:
         return self.completion.mode
 
+    def _quota_room(self) -> int:
+        """Seconds left for a quota slot within CloudFormation's hour (waiting mode:
+        after the job's longest run and margins) or the creation's service timeout."""
+        if self.mode != CompletionMode.WAIT:
+            used = SECONDS["DEADLINE_HEADROOM"] + SECONDS["QUOTA_START_MARGIN"]
+            return max(0, SECONDS["MIN_SERVICE_TIMEOUT"] - used)
+        longest = SECONDS["MAX_WAITED_RUNTIME"] if self.longest is None else int(self.longest)
+        used = longest + SECONDS["START_AND_UPLOAD_MARGIN"] + SECONDS["DEADLINE_HEADROOM"]
+        return max(0, SECONDS["MAX_SERVICE_TIMEOUT"] - used)
+
+    def quota_wait_seconds(self) -> int:
+        """How long the job may wait for a slot of a full quota (0: not at all)."""
+        room = self._quota_room()
+        if self.max_quota_wait is None:
+            return room
+        return min(room, int(self.max_quota_wait.to_seconds()))
+
     def service_timeout(self) -> Duration:
         """How long CloudFormation waits for the job: its longest run plus the
-        start-up and upload margin, within CloudFormation's one hour; only the
-        creation (and a delete) when something else waits for the end."""
+        start-up and upload margin, within CloudFormation's one hour (all of it when
+        the job may wait for a quota slot); only the creation (and a delete) when
+        something else waits for the end."""
         if self.mode != CompletionMode.WAIT:
             return MIN_SERVICE_TIMEOUT
-        if self.longest is None:
+        if self.longest is None or self.quota_wait_seconds() > 0:
             return MAX_SERVICE_TIMEOUT
         needed = int(self.longest) + SECONDS["START_AND_UPLOAD_MARGIN"]
         return Duration.seconds(
@@ -100,6 +124,30 @@ class Timing:
         return min(needed, int(SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]))
 
     def problems(self) -> list[Problem]:
+        """The job's longest run must fit what waits for it, and the quota wait what
+        is left."""
+        return self._run_problems() or self._quota_problems()
+
+    def _quota_problems(self) -> list[Problem]:
+        cap = self.max_quota_wait
+        if cap is None:
+            return []
+        seconds = cap.to_seconds()
+        room = self._quota_room()
+        if seconds > room:
+            return [
+                Problem(
+                    "max_quota_wait",
+                    int(seconds),
+                    f"the deployment can wait at most {room} s for a quota slot (CloudFormation "
+                    "waits an hour for a resource; the job's longest run and its margins "
+                    "take the rest): lower it, shorten the job, or use "
+                    "completion=Completion.wait_condition()",
+                )
+            ]
+        return []
+
+    def _run_problems(self) -> list[Problem]:
         """The job's longest run must fit what waits for it."""
         longest, path = self.longest, self.path
         margin = SECONDS["START_AND_UPLOAD_MARGIN"]

@@ -171,6 +171,7 @@ PROP_FOR_PATH: dict[str, str] = {
     "HyperParameters.sagemaker_distribution": "distribution",  # _script_mode's problems
     # How the deployment waits (problems of _timing: completion.timeout...).
     "completion": "completion",
+    "max_quota_wait": "max_quota_wait",
 }
 
 

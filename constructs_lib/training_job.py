@@ -301,6 +301,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         role: iam.IRole | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         completion: Completion | None = None,
+        max_quota_wait: Duration | None = None,
     ) -> None:
         """
         :param output: where the model artifacts are written (``OutputDataConfig``);
@@ -391,6 +392,14 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             (polling, jobs up to 45 minutes), ``Completion.wait_condition()`` (the
             job's state-change event, up to 12 hours) or ``Completion.none()``.
             Default: ``Completion.wait()``.
+        :param max_quota_wait: how long the job may wait for a slot when a SageMaker
+            quota it needs is full because other jobs use it (CreateTrainingJob's
+            ResourceLimitExceeded): the deployment tries again every 30 seconds
+            instead of failing. ``Duration.seconds(0)`` fails at once. A request the
+            quota can never hold fails at once. Default: as long as what waits for the
+            job leaves room for (CloudFormation's hour less the job's longest run and
+            its margins with ``Completion.wait()``; 24 minutes of the creation
+            otherwise).
         """
         super().__init__(scope, construct_id)
         with _nag.batch():
@@ -477,6 +486,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                     if self.request.get("EnableManagedSpotTraining") is True
                     else "MaxRuntimeInSeconds"
                 ),
+                max_quota_wait=max_quota_wait,
             )
             self._validate()
             self._warn_about_secrets()

@@ -83,6 +83,7 @@ _PROP_FOR_PATH = {
     "Tags": "tags",
     "Autotune": "autotune",
     "completion": "completion",
+    "max_quota_wait": "max_quota_wait",
 }
 
 
@@ -396,6 +397,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         additional_request: Mapping[str, Any] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         completion: Completion | None = None,
+        max_quota_wait: Duration | None = None,
     ) -> None:
         """
         :param training: the training jobs it runs; required.
@@ -433,6 +435,9 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         :param completion: what the deployment waits for, as for a TrainingJob
             (events: "SageMaker HyperParameter Tuning Job State Change"). Default:
             ``Completion.wait()``.
+        :param max_quota_wait: how long the tuning job may wait for a slot of a full
+            quota (concurrent tuning jobs, instances) that other jobs use, as for a
+            TrainingJob. Default: what its completion mode leaves room for.
         """
         super().__init__(scope, construct_id)
         with _nag.batch():
@@ -520,6 +525,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 self._longest_run_seconds(),
                 f"{_CONFIG}.ResourceLimits.MaxRuntimeInSeconds",
                 max_run_seconds=MAX_TUNING_RUNTIME_SECONDS,
+                max_quota_wait=max_quota_wait,
             )
             self._validate(definition_problems)
             # Both defaulted is no signal: 45 minutes is only a cap of each job.

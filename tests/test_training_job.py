@@ -306,11 +306,24 @@ def test_wait_is_bounded_by_the_max_runtime(
 
 
 def test_short_jobs_still_leave_a_delete_time_to_stop() -> None:
-    job = _job(max_runtime=Duration.minutes(5))
+    # Without waiting for a quota slot: the minimum, which leaves a delete its time.
+    job = _job(max_runtime=Duration.minutes(5), max_quota_wait=Duration.seconds(0))
     resources = Template.from_stack(Stack.of(job)).find_resources("Custom::SageMakerTrainingJob")
     props = next(iter(resources.values()))["Properties"]
     assert props["ServiceTimeout"] == "1800"
     assert props["WaitTimeoutSeconds"] == 1500
+    assert "QuotaWaitSeconds" not in props
+
+
+def test_a_short_job_may_wait_for_a_quota_slot_what_the_hour_leaves() -> None:
+    job = _job(max_runtime=Duration.minutes(5))
+    resources = Template.from_stack(Stack.of(job)).find_resources("Custom::SageMakerTrainingJob")
+    props = next(iter(resources.values()))["Properties"]
+    # The whole hour: 5 minutes of run, 15 of start and upload, 5 of headroom, and 35
+    # minutes for a slot.
+    assert props["ServiceTimeout"] == "3600"
+    assert props["WaitTimeoutSeconds"] == 3300
+    assert props["QuotaWaitSeconds"] == 2100
 
 
 def test_provider_polls_for_at_most_an_hour(built: Built) -> None:

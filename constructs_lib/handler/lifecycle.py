@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from .coerce import CoercionError, coerce
 from .kinds import TRAINING, TUNING, JobKind, by_resource_type
 from .properties import (
+    AWAITING_QUOTA,
     COMPLETION,
     HANDLE_URL,
     LIBRARY_TAGS,
@@ -33,6 +34,7 @@ from .properties import (
     OWNER_TAG,
     POLL_INTERVAL,
     QUERY_INTERVAL_SECONDS,
+    QUOTA_WAIT,
     REMOVAL_POLICY,
     REPLACES_TAG,
     REQUEST_HASH_TAG,
@@ -91,6 +93,38 @@ T = TypeVar("T")
 
 #: Set by on_event when it created the job, read by is_complete to space its polls.
 CREATED_AT = "CreatedAt"
+
+#: SageMaker's answer when a quota is full: "The account-level service limit 'ml.p5
+#: .48xlarge for training job usage' is 4 Instances, with current utilization of 4
+#: Instances and a request delta of 1 Instances. ..."
+_QUOTA = re.compile(
+    r"service limit '(?P<name>[^']+)' is (?P<limit>\d+)[^,]*, with current utilization of "
+    r"(?P<used>\d+).*? and a request delta of (?P<delta>\d+)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A full SageMaker quota, as its ResourceLimitExceeded message states it."""
+
+    name: str
+    limit: int
+    used: int
+    delta: int
+
+    @property
+    def can_fit(self) -> bool:
+        """Whether the request could start once other jobs free the quota."""
+        return 0 < self.delta <= self.limit
+
+
+def parse_quota(message: str) -> Quota | None:
+    """The quota of a ResourceLimitExceeded message; None when it names none."""
+    match = _QUOTA.search(message)
+    if match is None:
+        return None
+    return Quota(match["name"], int(match["limit"]), int(match["used"]), int(match["delta"]))
 
 
 class TrainingJobError(Exception):
@@ -182,7 +216,12 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         return {"IsComplete": True, "Data": _rollback_attributes(runtime, kind, name)}
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"
-    if not created_only and not _poll_due(event, runtime):
+    awaiting = bool(event.get("Data", {}).get(AWAITING_QUOTA))
+    if awaiting:
+        waiting = _await_quota(event, runtime, kind, name)
+        if waiting is not None:
+            return waiting
+    if not created_only and not awaiting and not _poll_due(event, runtime):
         return {"IsComplete": False}
     description = _describe(runtime, kind, name)
     if description is None:
@@ -216,6 +255,17 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
 def _create(
     event: Mapping[str, Any], runtime: Runtime, kind: JobKind, *, replaces: str | None = None
 ) -> dict[str, Any]:
+    name, request = _job_request(event, runtime, kind, replaces)
+    if _start(event, runtime, kind, name, request, may_wait=replaces is None):
+        return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
+    # A full quota, which other jobs may free: is_complete starts the job later.
+    return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime), AWAITING_QUOTA: "true"}}
+
+
+def _job_request(
+    event: Mapping[str, Any], runtime: Runtime, kind: JobKind, replaces: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The job's (deterministic) name and its Create request, with the library's tags."""
     properties = event["ResourceProperties"]
     request = render_request(properties, runtime.sagemaker, kind)
     digest = kind.request_hash(request)
@@ -229,17 +279,42 @@ def _create(
         default_prefix=kind.default_prefix,
     )
     request[kind.name_field] = name
-    request_id = str(event["RequestId"])
     library_tags = [
-        {"Key": OWNER_TAG, "Value": request_id},
+        {"Key": OWNER_TAG, "Value": str(event["RequestId"])},
         {"Key": REQUEST_HASH_TAG, "Value": digest},
     ]
-    if replaces is not None:
+    if replaces:
         library_tags.append({"Key": REPLACES_TAG, "Value": replaces})
     request["Tags"] = [
         *(tag for tag in request.get("Tags", []) if tag["Key"] not in LIBRARY_TAGS),
         *library_tags,
     ]
+    return name, request
+
+
+def _quota_wait(event: Mapping[str, Any]) -> float:
+    """Seconds the job may wait for a quota slot (0: it may not)."""
+    return float(event["ResourceProperties"].get(QUOTA_WAIT) or 0)
+
+
+def _start(
+    event: Mapping[str, Any],
+    runtime: Runtime,
+    kind: JobKind,
+    name: str,
+    request: dict[str, Any],
+    *,
+    may_wait: bool = True,
+) -> bool:
+    """Create the job; False when a quota other jobs use is full and the job may wait
+    for a slot. A retry that finds its own job (by the owner tag) adopts it: one job
+    per resource, however often it is tried.
+
+    :param may_wait: False for a job that replaces another (an Update): it does not
+        wait, since a rollback of an update whose new job never started could not
+        find the job to return to (its physical id would name no job).
+    """
+    request_id = str(event["RequestId"])
     noun = kind.noun.lower()
     name_prop = _NAME_PROPS[kind.key]
     try:
@@ -249,7 +324,7 @@ def _create(
         if code == "ResourceInUse":
             if _owner(runtime, kind, name) == request_id:
                 # A retry of this very request: the job is ours, adopt it.
-                return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
+                return True
             raise TrainingJobError(
                 f"{kind.noun} name {name} is already in use in this account and region by "
                 f"a job this deployment did not start. {kind.noun} names are unique and "
@@ -257,13 +332,15 @@ def _create(
                 "leave it unset to let the library generate one."
             ) from error
         if code == "ResourceLimitExceeded":
-            instance_type = _instance_type(request)
-            raise TrainingJobError(
-                f"{kind.create_operation} for {noun} {name} exceeded a SageMaker quota: "
-                f"{message} Check the quota '{instance_type} for training job usage' (and "
-                f"the number of concurrent {noun}s) in Service Quotas, request an "
-                "increase or use another instance type, then deploy again."
-            ) from error
+            return _quota_full(
+                event,
+                kind,
+                name=name,
+                request=request,
+                message=message,
+                error=error,
+                may_wait=may_wait,
+            )
         if _is_role_not_assumable(error):
             raise TrainingJobError(
                 f"SageMaker could not assume the execution role {_role_arn(request)} "
@@ -275,7 +352,73 @@ def _create(
         raise TrainingJobError(
             f"{kind.create_operation} for {noun} {name} failed ({code}): {message}"
         ) from error
-    return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
+    return True
+
+
+def _quota_full(
+    event: Mapping[str, Any],
+    kind: JobKind,
+    *,
+    name: str,
+    request: Mapping[str, Any],
+    message: str,
+    error: ClientError,
+    may_wait: bool,
+) -> bool:
+    """False (wait for a slot) when the quota may free up and the job may wait; else
+    the error that fails the deployment, naming the quota to raise."""
+    noun = kind.noun.lower()
+    quota = parse_quota(message)
+    quota_name = quota.name if quota else f"{_instance_type(request)} for training job usage"
+    if quota is not None and not quota.can_fit:
+        raise TrainingJobError(
+            f"{kind.create_operation} for {noun} {name} can never fit the SageMaker quota "
+            f"'{quota.name}': it is {quota.limit} and the job needs {quota.delta}. Request an "
+            "increase of that quota in Service Quotas, or use another instance type or "
+            "fewer instances, then deploy again."
+        ) from error
+    # Only a quota that states its use can be waited for: anything else fails now.
+    if quota is not None and _quota_wait(event) > 0:
+        if may_wait:
+            print(json.dumps({"waiting for quota": quota_name, "job": name, "message": message}))
+            return False
+        raise TrainingJobError(
+            f"{kind.create_operation} for {noun} {name}, which replaces the resource's job, "
+            f"met a full SageMaker quota ('{quota_name}', {quota.used} of {quota.limit} in "
+            "use by other jobs): a replacement does not wait for a slot, so that a "
+            "rollback always finds the job it returns to. Deploy again once the quota "
+            "frees, request an increase in Service Quotas, or queue the jobs (AWS Batch)."
+        ) from error
+    raise TrainingJobError(
+        f"{kind.create_operation} for {noun} {name} exceeded a SageMaker quota: "
+        f"{message} Check the quota '{quota_name}' (and the number of concurrent "
+        f"{noun}s) in Service Quotas, request an increase or use another instance type, "
+        "then deploy again."
+    ) from error
+
+
+def _await_quota(
+    event: Mapping[str, Any], runtime: Runtime, kind: JobKind, name: str
+) -> dict[str, Any] | None:
+    """A poll of a job waiting for a quota slot: try to start it again. None when it
+    started (the poll goes on as for a created job); else not complete yet, or the
+    error once the wait ran out."""
+    if _describe(runtime, kind, name) is not None:
+        return None
+    data = event.get("Data", {})
+    name, request = _job_request(event, runtime, kind, None)
+    if _start(event, runtime, kind, name, request):
+        return None
+    waited = runtime.now().timestamp() - float(data.get(CREATED_AT, 0))
+    budget = _quota_wait(event)
+    if waited > budget:
+        raise TrainingJobError(
+            f"{kind.noun} {name} waited {waited:.0f} s for a SageMaker quota that other "
+            f"jobs use, longer than it may ({budget:.0f} s, max_quota_wait): no job was "
+            "started. Request an increase of the quota in Service Quotas, run fewer jobs "
+            "at once (or queue them: AWS Batch), or allow a longer wait, then deploy again."
+        )
+    return {"IsComplete": False}
 
 
 #: The construct prop that fixes a job's name, per kind (for messages).
@@ -819,7 +962,12 @@ def _check_wait_deadline(
     limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
     if limit is None:
         return
-    waited = runtime.now() - description["CreationTime"]
+    started = description["CreationTime"]
+    data = event.get("Data", {})
+    if data.get(AWAITING_QUOTA) and data.get(CREATED_AT):
+        # It waited for a quota slot: CloudFormation's clock ran from the start.
+        started = dt.datetime.fromtimestamp(float(data[CREATED_AT]), dt.UTC)
+    waited = runtime.now() - started
     if waited.total_seconds() <= float(limit):
         return
     name = description[kind.name_field]

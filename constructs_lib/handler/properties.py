@@ -54,6 +54,13 @@ JOB_NAME = TRAINING.name_property
 #: The presigned URL of the job's CfnWaitConditionHandle.
 HANDLE_URL = "WaitConditionHandle"
 
+#: Seconds a job may wait for a slot of a SageMaker quota that other jobs use (from the
+#: resource's start); absent or 0: a full quota fails the deployment at once.
+QUOTA_WAIT = "QuotaWaitSeconds"
+#: Set in a resource's data when its job could not start yet for a full quota:
+#: is_complete then tries again until it starts (or the wait runs out).
+AWAITING_QUOTA = "AwaitingQuota"
+
 #: Set in a resource's data when an Update was recognised as CloudFormation's rollback:
 #: is_complete then answers at once with the job rolled back to.
 ROLLBACK = "Rollback"
