@@ -216,14 +216,18 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         return {"IsComplete": True, "Data": _rollback_attributes(runtime, kind, name)}
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"
-    awaiting = bool(event.get("Data", {}).get(AWAITING_QUOTA))
-    if awaiting:
-        waiting = _await_quota(event, runtime, kind, name)
-        if waiting is not None:
-            return waiting
-    if not created_only and not awaiting and not _poll_due(event, runtime):
+    description: Description | None = None
+    if event.get("Data", {}).get(AWAITING_QUOTA):
+        # Each poll: the job, or (until it starts) another try to start it.
+        description = _describe(runtime, kind, name)
+        if description is None:
+            waiting = _start_awaited(event, runtime, kind)
+            if waiting is not None:
+                return waiting
+    elif not created_only and not _poll_due(event, runtime):
         return {"IsComplete": False}
-    description = _describe(runtime, kind, name)
+    if description is None:
+        description = _describe(runtime, kind, name)
     if description is None:
         raise TrainingJobError(
             f"{kind.noun} {name} no longer exists while the deployment waits for it: "
@@ -397,19 +401,16 @@ def _quota_full(
     ) from error
 
 
-def _await_quota(
-    event: Mapping[str, Any], runtime: Runtime, kind: JobKind, name: str
+def _start_awaited(
+    event: Mapping[str, Any], runtime: Runtime, kind: JobKind
 ) -> dict[str, Any] | None:
-    """A poll of a job waiting for a quota slot: try to start it again. None when it
-    started (the poll goes on as for a created job); else not complete yet, or the
-    error once the wait ran out."""
-    if _describe(runtime, kind, name) is not None:
-        return None
-    data = event.get("Data", {})
+    """Another try to start a job that waits for a quota slot: None when it started
+    (the poll goes on as for a created job); else not complete yet, or the error once
+    the wait ran out."""
     name, request = _job_request(event, runtime, kind, None)
     if _start(event, runtime, kind, name, request):
         return None
-    waited = runtime.now().timestamp() - float(data.get(CREATED_AT, 0))
+    waited = runtime.now().timestamp() - float(event.get("Data", {}).get(CREATED_AT, 0))
     budget = _quota_wait(event)
     if waited > budget:
         raise TrainingJobError(
