@@ -1,8 +1,11 @@
-"""CloudFormation and the provider framework, played around the handler.
+"""CloudFormation and Lambda, played around the provider's function.
 
-:class:`Framework` does what ``custom_resources.Provider`` does for one event:
-on_event once, then is_complete every query interval until complete, an error, or
-the total timeout. :class:`Resource` does what CloudFormation does with one custom
+:class:`Framework` runs one event through the provider's own waiter
+(:mod:`constructs_lib.handler.waiter`), as Lambda would: an invocation of at most the
+function's timeout on the simulated clock, each hand-over to a further invocation
+carried as JSON, the answer PUT to the response URL (of less than 4 KB). Its
+``start`` and ``poll`` are the lifecycle's two steps alone, for tests that interleave
+resources. :class:`Resource` does what CloudFormation does with one custom
 resource across deploys: Create, Update (with the cleanup Delete of a replaced job),
 rollback after a failure (an Update back to the old properties, then the cleanup
 Delete of what it replaced), and Delete on destroy. Whole templates, with the other
@@ -15,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs_lib.handler import lifecycle
+from constructs_lib.handler import lifecycle, waiter
 from tests.fakes import ACCOUNT, REGION, FakeCloudFormation, FakeEC2, FakeSageMaker, runtime
 
 STACK_ID = (
@@ -24,8 +27,12 @@ STACK_ID = (
 CFN_RESPONSE_LIMIT = 4096
 QUERY_INTERVAL = 30.0
 TOTAL_TIMEOUT = 3600.0
-# The real framework's physical id for a Create that failed in on_event.
-CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+#: The physical id of a Create that failed in on_event.
+CREATE_FAILED_MARKER = waiter.CREATE_FAILED_MARKER
+#: The provider function's timeout (seconds), as the construct sets it.
+LAMBDA_TIMEOUT = 900.0
+#: Lambda's limit on an asynchronous invocation's payload.
+ASYNC_PAYLOAD_LIMIT = 256 * 1024
 
 
 def cfn_strings(value: Any) -> Any:
@@ -85,6 +92,8 @@ class Framework:
         self._requests = 0
         #: The custom resource type of the events (a tuning job's, for tuning tests).
         self.resource_type = "Custom::SageMakerTrainingJob"
+        #: Lambda invocations of the last :meth:`run` (hand-overs included).
+        self.invocations = 0
 
     def event(self, request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self._requests += 1
@@ -131,27 +140,36 @@ class Framework:
         return None
 
     def run(self, event: dict[str, Any]) -> Response:
-        poll_event, failed = self.start(event)
-        if failed is not None:
-            return failed
-        started = self.clock.seconds
+        """One event through the waiter: its invocations, until it answers."""
+        lambda_ = _Lambda(self.clock)
         polls = 0
-        while self.clock.seconds - started < TOTAL_TIMEOUT:
+
+        def counted(poll_event: Any, runtime: lifecycle.Runtime) -> dict[str, Any]:
+            nonlocal polls
             polls += 1
-            response = self.poll(poll_event, polls)
-            if response is not None:
-                return response
-            self.clock.sleep(QUERY_INTERVAL)
-        return self._respond(
-            poll_event,
-            Response(
-                event["RequestType"],
-                "FAILED",
-                poll_event["PhysicalResourceId"],
-                "Operation timed out",
-                polls=polls,
-            ),
+            return lifecycle.is_complete(poll_event, runtime)
+
+        steps = waiter.Steps(is_complete=counted)
+        lambda_.queue.append(json.dumps(event))
+        while lambda_.queue:
+            lambda_.invocations += 1
+            lambda_.deadline = self.clock.seconds + LAMBDA_TIMEOUT
+            waiter.handle(json.loads(lambda_.queue.pop(0)), self.runtime, lambda_, steps)
+            assert self.clock.seconds <= lambda_.deadline, "the invocation ran past its timeout"
+        assert len(lambda_.answers) == 1, f"{len(lambda_.answers)} answers to one event"
+        self.invocations = lambda_.invocations
+        url, body = lambda_.answers[0]
+        assert url == event["ResponseURL"]
+        response = Response(
+            event["RequestType"],
+            body["Status"],
+            body["PhysicalResourceId"],
+            body["Reason"],
+            data=body["Data"],
+            polls=polls,
         )
+        assert json.loads(response.body(event)) == {k: v for k, v in body.items() if k != "NoEcho"}
+        return self._respond(event, response)
 
     def create(self, properties: dict[str, Any]) -> Response:
         return self.run(self.event("Create", properties))
@@ -174,6 +192,35 @@ class Framework:
         assert size < CFN_RESPONSE_LIMIT, f"response of {size} bytes exceeds CloudFormation's 4 KB"
         self.responses.append(response)
         return response
+
+
+class _Lambda:
+    """The waiter's services: the simulated clock, invocations of a timeout, the
+    asynchronous invokes it queues, and the answers it PUTs."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.deadline = 0.0
+        self.invocations = 0
+        self.queue: list[str] = []
+        self.answers: list[tuple[str, dict[str, Any]]] = []
+
+    def now(self) -> float:
+        return float(self.clock.seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+
+    def remaining_seconds(self) -> float:
+        return self.deadline - float(self.clock.seconds)
+
+    def continue_later(self, payload: dict[str, Any]) -> None:
+        encoded = json.dumps(payload)
+        assert len(encoded.encode()) < ASYNC_PAYLOAD_LIMIT, "continuation over Lambda's 256 KB"
+        self.queue.append(encoded)
+
+    def respond(self, url: str, body: dict[str, Any]) -> None:
+        self.answers.append((url, body))
 
 
 class Resource:

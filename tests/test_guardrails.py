@@ -144,9 +144,12 @@ def test_without_configure_the_findings_are_acknowledged_with_reasons(
     reports: dict[str, Report],
 ) -> None:
     skipped = {(check, path.split("/")[1]) for check, path, _ in reports["defaults"].skipped}
-    # Log groups, functions outside a VPC, the framework's environment: acknowledged.
-    for check in ("CKV_AWS_158", "CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_115", "CKV_AWS_116"):
+    # Log groups, functions outside a VPC, no reserved concurrency, the handler
+    # without a dead-letter queue: acknowledged. No function has an environment to
+    # encrypt (CKV_AWS_173) since the provider is one function of its own.
+    for check in ("CKV_AWS_158", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_116"):
         assert (check, "SageMakerTrainingJobProvider") in skipped
+    assert ("CKV_AWS_173", "SageMakerTrainingJobProvider") not in skipped
     # The VPC job's own execution role: ENI permission deletion needs "*".
     assert ("CKV_AWS_109", "Long") in skipped
     reasons = {reason for check, _, reason in reports["defaults"].skipped if check == "CKV_AWS_109"}
@@ -172,16 +175,15 @@ def test_configure_fixes_instead_of_acknowledging(reports: dict[str, Report]) ->
 
     key = {"Fn::GetAtt": [next(k for k in resources if k.startswith("Key")), "Arn"]}
     groups = of_type("AWS::Logs::LogGroup")
-    assert len(groups) == 5  # on event, is complete, signal, framework, waiter
+    assert len(groups) == 2  # the handler's, the signaller's
     assert all(g["KmsKeyId"] == key and g["RetentionInDays"] == 731 for g in groups)
     functions = of_type("AWS::Lambda::Function")
-    assert len(functions) == 6  # ours (3) and the framework's (3)
+    assert len(functions) == 2  # the handler, the signaller
     for function in functions:
         assert function["TracingConfig"] == {"Mode": "Active"}
         assert function["KmsKeyArn"] == key
         assert len(function["VpcConfig"]["SubnetIds"]) == 2
-    [machine] = of_type("AWS::StepFunctions::StateMachine")
-    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert of_type("AWS::StepFunctions::StateMachine") == []
     [queue] = of_type("AWS::SQS::Queue")
     assert queue["KmsMasterKeyId"] == key
     [group] = of_type("AWS::EC2::SecurityGroup")[:1]
@@ -220,9 +222,8 @@ def test_a_permissions_boundary_reaches_every_role(configured: bool) -> None:
         if _is_library(role["Metadata"]["aws:cdk:path"])
     }
     # Execution roles (6: four training jobs, a tuning job, the script job's repack
-    # job), the handler's, the signaller's, the framework's (2), the waiter state
-    # machine's.
-    assert len(library_roles) == 11
+    # job), the handler's, the signaller's.
+    assert len(library_roles) == 8
     for role in roles.values():
         assert role["Properties"]["PermissionsBoundary"] == {
             "Ref": stack.get_logical_id(
@@ -290,8 +291,8 @@ def _provider_warnings(stack: Stack) -> list[str]:
 @pytest.mark.parametrize(
     ("nat", "endpoints", "missing"),
     [
-        (False, [], "sagemaker.api, ec2, cloudformation, lambda, states, s3"),
-        (False, ["sagemaker.api", "ec2", "cloudformation", "lambda", "states", "s3"], None),
+        (False, [], "sagemaker.api, ec2, cloudformation, lambda, s3"),
+        (False, ["sagemaker.api", "ec2", "cloudformation", "lambda", "s3"], None),
         (True, [], None),
     ],
     ids=["isolated", "isolated-with-endpoints", "with-nat"],

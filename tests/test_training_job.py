@@ -326,15 +326,27 @@ def test_a_short_job_may_wait_for_a_quota_slot_what_the_hour_leaves() -> None:
     assert props["QuotaWaitSeconds"] == 2100
 
 
-def test_provider_polls_for_at_most_an_hour(built: Built) -> None:
-    built.template.has_resource_properties(
-        "AWS::Lambda::Function", {"Handler": "handler.index.is_complete", "Timeout": 120}
+def test_provider_is_one_function_that_answers_cloudformation_itself(built: Built) -> None:
+    """No provider framework: one function, the service token, waits in runs of
+    Lambda's 15 minutes and may invoke only itself to go on waiting."""
+    functions = built.template.find_resources("AWS::Lambda::Function")
+    assert [f["Properties"]["Handler"] for f in functions.values()] == ["handler.index.handle"]
+    built.template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
+    (logical_id, function) = next(iter(functions.items()))
+    assert function["Properties"]["Timeout"] == 900
+    name = function["Properties"]["FunctionName"]
+    assert name == f"{built.first.provider.job_name_prefix}-sagemaker-jobs"
+    token = built.resolve(built.first.provider.service_token)
+    assert token == {"Fn::GetAtt": [logical_id, "Arn"]}
+    invoke = [
+        s
+        for s in built.policy_statements(built.first.provider.role)
+        if s["Action"] == "lambda:InvokeFunction"
+    ]
+    assert len(invoke) == 1
+    assert json.dumps(invoke[0]["Resource"]).endswith(f':function:{name}"]]}}') or (
+        invoke[0]["Resource"] == f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
     )
-    machine = next(iter(built.template.find_resources("AWS::StepFunctions::StateMachine").values()))
-    definition = json.dumps(machine["Properties"]["DefinitionString"])
-    # 3600 s total / 30 s interval.
-    assert '\\"MaxAttempts\\":120' in definition
-    assert '\\"IntervalSeconds\\":30' in definition
 
 
 # -- the execution role -------------------------------------------------------
@@ -517,10 +529,9 @@ def test_given_role_gets_the_grants_and_ecr_repository_pull(built: Built) -> Non
 
 def test_one_provider_for_all_jobs_of_the_stack(built: Built) -> None:
     functions = built.template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.index.on_event"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": "handler.index.handle"}}
     )
     assert len(functions) == 1
-    built.template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
     tokens = {
         str(resource["Properties"]["ServiceToken"])
         for resource in built.template.find_resources("Custom::SageMakerTrainingJob").values()
@@ -584,16 +595,15 @@ def test_provider_reads_the_status_of_its_own_stack_only(built: Built) -> None:
 
 
 def test_handler_functions_run_python_3_14_with_retained_logs(built: Built) -> None:
-    for handler in ("handler.index.on_event", "handler.index.is_complete"):
-        built.template.has_resource_properties(
-            "AWS::Lambda::Function",
-            {
-                "Handler": handler,
-                "Runtime": "python3.14",
-                "Role": built.resolve(built.first.provider.role.role_arn),
-                "LoggingConfig": {"LogGroup": Match.any_value()},
-            },
-        )
+    built.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "handler.index.handle",
+            "Runtime": "python3.14",
+            "Role": built.resolve(built.first.provider.role.role_arn),
+            "LoggingConfig": {"LogGroup": Match.any_value()},
+        },
+    )
 
 
 # -- validation ---------------------------------------------------------------

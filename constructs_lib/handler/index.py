@@ -1,4 +1,6 @@
-"""Lambda entry points of the training job provider (``handler.index.on_event`` etc.)."""
+"""Lambda entry points of the training job provider: ``handler.index.handle`` (the
+custom resources' service token, see :mod:`waiter`), ``on_event`` and ``is_complete``
+(the lifecycle's two steps, for a provider framework of your own)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 
-from . import lifecycle, models
+from . import lifecycle, models, waiter
 
 if TYPE_CHECKING:
     import boto3
@@ -65,3 +67,13 @@ def is_complete(event: dict[str, Any], _context: object) -> dict[str, Any]:
     """Provider framework ``isComplete`` handler."""
     _log("is_complete", event)
     return lifecycle.is_complete(event, runtime())
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, str]:
+    """The custom resources' service token: answers CloudFormation itself (waiter)."""
+    shown = event.get(waiter.CONTINUATION, {}).get("Event", event)
+    _log("continue" if waiter.CONTINUATION in event else "event", shown)
+    invoke = _boto().client("lambda", config=_CONFIG).invoke
+    outcome = waiter.handle(event, runtime(), waiter.LambdaServices(context, invoke))
+    print(json.dumps({"outcome": outcome}))
+    return {"outcome": outcome}

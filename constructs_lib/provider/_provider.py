@@ -1,0 +1,290 @@
+"""The custom resource provider shared by every job of a stack: one construct that
+finds or creates itself per stack and holds what its parts build."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import jsii
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IValidation
+
+from .._limits import IamLimits, watch_template_size
+from ..handler.kinds import TRAINING, TUNING, JobKind
+from . import compliance
+from .execution import execution_policy
+from .functions import Functions
+from .network import endpoint_services, function_network
+from .options import ProviderOptions
+from .permissions import JobPermissions
+
+#: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
+MAX_SERVICE_TIMEOUT = Duration.hours(1)
+
+_STACK_PREFIX_CHARS = 20
+_JOB_PREFIX_CHARS = 50
+# Tuning job names have 32 characters: 12 go to the handler's hash and its dash, so a
+# prefix has 19, of which the stack's part takes at most 12 (5 + dash + 6-digit hash).
+_TUNING_STACK_PREFIX_CHARS = 5
+_TUNING_PREFIX_CHARS = TUNING.max_name_length - 13
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+@jsii.implements(IValidation)
+class _HasJobs:
+    def __init__(self, provider: TrainingJobProvider) -> None:
+        self._provider = provider
+
+    def validate(self) -> list[str]:
+        if self._provider._execution_roles:
+            return []
+        return [
+            f"[{self._provider.node.path}] the training job provider serves no TrainingJob "
+            "or HyperparameterTuningJob: remove it, or add a job to its stack"
+        ]
+
+
+class TrainingJobProvider(Construct):
+    """One per stack: the Lambda function that creates, waits for and deletes the
+    stack's training and tuning jobs (the custom resources' service token), and its
+    role.
+
+    Get it with :meth:`of`; :class:`TrainingJob` does so itself.
+    """
+
+    CONSTRUCT_ID = "SageMakerTrainingJobProvider"
+
+    @classmethod
+    def of(cls, scope: Construct) -> TrainingJobProvider:
+        """The provider of ``scope``'s stack, created on first use (with the options of
+        :meth:`configure`, if it was called, else the defaults)."""
+        stack = Stack.of(scope)
+        existing = cls._existing(stack)
+        if existing is None:
+            provider = cls(stack, cls.CONSTRUCT_ID, options=ProviderOptions())
+            provider._created_by = scope.node.path
+            return provider
+        return existing
+
+    @classmethod
+    def configure(
+        cls,
+        scope: Construct,
+        *,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        encryption_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays | None = None,
+        tracing: bool | None = None,
+    ) -> TrainingJobProvider:
+        """Build the provider of ``scope``'s stack to your rules; call it before the
+        stack's first :class:`TrainingJob`. Returns the stack's provider.
+
+        Example::
+
+            TrainingJobProvider.configure(stack, vpc=vpc, encryption_key=key, tracing=True)
+            TrainingJob(stack, "Train", ...)
+
+        :param vpc: run every Lambda function of the library (handler and signaller)
+            in this VPC. Subnets without NAT need VPC endpoints for SageMaker API,
+            EC2, CloudFormation, Lambda and S3 (and X-Ray with ``tracing``): synth
+            warns about missing ones. Default: no VPC.
+        :param vpc_subnets: default: the VPC's private subnets (with egress, else
+            isolated).
+        :param security_groups: default: one security group for the functions,
+            allowing HTTPS out only.
+        :param encryption_key: encrypts the library's log groups (the key's policy
+            lets CloudWatch Logs of this account and region use it), the signaller's
+            dead-letter queue and the functions' environments. Default: AWS managed
+            encryption.
+        :param log_retention: retention of the library's log groups; default: one year.
+        :param tracing: X-Ray tracing of the functions; default: off.
+        """
+        stack = Stack.of(scope)
+        options = ProviderOptions(
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=tuple(security_groups) if security_groups is not None else None,
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            tracing=bool(tracing),
+        )
+        if vpc is None and (vpc_subnets is not None or security_groups is not None):
+            raise ValueError(
+                f"[{stack.node.path}] TrainingJobProvider.configure: vpc: None is invalid: "
+                "vpc_subnets and security_groups need a vpc"
+            )
+        existing = cls._existing(stack)
+        if existing is None:
+            provider = cls(stack, cls.CONSTRUCT_ID, options=options)
+            provider._created_by = f"TrainingJobProvider.configure at {scope.node.path}"
+            return provider
+        if existing.options != options:
+            raise ValueError(
+                f"[{existing.node.path}] TrainingJobProvider.configure: "
+                f"{options.describe()} is invalid: the stack's provider already exists, "
+                f"built with {existing.options.describe()} for {existing._created_by}. "
+                "Configure the provider once, before the stack's first TrainingJob."
+            )
+        return existing
+
+    @staticmethod
+    def endpoint_services(*, tracing: bool = False) -> list[ec2.InterfaceVpcEndpointAwsService]:
+        """The interface endpoints the library's functions call, for a
+        :meth:`configure` ``vpc`` whose subnets have no NAT: SageMaker API, EC2,
+        CloudFormation, Lambda (and X-Ray with ``tracing``). S3 needs an endpoint
+        too, best a gateway one (``ec2.GatewayVpcEndpointAwsService.S3``).
+
+        Example::
+
+            for service in TrainingJobProvider.endpoint_services(tracing=True):
+                vpc.add_interface_endpoint(service.short_name, service=service)
+        """
+        return endpoint_services(tracing=tracing)
+
+    @classmethod
+    def _existing(cls, stack: Stack) -> TrainingJobProvider | None:
+        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
+        if existing is not None and not isinstance(existing, TrainingJobProvider):
+            raise ValueError(
+                f"[{stack.node.path}] the construct id {cls.CONSTRUCT_ID!r} is reserved for "
+                f"the training job provider, but holds a {type(existing).__name__}"
+            )
+        return existing
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, options: ProviderOptions | None = None
+    ) -> None:
+        super().__init__(scope, construct_id)
+        #: How this provider was built (:meth:`configure`, or the defaults).
+        self.options = options or ProviderOptions()
+        self._created_by = self.node.path
+        stack = Stack.of(self)
+        name_source = stack.stack_name if not Token.is_unresolved(stack.stack_name) else ""
+        name_source = name_source or stack.node.path
+        #: Generated job names of this stack start with ``<job_name_prefix>-``; the
+        #: provider's permissions cover exactly those names (plus explicit ones).
+        self.job_name_prefix = (
+            f"{_slug(name_source)[:_STACK_PREFIX_CHARS].rstrip('-') or 'stack'}"
+            f"-{_short_hash(name_source)}"
+        )
+        #: Generated tuning job names of this stack (at most 32 characters) start with
+        #: ``<tuning_name_prefix>-``, and so do the names of their training jobs.
+        self.tuning_name_prefix = (
+            f"{_slug(name_source)[:_TUNING_STACK_PREFIX_CHARS].rstrip('-') or 'stack'}"
+            f"-{_short_hash(name_source)}"
+        )
+        self._passed_roles: set[int] = set()
+        self._execution_roles: list[iam.IRole] = []
+        self._execution_policy: iam.ManagedPolicy | None = None
+        self._signal_function: lambda_.Function | None = None
+
+        self.role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates, waits for and stops the SageMaker jobs of this stack",
+        )
+        self._permissions = JobPermissions(
+            self.role,
+            stack=stack,
+            job_name_prefix=self.job_name_prefix,
+            tuning_name_prefix=self.tuning_name_prefix,
+        )
+        # A rollback must not start a job: the handler tells it from an update by
+        # the status of its own stack, and of that stack only.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"], resources=[stack.stack_id]
+            )
+        )
+        self.node.add_validation(_HasJobs(self))
+        watch_template_size(stack)
+        self.node.add_validation(
+            IamLimits(
+                self,
+                lambda: [
+                    *self._execution_roles,
+                    *(c for c in self.node.find_all() if isinstance(c, iam.Role)),
+                ],
+            )
+        )
+        self._functions = Functions(self, self.options, function_network(self, self.options))
+        #: The custom resources' service token: creates, waits for, stops the jobs.
+        self.handler_function = self._functions.handler(
+            self.role, f"{self.job_name_prefix}-sagemaker-jobs"
+        )
+        compliance.acknowledge_provider(self, self.options)
+
+    @property
+    def signal_function(self) -> lambda_.Function:
+        """The function that signals wait conditions from jobs' state-change events
+        (created with the first job in ``wait_condition`` mode). EventBridge invokes
+        it asynchronously: events it could not handle land in its dead-letter queue."""
+        if self._signal_function is None:
+            self._signal_function = self._functions.signal()
+        return self._signal_function
+
+    @property
+    def execution_policy(self) -> iam.ManagedPolicy:
+        """What every execution role of this stack's jobs needs alike, in one managed
+        policy attached to each: the SageMaker training log group, the training
+        metrics namespace, and the ECR authorization token."""
+        if self._execution_policy is None:
+            self._execution_policy = execution_policy(self)
+        return self._execution_policy
+
+    @property
+    def service_token(self) -> str:
+        """The ``ServiceToken`` of the stack's job custom resources."""
+        return self.handler_function.function_arn
+
+    def job_name_prefix_for(self, construct_id: str) -> str:
+        """The name prefix of a job with generated names (``<stack prefix>-<id>``)."""
+        prefix = f"{self.job_name_prefix}-{_slug(construct_id)}"
+        return prefix[:_JOB_PREFIX_CHARS].rstrip("-")
+
+    def tuning_name_prefix_for(self, construct_id: str) -> str:
+        """The name prefix of a tuning job with generated names (``<short stack
+        prefix>-<id>``, at most 19 characters: the names have 32)."""
+        prefix = f"{self.tuning_name_prefix}-{_slug(construct_id)}"
+        return prefix[:_TUNING_PREFIX_CHARS].rstrip("-")
+
+    def register_job(
+        self,
+        *,
+        execution_role: iam.IRole,
+        job_name: str | None,
+        uses_vpc: bool = False,
+        kind: JobKind = TRAINING,
+    ) -> None:
+        """Allow the provider to pass ``execution_role`` to SageMaker; for a job with
+        an explicit name, to act on that name; for a VPC job, to watch its network
+        interfaces being released on delete. A tuning job (``kind``) also lets the
+        provider act on the tuning jobs of this stack and read their training jobs."""
+        if uses_vpc:
+            self._permissions.watch_network()
+        if kind is TUNING:
+            self._permissions.allow_tuning(job_name)
+        elif job_name is not None:
+            self._permissions.allow_training(job_name)
+        if id(execution_role) in self._passed_roles:
+            return
+        self._passed_roles.add(id(execution_role))
+        self._execution_roles.append(execution_role)
+        self._permissions.allow_pass_role(execution_role.role_arn)
