@@ -1,0 +1,142 @@
+"""What a finished job gives the stack (its attributes, a tuning job's best training
+job) and the messages of a job that failed."""
+
+from __future__ import annotations
+
+import json
+
+from .calls import _describe
+from .kinds import TRAINING, TUNING, JobKind
+from .runtime import (
+    MAX_DATA_BYTES,
+    MAX_REASON_CHARS,
+    Description,
+    Runtime,
+    TrainingJobError,
+    truncate,
+)
+
+
+def _attributes(runtime: Runtime, kind: JobKind, description: Description) -> dict[str, str]:
+    if kind is TUNING:
+        return tuning_attributes(description, _best_training_job(runtime, description))
+    return attributes(description)
+
+
+def attributes(description: Description) -> dict[str, str]:
+    """The attributes a completed job exposes to the stack (``Fn::GetAtt``)."""
+    data = {
+        "TrainingJobName": description["TrainingJobName"],
+        "TrainingJobArn": description["TrainingJobArn"],
+        "ModelArtifacts": description.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
+        "TrainingJobStatus": description["TrainingJobStatus"],
+        "BillableTimeInSeconds": str(description.get("BillableTimeInSeconds", 0)),
+        "TrainingTimeInSeconds": str(description.get("TrainingTimeInSeconds", 0)),
+    }
+    size = len(json.dumps(data))
+    for metric in description.get("FinalMetricDataList", []):
+        key = f"Metric.{metric.get('MetricName', '')}"
+        value = repr(float(metric.get("Value", 0.0)))
+        size += len(json.dumps({key: value})) - 1
+        if size > MAX_DATA_BYTES:
+            break
+        data[key] = value
+    return data
+
+
+def tuning_attributes(description: Description, best: Description) -> dict[str, str]:
+    """The attributes a completed tuning job exposes: its own, and those of its best
+    training job (``best``, as DescribeTrainingJob returns it): the model artifacts,
+    the objective's final value and the tuned hyperparameters (as many as fit the
+    response)."""
+    summary = description.get("BestTrainingJob") or {}
+    objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+    counters = description.get("TrainingJobStatusCounters") or {}
+    data = {
+        "HyperParameterTuningJobName": description["HyperParameterTuningJobName"],
+        "HyperParameterTuningJobArn": description["HyperParameterTuningJobArn"],
+        "HyperParameterTuningJobStatus": description["HyperParameterTuningJobStatus"],
+        "BestTrainingJobName": best["TrainingJobName"],
+        "BestTrainingJobArn": best["TrainingJobArn"],
+        "BestModelArtifacts": best.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
+        "BestObjectiveMetric": str(objective.get("MetricName", "")),
+        "BestObjectiveValue": repr(float(objective.get("Value", 0.0))),
+        "TrainingJobsCompleted": str(counters.get("Completed", 0)),
+    }
+    size = len(json.dumps(data))
+    for key, value in sorted((summary.get("TunedHyperParameters") or {}).items()):
+        entry = {f"BestHyperParameter.{key}": str(value)}
+        size += len(json.dumps(entry)) - 1
+        if size > MAX_DATA_BYTES:
+            break
+        data.update(entry)
+    return data
+
+
+def _best_training_job(runtime: Runtime, description: Description) -> Description:
+    """DescribeTrainingJob of a completed tuning job's best training job."""
+    name = description["HyperParameterTuningJobName"]
+    summary = description.get("BestTrainingJob")
+    if not summary:
+        counters = description.get("ObjectiveStatusCounters") or {}
+        raise TrainingJobError(
+            f"Hyperparameter tuning job {name} completed without a best training job: "
+            f"no training job reported the objective metric ({counters.get('Succeeded', 0)} "
+            f"succeeded, {counters.get('Failed', 0)} failed to report it). Check that the "
+            "objective's metric name matches a metric definition (or a built-in "
+            "algorithm's metric), and the training jobs' logs in the CloudWatch log group "
+            f"/aws/sagemaker/TrainingJobs, streams {name}-*."
+        )
+    best = _describe(runtime, TRAINING, str(summary["TrainingJobName"]))
+    if best is None:
+        raise TrainingJobError(
+            f"The best training job {summary['TrainingJobName']} of hyperparameter tuning "
+            f"job {name} no longer exists, so its model artifacts cannot be read: it was "
+            "deleted outside CloudFormation. Deploy again to start a new tuning job."
+        )
+    return best
+
+
+def _failure_message(kind: JobKind, description: Description) -> str:
+    if kind is TUNING:
+        return tuning_failure_message(description)
+    return failure_message(description)
+
+
+def tuning_failure_message(description: Description) -> str:
+    """What CloudFormation shows when a tuning job ends without completing."""
+    name = description["HyperParameterTuningJobName"]
+    status = description["HyperParameterTuningJobStatus"]
+    reason = description.get("FailureReason") or "no reason given"
+    counters = description.get("TrainingJobStatusCounters") or {}
+    jobs = ", ".join(
+        f"{counters[key]} {label}"
+        for key, label in (
+            ("Completed", "completed"),
+            ("InProgress", "in progress"),
+            ("RetryableError", "failed with a retryable error"),
+            ("NonRetryableError", "failed"),
+            ("Stopped", "stopped"),
+        )
+        if counters.get(key)
+    )
+    return (
+        f"Hyperparameter tuning job {name} ended {status}: "
+        f"{truncate(reason, MAX_REASON_CHARS)}. Its training jobs: {jobs or 'none'}; their "
+        f"logs are in the CloudWatch log group /aws/sagemaker/TrainingJobs, streams "
+        f"{name}-*. Fix the cause and deploy again."
+    )
+
+
+def failure_message(description: Description) -> str:
+    """What CloudFormation shows when the job ends without completing."""
+    name = description["TrainingJobName"]
+    status = description["TrainingJobStatus"]
+    reason = description.get("FailureReason") or "no reason given"
+    secondary = description.get("SecondaryStatus")
+    detail = f" (secondary status {secondary})" if secondary else ""
+    return (
+        f"Training job {name} ended {status}{detail}: {truncate(reason, MAX_REASON_CHARS)}. "
+        f"Its logs are in the CloudWatch log group /aws/sagemaker/TrainingJobs, streams "
+        f"{name}/*. Fix the cause and deploy again."
+    )

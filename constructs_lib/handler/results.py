@@ -1,0 +1,75 @@
+"""The resources of a job waited for by a wait condition: the signal check (a job
+that ended before its state-change rule existed) and the result resource that reads
+the finished job's attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .attributes import _attributes, _failure_message
+from .calls import _describe
+from .kinds import JobKind
+from .properties import HANDLE_URL, WAIT_TIMEOUT
+from .runtime import CREATED_AT, RUNNING_STATUSES, Runtime, TrainingJobError, _now
+from .signal import TERMINAL, signal_body
+
+
+def _result(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
+    """The result resource of a job: its physical id is the job's name; is_complete
+    reads the attributes."""
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    name = str(event["ResourceProperties"][kind.name_property])
+    return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
+
+
+def _result_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
+    """The attributes of a job that completed. Created after the job's wait
+    condition, the job has ended. Updated to another job without a new wait
+    condition (a replacement CloudFormation made at deploy time, because a value
+    the job refers to changed), it waits for that job like Completion.wait()."""
+    name = str(event["ResourceProperties"][kind.name_property])
+    description = _describe(runtime, kind, name)
+    if description is None:
+        raise TrainingJobError(
+            f"{kind.noun} {name} no longer exists, so its results cannot be read: it "
+            "was deleted outside CloudFormation. Deploy again to start a new job."
+        )
+    status = description[kind.status_field]
+    if status == "Completed":
+        return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
+    if status not in RUNNING_STATUSES:
+        raise TrainingJobError(_failure_message(kind, description))
+    limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
+    created = event.get("Data", {}).get(CREATED_AT)
+    if limit is not None and created is not None:
+        waited = runtime.now().timestamp() - float(created)
+        if waited > float(limit):
+            raise TrainingJobError(
+                f"{kind.noun} {name} is still {status} after its result resource waited "
+                f"{waited:.0f} s, as long as a custom resource can. The job was replaced by "
+                "a change CloudFormation made at deploy time (a value it refers to changed) "
+                "while its wait condition stayed the same, so nothing longer waits for it. "
+                "Change a property of the job itself with such changes: that creates a new "
+                "wait condition."
+            )
+    return {"IsComplete": False}
+
+
+def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
+    """Signal the wait condition if the job ended before its state-change rule
+    existed (a short job races the rule's creation)."""
+    properties = event["ResourceProperties"]
+    name = str(properties[kind.name_property])
+    physical_id = f"{name}-signal"
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    description = _describe(runtime, kind, name)
+    if description is not None and description[kind.status_field] in TERMINAL:
+        status = description[kind.status_field]
+        runtime.put(
+            str(properties[HANDLE_URL]),
+            signal_body(name, status, description.get("FailureReason"), kind.noun),
+        )
+    return {"PhysicalResourceId": physical_id}
