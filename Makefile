@@ -53,8 +53,14 @@ synth: $(VENV)/.installed node_modules/.installed
 	@echo "Synthesized into cdk.out/:" && ls cdk.out/*.template.json
 
 ## make test: the whole test suite, with the type and lint gates
+# On every core (pytest-xdist, a module per process: module fixtures synthesize once),
+# then the gates that read what all of them synthesized (marker after_all).
+TEST_TEMPLATES := $(CURDIR)/.pytest-templates
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed $(LAMBDA)/.installed node_modules/.installed lint typecheck
-	$(PY) -m pytest
+	rm -rf $(TEST_TEMPLATES)
+	CONSTRUCTS_LIB_TEST_TEMPLATES=$(TEST_TEMPLATES) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not after_all"
+	CONSTRUCTS_LIB_TEST_TEMPLATES=$(TEST_TEMPLATES) $(PY) -m pytest -m after_all
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
+import pytest
 from aws_cdk import assertions
+
+from tests import cfn_lint
 
 # jsii prints an end-of-life banner on Node 20; the value is the Node major version.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -20,8 +22,24 @@ _from_stack = assertions.Template.from_stack
 def _recording_from_stack(stack: Any, *args: Any, **kwargs: Any) -> assertions.Template:
     template = _from_stack(stack, *args, **kwargs)
     body = template.to_json()
-    SYNTHESIZED.setdefault(json.dumps(body, sort_keys=True), (stack.node.path, body))
+    key = cfn_lint.template_key(body)
+    if key not in SYNTHESIZED:
+        SYNTHESIZED[key] = (stack.node.path, body)
+        cfn_lint.record(stack.node.path, body)
     return template
 
 
 assertions.Template.from_stack = staticmethod(_recording_from_stack)  # type: ignore[method-assign]
+
+
+def recorded_templates() -> dict[str, tuple[str, dict[str, Any]]]:
+    """The templates of this process and those the other processes wrote."""
+    return {**cfn_lint.recorded(), **SYNTHESIZED}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A process of a parallel run done with its tests lints what is recorded and
+    unlinted while the others finish (the gate, run after them, reads the results)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        cfn_lint.lint_unclaimed(worker, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))

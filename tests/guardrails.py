@@ -36,6 +36,32 @@ class Report:
 def run(build: Callable[[App], object], context: dict[str, Any] | None = None) -> Report:
     """Synthesize the app ``build`` fills with the Control Tower rules on, then run
     checkov on every template of its assembly."""
+    [report] = run_all([(build, context)])
+    return report
+
+
+def run_all(
+    apps: list[tuple[Callable[[App], object], dict[str, Any] | None]],
+) -> list[Report]:
+    """:func:`run` for several apps, with one checkov run over all their templates
+    (checkov takes seconds to start; the findings are the same file by file)."""
+    synthesized = [_synthesize(build, context) for build, context in apps]
+    files = {
+        str(template.resolve()): report
+        for report, folder in synthesized
+        for template in sorted(folder.glob("*.template.json"))
+    }
+    for path, report in files.items():
+        report.templates[Path(path).name] = json.loads(Path(path).read_text())
+    _checkov(files)
+    for report, _ in synthesized:
+        report.findings.sort()
+    return [report for report, _ in synthesized]
+
+
+def _synthesize(
+    build: Callable[[App], object], context: dict[str, Any] | None
+) -> tuple[Report, Path]:
     outdir = Path(tempfile.mkdtemp(prefix="guardrails-"))
     # As the CDK CLI does: construct paths in the template, for checkov's findings.
     defaults = {"sample:region": "us-east-1", "aws:cdk:enable-path-metadata": True}
@@ -55,12 +81,7 @@ def run(build: Callable[[App], object], context: dict[str, Any] | None = None) -
     else:  # some feature flags make a failed validation only a report
         if path.exists():
             report.findings.extend(_violations(path))
-    for template in sorted(outdir.glob("*.template.json")):
-        body = json.loads(template.read_text())
-        report.templates[template.name] = body
-        _checkov(template, body, report)
-    report.findings.sort()
-    return report
+    return report, outdir
 
 
 def _violations(path: Path) -> list[str]:
@@ -73,13 +94,14 @@ def _violations(path: Path) -> list[str]:
     ]
 
 
-def _checkov(template: Path, body: dict[str, Any], report: Report) -> None:
+def _checkov(files: dict[str, Report]) -> None:
+    """checkov once on ``files`` (absolute path: the report of its app)."""
     assert CHECKOV.exists(), f"{CHECKOV} is missing: run `make test` (it installs checkov)"
+    arguments = [argument for path in files for argument in ("--file", path)]
     result = subprocess.run(
         [
             str(CHECKOV),
-            "--file",
-            str(template),
+            *arguments,
             "--framework",
             "cloudformation",
             "--output",
@@ -89,30 +111,37 @@ def _checkov(template: Path, body: dict[str, Any], report: Report) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert result.returncode in (0, 1), result.stderr[-2000:]
     data = json.loads(result.stdout)
     results = (data[0] if isinstance(data, list) else data).get("results", {})
+    scanned = {
+        check["file_abs_path"]
+        for kind in ("failed_checks", "skipped_checks", "passed_checks")
+        for check in results.get(kind, [])
+    }
+    assert scanned == set(files), f"checkov scanned {sorted(scanned)}, not {sorted(files)}"
     paths = {
-        logical_id: resource.get("Metadata", {}).get("aws:cdk:path", logical_id)
-        for logical_id, resource in body.get("Resources", {}).items()
+        (file, logical_id): resource.get("Metadata", {}).get("aws:cdk:path", logical_id)
+        for file, report in files.items()
+        for logical_id, resource in report.templates[Path(file).name].get("Resources", {}).items()
     }
 
     def path_of(check: dict[str, Any]) -> str:
         logical_id = str(check["resource"]).split(".", 1)[-1]
-        return str(paths.get(logical_id, logical_id))
+        return str(paths.get((check["file_abs_path"], logical_id), logical_id))
 
-    report.findings.extend(
-        f"checkov {check['check_id']} @ {path_of(check)}"
-        for check in results.get("failed_checks", [])
-    )
-    report.skipped.extend(
-        (
-            check["check_id"],
-            path_of(check),
-            str(check.get("check_result", {}).get("suppress_comment", "")),
+    for check in results.get("failed_checks", []):
+        report = files[check["file_abs_path"]]
+        report.findings.append(f"checkov {check['check_id']} @ {path_of(check)}")
+    for check in results.get("skipped_checks", []):
+        report = files[check["file_abs_path"]]
+        report.skipped.append(
+            (
+                check["check_id"],
+                path_of(check),
+                str(check.get("check_result", {}).get("suppress_comment", "")),
+            )
         )
-        for check in results.get("skipped_checks", [])
-    )

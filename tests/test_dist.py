@@ -84,6 +84,9 @@ def python(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            # Python compiles what the user's app imports when it first does; pip's
+            # compiling all of aws-cdk-lib up front is most of the install's time.
+            "--no-compile",
             str(wheel),
         ],
         env=_clean_env(),

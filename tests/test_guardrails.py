@@ -35,11 +35,10 @@ from constructs_lib.provider import ENDPOINT_SERVICES, ENDPOINTS_WARNING_ID
 from sample_app.app import build_app
 from tests.every_job import JOBS, add_every_job
 from tests.flags import FLAG_SETS
-from tests.guardrails import Report, run
+from tests.guardrails import Report, run_all
 
 STACK = "Everything"
 LIBRARY = {"SageMakerTrainingJobProvider", *JOBS}
-with_flags = pytest.mark.parametrize("flags", FLAG_SETS.values(), ids=FLAG_SETS.keys())
 
 
 def _is_library(path: str) -> bool:
@@ -92,35 +91,47 @@ def _template(report: Report) -> dict[str, Any]:
     return report.templates[f"{STACK}.template.json"]
 
 
+#: (a) the sample's variants.
+SAMPLE_VARIANTS: dict[str, dict[str, str]] = {
+    "sample": {},
+    "guardrails": {"sample:guardrails": "true"},
+    "long-job": {"sample:completion": "wait_condition"},
+    "tuning": {"sample:tuning": "true", "sample:guardrails": "true"},
+    "script": {"sample:training": "script", "sample:guardrails": "true"},
+}
+
+
+@pytest.fixture(scope="module")
+def all_reports() -> dict[tuple[str, str], Report]:
+    """Every app of this module's gates, by (flag set, app): the sample's variants,
+    and (b) and (c), without feature flags and with those cdk init writes;
+    synthesized one by one, checked by one checkov run over all their templates."""
+    apps: dict[tuple[str, str], tuple[Callable[[App], object], dict[str, Any]]] = {}
+    for flag_set, flags in FLAG_SETS.items():
+        for variant, context in SAMPLE_VARIANTS.items():
+            apps[(flag_set, variant)] = (build_app, {**context, **flags})
+        apps[(flag_set, "configured")] = (everything(configured=True), flags)
+        apps[(flag_set, "defaults")] = (everything(configured=False), flags)
+    return dict(zip(apps, run_all(list(apps.values())), strict=True))
+
+
 @pytest.fixture(scope="module", params=FLAG_SETS.keys())
-def reports(request: pytest.FixtureRequest) -> dict[str, Report]:
-    """(b) and (c), without feature flags and with those cdk init writes."""
-    flags = FLAG_SETS[request.param]
-    return {
-        "configured": run(everything(configured=True), flags),
-        "defaults": run(everything(configured=False), flags),
-    }
+def reports(
+    request: pytest.FixtureRequest, all_reports: dict[tuple[str, str], Report]
+) -> dict[str, Report]:
+    """(b) and (c) of one flag set."""
+    return {stack: all_reports[(request.param, stack)] for stack in ("configured", "defaults")}
 
 
 # -- (a) the sample ------------------------------------------------------------------
 
 
-@with_flags
-@pytest.mark.parametrize(
-    "variant",
-    [
-        {},
-        {"sample:guardrails": "true"},
-        {"sample:completion": "wait_condition"},
-        {"sample:tuning": "true", "sample:guardrails": "true"},
-        {"sample:training": "script", "sample:guardrails": "true"},
-    ],
-    ids=["sample", "guardrails", "long-job", "tuning", "script"],
-)
+@pytest.mark.parametrize("flag_set", FLAG_SETS.keys())
+@pytest.mark.parametrize("variant", SAMPLE_VARIANTS.keys())
 def test_sample_passes_control_tower_rules_and_checkov(
-    flags: dict[str, Any], variant: dict[str, str]
+    all_reports: dict[tuple[str, str], Report], flag_set: str, variant: str
 ) -> None:
-    report = run(build_app, {**variant, **flags})
+    report = all_reports[(flag_set, variant)]
     assert report.findings == []
     assert report.skipped, "checkov ran on nothing"
     assert [s for s in report.skipped if not s[2].strip()] == []  # each with its reason

@@ -143,6 +143,8 @@ def test_java_unicode_classes_in_patterns_accept_unicode() -> None:
         {"Ref": "Something"},
         {"Fn::GetAtt": ["Role", "Arn"]},
     ],
+    # Fixed ids: a token's text differs between processes (pytest-xdist's must agree).
+    ids=["string", "in-a-string", "number", "ref", "get-att"],
 )
 def test_tokens_are_skipped_not_guessed(token: object) -> None:
     assert is_unresolved(token)
