@@ -58,13 +58,13 @@ def _log(entry: str, event: dict[str, Any]) -> None:
 
 
 def on_event(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    """Provider framework ``onEvent`` handler."""
+    """The lifecycle's first step, as a provider framework's ``onEvent`` handler."""
     _log("on_event", event)
     return lifecycle.on_event(event, runtime())
 
 
 def is_complete(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    """Provider framework ``isComplete`` handler."""
+    """The lifecycle's polled step, as a provider framework's ``isComplete`` handler."""
     _log("is_complete", event)
     return lifecycle.is_complete(event, runtime())
 
