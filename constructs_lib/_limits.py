@@ -69,77 +69,111 @@ class IamLimits:
     def validate(self) -> list[str]:
         stack = Stack.of(self._scope)
         quota, errors = self._quota(stack)
-        checked: dict[str, iam.CfnRole] = {}
+        roles: list[iam.CfnRole] = []
         for candidate in self._roles():
             resource = candidate.node.default_child
             # A role imported by ARN has no resource here: its policies are not ours
             # to see.
             if isinstance(resource, iam.CfnRole):
-                checked.setdefault(json.dumps(stack.resolve(resource.ref)), resource)
-        if not checked:
+                roles.append(resource)
+        if not roles:
             return errors
+        policies = [c for c in stack.node.find_all() if isinstance(c, iam.CfnPolicy)]
+        managed_policies = [c for c in stack.node.find_all() if isinstance(c, iam.CfnManagedPolicy)]
+        # Everything read in one resolution: each crossing to the CDK's JavaScript side
+        # costs, and a stack may hold hundreds of roles.
+        resolved = stack.resolve(
+            {
+                # Objects, not lists: resolving drops what is undefined.
+                "roles": [
+                    {"ref": r.ref, "arns": r.managed_policy_arns, "own": r.policies} for r in roles
+                ],
+                "policies": [{"document": p.policy_document, "roles": p.roles} for p in policies],
+                "managed": [
+                    {"ref": m.ref, "document": m.policy_document, "roles": m.roles}
+                    for m in managed_policies
+                ],
+            }
+        )
+        checked: dict[str, tuple[iam.CfnRole, list[Any], list[Any]]] = {}
+        for role, read in zip(roles, resolved["roles"], strict=True):
+            checked.setdefault(
+                json.dumps(read["ref"]), (role, read.get("arns") or [], read.get("own") or [])
+            )
         inline: dict[str, int] = {}
         managed: dict[str, list[str]] = {}
         attached_by_arn = {
-            ref: {json.dumps(arn) for arn in stack.resolve(role.managed_policy_arns) or []}
-            for ref, role in checked.items()
+            ref: {json.dumps(arn) for arn in arns} for ref, (_, arns, _) in checked.items()
         }
-        for construct in stack.node.find_all():
-            if isinstance(construct, iam.CfnPolicy):
-                size = _chars(stack.resolve(construct.policy_document))
-                for ref in stack.resolve(construct.roles) or []:
-                    if json.dumps(ref) in checked:
-                        inline[json.dumps(ref)] = inline.get(json.dumps(ref), 0) + size
-            elif isinstance(construct, iam.CfnManagedPolicy):
-                refs = [json.dumps(ref) for ref in stack.resolve(construct.roles) or []]
-                ours = [ref for ref in refs if ref in checked]
-                for ref in ours:
-                    managed.setdefault(ref, []).append(construct.node.path)
-                # Attached through a role's ManagedPolicyArns, or naming the role itself.
-                itself = json.dumps(stack.resolve(construct.ref))
-                ours += [ref for ref in attached_by_arn if itself in attached_by_arn[ref]]
-                size = _chars(stack.resolve(construct.policy_document))
-                if ours and size > MAX_MANAGED_POLICY_CHARS:
-                    errors.append(
-                        f"[{construct.node.path}] the managed policy has {size} characters: "
-                        f"IAM allows {MAX_MANAGED_POLICY_CHARS} per managed policy, and the "
-                        "deploy would fail. Split its statements across policies. " + _FIX
-                    )
-        for ref, role in checked.items():
+        for read in resolved["policies"]:
+            size = _chars(read.get("document"))
+            for ref in read.get("roles") or []:
+                if json.dumps(ref) in checked:
+                    inline[json.dumps(ref)] = inline.get(json.dumps(ref), 0) + size
+        for construct, read in zip(managed_policies, resolved["managed"], strict=True):
+            refs = [json.dumps(ref) for ref in read.get("roles") or []]
+            ours = [ref for ref in refs if ref in checked]
+            # Attached through a role's ManagedPolicyArns, or naming the role itself.
+            name = json.dumps(read["ref"])
+            by_arn = [ref for ref in attached_by_arn if name in attached_by_arn[ref]]
+            if not ours and not by_arn:
+                continue
+            path = construct.node.path
+            for ref in ours:
+                managed.setdefault(ref, []).append(path)
+            size = _chars(read.get("document"))
+            if size > MAX_MANAGED_POLICY_CHARS:
+                errors.append(
+                    f"[{path}] the managed policy has {size} characters: "
+                    f"IAM allows {MAX_MANAGED_POLICY_CHARS} per managed policy, and the "
+                    "deploy would fail. Split its statements across policies. " + _FIX
+                )
+        for ref, (role, arns, own) in checked.items():
             errors.extend(
-                self._role_errors(stack, role, inline.get(ref, 0), managed.get(ref, []), quota)
+                self._role_errors(
+                    role,
+                    arns=arns,
+                    own=own,
+                    inline=inline.get(ref, 0),
+                    attached=managed.get(ref, []),
+                    quota=quota,
+                )
             )
         return errors
 
     @staticmethod
     def _role_errors(
-        stack: Stack, role: iam.CfnRole, inline: int, attached: list[str], quota: int
+        role: iam.CfnRole,
+        *,
+        arns: list[Any],
+        own: list[Any],
+        inline: int,
+        attached: list[str],
+        quota: int,
     ) -> list[str]:
         errors: list[str] = []
-        path = role.node.path
-        own = stack.resolve(role.policies) or []
         # Resolved structs may come back in either casing.
         size = inline + sum(
             _chars(policy.get("PolicyDocument", policy.get("policyDocument"))) for policy in own
         )
         if size > MAX_INLINE_POLICY_CHARS:
             errors.append(
-                f"[{path}] the role's inline policies have {size} characters: IAM allows "
-                f"{MAX_INLINE_POLICY_CHARS} per role, and the deploy would fail. " + _FIX
+                f"[{role.node.path}] the role's inline policies have {size} characters: IAM "
+                f"allows {MAX_INLINE_POLICY_CHARS} per role, and the deploy would fail. " + _FIX
             )
-        count = len(stack.resolve(role.managed_policy_arns) or []) + len(attached)
+        count = len(arns) + len(attached)
         if count > quota:
-            arns = json.dumps(stack.resolve(role.managed_policy_arns) or [])
-            grants = arns.count("TrainingJobGrants")
-            shared = arns.count(SHARED_EXECUTION_POLICY)
+            listed = json.dumps(arns)
+            grants = listed.count("TrainingJobGrants")
+            shared = listed.count(SHARED_EXECUTION_POLICY)
             overflow = sum("OverflowPolicy" in policy for policy in attached)
             others = count - grants - shared - overflow
             whose = "the default quota" if quota == DEFAULT_MANAGED_POLICIES_PER_ROLE else "yours"
             errors.append(
-                f"[{path}] {count} managed policies are attached to the role: IAM allows "
-                f"{quota} per role ({whose}; set the context key {MANAGED_POLICIES_CONTEXT} "
-                f"if your account's quota is higher, up to {MAX_MANAGED_POLICIES_PER_ROLE}), "
-                "and the deploy would fail. Of the "
+                f"[{role.node.path}] {count} managed policies are attached to the role: IAM "
+                f"allows {quota} per role ({whose}; set the context key "
+                f"{MANAGED_POLICIES_CONTEXT} if your account's quota is higher, up to "
+                f"{MAX_MANAGED_POLICIES_PER_ROLE}), and the deploy would fail. Of the "
                 f"{count}: {_counted(grants, 'holds', 'hold')} the grants of the jobs that "
                 f"share the role, {_counted(shared, 'is', 'are')} the library's policy that "
                 "every execution role of the stack carries (training logs, metrics, the ECR "

@@ -9,11 +9,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from aws_cdk import Size, SizeRoundingBehavior, Stack, Token
+from aws_cdk import Size, SizeRoundingBehavior, Token
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ._schema.validate import Problem
+from ._stacks import region_of, resource_region
 from .request import TrainingJobProps
 
 #: The request members that hold an S3 URI the library built from a bucket and a key
@@ -56,13 +57,12 @@ def s3_prefix_problems(request: Mapping[str, Any]) -> list[Problem]:
 
 
 def _region(key: kms.IKey) -> str | None:
-    region = key.env.region
-    return None if Token.is_unresolved(region) else region
+    return resource_region(key)
 
 
 def key_region_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
     """KMS keys of another region than the job's: SageMaker uses keys of its own."""
-    stack_region = Stack.of(scope).region
+    stack_region = region_of(scope)
     if Token.is_unresolved(stack_region):
         return []
     keys = [

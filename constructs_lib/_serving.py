@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ._algorithms.frameworks import INFERENCE
@@ -26,6 +25,8 @@ from .completion import Completion, CompletionMode
 from .image import framework_image
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_sagemaker as sagemaker
+
     from .request import TrainingJobProps
     from .training_job import TrainingJob
 
@@ -221,7 +222,10 @@ def inference_container(
             "SAGEMAKER_CONTAINER_LOG_LEVEL": str(bound.container_log_level),
             "SAGEMAKER_REGION": stack.region,
         }
-    return sagemaker.CfnModel.ContainerDefinitionProperty(
+    # Imported when serving is asked for: aws_sagemaker takes 0.1 s to import.
+    from aws_cdk import aws_sagemaker  # noqa: PLC0415
+
+    return aws_sagemaker.CfnModel.ContainerDefinitionProperty(
         image=image,
         model_data_url=model_data_url,
         environment={**env, **(environment or {})},

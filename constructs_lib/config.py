@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import Duration, Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -21,6 +21,7 @@ from constructs import Construct
 from ._compact import allow_list_bucket
 from ._nag import KMS_ENCRYPT_DECRYPT, acknowledge_statement, add_statement
 from ._principal import acknowledgment_scope
+from ._stacks import stack_of
 from .instance_type import InstanceType
 
 
@@ -70,7 +71,7 @@ class S3Location:
     def _in_another_stack(self, principal: iam.IPrincipal) -> bool:
         """Whether the principal's template refers to the bucket of another stack."""
         scope = acknowledgment_scope(principal)
-        return isinstance(scope, Construct) and Stack.of(self.bucket) is not Stack.of(scope)
+        return isinstance(scope, Construct) and stack_of(self.bucket) is not stack_of(scope)
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """Put objects (and abort multipart uploads) under the prefix only."""

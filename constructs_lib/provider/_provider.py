@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Sequence
 
 import jsii
@@ -17,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
 from .._limits import IamLimits, watch_template_size
+from .._stacks import stack_of
 from ..handler.kinds import TRAINING, TUNING, JobKind
 from . import compliance
 from .execution import execution_policy
@@ -42,6 +44,10 @@ def _slug(text: str) -> str:
 
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+#: The provider of each stack, once found or made (asked again for every job).
+_PROVIDERS: weakref.WeakKeyDictionary[Stack, TrainingJobProvider] = weakref.WeakKeyDictionary()
 
 
 @jsii.implements(IValidation)
@@ -72,7 +78,10 @@ class TrainingJobProvider(Construct):
     def of(cls, scope: Construct) -> TrainingJobProvider:
         """The provider of ``scope``'s stack, created on first use (with the options of
         :meth:`configure`, if it was called, else the defaults)."""
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
+        known = _PROVIDERS.get(stack)
+        if known is not None:
+            return known
         existing = cls._existing(stack)
         if existing is None:
             provider = cls(stack, cls.CONSTRUCT_ID, options=ProviderOptions())
@@ -165,12 +174,15 @@ class TrainingJobProvider(Construct):
                 f"[{stack.node.path}] the construct id {cls.CONSTRUCT_ID!r} is reserved for "
                 f"the training job provider, but holds a {type(existing).__name__}"
             )
+        if existing is not None:
+            _PROVIDERS[stack] = existing
         return existing
 
     def __init__(
         self, scope: Construct, construct_id: str, *, options: ProviderOptions | None = None
     ) -> None:
         super().__init__(scope, construct_id)
+        _PROVIDERS[Stack.of(self)] = self
         #: How this provider was built (:meth:`configure`, or the defaults).
         self.options = options or ProviderOptions()
         self._created_by = self.node.path
