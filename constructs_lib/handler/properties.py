@@ -42,8 +42,11 @@ COMPLETION = "CompletionMode"
 #: Seconds between DescribeTrainingJob calls while waiting (a multiple of the
 #: provider's query interval; the polls in between are skipped).
 POLL_INTERVAL = "PollIntervalSeconds"
-#: The provider framework's query interval (seconds), shared by construct and handler.
+#: The provider's query interval (seconds), shared by construct and handler.
 QUERY_INTERVAL_SECONDS = 30
+#: CloudFormation waits for a custom resource at most an hour (``ServiceTimeout``):
+#: the construct's longest timeout and the handler's longest wait.
+MAX_SERVICE_TIMEOUT_SECONDS = 3600
 
 #: Reads a completed job's attributes once, after its wait condition.
 RESULT_RESOURCE_TYPE = TRAINING.result_resource_type

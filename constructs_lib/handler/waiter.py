@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import lifecycle
-from .properties import QUERY_INTERVAL_SECONDS
+from .properties import MAX_SERVICE_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS
 
-#: CloudFormation waits at most an hour for a custom resource (``ServiceTimeout``).
-TOTAL_TIMEOUT_SECONDS = 3600
+#: The longest the waiter waits for one event: CloudFormation's limit.
+TOTAL_TIMEOUT_SECONDS = MAX_SERVICE_TIMEOUT_SECONDS
 #: What a continuation's payload carries the event and its progress under.
 CONTINUATION = "constructs-lib:waiter"
 #: The physical id of a Create that failed before it named a job (the framework's own

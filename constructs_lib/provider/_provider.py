@@ -20,6 +20,7 @@ from constructs import Construct, IValidation
 from .._limits import IamLimits, watch_template_size
 from .._stacks import stack_of
 from ..handler.kinds import TRAINING, TUNING, JobKind
+from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
 from . import compliance
 from .execution import execution_policy
 from .functions import Functions
@@ -28,7 +29,7 @@ from .options import ProviderOptions
 from .permissions import JobPermissions
 
 #: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
-MAX_SERVICE_TIMEOUT = Duration.hours(1)
+MAX_SERVICE_TIMEOUT = Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
 
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
@@ -182,11 +183,11 @@ class TrainingJobProvider(Construct):
         self, scope: Construct, construct_id: str, *, options: ProviderOptions | None = None
     ) -> None:
         super().__init__(scope, construct_id)
-        _PROVIDERS[Stack.of(self)] = self
+        stack = Stack.of(self)
+        _PROVIDERS[stack] = self
         #: How this provider was built (:meth:`configure`, or the defaults).
         self.options = options or ProviderOptions()
         self._created_by = self.node.path
-        stack = Stack.of(self)
         name_source = stack.stack_name if not Token.is_unresolved(stack.stack_name) else ""
         name_source = name_source or stack.node.path
         #: Generated job names of this stack start with ``<job_name_prefix>-``; the
