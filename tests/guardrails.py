@@ -33,18 +33,12 @@ class Report:
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def run(build: Callable[[App], object], context: dict[str, Any] | None = None) -> Report:
-    """Synthesize the app ``build`` fills with the Control Tower rules on, then run
-    checkov on every template of its assembly."""
-    [report] = run_all([(build, context)])
-    return report
-
-
 def run_all(
     apps: list[tuple[Callable[[App], object], dict[str, Any] | None]],
 ) -> list[Report]:
-    """:func:`run` for several apps, with one checkov run over all their templates
-    (checkov takes seconds to start; the findings are the same file by file)."""
+    """Synthesize each app ``build`` fills, with the Control Tower rules on, then run
+    checkov once on every template of their assemblies (checkov takes seconds to
+    start; the findings are the same file by file)."""
     synthesized = [_synthesize(build, context) for build, context in apps]
     files = {
         str(template.resolve()): report
