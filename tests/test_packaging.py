@@ -14,9 +14,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
-from constructs_lib.handler import index, lifecycle
+from constructs_lib.handler import index, lifecycle, waiter
 from constructs_lib.handler.properties import OWNER_TAG, REQUEST_HASH_TAG, request_hash
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,15 +148,26 @@ def test_handler_imports_only_stdlib_and_boto3(module: str) -> None:
 
 
 def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """index.on_event with boto3's own client, answered by botocore's Stubber (which
-    checks the request against the service model)."""
-    client = boto3.client(
-        "sagemaker",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    """index.handle, the service token, with boto3's own clients answered by botocore's
+    Stubber (which checks requests and responses against the service models): the
+    Create's request coerced and tagged, the first poll, and, with little of the
+    invocation left, the hand-over to a fresh invocation of the function itself."""
+    credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    client = boto3.client("sagemaker", region_name="us-east-1", **credentials)
+    invoker = boto3.client("lambda", region_name="us-east-1", **credentials)
     monkeypatch.setattr(index, "_runtime", lifecycle.Runtime(sagemaker=client))
+
+    class _Session:
+        def client(self, service: str, **_: Any) -> Any:
+            assert service == "lambda"
+            return invoker
+
+    monkeypatch.setattr(index, "_boto", _Session)
+    monkeypatch.setattr(index, "_invoker", None)
+    answered: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        waiter.LambdaServices, "respond", lambda _, url, body: answered.append(body)
+    )
     request: dict[str, Any] = {
         "TrainingJobName": "fixed-job",
         "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
@@ -187,21 +198,46 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
     }
     event = {
         "RequestType": "Create",
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/r1",
         "StackId": "stack",
         "RequestId": "r1",
         "LogicalResourceId": "Train",
         "ResourceProperties": {"TrainingJobRequest": request},
     }
-    with Stubber(client) as stub:
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:training-job/fixed-job"
+    function = "arn:aws:lambda:us-east-1:123456789012:function:ml-sagemaker-jobs"
+
+    class Context:
+        invoked_function_arn = function
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 100_000  # too little for another poll: hand over after the first
+
+    with Stubber(client) as stub, Stubber(invoker) as invoke:
+        stub.add_response("create_training_job", {"TrainingJobArn": arn}, expected)
         stub.add_response(
-            "create_training_job",
-            {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/fixed-job"},
-            expected,
+            "describe_training_job",
+            {
+                "TrainingJobName": "fixed-job",
+                "TrainingJobArn": arn,
+                "ModelArtifacts": {"S3ModelArtifacts": ""},
+                "TrainingJobStatus": "InProgress",
+                "SecondaryStatus": "Starting",
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+                "CreationTime": "2026-12-02T00:00:00Z",
+            },
+            {"TrainingJobName": "fixed-job"},
         )
-        result = index.on_event(event, None)
-        assert result["PhysicalResourceId"] == "fixed-job"
-        assert float(result["Data"]["CreatedAt"]) > 0
+        invoke.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": function, "InvocationType": "Event", "Payload": ANY},
+        )
+        outcome = index.handle(event, Context())
         stub.assert_no_pending_responses()
+        invoke.assert_no_pending_responses()
+    assert outcome == {"outcome": "handed over after poll 1"}
+    assert answered == []  # the continuation answers, not this invocation
 
 
 def test_runtime_dependencies_are_the_cdk_only_in_compatible_ranges() -> None:

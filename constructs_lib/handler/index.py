@@ -1,6 +1,5 @@
-"""Lambda entry points of the training job provider: ``handler.index.handle`` (the
-custom resources' service token, see :mod:`waiter`), ``on_event`` and ``is_complete``
-(the lifecycle's two steps, for a provider framework of your own)."""
+"""Lambda entry point of the training job provider: ``handler.index.handle``, the
+custom resources' service token (see :mod:`waiter`)."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
 # botocore's standard retry mode backs off on transient errors beneath our own retries.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _runtime: lifecycle.Runtime | None = None
+_invoker: Any = None
 # The shipped SageMaker model first (see models.py), made on first use.
 _session: boto3.Session | None = None
 
@@ -52,28 +52,23 @@ def runtime() -> lifecycle.Runtime:
     return _runtime
 
 
+def _invoke() -> Any:
+    """Lambda's Invoke, for the hand-over; one client per container, made on first use."""
+    global _invoker  # noqa: PLW0603
+    if _invoker is None:
+        _invoker = _boto().client("lambda", config=_CONFIG).invoke
+    return _invoker
+
+
 def _log(entry: str, event: dict[str, Any]) -> None:
     shown = {k: v for k, v in event.items() if k != "ResponseURL"}
     print(json.dumps({"entry": entry, "event": shown}, default=str))
-
-
-def on_event(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    """The lifecycle's first step, as a provider framework's ``onEvent`` handler."""
-    _log("on_event", event)
-    return lifecycle.on_event(event, runtime())
-
-
-def is_complete(event: dict[str, Any], _context: object) -> dict[str, Any]:
-    """The lifecycle's polled step, as a provider framework's ``isComplete`` handler."""
-    _log("is_complete", event)
-    return lifecycle.is_complete(event, runtime())
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, str]:
     """The custom resources' service token: answers CloudFormation itself (waiter)."""
     shown = event.get(waiter.CONTINUATION, {}).get("Event", event)
     _log("continue" if waiter.CONTINUATION in event else "event", shown)
-    invoke = _boto().client("lambda", config=_CONFIG).invoke
-    outcome = waiter.handle(event, runtime(), waiter.LambdaServices(context, invoke))
+    outcome = waiter.handle(event, runtime(), waiter.LambdaServices(context, _invoke()))
     print(json.dumps({"outcome": outcome}))
     return {"outcome": outcome}
