@@ -3,348 +3,60 @@ resource of the stack, on the job core it shares with TrainingJob."""
 
 from __future__ import annotations
 
-import inspect
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CfnWaitCondition, CustomResource, Duration, RemovalPolicy, Size
+from aws_cdk import Annotations, CfnWaitCondition, CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from . import _nag, _script_mode, _serving
 from ._job import (
     JobCore,
-    derived_job_arn,
     raise_problems,
-    state_change_rule,
     superseding,
-    tag_problems,
     warn_about_secrets,
 )
 from ._mistakes import s3_prefix_problems
-from ._schema import load
-from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
-from ._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME, Timing
-from .code import TrainingCode
+from ._schema.validate import Problem, cross_field_problems
+from ._timing import MAX_WAITED_RUNTIME, Timing
+from ._tuning_request import (
+    CONFIG,
+    MAX_TUNING_RUNTIME_SECONDS,
+    VALIDATOR,
+    longest_run_seconds,
+    pruned,
+    render_config,
+    runtime_shortfall,
+    tuning_problems,
+    tuning_props_for_path,
+)
 from .completion import Completion, CompletionMode
-from .config import Checkpoint, MetricDefinition, S3Location
-from .data import InputMode, TrainingInput, TrainingOutput
-from .distribution import Distribution
+from .config import S3Location
 from .handler.kinds import TUNING
-from .image import TrainingImage
-from .instance_type import InstanceType
 from .provider import TrainingJobProvider
-from .request import TrainingJobProps, merge, props_for_path, render_request, render_tags
+from .request import merge, render_request, render_tags
+from .tuning_base import IHyperparameterTuningJob, _ImportedTuningJob
 from .tuning_config import (
     HyperbandConfig,
     ParameterRange,
     TuningObjective,
     TuningStrategy,
     WarmStart,
-    render_ranges,
 )
+from .tuning_definition import TrainingDefinition, in_definition, render_definition
 
-OPERATION = "CreateHyperParameterTuningJob"
-_SCHEMA = load(OPERATION)
-_VALIDATOR = Validator(_SCHEMA)
-#: Members of a tuning job's training definition and of its algorithm specification.
-DEFINITION_MEMBERS = frozenset(_SCHEMA["shapes"]["HyperParameterTrainingJobDefinition"]["members"])
-ALGORITHM_MEMBERS = frozenset(_SCHEMA["shapes"]["HyperParameterAlgorithmSpecification"]["members"])
-#: SageMaker's limit of a tuning job's run (ResourceLimits.MaxRuntimeInSeconds).
-MAX_TUNING_RUNTIME_SECONDS = int(
-    _SCHEMA["shapes"]["HyperParameterTuningMaxRuntimeInSeconds"].get("max", 15768000)
-)
 #: The warning for a default max runtime its training jobs may outlast.
 RUNTIME_WARNING_ID = "constructs-lib:tuning-runtime"
-#: Training jobs a tuning job runs unless told (not for the grid strategy, whose
-#: number is the number of combinations).
-DEFAULT_MAX_JOBS = 10
 
-_CONFIG = "HyperParameterTuningJobConfig"
-#: The prop that sets each member of the tuning request outside the training definition.
-_PROP_FOR_PATH = {
-    "HyperParameterTuningJobName": "tuning_job_name",
-    f"{_CONFIG}.Strategy": "strategy",
-    f"{_CONFIG}.StrategyConfig": "hyperband",
-    f"{_CONFIG}.HyperParameterTuningJobObjective": "objective",
-    f"{_CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs": "max_jobs",
-    f"{_CONFIG}.ResourceLimits.MaxParallelTrainingJobs": "max_parallel_jobs",
-    f"{_CONFIG}.ResourceLimits.MaxRuntimeInSeconds": "max_runtime",
-    f"{_CONFIG}.ParameterRanges": "ranges",
-    f"{_CONFIG}.TrainingJobEarlyStoppingType": "early_stopping",
-    f"{_CONFIG}.RandomSeed": "random_seed",
-    f"{_CONFIG}.TuningJobCompletionCriteria.TargetObjectiveMetricValue": "target_objective_value",
-    "WarmStartConfig": "warm_start",
-    "Tags": "tags",
-    "Autotune": "autotune",
-    "completion": "completion",
-    "max_quota_wait": "max_quota_wait",
-}
-
-
-def tuning_props_for_path(path: str) -> str:
-    """The prop(s) that set the member at ``path`` of a CreateHyperParameterTuningJob
-    request (``training.<prop>`` inside the training definition)."""
-    plain = re.sub(r"\[[^\]]*\]", "", path)
-    if plain.startswith("TrainingJobDefinition."):
-        inner = plain.removeprefix("TrainingJobDefinition.")
-        if inner.startswith("StaticHyperParameters"):
-            inner = "HyperParameters" + inner.removeprefix("StaticHyperParameters")
-        # Of the props that set the member in a TrainingJob, those a TrainingDefinition has.
-        props = [prop for prop in props_for_path(inner).split(", ") if prop in _DEFINITION_PROPS]
-        if not props:
-            return "additional_request"
-        return ", ".join(f"training.{prop}" for prop in props)
-    parts = plain.split(".")
-    for depth in range(len(parts), 0, -1):
-        prop = _PROP_FOR_PATH.get(".".join(parts[:depth]))
-        if prop:
-            return prop
-    return "additional_request"
-
-
-#: Members of the tuning job's config listed member by member (some typed, some not).
-_EXPANDED = ("ResourceLimits", "TuningJobCompletionCriteria")
-
-
-def api_member_paths() -> list[str]:
-    """Every member of a CreateHyperParameterTuningJob request, down to the members of
-    its config and of its training definition: the rows of the README's table."""
-    shapes = _SCHEMA["shapes"]
-    paths: list[str] = []
-    for member in shapes[_SCHEMA["root"]]["members"]:
-        if member == _CONFIG:
-            for child, shape in shapes[_CONFIG]["members"].items():
-                if child in _EXPANDED:
-                    paths.extend(f"{member}.{child}.{leaf}" for leaf in shapes[shape]["members"])
-                else:
-                    paths.append(f"{member}.{child}")
-        elif member == "TrainingJobDefinition":
-            definition = shapes["HyperParameterTrainingJobDefinition"]["members"]
-            paths.extend(f"{member}.{child}" for child in definition)
-        else:
-            paths.append(member)
-    return paths
-
-
-class TrainingDefinition:
-    """The training jobs a tuning job runs: what a :class:`TrainingJob` takes, with
-    the same keyword names, for the members a tuning job's training definition has
-    (``HyperParameterTrainingJobDefinition``). ``hyperparameters`` are the static
-    ones; the tuning job adds those of its ranges.
-
-    Each prop means what the same prop of ``TrainingJob`` means, with the same
-    default; ``max_runtime`` bounds each training job.
-
-    :param role: the execution role of the training jobs; default: a role created
-        for the tuning job, with exactly the grants it needs.
-    """
-
-    def __init__(
-        self,
-        *,
-        output: TrainingOutput,
-        image: TrainingImage | None = None,
-        inputs: Sequence[TrainingInput] = (),
-        vpc: ec2.IVpc | None = None,
-        vpc_subnets: ec2.SubnetSelection | None = None,
-        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
-        input_mode: InputMode = InputMode.FILE,
-        metric_definitions: Sequence[MetricDefinition] = (),
-        instance_type: InstanceType | None = None,
-        instance_count: int | None = None,
-        volume_size: Size | None = None,
-        volume_encryption_key: kms.IKey | None = None,
-        max_runtime: Duration | None = None,
-        max_wait: Duration | None = None,
-        max_pending: Duration | None = None,
-        spot_training: bool | None = None,
-        checkpoint: Checkpoint | None = None,
-        hyperparameters: Mapping[str, Any] | None = None,
-        code: TrainingCode | None = None,
-        distribution: Distribution | None = None,
-        environment: Mapping[str, str] | None = None,
-        network_isolation: bool | None = None,
-        inter_container_traffic_encryption: bool | None = None,
-        max_retry_attempts: int | None = None,
-        role: iam.IRole | None = None,
-    ) -> None:
-        """
-        :param output: where each training job writes its model (under
-            ``<prefix><training job name>/``); required.
-        :param image: the training container; required.
-        :param inputs: input channels, 1 to 20; default: none.
-        :param vpc: default: no VPC.
-        :param vpc_subnets: default: the VPC's private subnets.
-        :param security_groups: default: a security group created for the tuning job.
-        :param input_mode: default: ``InputMode.FILE``.
-        :param metric_definitions: metrics captured from the logs (the objective must
-            be one of them, unless a built-in algorithm defines it); default: none.
-        :param instance_type: default: ``ml.m5.xlarge``.
-        :param instance_count: per training job; default: 1.
-        :param volume_size: default: 10 GiB.
-        :param volume_encryption_key: default: AWS managed encryption.
-        :param max_runtime: of each training job; default: 45 minutes.
-        :param max_wait: with ``spot_training``; default: none.
-        :param max_pending: default: none.
-        :param spot_training: default: off.
-        :param checkpoint: default: none.
-        :param hyperparameters: the static hyperparameters (not tuned); with ``code``,
-            any JSON value, encoded as for a TrainingJob; default: none.
-        :param code: your own training code on a framework image, as for a
-            TrainingJob; the ranges' categorical values are then JSON-encoded too, as
-            the SDK's tuner encodes them, so each training job's script receives the
-            same types as a TrainingJob's; default: none.
-        :param distribution: as for a TrainingJob; default: none.
-        :param environment: default: none.
-        :param network_isolation: default: off.
-        :param inter_container_traffic_encryption: default: off.
-        :param max_retry_attempts: default: none.
-        :param role: default: a role created for the tuning job.
-        """
-        self.props = TrainingJobProps(
-            image=image,
-            output=output,
-            inputs=tuple(inputs),
-            vpc=vpc,
-            vpc_subnets=vpc_subnets,
-            security_groups=tuple(security_groups) if security_groups is not None else None,
-            input_mode=input_mode,
-            metric_definitions=tuple(metric_definitions),
-            instance_type=instance_type,
-            instance_count=instance_count,
-            volume_size=volume_size,
-            volume_encryption_key=volume_encryption_key,
-            max_runtime=max_runtime,
-            max_wait=max_wait,
-            max_pending=max_pending,
-            spot_training=spot_training,
-            checkpoint=checkpoint,
-            hyperparameters=hyperparameters,
-            code=code,
-            distribution=distribution,
-            environment=environment,
-            network_isolation=network_isolation,
-            inter_container_traffic_encryption=inter_container_traffic_encryption,
-            max_retry_attempts=max_retry_attempts,
-        )
-        self.role = role
-
-
-#: The props of a TrainingDefinition.
-_DEFINITION_PROPS = frozenset(inspect.signature(TrainingDefinition.__init__).parameters) - {"self"}
-
-
-def render_definition(
-    training_request: Mapping[str, Any],
-) -> tuple[dict[str, Any], list[Problem]]:
-    """A tuning job's ``TrainingJobDefinition`` from the CreateTrainingJob request the
-    same props render, and the members that have no place in it."""
-    definition: dict[str, Any] = {}
-    problems: list[Problem] = []
-    for member, value in training_request.items():
-        if member == "HyperParameters":
-            definition["StaticHyperParameters"] = value
-        elif member == "AlgorithmSpecification" and isinstance(value, Mapping):
-            definition[member] = {k: v for k, v in value.items() if k in ALGORITHM_MEMBERS}
-            problems.extend(
-                Problem(
-                    f"TrainingJobDefinition.AlgorithmSpecification.{key}",
-                    item,
-                    "a tuning job's training definition has no such member "
-                    "(HyperParameterAlgorithmSpecification has "
-                    f"{', '.join(sorted(ALGORITHM_MEMBERS))})",
-                )
-                for key, item in value.items()
-                if key not in ALGORITHM_MEMBERS
-            )
-        elif member in DEFINITION_MEMBERS:
-            definition[member] = value
-        else:
-            problems.append(
-                Problem(
-                    f"TrainingJobDefinition.{member}",
-                    value,
-                    "a tuning job's training definition has no such member",
-                )
-            )
-    return definition, problems
-
-
-class IHyperparameterTuningJob(Construct):
-    """A hyperparameter tuning job: one of this stack (:class:`HyperparameterTuningJob`)
-    or an existing one (:meth:`HyperparameterTuningJob.from_tuning_job_name`)."""
-
-    @property
-    def tuning_job_name(self) -> str:
-        """The tuning job's name."""
-        raise NotImplementedError
-
-    @property
-    def tuning_job_arn(self) -> str:
-        """The tuning job's ARN."""
-        raise NotImplementedError
-
-    # -- events -------------------------------------------------------------
-
-    def on_state_change(
-        self,
-        construct_id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        statuses: list[str] | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-    ) -> events.Rule:
-        """An EventBridge rule for this tuning job's "SageMaker HyperParameter Tuning
-        Job State Change" events (SageMaker may send one more than once).
-
-        :param statuses: only these ``HyperParameterTuningJobStatus`` values;
-            default: all.
-        """
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TUNING,
-            job_name=self.tuning_job_name,
-            target=target,
-            statuses=statuses,
-            description=description,
-            rule_name=rule_name,
-        )
-
-    def on_completed(
-        self, construct_id: str, *, target: events.IRuleTarget | None = None
-    ) -> events.Rule:
-        """A rule for the tuning job completing."""
-        return self.on_state_change(construct_id, target=target, statuses=["Completed"])
-
-    def on_failed(
-        self, construct_id: str, *, target: events.IRuleTarget | None = None
-    ) -> events.Rule:
-        """A rule for the tuning job ending without completing (``Failed`` or
-        ``Stopped``)."""
-        return self.on_state_change(construct_id, target=target, statuses=["Failed", "Stopped"])
-
-
-class _ImportedTuningJob(IHyperparameterTuningJob):
-    def __init__(self, scope: Construct, construct_id: str, *, name: str) -> None:
-        super().__init__(scope, construct_id)
-        self._name = name
-        self._arn = derived_job_arn(self, TUNING, name)
-
-    @property
-    def tuning_job_name(self) -> str:
-        return self._name
-
-    @property
-    def tuning_job_arn(self) -> str:
-        return self._arn
+__all__ = [
+    "RUNTIME_WARNING_ID",
+    "HyperparameterTuningJob",
+    "IHyperparameterTuningJob",
+    "TrainingDefinition",
+]
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -471,47 +183,26 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             definition, definition_problems = render_definition(self.training_request)
             runtime_defaulted = max_runtime is None
             definition_problems.extend(
-                map(_in_definition, [*bound.problems, *s3_prefix_problems(self.training_request)])
+                map(in_definition, [*bound.problems, *s3_prefix_problems(self.training_request)])
             )
-            if max_runtime is None:
-                max_runtime = {
-                    CompletionMode.WAIT: MAX_WAITED_RUNTIME,
-                    CompletionMode.WAIT_CONDITION: MAX_WAIT_CONDITION_RUNTIME,
-                }.get(self.completion.mode)
-            if max_jobs is None and strategy != TuningStrategy.GRID:
-                max_jobs = DEFAULT_MAX_JOBS
-            config = _pruned(
-                {
-                    "Strategy": strategy.value,
-                    "StrategyConfig": hyperband.render() if hyperband else None,
-                    "HyperParameterTuningJobObjective": objective.render(),
-                    "ResourceLimits": _pruned(
-                        {
-                            "MaxNumberOfTrainingJobs": max_jobs,
-                            "MaxParallelTrainingJobs": max_parallel_jobs,
-                            "MaxRuntimeInSeconds": (
-                                int(max_runtime.to_seconds()) if max_runtime else None
-                            ),
-                        }
-                    ),
-                    "ParameterRanges": (
-                        render_ranges(self.ranges, json_values=props.code is not None) or None
-                    ),
-                    "TrainingJobEarlyStoppingType": (
-                        None if early_stopping is None else ("Auto" if early_stopping else "Off")
-                    ),
-                    "RandomSeed": random_seed,
-                    "TuningJobCompletionCriteria": (
-                        None
-                        if target_objective_value is None
-                        else {"TargetObjectiveMetricValue": target_objective_value}
-                    ),
-                }
+            config = render_config(
+                strategy=strategy,
+                hyperband=hyperband,
+                objective=objective,
+                ranges=self.ranges,
+                json_values=props.code is not None,
+                mode=self.completion.mode,
+                max_jobs=max_jobs,
+                max_parallel_jobs=max_parallel_jobs,
+                max_runtime=max_runtime,
+                early_stopping=early_stopping,
+                random_seed=random_seed,
+                target_objective_value=target_objective_value,
             )
-            request = _pruned(
+            request = pruned(
                 {
                     "HyperParameterTuningJobName": tuning_job_name,
-                    _CONFIG: config,
+                    CONFIG: config,
                     "TrainingJobDefinition": definition,
                     "WarmStartConfig": warm_start.render() if warm_start else None,
                     "Tags": render_tags(tags) if tags else None,
@@ -523,7 +214,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             self._timing = Timing(
                 self.completion,
                 self._longest_run_seconds(),
-                f"{_CONFIG}.ResourceLimits.MaxRuntimeInSeconds",
+                f"{CONFIG}.ResourceLimits.MaxRuntimeInSeconds",
                 max_run_seconds=MAX_TUNING_RUNTIME_SECONDS,
                 max_quota_wait=max_quota_wait,
             )
@@ -654,32 +345,16 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         return self._core.attribute(attribute)
 
     def _longest_run_seconds(self) -> float | None:
-        limits = self.request.get(_CONFIG, {}).get("ResourceLimits") or {}
-        value = limits.get("MaxRuntimeInSeconds")
-        if value is None or is_unresolved(value) or isinstance(value, bool):
-            return None
-        return float(value) if isinstance(value, int | float) else None
+        return longest_run_seconds(self.request)
 
     def _warn_if_runtime_cannot_fit(self) -> None:
         """A default max_runtime (what the completion mode waits) that its training
-        jobs, max_parallel_jobs at a time and each as long as the user said it may run,
-        would outlast: the tuning job may stop before it ran most of them, at a limit
-        nobody chose. A warning: the jobs may well end sooner."""
-        limits = self.request.get(_CONFIG, {}).get("ResourceLimits") or {}
-        total = limits.get("MaxNumberOfTrainingJobs")
-        parallel = limits.get("MaxParallelTrainingJobs")
-        runtime = limits.get("MaxRuntimeInSeconds")
-        stopping = self.training_request.get("StoppingCondition") or {}
-        spot = self.training_request.get("EnableManagedSpotTraining") is True
-        each = stopping.get("MaxWaitTimeInSeconds" if spot else "MaxRuntimeInSeconds")
-        values = [total, parallel, runtime, each]
-        numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
-        if len(numbers) < len(values):
+        jobs may outlast: the tuning job may stop before it ran most of them, at a
+        limit nobody chose. A warning: the jobs may well end sooner."""
+        shortfall = runtime_shortfall(self.request, self.training_request)
+        if shortfall is None:
             return
-        total, parallel, runtime, each = numbers
-        needed = -(-total // parallel) * each
-        if needed <= runtime:
-            return
+        total, parallel, each, needed, runtime = shortfall
         Annotations.of(self).add_warning_v2(
             RUNTIME_WARNING_ID,
             f"max_runtime: the default ({runtime} s, what {self.completion.mode.name} "
@@ -696,8 +371,8 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
     def _validate(self, definition_problems: list[Problem]) -> None:
         # Without a fixed name the handler generates a valid one at creation.
         request = {"HyperParameterTuningJobName": "generated-by-handler", **self.request}
-        api = _VALIDATOR.problems(request)
-        api.extend(map(_in_definition, cross_field_problems(self.training_request)))
+        api = VALIDATOR.problems(request)
+        api.extend(map(in_definition, cross_field_problems(self.training_request)))
         ours = [*definition_problems, *tuning_problems(self.request), *self._timing.problems()]
         raise_problems(self, superseding(api, ours), tuning_props_for_path)
 
@@ -716,181 +391,3 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 (definition.get("Environment"), "training.environment"),
             ],
         )
-
-
-def _in_definition(problem: Problem) -> Problem:
-    """A problem of the training definition (found on its CreateTrainingJob form) at
-    its place in the tuning request."""
-    path = problem.path
-    if path.startswith("HyperParameters"):
-        path = "Static" + path
-    return Problem(f"TrainingJobDefinition.{path}", problem.value, problem.rule)
-
-
-def _pruned(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or is_unresolved(value):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def tuning_problems(request: Mapping[str, Any]) -> list[Problem]:
-    """The rules of a tuning request that its shapes cannot state, as the API
-    documentation states them, and the library's own (tags)."""
-    problems: list[Problem] = []
-    config = request.get(_CONFIG)
-    if not isinstance(config, Mapping):
-        return problems
-    strategy = config.get("Strategy")
-    limits = config.get("ResourceLimits") or {}
-    total, parallel = (
-        _number(limits.get("MaxNumberOfTrainingJobs")),
-        _number(limits.get("MaxParallelTrainingJobs")),
-    )
-    if total is not None and parallel is not None and parallel > total:
-        problems.append(
-            Problem(
-                f"{_CONFIG}.ResourceLimits.MaxParallelTrainingJobs",
-                int(parallel),
-                f"must be at most MaxNumberOfTrainingJobs ({int(total)})",
-            )
-        )
-    if config.get("StrategyConfig") is not None and strategy != "Hyperband":
-        problems.append(
-            Problem(
-                f"{_CONFIG}.StrategyConfig",
-                config["StrategyConfig"],
-                "is only supported with the Hyperband strategy",
-            )
-        )
-    if strategy == "Hyperband" and config.get("TrainingJobEarlyStoppingType") == "Auto":
-        problems.append(
-            Problem(
-                f"{_CONFIG}.TrainingJobEarlyStoppingType",
-                "Auto",
-                "must be Off with the Hyperband strategy, which stops jobs early by itself",
-            )
-        )
-    problems.extend(_range_problems(request, config, strategy))
-    problems.extend(tag_problems(request))
-    return problems
-
-
-def _range_problems(
-    request: Mapping[str, Any], config: Mapping[str, Any], strategy: Any
-) -> list[Problem]:
-    problems: list[Problem] = []
-    ranges = config.get("ParameterRanges")
-    definition = request.get("TrainingJobDefinition") or {}
-    if not isinstance(ranges, Mapping) or is_unresolved(ranges):
-        ranges = {}
-    if not any(ranges.get(member) for member in ranges) and not request.get("Autotune"):
-        problems.append(
-            Problem(
-                f"{_CONFIG}.ParameterRanges",
-                None,
-                "needs at least one range: a tuning job searches hyperparameters",
-            )
-        )
-    static = definition.get("StaticHyperParameters") or {}
-    seen: set[str] = set()
-    for member, items in ranges.items():
-        if not isinstance(items, list):
-            continue
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping):
-                continue
-            path = f"{_CONFIG}.ParameterRanges.{member}[{index}]"
-            name = item.get("Name")
-            if isinstance(name, str) and not is_unresolved(name):
-                if name in seen:
-                    problems.append(Problem(f"{path}.Name", name, "is searched by another range"))
-                seen.add(name)
-                if isinstance(static, Mapping) and name in static:
-                    problems.append(
-                        Problem(
-                            f"{path}.Name",
-                            name,
-                            "is also a static hyperparameter: a hyperparameter is either "
-                            "tuned or static",
-                        )
-                    )
-            if strategy == "Grid" and member != "CategoricalParameterRanges":
-                problems.append(
-                    Problem(
-                        path, item.get("Name"), "the Grid strategy searches categorical ranges only"
-                    )
-                )
-            if member != "CategoricalParameterRanges":
-                problems.extend(_numeric_range_problems(path, member, item))
-    objective = (config.get("HyperParameterTuningJobObjective") or {}).get("MetricName")
-    algorithm = definition.get("AlgorithmSpecification") or {}
-    metrics = algorithm.get("MetricDefinitions")
-    if isinstance(objective, str) and not is_unresolved(objective) and isinstance(metrics, list):
-        names = [m.get("Name") for m in metrics if isinstance(m, Mapping)]
-        if names and objective not in names and not any(is_unresolved(n) for n in names):
-            problems.append(
-                Problem(
-                    f"{_CONFIG}.HyperParameterTuningJobObjective.MetricName",
-                    objective,
-                    "is not among the training definition's metric definitions "
-                    f"({', '.join(map(str, names))})",
-                )
-            )
-    return problems
-
-
-def _numeric_range_problems(path: str, member: str, item: Mapping[str, Any]) -> list[Problem]:
-    low, high = _number(item.get("MinValue")), _number(item.get("MaxValue"))
-    if low is None or high is None:
-        text = item.get("MinValue") if low is None else item.get("MaxValue")
-        if is_unresolved(text):
-            return []
-        bound = "MinValue" if low is None else "MaxValue"
-        return [Problem(f"{path}.{bound}", text, "must be a number")]
-    problems: list[Problem] = []
-    if member == "IntegerParameterRanges":
-        for bound, value in (("MinValue", low), ("MaxValue", high)):
-            if not value.is_integer():
-                problems.append(Problem(f"{path}.{bound}", item.get(bound), "must be an integer"))
-    if low >= high:
-        problems.append(
-            Problem(
-                f"{path}.MaxValue",
-                item.get("MaxValue"),
-                f"must be greater than MinValue ({item.get('MinValue')})",
-            )
-        )
-    scaling = item.get("ScalingType")
-    if scaling == "Logarithmic" and low <= 0:
-        problems.append(
-            Problem(
-                f"{path}.MinValue",
-                item.get("MinValue"),
-                "must be greater than 0 with Logarithmic scaling",
-            )
-        )
-    if scaling == "ReverseLogarithmic":
-        if member == "IntegerParameterRanges":
-            problems.append(
-                Problem(
-                    f"{path}.ScalingType",
-                    scaling,
-                    "ReverseLogarithmic applies to continuous ranges only",
-                )
-            )
-        elif low < 0 or high >= 1:
-            problems.append(
-                Problem(
-                    f"{path}.MaxValue" if high >= 1 else f"{path}.MinValue",
-                    item.get("MaxValue") if high >= 1 else item.get("MinValue"),
-                    "ReverseLogarithmic scaling needs a range within [0, 1)",
-                )
-            )
-    return problems

@@ -12,7 +12,7 @@ from ._schema.validate import is_unresolved
 from ._script_mode import encode
 
 if TYPE_CHECKING:
-    from .tuning import IHyperparameterTuningJob
+    from .tuning_base import IHyperparameterTuningJob
 
 
 class ScalingType(Enum):
