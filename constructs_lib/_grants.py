@@ -11,10 +11,11 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ._ecr_pull import grant_repository_pull
 from ._network import grant_network_interfaces
 from .code import CodeConfig
 from .data import TrainingInput
-from .image import ImageConfig, grant_repository_pull
+from .image import ImageConfig
 from .request import TrainingJobProps
 
 

@@ -6,16 +6,12 @@ how validation problems are reported."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import (
-    Annotations,
     CfnWaitCondition,
-    CfnWaitConditionHandle,
     CustomResource,
     RemovalPolicy,
     Stack,
@@ -23,7 +19,6 @@ from aws_cdk import (
 )
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -35,22 +30,18 @@ from ._network import job_security_groups, job_vpc_config
 from ._principal import POLICY_NAME, InlinePolicyPrincipal
 from ._schema.validate import Problem
 from ._timing import SECONDS, Timing
+from ._wait_condition import wait_for_state_change, wait_key
 from .code import CodeConfig
 from .completion import Completion, CompletionMode
 from .data import TrainingInput
 from .handler import properties as cr_props
-from .handler.kinds import TRAINING, JobKind
+from .handler.kinds import JobKind
 from .image import ImageConfig
-from .provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
-from .request import TrainingJobProps, instance_types, secret_reason
+from .provider import TrainingJobProvider
+from .request import TrainingJobProps, instance_types
 
-#: The statuses in which a job has ended.
-ENDED_STATUSES = ("Completed", "Failed", "Stopped")
-#: Hex digits of the key that identifies a job's wait condition (see ``wait_key``).
-WAIT_KEY_CHARS = 8
 #: 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
 MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
-SECRET_WARNING_ID = "constructs-lib:possible-secret"
 
 
 @dataclass(frozen=True)
@@ -82,25 +73,6 @@ def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
             )
         ]
     return []
-
-
-def warn_about_secrets(
-    scope: Construct, sections: Iterable[tuple[Mapping[str, Any] | None, str]]
-) -> None:
-    """Warn about each value of ``sections`` (values, prop) that looks like a secret."""
-    for values, prop in sections:
-        if not isinstance(values, Mapping):
-            continue
-        for key, value in values.items():
-            reason = secret_reason(str(key), str(value))
-            if reason:
-                Annotations.of(scope).add_warning_v2(
-                    SECRET_WARNING_ID,
-                    f"{prop}[{key!r}] looks like a secret ({reason}): it would be stored "
-                    "in plain text in the template and the job's description. Keep "
-                    "secrets in AWS Secrets Manager and read them in the container, "
-                    "granting the execution role secretsmanager:GetSecretValue.",
-                )
 
 
 def state_change_rule(
@@ -370,84 +342,20 @@ class JobCore:
         self.resource = resource
         self.results = resource
         if self.completion.mode == CompletionMode.WAIT_CONDITION:
-            self._wait_for_state_change(timing, wait_material, rule)
+            self.wait_condition, self.results = wait_for_state_change(
+                self.scope,
+                self.kind,
+                resource,
+                self.provider,
+                timing=timing,
+                material=wait_material(),
+                rule=rule,
+            )
         return resource
 
     def wait_key(self, material: Any, timing: Timing) -> str:
-        """Identifies the wait: what replaces the job (its request without the members
-        that change in place, as the template resolves it) and the wait's timeout. A
-        change of either needs a new wait condition, since CloudFormation never
-        evaluates one again on update."""
-        resolved = Stack.of(self.scope).resolve(material)
-        material = {"request": resolved, "timeout": timing.wait_condition_timeout()}
-        text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:WAIT_KEY_CHARS]
-
-    def _wait_for_state_change(
-        self,
-        timing: Timing,
-        wait_material: Callable[[], Any],
-        rule_of: Callable[[str, list[str]], events.Rule],
-    ) -> None:
-        """The wait condition, the rule that signals it, the signal for a job that
-        ended before the rule existed, and the result read after the wait.
-
-        The handle, condition, signal check and result belong to one wait, whose
-        construct id carries :meth:`wait_key`: a change that replaces the job gets
-        new ones (and CloudFormation deletes the old ones once the update
-        succeeded); a change in place keeps them. The rule follows the job."""
-        assert self.resource is not None
-        kind = self.kind
-        job_name = self.resource.ref
-        wait = Construct(self.scope, f"Wait{self.wait_key(wait_material(), timing)}")
-        handle = CfnWaitConditionHandle(wait, "Handle")
-        condition = CfnWaitCondition(
-            wait,
-            "Condition",
-            handle=handle.ref,
-            timeout=str(timing.wait_condition_timeout()),
-            count=1,
-        )
-        condition.node.add_dependency(self.resource)
-        self.wait_condition = condition
-        rule = rule_of("Ended", list(ENDED_STATUSES))
-        payload: dict[str, Any] = {
-            "handleUrl": handle.ref,
-            "jobName": job_name,
-            "detail": events.EventField.from_path("$.detail"),
-        }
-        if kind is not TRAINING:
-            payload["kind"] = kind.key
-        rule.add_target(
-            targets.LambdaFunction(
-                self.provider.signal_function,
-                event=events.RuleTargetInput.from_object(payload),
-            )
-        )
-        check = CustomResource(
-            wait,
-            "SignalIfEnded",
-            service_token=self.provider.service_token,
-            resource_type=kind.signal_resource_type,
-            properties={kind.name_property: job_name, cr_props.HANDLE_URL: handle.ref},
-        )
-        check.node.add_dependency(rule)
-        # Created after the wait, the result reads an ended job. Should the job be
-        # replaced without a new wait (a value it refers to changed at deploy time),
-        # the result waits for the new job as long as a custom resource can.
-        self.results = CustomResource(
-            wait,
-            "Result",
-            service_token=self.provider.service_token,
-            resource_type=kind.result_resource_type,
-            service_timeout=MAX_SERVICE_TIMEOUT,
-            properties={
-                kind.name_property: job_name,
-                cr_props.WAIT_TIMEOUT: SECONDS["MAX_SERVICE_TIMEOUT"]
-                - SECONDS["DEADLINE_HEADROOM"],
-            },
-        )
-        self.results.node.add_dependency(condition)
+        """Identifies the job's wait (see ``_wait_condition.wait_key``)."""
+        return wait_key(self.scope, material, timing)
 
     @property
     def job_name(self) -> str:

@@ -20,9 +20,9 @@ from constructs import Construct
 
 from ._algorithms.frameworks import INFERENCE
 from ._framework_image import FrameworkSpec, describe, resolve_in
+from ._registries import framework_image
 from .code import CodeConfig, TrainingCode
 from .completion import Completion, CompletionMode
-from .image import framework_image
 
 if TYPE_CHECKING:
     from aws_cdk import aws_sagemaker as sagemaker

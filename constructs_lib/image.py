@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws, CfnMapping, Stack, Token
+from aws_cdk import Aws, Stack, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -16,10 +16,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _algorithms
-from ._algorithms.frameworks import ResolvedImage
-from ._compact import allow
+from ._ecr_pull import acknowledge_token, grant_ecr_pull
 from ._framework_image import FrameworkSpec, resolve_for_job
-from ._nag import acknowledge_statement, add_statement
+from ._registries import framework_image, regional_image
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
@@ -199,7 +198,7 @@ class _RegistryImage(TrainingImage):
     def _grant(self, grantee: iam.IGrantable) -> None:
         repository_arn = self._repository_arn()
         if repository_arn is not None:
-            _grant_ecr_pull(grantee, repository_arn)
+            grant_ecr_pull(grantee, repository_arn)
 
 
 class _PrivateRegistryImage(_RegistryImage):
@@ -245,7 +244,7 @@ class _RepositoryImage(TrainingImage):
     def bind(self, scope: Construct) -> ImageConfig:
         def grant(grantee: iam.IGrantable) -> None:
             self._repository.grant_pull(grantee)
-            _acknowledge_token(grantee)
+            acknowledge_token(grantee)
 
         return ImageConfig({"TrainingImage": self.image_uri}, self.image_uri, grant)
 
@@ -277,7 +276,7 @@ class _AssetImage(TrainingImage):
 
         def grant(grantee: iam.IGrantable) -> None:
             asset.repository.grant_pull(grantee)
-            _acknowledge_token(grantee)
+            acknowledge_token(grantee)
 
         return ImageConfig({"TrainingImage": asset.image_uri}, asset.image_uri, grant)
 
@@ -336,7 +335,7 @@ class _BuiltinAlgorithmImage(TrainingImage):
         return ImageConfig(
             {"TrainingImage": uri},
             uri,
-            lambda grantee: _grant_ecr_pull(grantee, repository_arn),
+            lambda grantee: grant_ecr_pull(grantee, repository_arn),
             repository_arn,
         )
 
@@ -366,96 +365,7 @@ class _FrameworkImage(TrainingImage):
         return ImageConfig(
             {"TrainingImage": uri},
             uri,
-            lambda grantee: _grant_ecr_pull(grantee, repository_arn),
+            lambda grantee: grant_ecr_pull(grantee, repository_arn),
             repository_arn,
             framework=spec,
         )
-
-
-def framework_image(stack: Stack, resolved: ResolvedImage) -> tuple[str, str]:
-    """The URI of a resolved framework image in ``stack`` (its region checked by the
-    resolution), and its repository's ARN; one mapping per registry table."""
-    return regional_image(
-        stack,
-        registries=resolved.accounts(),
-        mapping_id=f"SageMakerFrameworkRegistries{resolved.registries}",
-        repository=resolved.repository,
-        tag=resolved.tag,
-        unpublished=lambda region: f"{resolved.framework} is not published in {region!r}",
-    )
-
-
-def regional_image(
-    stack: Stack,
-    *,
-    registries: Mapping[str, str],
-    mapping_id: str,
-    repository: str,
-    tag: str,
-    unpublished: Callable[[str], str],
-) -> tuple[str, str]:
-    """The URI of an image SageMaker publishes per region (from ``registries``, region
-    -> account), and its repository's ARN: plain strings when the stack's region is
-    known, a ``CfnMapping`` lookup (one per registry table per stack, shared by the
-    jobs that use it) in a region-agnostic stack.
-
-    :param unpublished: the error message for a region without the image.
-    """
-    region = stack.region
-    if Token.is_unresolved(region):
-        existing = stack.node.try_find_child(mapping_id)
-        mapping = (
-            existing
-            if isinstance(existing, CfnMapping)
-            else CfnMapping(
-                stack,
-                mapping_id,
-                mapping={name: {"account": account} for name, account in registries.items()},
-            )
-        )
-        account = mapping.find_in_map(Aws.REGION, "account")
-        uri = f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{repository}:{tag}"
-        registry_region: str = Aws.REGION
-    else:
-        if region not in registries:
-            raise ValueError(unpublished(region))
-        account = registries[region]
-        uri = f"{account}.dkr.{_algorithms.ecr_host(region)}/{repository}:{tag}"
-        registry_region = region
-    repository_arn = f"arn:{Aws.PARTITION}:ecr:{registry_region}:{account}:repository/{repository}"
-    return uri, repository_arn
-
-
-_TOKEN_REASON = (
-    "ecr:GetAuthorizationToken supports no resource scoping: IAM requires '*'. The "
-    "pull itself is scoped to the image's repository."
-)
-
-
-def _acknowledge_token(grantee: iam.IGrantable) -> None:
-    """aws-cdk-lib's grant_pull adds ecr:GetAuthorizationToken on '*'."""
-    acknowledge_statement(
-        grantee.grant_principal, ["ecr:GetAuthorizationToken"], ["*"], _TOKEN_REASON
-    )
-
-
-def grant_repository_pull(principal: iam.IPrincipal, repository_arn: str) -> None:
-    """Pull the images of one ECR repository (without the authorization token)."""
-    allow(principal, list(ECR_PULL_ACTIONS), [repository_arn])
-
-
-ECR_PULL_ACTIONS = (
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchGetImage",
-)
-
-
-def _grant_ecr_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
-    grant_repository_pull(grantee.grant_principal, repository_arn)
-    add_statement(
-        grantee.grant_principal,
-        actions=["ecr:GetAuthorizationToken"],
-        resources=["*"],
-        reason=_TOKEN_REASON,
-    )

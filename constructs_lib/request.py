@@ -7,9 +7,7 @@ request dict in the API's own shape and casing (values may be CDK tokens). One s
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +16,6 @@ from aws_cdk import Duration, Size, SizeRoundingBehavior
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
-from ._schema.validate import is_unresolved
 from .code import TrainingCode
 from .config import (
     Checkpoint,
@@ -359,51 +356,3 @@ def _sorted(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def _list(values: Sequence[str] | None) -> list[str] | None:
     return list(values) if values is not None else None
-
-
-# ---------------------------------------------------------------------------
-# Values that look like secrets
-# ---------------------------------------------------------------------------
-
-_SECRET_WORDS = frozenset(
-    {
-        "password",
-        "passwd",
-        "pwd",
-        "secret",
-        "token",
-        "key",
-        "apikey",
-        "credential",
-        "credentials",
-        "passphrase",
-        "auth",
-    }
-)
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-MIN_SECRET_LENGTH = 20
-MIN_SECRET_ENTROPY = 3.5  # bits per character
-
-
-def _entropy(text: str) -> float:
-    counts = Counter(text)
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
-
-
-def secret_reason(key: str, value: str) -> str | None:
-    """Why ``key=value`` looks like a secret, or None."""
-    if is_unresolved(key) or is_unresolved(value):
-        return None
-    words = {word.lower() for word in _WORD.findall(key)}
-    named = sorted(words & _SECRET_WORDS)
-    if named:
-        return f"its name contains {named[0]!r}"
-    if (
-        len(value) >= MIN_SECRET_LENGTH
-        and not re.search(r"\s|://", value)
-        and re.search(r"[A-Za-z]", value)
-        and re.search(r"\d", value)
-        and _entropy(value) >= MIN_SECRET_ENTROPY
-    ):
-        return "its value is a long random-looking string"
-    return None

@@ -20,19 +20,16 @@ from constructs import Construct
 
 from . import _nag, _script_mode, _serving
 from ._job import (
-    ENDED_STATUSES,
     MAX_TAGS,
-    SECRET_WARNING_ID,
-    WAIT_KEY_CHARS,
     JobCore,
     raise_problems,
     superseding,
     tag_problems,
-    warn_about_secrets,
 )
 from ._mistakes import s3_prefix_problems
 from ._network import NO_S3_ROUTE_WARNING_ID
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
+from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._timing import (
     DEADLINE_HEADROOM,
     MAX_JOB_RUNTIME,
@@ -42,6 +39,7 @@ from ._timing import (
     START_AND_UPLOAD_MARGIN,
     Timing,
 )
+from ._wait_condition import ENDED_STATUSES, WAIT_KEY_CHARS
 from .code import TrainingCode
 from .completion import Completion, CompletionMode
 from .config import (

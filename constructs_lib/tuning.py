@@ -17,10 +17,10 @@ from ._job import (
     JobCore,
     raise_problems,
     superseding,
-    warn_about_secrets,
 )
 from ._mistakes import s3_prefix_problems
 from ._schema.validate import Problem, cross_field_problems
+from ._secrets import warn_about_secrets
 from ._timing import MAX_WAITED_RUNTIME, Timing
 from ._tuning_request import (
     CONFIG,
