@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -436,6 +438,10 @@ class FakeSageMaker(_FakeService):
 
     def _job(self, name: str, operation: str) -> Job:
         if name not in self.jobs:
+            # Names are unique regardless of case; an ARN carries one in lower case.
+            found = [job for key, job in self.jobs.items() if key.lower() == name.lower()]
+            if found:
+                return found[0]
             raise client_error("ValidationException", "Requested resource not found.", operation)
         return self.jobs[name]
 
@@ -483,6 +489,213 @@ class FakeSageMaker(_FakeService):
                 description["WarmPoolStatus"] = {"Status": "Available"}
         if job.status == "Failed":
             description["FailureReason"] = job.plan.failure_reason
+        return description
+
+
+@dataclass
+class QueuePlan:
+    """How a FakeBatch treats the next submitted service jobs: ``queued_polls``
+    describes waiting for capacity (SUBMITTED, then RUNNABLE), then Batch starts a
+    training job; the first ``preemptions`` training jobs are preempted (stopped by
+    Batch, which starts another attempt)."""
+
+    queued_polls: int = 2
+    preemptions: int = 0
+
+
+@dataclass
+class ServiceJob:
+    job_id: str
+    name: str
+    queue: str
+    params: dict[str, Any]
+    plan: QueuePlan
+    created: dt.datetime
+    status: str = "SUBMITTED"
+    describes: int = 0
+    #: Names of the training jobs Batch started, one per attempt.
+    attempts: list[str] = field(default_factory=list)
+    terminated: bool = False
+    reason: str | None = None
+    preempted: int = 0
+    started: dt.datetime | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:batch:{REGION}:{ACCOUNT}:service-job/{self.job_id}"
+
+
+class FakeBatch(_FakeService):
+    """AWS Batch's service jobs of type SAGEMAKER_TRAINING, starting their training
+    jobs on a FakeSageMaker: the payload is a CreateTrainingJob request, validated as
+    SageMaker would (the fake SageMaker's own checks). Batch names each attempt's
+    training job ``AWSBatch<name><32 hex digits>`` (cut to SageMaker's 63 characters
+    here; how Batch shortens long names is not documented). A client token makes a
+    repeated submission with the same parameters return the same job."""
+
+    service = "batch"
+
+    def __init__(self, sagemaker: FakeSageMaker) -> None:
+        super().__init__()
+        self.sagemaker = sagemaker
+        self.jobs: dict[str, ServiceJob] = {}
+        self.plan = QueuePlan()
+        self._tokens: dict[str, str] = {}
+
+    def job(self, name: str) -> ServiceJob:
+        """The (last) service job named ``name``."""
+        return [job for job in self.jobs.values() if job.name == name][-1]
+
+    def submit_service_job(self, **params: Any) -> dict[str, Any]:
+        self._enter("SubmitServiceJob", params)
+        token = params.get("clientToken")
+        if token in self._tokens:
+            known = self.jobs[self._tokens[token]]
+            if known.params != params:
+                raise client_error(
+                    "ClientException",
+                    "A request with this client token and different parameters was made",
+                    "SubmitServiceJob",
+                )
+            return self._leave("SubmitServiceJob", self._ids(known))
+        if params["serviceJobType"] != "SAGEMAKER_TRAINING":
+            raise client_error(
+                "ClientException", "Unsupported service job type", "SubmitServiceJob"
+            )
+        json.loads(params["serviceRequestPayload"])  # a JSON object, or Batch refuses
+        job_id = (
+            f"{len(self.jobs) + 1:08d}-0000-4000-8000-{abs(hash(params['jobName'])) % 10**12:012d}"
+        )
+        job = ServiceJob(
+            job_id=job_id,
+            name=params["jobName"],
+            queue=params["jobQueue"],
+            params=params,
+            plan=self.plan,
+            created=self.sagemaker.clock.now(),
+        )
+        self.jobs[job_id] = job
+        if token:
+            self._tokens[token] = job_id
+        return self._leave("SubmitServiceJob", self._ids(job))
+
+    def describe_service_job(self, **params: Any) -> dict[str, Any]:
+        self._enter("DescribeServiceJob", params)
+        job = self._find(params["jobId"], "DescribeServiceJob")
+        self._observe(job)
+        return self._leave("DescribeServiceJob", self._description(job))
+
+    def terminate_service_job(self, **params: Any) -> dict[str, Any]:
+        self._enter("TerminateServiceJob", params)
+        job = self._find(params["jobId"], "TerminateServiceJob")
+        if job.status in ("SUCCEEDED", "FAILED"):
+            return self._leave("TerminateServiceJob", {})
+        job.terminated = True
+        job.reason = params["reason"]
+        training = self._training_job(job)
+        if training is None:
+            job.status = "FAILED"
+        elif training.status == "InProgress":
+            self.sagemaker.stop_training_job(TrainingJobName=training.name)
+        return self._leave("TerminateServiceJob", {})
+
+    # -- internals ----------------------------------------------------------
+
+    @staticmethod
+    def _ids(job: ServiceJob) -> dict[str, Any]:
+        return {"jobArn": job.arn, "jobName": job.name, "jobId": job.job_id}
+
+    def _find(self, job_id: str, operation: str) -> ServiceJob:
+        for job in self.jobs.values():
+            if job_id in (job.job_id, job.arn):
+                return job
+        raise client_error("ClientException", f"Job {job_id} not found", operation)
+
+    def _training_job(self, job: ServiceJob) -> Job | None:
+        return self.sagemaker.jobs.get(job.attempts[-1]) if job.attempts else None
+
+    def _start_attempt(self, job: ServiceJob) -> None:
+        payload = json.loads(job.params["serviceRequestPayload"])
+        digest = hashlib.md5(f"{job.job_id}/{len(job.attempts)}".encode()).hexdigest()
+        name = f"AWSBatch{job.name}"[:31] + digest
+        tags = [{"Key": k, "Value": v} for k, v in (job.params.get("tags") or {}).items()]
+        request = {**payload, "TrainingJobName": name, **({"Tags": tags} if tags else {})}
+        self.sagemaker.create_training_job(**request)
+        job.attempts.append(name)
+        job.started = job.started or self.sagemaker.clock.now()
+        job.status = "SCHEDULED"
+
+    def _observe(self, job: ServiceJob) -> None:
+        job.describes += 1
+        if job.status in ("SUCCEEDED", "FAILED"):
+            return
+        if not job.attempts:
+            if job.terminated:
+                return
+            if job.describes > job.plan.queued_polls:
+                self._start_attempt(job)
+            elif job.describes > 1:
+                job.status = "RUNNABLE"
+            return
+        training = self._training_job(job)
+        assert training is not None
+        self.sagemaker._observe(training)
+        if training.status == "InProgress" and job.preempted < job.plan.preemptions:
+            job.preempted += 1
+            training.status = "Stopping"
+            self.sagemaker._end(training, "Stopped")
+            self._start_attempt(job)
+            return
+        status = {"InProgress": "RUNNING", "Stopping": "RUNNING"}.get(training.status)
+        if status is not None:
+            job.status = status
+        elif training.status == "Completed":
+            job.status = "SUCCEEDED"
+        else:
+            job.status = "FAILED"
+            job.reason = job.reason or (
+                f"Received status from SageMaker: {training.plan.failure_reason}"
+                if training.status == "Failed"
+                else "Received status from SageMaker: Training job stopped"
+            )
+
+    def _description(self, job: ServiceJob) -> dict[str, Any]:
+        description: dict[str, Any] = {
+            "jobArn": job.arn,
+            "jobId": job.job_id,
+            "jobName": job.name,
+            "jobQueue": job.queue,
+            "serviceJobType": "SAGEMAKER_TRAINING",
+            "serviceRequestPayload": job.params["serviceRequestPayload"],
+            "status": job.status,
+            "createdAt": int(job.created.timestamp() * 1000),
+            # Required by the model even before the job started (then its creation).
+            "startedAt": int((job.started or job.created).timestamp() * 1000),
+            "isTerminated": job.terminated,
+            "tags": dict(job.params.get("tags") or {}),
+            "attempts": [
+                {
+                    "serviceResourceId": {
+                        "name": "TrainingJobArn",
+                        "value": self.sagemaker.jobs[name].arn,
+                    }
+                }
+                for name in job.attempts
+                if name in self.sagemaker.jobs
+            ],
+        }
+        if job.attempts and job.attempts[-1] in self.sagemaker.jobs:
+            description["latestAttempt"] = {
+                "serviceResourceId": {
+                    "name": "TrainingJobArn",
+                    "value": self.sagemaker.jobs[job.attempts[-1]].arn,
+                }
+            }
+        for member in ("schedulingPriority", "shareIdentifier"):
+            if member in job.params:
+                description[member] = job.params[member]
+        if job.reason and job.status == "FAILED":
+            description["statusReason"] = job.reason
         return description
 
 
@@ -563,6 +776,7 @@ def runtime(
     sagemaker: FakeSageMaker,
     ec2: FakeEC2 | None = None,
     cloudformation: FakeCloudFormation | None = None,
+    batch: FakeBatch | None = None,
 ) -> lifecycle.Runtime:
     """A handler runtime on the fakes and their simulated clock, without jitter."""
     clock = sagemaker.clock
@@ -572,6 +786,7 @@ def runtime(
         cloudformation_factory=(  # type: ignore[arg-type]
             (lambda: cloudformation) if cloudformation is not None else None  # type: ignore[return-value]
         ),
+        batch_factory=(lambda: batch) if batch is not None else None,  # type: ignore[arg-type,return-value]
         sleep=clock.sleep,
         clock=clock.clock,
         now=clock.now,

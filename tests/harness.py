@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from constructs_lib.handler import lifecycle, waiter
-from tests.fakes import ACCOUNT, REGION, FakeCloudFormation, FakeEC2, FakeSageMaker, runtime
+from tests.fakes import (
+    ACCOUNT,
+    REGION,
+    FakeBatch,
+    FakeCloudFormation,
+    FakeEC2,
+    FakeSageMaker,
+    runtime,
+)
 
 STACK_ID = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ml/0a1b2c3d-0000-0000-0000-000000000000"
@@ -80,6 +88,7 @@ class Framework:
         sagemaker: FakeSageMaker,
         ec2: FakeEC2 | None = None,
         cloudformation: FakeCloudFormation | None = None,
+        batch: FakeBatch | None = None,
     ) -> None:
         self.sagemaker = sagemaker
         self.clock = sagemaker.clock
@@ -87,7 +96,7 @@ class Framework:
         self.cloudformation = cloudformation or FakeCloudFormation(self.clock, STACK_ID)
         if cloudformation is None:
             self.cloudformation.status = "UPDATE_IN_PROGRESS"
-        self.runtime = runtime(sagemaker, ec2, self.cloudformation)
+        self.runtime = runtime(sagemaker, ec2, self.cloudformation, batch)
         self.responses: list[Response] = []
         self._requests = 0
         #: The custom resource type of the events (a tuning job's, for tuning tests).

@@ -12,6 +12,7 @@ from . import lifecycle, models, waiter
 
 if TYPE_CHECKING:
     import boto3
+    from mypy_boto3_batch import BatchClient
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
 
@@ -40,6 +41,11 @@ def _cloudformation() -> CloudFormationClient:
     return client
 
 
+def _batch() -> BatchClient:
+    client: BatchClient = _boto().client("batch", config=_CONFIG)
+    return client
+
+
 def runtime() -> lifecycle.Runtime:
     """One runtime (and so one client each) per Lambda container, made on first use."""
     global _runtime  # noqa: PLW0603
@@ -48,6 +54,7 @@ def runtime() -> lifecycle.Runtime:
             sagemaker=_boto().client("sagemaker", config=_CONFIG),
             ec2_factory=_ec2,
             cloudformation_factory=_cloudformation,
+            batch_factory=_batch,
         )
     return _runtime
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import queued
+
 # What the other modules and the tests use, from the module that was all of it.
 from .attributes import (
     _attributes,
@@ -128,6 +130,8 @@ def on_event(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     if request_type == "Update":
         return _update(event, runtime, kind)
     if request_type == "Delete":
+        if queued.is_service_job(str(event["PhysicalResourceId"])):
+            return queued.delete(event, runtime)
         return _delete(event, runtime, kind)
     raise TrainingJobError(f"Unknown CloudFormation request type {request_type!r}")
 
@@ -142,9 +146,17 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
             return {"IsComplete": True}
         return _result_complete(event, runtime, kind)
     name = event["PhysicalResourceId"]
+    if queued.is_service_job(str(name)):
+        if event["RequestType"] == "Delete":
+            return {"IsComplete": queued.delete_complete(event, runtime)}
+        if event.get("Data", {}).get(ROLLBACK):
+            return {"IsComplete": True, "Data": queued.rollback_attributes(runtime, name)}
+        return queued.poll(event, runtime)
     if event["RequestType"] == "Delete":
         return {"IsComplete": _delete_complete(event, runtime, kind, name)}
     if event.get("Data", {}).get(ROLLBACK):
+        if queued.is_queued(event["ResourceProperties"]):
+            return {"IsComplete": True, "Data": queued.rollback_attributes(runtime, name)}
         return {"IsComplete": True, "Data": _rollback_attributes(runtime, kind, name)}
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"
@@ -192,6 +204,8 @@ def _create(
     event: Mapping[str, Any], runtime: Runtime, kind: JobKind, *, replaces: str | None = None
 ) -> dict[str, Any]:
     name, request = _job_request(event, runtime, kind, replaces)
+    if queued.is_queued(event["ResourceProperties"]):
+        return queued.submit(event, runtime, name, request)
     if _start(event, runtime, kind, name, request, may_wait=replaces is None):
         return {"PhysicalResourceId": name, "Data": {CREATED_AT: _now(runtime)}}
     # A full quota, which other jobs may free: is_complete starts the job later.
@@ -311,6 +325,8 @@ def _update(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[s
     name = event["PhysicalResourceId"]
     old = render_request(event["OldResourceProperties"], runtime.sagemaker, kind)
     new = render_request(event["ResourceProperties"], runtime.sagemaker, kind)
+    if queued.is_service_job(str(name)) or queued.is_queued(event["ResourceProperties"]):
+        return _update_queued(event, runtime, kind, old, new)
     if not needs_replacement(old, new, kind):
         _update_in_place(runtime, kind, name, old, new)
         return {"PhysicalResourceId": name}
@@ -326,6 +342,41 @@ def _update(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[s
             "generate a new name for each job."
         )
     # A new job under a new name; CloudFormation then deletes the old one.
+    return _create(event, runtime, kind, replaces=name)
+
+
+def _update_queued(
+    event: Mapping[str, Any],
+    runtime: Runtime,
+    kind: JobKind,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+) -> dict[str, Any]:
+    """An update of a job that is, or becomes, queued: in place when only members that
+    change in place changed and Batch already started its training job (or nothing
+    of the job changed); else a new submission (never during a rollback)."""
+    name = str(event["PhysicalResourceId"])
+    same_queue = queued.queue_settings(event["OldResourceProperties"]) == queued.queue_settings(
+        event["ResourceProperties"]
+    )
+    if queued.is_service_job(name) and same_queue and not needs_replacement(old, new, kind):
+        if old == new:
+            return {"PhysicalResourceId": name}
+        service_job = queued.describe_service_job(runtime, name)
+        training_job = (
+            queued.latest_training_job(runtime, service_job) if service_job is not None else None
+        )
+        if training_job is not None:
+            _update_in_place(runtime, kind, str(training_job[kind.name_field]), old, new)
+            return {"PhysicalResourceId": name}
+    tags_of = (
+        (lambda physical: queued.service_job_tags(runtime, physical))
+        if queued.is_service_job(name)
+        else None
+    )
+    target = _rollback_target(event, runtime, kind, old, new, tags_of=tags_of)
+    if target is not None:
+        return {"PhysicalResourceId": target, "Data": {ROLLBACK: "true"}}
     return _create(event, runtime, kind, replaces=name)
 
 

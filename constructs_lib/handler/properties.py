@@ -64,6 +64,11 @@ QUOTA_WAIT = "QuotaWaitSeconds"
 #: is_complete then tries again until it starts (or the wait runs out).
 AWAITING_QUOTA = "AwaitingQuota"
 
+#: A queued job's AWS Batch settings (``TrainingJob(queue=...)``): ``JobQueue`` (ARN),
+#: ``SchedulingPriority`` and ``ShareIdentifier``; absent for a job SageMaker starts
+#: directly.
+QUEUE = "ServiceJobQueue"
+
 #: Set in a resource's data when an Update was recognised as CloudFormation's rollback:
 #: is_complete then answers at once with the job rolled back to.
 ROLLBACK = "Rollback"

@@ -4,7 +4,7 @@ returns to."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,6 +29,8 @@ def _rollback_target(
     kind: JobKind,
     current: Mapping[str, Any],
     requested: Mapping[str, Any],
+    *,
+    tags_of: Callable[[str], dict[str, str] | None] | None = None,
 ) -> str | None:
     """The job an Update returns to without starting one, when the Update is
     CloudFormation's rollback; None for an update that needs a new job.
@@ -37,9 +39,12 @@ def _rollback_target(
     Its physical id is either that job's (the job already has the requested
     request: its hash tag says so) or, when the failed update's response carried
     the new job's name, the new job's: that job names the job it replaced.
+
+    :param tags_of: the tags of the job a physical id names (default: the SageMaker
+        job's; a queued job's are its service job's).
     """
     name = str(event["PhysicalResourceId"])
-    tags = _job_tags(runtime, kind, name)
+    tags = tags_of(name) if tags_of is not None else _job_tags(runtime, kind, name)
     if tags is not None and tags.get(REQUEST_HASH_TAG) == kind.request_hash(requested):
         _log_rollback(name, name, "the job already has the requested properties")
         return name

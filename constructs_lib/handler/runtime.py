@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .signal import Put, put_signal
 
 if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_sagemaker import SageMakerClient
@@ -65,6 +66,7 @@ class Runtime:
     sagemaker: SageMakerClient
     ec2_factory: Callable[[], EC2Client] | None = None
     cloudformation_factory: Callable[[], CloudFormationClient] | None = None
+    batch_factory: Callable[[], BatchClient] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = _utcnow
@@ -72,6 +74,7 @@ class Runtime:
     put: Put = put_signal
     _ec2: EC2Client | None = None
     _cloudformation: CloudFormationClient | None = None
+    _batch: BatchClient | None = None
 
     @property
     def ec2(self) -> EC2Client:
@@ -88,6 +91,14 @@ class Runtime:
                 raise TrainingJobError("No CloudFormation client configured to read stack status")
             self._cloudformation = self.cloudformation_factory()
         return self._cloudformation
+
+    @property
+    def batch(self) -> BatchClient:
+        if self._batch is None:
+            if self.batch_factory is None:
+                raise TrainingJobError("No AWS Batch client configured to run queued jobs")
+            self._batch = self.batch_factory()
+        return self._batch
 
 
 def _now(runtime: Runtime) -> str:
