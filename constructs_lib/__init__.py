@@ -39,6 +39,7 @@ from .distribution import Distribution
 from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
+from .queue import FairShare, ITrainingQueue, TrainingQueue
 from .request import TrainingJobProps, render_request
 from .training_job import ITrainingJob, TrainingJob
 from .tuning import HyperparameterTuningJob, IHyperparameterTuningJob, TrainingDefinition
@@ -66,12 +67,14 @@ __all__ = [
     "DebugHookConfig",
     "Distribution",
     "ExperimentConfig",
+    "FairShare",
     "FileSystemAccessMode",
     "FileSystemType",
     "HyperbandConfig",
     "HyperparameterTuningJob",
     "IHyperparameterTuningJob",
     "ITrainingJob",
+    "ITrainingQueue",
     "ImageConfig",
     "InputMode",
     "InstanceGroup",
@@ -102,6 +105,7 @@ __all__ = [
     "TrainingJobProps",
     "TrainingJobProvider",
     "TrainingOutput",
+    "TrainingQueue",
     "TuningObjective",
     "TuningStrategy",
     "WarmStart",

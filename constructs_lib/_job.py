@@ -303,6 +303,7 @@ class JobCore:
         self,
         request: Mapping[str, Any],
         *,
+        queue: Mapping[str, Any] | None = None,
         name_prefix: str,
         timing: Timing,
         wait_material: Callable[[], Any],
@@ -326,9 +327,12 @@ class JobCore:
             control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
         else:
             control[cr_props.COMPLETION] = "created"
-        quota_wait = timing.quota_wait_seconds()
-        if quota_wait > 0:
-            control[cr_props.QUOTA_WAIT] = quota_wait
+        if queue is not None:
+            control[cr_props.QUEUE] = dict(queue)
+        else:
+            quota_wait = timing.quota_wait_seconds()
+            if quota_wait > 0:
+                control[cr_props.QUOTA_WAIT] = quota_wait
         resource = CustomResource(
             self.scope,
             "Resource",

@@ -28,6 +28,7 @@ from ._job import (
 )
 from ._mistakes import s3_prefix_problems
 from ._network import NO_S3_ROUTE_WARNING_ID
+from ._queueing import queue_settings
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._timing import (
@@ -64,6 +65,7 @@ from .handler.kinds import TRAINING
 from .image import TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
+from .queue import ITrainingQueue
 from .request import TrainingJobProps, props_for_path, render_request
 from .training_job_base import ITrainingJob, _ImportedTrainingJob
 
@@ -164,6 +166,9 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         completion: Completion | None = None,
         max_quota_wait: Duration | None = None,
+        queue: ITrainingQueue | None = None,
+        scheduling_priority: int | None = None,
+        share: str | None = None,
     ) -> None:
         """
         :param output: where the model artifacts are written (``OutputDataConfig``);
@@ -262,6 +267,15 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             job leaves room for (CloudFormation's hour less the job's longest run and
             its margins with ``Completion.wait()``; 24 minutes of the creation
             otherwise).
+        :param queue: submit the job to this AWS Batch queue (a service job) instead
+            of starting it directly: Batch starts it when the queue's capacity allows,
+            and the deployment waits through the queue (the time queued counts). The
+            training job is then named by Batch (``AWSBatch<name>...``):
+            ``training_job_name`` reads it once the job completed. Default: none.
+        :param scheduling_priority: the job's priority within its share of the queue
+            (0 to 9999, higher first); default: Batch's.
+        :param share: the job's share identifier, required on a queue with a
+            fair-share policy (and refused without); default: none.
         """
         super().__init__(scope, construct_id)
         with _nag.batch():
@@ -317,14 +331,22 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             )
             self.completion = self._core.completion
             self.role: iam.IRole = self._core.role
-            bound = self._core.bind_definition(
-                self.props,
-                instances=(
-                    sum(g.instance_count for g in instance_groups)
-                    if instance_groups
-                    else (instance_count or 1)
-                ),
+            instances = (
+                sum(g.instance_count for g in instance_groups)
+                if instance_groups
+                else (instance_count or 1)
             )
+            #: The job's AWS Batch settings (None: SageMaker starts it directly).
+            self._queue = queue_settings(
+                self,
+                queue=queue,
+                scheduling_priority=scheduling_priority,
+                share=share,
+                instances=instances,
+                completion=self._core.completion,
+                max_quota_wait=max_quota_wait,
+            )
+            bound = self._core.bind_definition(self.props, instances=instances)
             self._image = bound.image
             self._code = bound.code
             self._connections = bound.connections
@@ -358,9 +380,11 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 execution_role=self.role,
                 job_name=self.request.get("TrainingJobName"),
                 uses_vpc="VpcConfig" in self.request,
+                queue_arn=self._queue["JobQueue"] if self._queue else None,
             )
             self.resource: CustomResource = self._core.create_resource(
                 self.request,
+                queue=self._queue,
                 name_prefix=self.provider.job_name_prefix_for(construct_id),
                 timing=self._timing,
                 wait_material=lambda: cr_props.without_in_place(self.request),
@@ -414,7 +438,10 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
 
     @property
     def training_job_name(self) -> str:
-        """The job's name (the resource's physical id)."""
+        """The job's name (the resource's physical id); for a queued job, the name AWS
+        Batch gave the training job, known once it completed."""
+        if self._queue is not None:
+            return self._core.attribute("TrainingJobName")
         return self._core.job_name
 
     @property

@@ -285,13 +285,17 @@ class TrainingJobProvider(Construct):
         job_name: str | None,
         uses_vpc: bool = False,
         kind: JobKind = TRAINING,
+        queue_arn: str | None = None,
     ) -> None:
         """Allow the provider to pass ``execution_role`` to SageMaker; for a job with
         an explicit name, to act on that name; for a VPC job, to watch its network
         interfaces being released on delete. A tuning job (``kind``) also lets the
-        provider act on the tuning jobs of this stack and read their training jobs."""
+        provider act on the tuning jobs of this stack and read their training jobs; a
+        queued job, submit to its AWS Batch queue (``queue_arn``)."""
         if uses_vpc:
             self._permissions.watch_network()
+        if queue_arn is not None:
+            self._permissions.allow_queue(queue_arn)
         if kind is TUNING:
             self._permissions.allow_tuning(job_name)
         elif job_name is not None:

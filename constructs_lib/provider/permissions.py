@@ -10,7 +10,7 @@ job ARNs are lists read at synthesis.
 from __future__ import annotations
 
 import jsii
-from aws_cdk import IListProducer, IResolveContext, Lazy, Stack, Token
+from aws_cdk import ArnFormat, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 
 from .._nag import acknowledge, add_statement, wildcard_findings
@@ -37,6 +37,17 @@ TUNING_JOB_ACTIONS = [
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
 ]
+
+#: The actions the provider performs through AWS Batch for queued training jobs: on
+#: the stack's queues, and on service jobs (whose ids Batch picks).
+QUEUE_ACTIONS = ["batch:SubmitServiceJob"]
+SERVICE_JOB_ACTIONS = [
+    "batch:DescribeServiceJob",
+    "batch:TerminateServiceJob",
+    "batch:TagResource",
+]
+#: How Batch names the training job of a service job: ``AWSBatch<job name>...``.
+BATCH_TRAINING_JOB_PREFIX = "AWSBatch"
 
 #: Roles per iam:PassRole statement of the provider (about 3,000 characters).
 PASS_ROLE_CHUNK = 50
@@ -73,6 +84,8 @@ class JobPermissions:
         self._pass_role_statement: iam.PolicyStatement | None = None
         self._passed = 0
         self._watches_network = False
+        self._job_name_prefix = job_name_prefix
+        self._queue_arns: list[str] | None = None
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=list(TRAINING_JOB_ACTIONS),
@@ -131,6 +144,43 @@ class JobPermissions:
                 "SageMaker names a tuning job's training jobs '<tuning job name>-<number>-"
                 "<hash>': the provider only reads those of this stack's tuning jobs.",
             )
+
+    def allow_queue(self, queue_arn: str) -> None:
+        """Submitting to the AWS Batch queue ``queue_arn``; describing, terminating and
+        tagging service jobs; the training actions on the training jobs Batch starts
+        for this stack's jobs (``AWSBatch<stack prefix>-...``)."""
+        if self._queue_arns is None:
+            self._queue_arns = []
+            self._role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=list(QUEUE_ACTIONS),
+                    resources=Lazy.uncached_list(_ListOf(self._queue_arns)),
+                )
+            )
+            service_jobs = self._stack.format_arn(
+                service="batch",
+                resource="service-job",
+                resource_name="*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            add_statement(
+                self._role,
+                actions=list(SERVICE_JOB_ACTIONS),
+                resources=[service_jobs],
+                reason="AWS Batch names a service job by an id it picks at submission: the "
+                "provider may act on the service jobs of this account and region; it only "
+                "submits to this stack's queues.",
+            )
+            batch_names = _spellings(f"{BATCH_TRAINING_JOB_PREFIX}{self._job_name_prefix}-*")
+            self._job_arns.extend(self._arn(name) for name in batch_names)
+            acknowledge(
+                self._role,
+                wildcard_findings(self._stack, [], [self._arn(n) for n in batch_names]),
+                "AWS Batch names the training job of a queued job 'AWSBatch<job name>"
+                "<hash>': the provider may act on those of this stack's name prefix only.",
+            )
+        if queue_arn not in self._queue_arns:
+            self._queue_arns.append(queue_arn)
 
     def allow_pass_role(self, role_arn: str) -> None:
         """``iam:PassRole`` of one more execution role to SageMaker, in statements of

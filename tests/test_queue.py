@@ -1,0 +1,237 @@
+"""TrainingQueue and queued TrainingJobs at synth: the service environment, job queue
+and fair-share policy Batch needs; the job's queue settings on its resource; the
+provider's permissions on exactly the stack's queues; each mistake a clear error;
+and the resource's properties driven through the real handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from constructs_lib import (
+    Completion,
+    FairShare,
+    TrainingImage,
+    TrainingJob,
+    TrainingOutput,
+    TrainingQueue,
+)
+from constructs_lib.handler.properties import QUEUE, REQUEST
+from tests.deliver import concretize
+from tests.harness import cfn_strings
+from tests.test_queued_lifecycle import QueuedWorld
+
+QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/platform-gpus"
+
+
+def _stack() -> Stack:
+    return Stack(App(), "Queues", env=Environment(account="123456789012", region="us-east-1"))
+
+
+def _job(stack: Stack, construct_id: str, **props: Any) -> TrainingJob:
+    bucket = stack.node.try_find_child("Data") or s3.Bucket(stack, "Data")
+    return TrainingJob(
+        stack,
+        construct_id,
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        output=TrainingOutput.to_bucket(bucket, "models/"),  # type: ignore[arg-type]
+        **props,
+    )
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[Stack, Template, TrainingJob, TrainingQueue]:
+    stack = _stack()
+    queue = TrainingQueue(
+        stack,
+        "Gpus",
+        max_instances=8,
+        priority=5,
+        fair_share=FairShare(
+            shares={"vision": 1, "nlp": 2.5}, decay=Duration.hours(1), compute_reservation=10
+        ),
+    )
+    job = _job(stack, "Train", queue=queue, share="vision", scheduling_priority=20)
+    platform = TrainingQueue.from_job_queue_arn(stack, "Platform", QUEUE_ARN, max_instances=4)
+    _job(stack, "OnPlatform", queue=platform)
+    submitter = iam.Role(stack, "Submitter", assumed_by=iam.AccountRootPrincipal())
+    queue.grant_submit(submitter)
+    return stack, Template.from_stack(stack), job, queue
+
+
+def test_the_queue_is_a_service_environment_and_a_job_queue(built: Any) -> None:
+    stack, template, _, queue = built
+    template.has_resource_properties(
+        "AWS::Batch::ServiceEnvironment",
+        {
+            "ServiceEnvironmentType": "SAGEMAKER_TRAINING",
+            "CapacityLimits": [{"CapacityUnit": "NUM_INSTANCES", "MaxCapacity": 8}],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Batch::SchedulingPolicy",
+        {
+            "FairsharePolicy": {
+                "ShareDecaySeconds": 3600,
+                "ComputeReservation": 10,
+                "ShareDistribution": [
+                    {"ShareIdentifier": "nlp", "WeightFactor": 2.5},
+                    {"ShareIdentifier": "vision", "WeightFactor": 1},
+                ],
+            }
+        },
+    )
+    environment = stack.get_logical_id(queue.service_environment)
+    policy = stack.get_logical_id(queue.scheduling_policy)
+    template.has_resource_properties(
+        "AWS::Batch::JobQueue",
+        {
+            "JobQueueType": "SAGEMAKER_TRAINING",
+            "Priority": 5,
+            "SchedulingPolicyArn": {"Fn::GetAtt": [policy, "Arn"]},
+            "ServiceEnvironmentOrder": [
+                {
+                    "Order": 1,
+                    "ServiceEnvironment": {"Fn::GetAtt": [environment, "ServiceEnvironmentArn"]},
+                }
+            ],
+        },
+    )
+
+
+def test_the_job_carries_its_queue_settings(built: Any) -> None:
+    stack, template, job, queue = built
+    resource = template.to_json()["Resources"][
+        stack.get_logical_id(job.resource.node.default_child)
+    ]
+    queue_id = stack.get_logical_id(queue.job_queue)
+    assert resource["Properties"][QUEUE] == {
+        "JobQueue": {"Fn::GetAtt": [queue_id, "JobQueueArn"]},
+        "SchedulingPriority": 20,
+        "ShareIdentifier": "vision",
+    }
+    assert "QuotaWaitSeconds" not in resource["Properties"]
+    # A queued job's training job is named by Batch: its name is an attribute.
+    assert stack.resolve(job.training_job_name) == {
+        "Fn::GetAtt": [stack.get_logical_id(job.resource.node.default_child), "TrainingJobName"]
+    }
+
+
+def _provider_statements(stack: Stack, template: Template) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for resource in template.find_resources("AWS::IAM::Role").values():
+        for policy in resource["Properties"].get("Policies", []):
+            statements.extend(policy["PolicyDocument"]["Statement"])
+    for resource in template.find_resources("AWS::IAM::Policy").values():
+        statements.extend(resource["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def test_the_provider_submits_to_exactly_the_stacks_queues(built: Any) -> None:
+    stack, template, _, queue = built
+    statements = _provider_statements(stack, template)
+    submits = [s for s in statements if "batch:SubmitServiceJob" in str(s["Action"])]
+    resources = [
+        r
+        for s in submits
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    queue_arn = {"Fn::GetAtt": [stack.get_logical_id(queue.job_queue), "JobQueueArn"]}
+    # The provider's statement names both queues; the submitter's grant names one.
+    assert resources.count(queue_arn) == 2 and QUEUE_ARN in resources
+    assert all(r in (queue_arn, QUEUE_ARN) for r in resources)
+    jobs = [s for s in statements if "batch:TerminateServiceJob" in str(s["Action"])]
+    assert jobs and all("service-job/*" in str(s["Resource"]) for s in jobs)
+    # The training jobs Batch starts for this stack's jobs, by their name prefix.
+    training = [s for s in statements if "sagemaker:StopTrainingJob" in str(s["Action"])]
+    assert any("training-job/AWSBatch" in str(s["Resource"]) for s in training)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"share": "vision"}, "share: 'vision' is invalid without a queue"),
+        ({"queue": "small", "instance_count": 3}, "needs 3 instances, more than queue"),
+        ({"queue": "fair"}, "share: (missing) is invalid: queue"),
+        ({"queue": "small", "share": "vision"}, "has no fair-share policy"),
+        (
+            {"queue": "small", "scheduling_priority": 10_000},
+            "scheduling_priority: 10000 is invalid",
+        ),
+        (
+            {"queue": "small", "completion": Completion.wait_condition()},
+            "Completion.wait_condition() is not supported for a queued job",
+        ),
+        ({"queue": "small", "max_quota_wait": Duration.minutes(5)}, "max_quota_wait: a queued job"),
+    ],
+)
+def test_mistakes_are_clear_errors(props: dict[str, Any], message: str) -> None:
+    stack = _stack()
+    queues = {
+        "small": TrainingQueue(stack, "Small", max_instances=2),
+        "fair": TrainingQueue(
+            stack, "Fair", max_instances=2, fair_share=FairShare(shares={"a": 1})
+        ),
+    }
+    if isinstance(props.get("queue"), str):
+        props = {**props, "queue": queues[props["queue"]]}
+    with pytest.raises(ValueError, match="Queues/Job") as raised:
+        _job(stack, "Job", **props)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"max_instances": 0}, "max_instances: 0 must be a whole number of at least 1"),
+        ({"max_instances": 1, "priority": 1001}, "priority: 1001 must be between 0 and 1000"),
+        (
+            {"max_instances": 1, "fair_share": FairShare(shares={"a": 0})},
+            "fair_share.shares['a']: weight 0 must be between",
+        ),
+        (
+            {"max_instances": 1, "fair_share": FairShare(shares={"a": 1}, decay=Duration.days(8))},
+            "fair_share.decay: 691200 s is more than Batch's 7 days",
+        ),
+    ],
+)
+def test_queue_mistakes_are_clear_errors(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="Queues/Queue") as raised:
+        TrainingQueue(_stack(), "Queue", **props)
+    assert message in str(raised.value)
+
+
+def test_an_imported_queue_needs_a_job_queue_arn() -> None:
+    with pytest.raises(ValueError, match="job_queue_arn: 'arn:aws:batch:us-east-1:1:job/x'"):
+        TrainingQueue.from_job_queue_arn(_stack(), "Bad", "arn:aws:batch:us-east-1:1:job/x")
+
+
+def test_the_constructs_properties_run_through_the_handler(built: Any) -> None:
+    stack, template, job, _ = built
+    properties = template.to_json()["Resources"][
+        stack.get_logical_id(job.resource.node.default_child)
+    ]["Properties"]
+    world = QueuedWorld()
+    world.batch.plan.queued_polls = 3
+    handler_properties = cfn_strings(
+        {
+            **{k: v for k, v in properties.items() if k not in ("ServiceToken", REQUEST, QUEUE)},
+            REQUEST: concretize(properties[REQUEST]),
+            QUEUE: {**properties[QUEUE], "JobQueue": QUEUE_ARN},
+        }
+    )
+
+    deployed = world.resource.deploy(handler_properties)
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS", deployed.reason
+    [submitted] = world.submits()
+    assert (submitted["schedulingPriority"], submitted["shareIdentifier"]) == (20, "vision")
+    assert deployed.data["TrainingJobName"].startswith("AWSBatch")
+    assert world.resource.destroy().status == "SUCCESS"
+    world.check_invariants()
