@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Arn, ArnFormat, Duration, Stack, Token
-from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._compact import allow
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_batch as batch
 
 #: Batch's service job type for SageMaker training jobs.
 SAGEMAKER_TRAINING = "SAGEMAKER_TRAINING"
@@ -81,6 +84,8 @@ class FairShare:
         return found
 
     def render(self) -> batch.CfnSchedulingPolicy.FairsharePolicyProperty:
+        from aws_cdk import aws_batch as batch  # noqa: PLC0415 - only apps with queues load it
+
         return batch.CfnSchedulingPolicy.FairsharePolicyProperty(
             share_decay_seconds=int(self.decay.to_seconds()) if self.decay else None,
             compute_reservation=self.compute_reservation,
@@ -221,9 +226,11 @@ class TrainingQueue(ITrainingQueue):
             problems.extend(f"fair_share.{problem}" for problem in fair_share.problems())
         if problems:
             raise ValueError(f"[{self.node.path}] " + "; ".join(problems))
+        from aws_cdk import aws_batch as batch  # noqa: PLC0415 - only apps with queues load it
+
         self._max_instances = max_instances
         self._fair_share = fair_share
-        self.service_environment = batch.CfnServiceEnvironment(
+        self.service_environment: batch.CfnServiceEnvironment = batch.CfnServiceEnvironment(
             self,
             "ServiceEnvironment",
             service_environment_type=SAGEMAKER_TRAINING,
@@ -234,14 +241,14 @@ class TrainingQueue(ITrainingQueue):
                 )
             ],
         )
-        self.scheduling_policy = (
+        self.scheduling_policy: batch.CfnSchedulingPolicy | None = (
             batch.CfnSchedulingPolicy(
                 self, "SchedulingPolicy", fairshare_policy=fair_share.render()
             )
             if fair_share is not None
             else None
         )
-        self.job_queue = batch.CfnJobQueue(
+        self.job_queue: batch.CfnJobQueue = batch.CfnJobQueue(
             self,
             "Resource",
             job_queue_type=SAGEMAKER_TRAINING,
