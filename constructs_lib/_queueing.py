@@ -1,16 +1,20 @@
 """A training job's AWS Batch settings (``TrainingJob(queue=..., scheduling_priority=...,
-share=...)``), checked at synth: what the queue can run, what its scheduling policy
-asks of a job, and the completion modes a queued job supports."""
+share=...)``), checked at synth: what the queue can run and what its scheduling
+policy asks of a job; and the rule whose Batch events end a queued job's wait."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
 from constructs import Construct
 
-from .completion import Completion, CompletionMode
 from .queue import MAX_SCHEDULING_PRIORITY, FairShare, ITrainingQueue
+
+#: The EventBridge detail-type of a service job's state changes, and its ends.
+SERVICE_JOB_STATE_CHANGE = "Batch Service Job State Change"
+ENDED_SERVICE_JOB_STATUSES = ("SUCCEEDED", "FAILED")
 
 
 def queue_settings(
@@ -20,7 +24,6 @@ def queue_settings(
     scheduling_priority: int | None,
     share: str | None,
     instances: int,
-    completion: Completion,
     max_quota_wait: Duration | None,
 ) -> dict[str, Any] | None:
     """The resource's queue property (``handler.properties.QUEUE``), None for a job
@@ -65,12 +68,6 @@ def queue_settings(
         problems.append(
             f"share: {share!r} is invalid: a share identifier has 1 to 255 characters, no '*'"
         )
-    if completion.mode == CompletionMode.WAIT_CONDITION:
-        problems.append(
-            "completion: Completion.wait_condition() is not supported for a queued job yet "
-            "(its state changes come from AWS Batch): use Completion.wait() or "
-            "Completion.none()"
-        )
     if max_quota_wait is not None:
         problems.append(
             "max_quota_wait: a queued job does not wait for a SageMaker quota slot: AWS "
@@ -84,3 +81,18 @@ def queue_settings(
     if share is not None:
         settings["ShareIdentifier"] = share
     return settings
+
+
+def service_job_rule(scope: Construct, construct_id: str, service_job_arn: str) -> events.Rule:
+    """A rule for the end of the service job ``service_job_arn`` ("Batch Service Job
+    State Change" events, SUCCEEDED or FAILED): it signals a queued job's wait."""
+    return events.Rule(
+        scope,
+        construct_id,
+        description=f"End of the AWS Batch service job of training job {scope.node.path}",
+        event_pattern=events.EventPattern(
+            source=["aws.batch"],
+            detail_type=[SERVICE_JOB_STATE_CHANGE],
+            detail={"jobArn": [service_job_arn], "status": list(ENDED_SERVICE_JOB_STATUSES)},
+        ),
+    )

@@ -70,6 +70,9 @@ class Timing:
     #: ``max_quota_wait``: at most this long for a slot of a full quota (zero: no
     #: wait); None: as long as what waits for the job leaves room for.
     max_quota_wait: Duration | None = None
+    #: Submitted to an AWS Batch queue: the time queued counts, and is unknown at
+    #: synth, so what waits gets all it may; no quota wait (Batch queues instead).
+    queued: bool = False
 
     @property
     def mode(self) -> CompletionMode:
@@ -87,6 +90,8 @@ class Timing:
 
     def quota_wait_seconds(self) -> int:
         """How long the job may wait for a slot of a full quota (0: not at all)."""
+        if self.queued:
+            return 0
         room = self._quota_room()
         if self.max_quota_wait is None:
             return room
@@ -99,7 +104,7 @@ class Timing:
         something else waits for the end."""
         if self.mode != CompletionMode.WAIT:
             return MIN_SERVICE_TIMEOUT
-        if self.longest is None or self.quota_wait_seconds() > 0:
+        if self.longest is None or self.queued or self.quota_wait_seconds() > 0:
             return MAX_SERVICE_TIMEOUT
         needed = int(self.longest) + SECONDS["START_AND_UPLOAD_MARGIN"]
         return Duration.seconds(
@@ -119,6 +124,8 @@ class Timing:
     def wait_condition_timeout(self) -> int:
         if self.completion.timeout is not None:
             return int(self.completion.timeout.to_seconds())
+        if self.queued:
+            return int(SECONDS["MAX_WAIT_CONDITION_TIMEOUT"])
         longest = self.longest or SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]
         needed = int(longest + SECONDS["START_AND_UPLOAD_MARGIN"])
         return min(needed, int(SECONDS["MAX_WAIT_CONDITION_TIMEOUT"]))

@@ -50,12 +50,15 @@ def wait_for_state_change(
     timing: Timing,
     material: Any,
     rule: Callable[[str, list[str]], events.Rule],
+    signal_kind: str | None = None,
 ) -> tuple[CfnWaitCondition, CustomResource]:
     """The wait condition of ``job``, the rule that signals it (made by ``rule``: id,
     statuses), the signal for a job that ended before the rule existed, and the
     result read after the wait: ``(condition, result)``.
 
     :param material: what identifies the job for its wait (see :func:`wait_key`).
+    :param signal_kind: what the signal function reads the event as (default: the
+        job's kind; ``queued`` for Batch's events of a queued job).
     """
     job_name = job.ref
     wait = Construct(scope, f"Wait{wait_key(scope, material, timing)}")
@@ -74,7 +77,9 @@ def wait_for_state_change(
         "jobName": job_name,
         "detail": events.EventField.from_path("$.detail"),
     }
-    if kind is not TRAINING:
+    if signal_kind is not None:
+        payload["kind"] = signal_kind
+    elif kind is not TRAINING:
         payload["kind"] = kind.key
     ended.add_target(
         targets.LambdaFunction(

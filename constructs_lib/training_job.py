@@ -326,6 +326,9 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 model_package=model_package,
                 additional_request=additional_request,
             )
+            if completion is None and queue is not None:
+                # The time queued is unknown: wait up to 12 hours, for Batch's event.
+                completion = Completion.wait_condition()
             self._core = JobCore(
                 self, TRAINING, role=role, completion=completion, removal_policy=removal_policy
             )
@@ -343,7 +346,6 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 scheduling_priority=scheduling_priority,
                 share=share,
                 instances=instances,
-                completion=self._core.completion,
                 max_quota_wait=max_quota_wait,
             )
             bound = self._core.bind_definition(self.props, instances=instances)
@@ -371,6 +373,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                     else "MaxRuntimeInSeconds"
                 ),
                 max_quota_wait=max_quota_wait,
+                queued=self._queue is not None,
             )
             self._validate()
             self._warn_about_secrets()

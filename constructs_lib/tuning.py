@@ -37,6 +37,7 @@ from .completion import Completion, CompletionMode
 from .config import S3Location
 from .handler.kinds import TUNING
 from .provider import TrainingJobProvider
+from .queue import ITrainingQueue
 from .request import merge, render_request, render_tags
 from .tuning_base import IHyperparameterTuningJob, _ImportedTuningJob
 from .tuning_config import (
@@ -110,6 +111,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         completion: Completion | None = None,
         max_quota_wait: Duration | None = None,
+        queue: ITrainingQueue | None = None,
     ) -> None:
         """
         :param training: the training jobs it runs; required.
@@ -150,8 +152,17 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         :param max_quota_wait: how long the tuning job may wait for a slot of a full
             quota (concurrent tuning jobs, instances) that other jobs use, as for a
             TrainingJob. Default: what its completion mode leaves room for.
+        :param queue: not supported: AWS Batch queues training jobs only (service
+            job type ``SAGEMAKER_TRAINING``); given, synth fails saying so.
         """
         super().__init__(scope, construct_id)
+        if queue is not None:
+            raise ValueError(
+                f"[{self.node.path}] queue: {queue.node.path} is invalid for a tuning job: "
+                "AWS Batch queues SageMaker training jobs only (service job type "
+                "SAGEMAKER_TRAINING), not hyperparameter tuning jobs. Queue TrainingJobs, or "
+                "bound the tuning job's use of the GPUs with max_parallel_jobs."
+            )
         with _nag.batch():
             self.training = training
             self.objective = objective

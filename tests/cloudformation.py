@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from constructs_lib.handler import signal
-from tests.fakes import ACCOUNT, REGION, FakeCloudFormation, FakeEC2, FakeSageMaker
+from tests.fakes import ACCOUNT, REGION, FakeBatch, FakeCloudFormation, FakeEC2, FakeSageMaker
 from tests.harness import STACK_ID, Framework, Response, cfn_strings
 
 PSEUDO = {
@@ -99,7 +99,9 @@ class Engine:
         self.clock = self.sagemaker.clock
         self.ec2 = FakeEC2(self.sagemaker)
         self.cloudformation = FakeCloudFormation(self.clock, STACK_ID)
-        self.framework = Framework(self.sagemaker, self.ec2, self.cloudformation)
+        #: AWS Batch, for queued training jobs: its service jobs run on the fake SageMaker.
+        self.batch = FakeBatch(self.sagemaker)
+        self.framework = Framework(self.sagemaker, self.ec2, self.cloudformation, self.batch)
         # The handler's signal check signals the handles this engine holds.
         self.framework.runtime.put = self._put_signal
         self.failed_physical_id = failed_physical_id
@@ -365,12 +367,38 @@ class Engine:
                 if job.status == "Failed":
                     detail["FailureReason"] = job.plan.failure_reason
                 event = {"source": "aws.sagemaker", "detail-type": detail_type, "detail": detail}
-                for state in list(self.resources.values()):
-                    if state.type == "AWS::Events::Rule" and _matches(
-                        state.properties.get("EventPattern", {}), event
-                    ):
-                        for target in state.properties.get("Targets", []):
-                            self._invoke(target, event)
+                self._to_rules(event)
+        self._deliver_service_job_events()
+
+    def _deliver_service_job_events(self) -> None:
+        """AWS Batch's "Batch Service Job State Change" events: time acts on each
+        service job as a describe would (queued, started, ended), and each change of
+        status after the submission is an event."""
+        for job in list(self.batch.jobs.values()):
+            self.batch._observe(job)
+            key = f"ServiceJob/{job.job_id}"
+            if self._seen_status.get(key, "SUBMITTED") == job.status:
+                continue
+            self._seen_status[key] = job.status
+            description = self.batch._description(job)
+            detail = {
+                k: v for k, v in description.items() if k not in ("tags", "serviceRequestPayload")
+            }
+            self._to_rules(
+                {
+                    "source": "aws.batch",
+                    "detail-type": "Batch Service Job State Change",
+                    "detail": detail,
+                }
+            )
+
+    def _to_rules(self, event: dict[str, Any]) -> None:
+        for state in list(self.resources.values()):
+            if state.type == "AWS::Events::Rule" and _matches(
+                state.properties.get("EventPattern", {}), event
+            ):
+                for target in state.properties.get("Targets", []):
+                    self._invoke(target, event)
 
     def _invoke(self, target: dict[str, Any], event: dict[str, Any]) -> None:
         function = next(
@@ -573,6 +601,12 @@ def _attributes(type_: str, physical_id: str) -> dict[str, str]:
     if type_ == "AWS::Lambda::Function":
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical_id}"
     attributes = {"Arn": arn}
+    if type_ == "AWS::Batch::JobQueue":
+        attributes["JobQueueArn"] = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{physical_id}"
+    if type_ == "AWS::Batch::ServiceEnvironment":
+        attributes["ServiceEnvironmentArn"] = (
+            f"arn:aws:batch:{REGION}:{ACCOUNT}:service-environment/{physical_id}"
+        )
     for name in ("GroupId", "RoleId", "VpcId", "DomainName", "ModelName", "EndpointName"):
         attributes[name] = f"{physical_id}-{name.lower()}"
     return attributes

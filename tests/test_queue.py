@@ -15,11 +15,15 @@ from aws_cdk.assertions import Template
 
 from constructs_lib import (
     Completion,
+    ContinuousRange,
     FairShare,
+    HyperparameterTuningJob,
+    TrainingDefinition,
     TrainingImage,
     TrainingJob,
     TrainingOutput,
     TrainingQueue,
+    TuningObjective,
 )
 from constructs_lib.handler.properties import QUEUE, REQUEST
 from tests.deliver import concretize
@@ -56,7 +60,14 @@ def built() -> tuple[Stack, Template, TrainingJob, TrainingQueue]:
             shares={"vision": 1, "nlp": 2.5}, decay=Duration.hours(1), compute_reservation=10
         ),
     )
-    job = _job(stack, "Train", queue=queue, share="vision", scheduling_priority=20)
+    job = _job(
+        stack,
+        "Train",
+        queue=queue,
+        share="vision",
+        scheduling_priority=20,
+        completion=Completion.wait(),
+    )
     platform = TrainingQueue.from_job_queue_arn(stack, "Platform", QUEUE_ARN, max_instances=4)
     _job(stack, "OnPlatform", queue=platform)
     submitter = iam.Role(stack, "Submitter", assumed_by=iam.AccountRootPrincipal())
@@ -122,6 +133,31 @@ def test_the_job_carries_its_queue_settings(built: Any) -> None:
     }
 
 
+def test_a_queued_job_waits_for_batchs_event_by_default(built: Any) -> None:
+    """The time queued is unknown at synth: by default a wait condition of the
+    longest wait (12 hours), signalled by the end of the job's service job."""
+    stack, template, _, _ = built
+    on_platform = stack.node.find_child("OnPlatform")
+    assert isinstance(on_platform, TrainingJob) and on_platform.wait_condition is not None
+    condition = template.to_json()["Resources"][stack.get_logical_id(on_platform.wait_condition)]
+    assert condition["Properties"]["Timeout"] == "43200"
+    job_id = stack.get_logical_id(on_platform.resource.node.default_child)
+    rules = [
+        r["Properties"]
+        for r in template.find_resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("source") == ["aws.batch"]
+    ]
+    assert [r["EventPattern"] for r in rules] == [
+        {
+            "source": ["aws.batch"],
+            "detail-type": ["Batch Service Job State Change"],
+            "detail": {"jobArn": [{"Ref": job_id}], "status": ["SUCCEEDED", "FAILED"]},
+        }
+    ]
+    resource = template.to_json()["Resources"][job_id]["Properties"]
+    assert resource["CompletionMode"] == "created"
+
+
 def _provider_statements(stack: Stack, template: Template) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for resource in template.find_resources("AWS::IAM::Role").values():
@@ -163,10 +199,6 @@ def test_the_provider_submits_to_exactly_the_stacks_queues(built: Any) -> None:
             {"queue": "small", "scheduling_priority": 10_000},
             "scheduling_priority: 10000 is invalid",
         ),
-        (
-            {"queue": "small", "completion": Completion.wait_condition()},
-            "Completion.wait_condition() is not supported for a queued job",
-        ),
         ({"queue": "small", "max_quota_wait": Duration.minutes(5)}, "max_quota_wait: a queued job"),
     ],
 )
@@ -204,6 +236,24 @@ def test_queue_mistakes_are_clear_errors(props: dict[str, Any], message: str) ->
     with pytest.raises(ValueError, match="Queues/Queue") as raised:
         TrainingQueue(_stack(), "Queue", **props)
     assert message in str(raised.value)
+
+
+def test_a_tuning_job_cannot_be_queued() -> None:
+    stack = _stack()
+    bucket = s3.Bucket(stack, "Data")
+    queue = TrainingQueue(stack, "Small", max_instances=2)
+    with pytest.raises(ValueError, match=r"\[Queues/Tuning\] queue: Queues/Small is invalid"):
+        HyperparameterTuningJob(
+            stack,
+            "Tuning",
+            training=TrainingDefinition(
+                image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+                output=TrainingOutput.to_bucket(bucket, "tuning/"),
+            ),
+            objective=TuningObjective.minimize("validation:rmse"),
+            ranges=[ContinuousRange("eta", 0.1, 0.5)],
+            queue=queue,
+        )
 
 
 def test_an_imported_queue_needs_a_job_queue_arn() -> None:

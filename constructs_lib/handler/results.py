@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import queued
 from .attributes import _attributes, _failure_message
 from .calls import _describe
-from .kinds import JobKind
+from .kinds import TRAINING, JobKind
 from .properties import HANDLE_URL, WAIT_TIMEOUT
 from .runtime import CREATED_AT, RUNNING_STATUSES, Runtime, TrainingJobError, _now
-from .signal import TERMINAL, signal_body
+from .signal import SERVICE_JOB_ENDS, TERMINAL, service_job_signal, signal_body
 
 
 def _result(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[str, Any]:
@@ -30,6 +31,8 @@ def _result_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
     condition (a replacement CloudFormation made at deploy time, because a value
     the job refers to changed), it waits for that job like Completion.wait()."""
     name = str(event["ResourceProperties"][kind.name_property])
+    if queued.is_service_job(name):
+        return _queued_result(event, runtime)
     description = _describe(runtime, kind, name)
     if description is None:
         raise TrainingJobError(
@@ -65,6 +68,19 @@ def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
     physical_id = f"{name}-signal"
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    if queued.is_service_job(name):
+        service_job = queued.describe_service_job(runtime, name)
+        if service_job is not None and service_job["status"] in SERVICE_JOB_ENDS:
+            runtime.put(
+                str(properties[HANDLE_URL]),
+                service_job_signal(
+                    str(service_job["jobName"]),
+                    name,
+                    service_job["status"],
+                    service_job.get("statusReason"),
+                ),
+            )
+        return {"PhysicalResourceId": f"{service_job['jobName'] if service_job else 'gone'}-signal"}
     description = _describe(runtime, kind, name)
     if description is not None and description[kind.status_field] in TERMINAL:
         status = description[kind.status_field]
@@ -73,3 +89,11 @@ def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
             signal_body(name, status, description.get("FailureReason"), kind.noun),
         )
     return {"PhysicalResourceId": physical_id}
+
+
+def _queued_result(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """The attributes of a queued job after its wait, read as its poll reads them (the
+    training job Batch started); should the service job not have ended yet, it waits
+    on within the result's own time."""
+    service_job = event["ResourceProperties"][TRAINING.name_property]
+    return queued.poll({**event, "PhysicalResourceId": service_job}, runtime)

@@ -3,7 +3,10 @@
 The EventBridge rule of a job in ``wait_condition`` mode invokes ``handler`` with
 ``{"handleUrl": ..., "jobName": ..., "detail": <event detail>}``, plus
 ``"kind": "tuning"`` for a hyperparameter tuning job (whose events name the job in
-``HyperParameterTuningJobName`` and ``HyperParameterTuningJobStatus``). SageMaker may send
+``HyperParameterTuningJobName`` and ``HyperParameterTuningJobStatus``), and
+``"kind": "queued"`` for a training job through an AWS Batch queue (AWS Batch's
+"Batch Service Job State Change" events, ``jobArn`` and ``status``; ``jobName`` is
+then the service job's ARN). SageMaker may send
 an event more than once, and a malformed event must not crash the function: such
 events are logged and ignored. The signal's UniqueId is the job name, so repeated
 signals replace each other instead of adding up.
@@ -59,6 +62,8 @@ def handle_event(event: Any, put: Put) -> str:
         return "ignored: no wait condition handle URL"
     if not isinstance(detail, Mapping):
         return "ignored: the event has no detail"
+    if event.get("kind") == "queued":
+        return _handle_service_job_event(url, expected, detail, put)
     kind = by_key(event.get("kind"))
     name, status = detail.get(kind.name_field), detail.get(kind.status_field)
     if not isinstance(name, str) or name != expected:
@@ -68,6 +73,39 @@ def handle_event(event: Any, put: Put) -> str:
     reason = detail.get("FailureReason")
     put(url, signal_body(name, status, reason if isinstance(reason, str) else None, kind.noun))
     return f"signalled {TERMINAL[status]} for {name} ({status})"
+
+
+#: How a service job's end signals its wait condition.
+SERVICE_JOB_ENDS = {"SUCCEEDED": "SUCCESS", "FAILED": "FAILURE"}
+
+
+def service_job_signal(name: str, arn: str, status: str, reason: str | None) -> dict[str, Any]:
+    """The wait condition signal for the service job ``arn`` (named ``name``) that
+    ended with ``status``."""
+    if status == "SUCCEEDED":
+        text = f"Training job {name} completed (AWS Batch service job {arn})"
+    else:
+        detail = (reason or "no reason given")[:MAX_REASON_CHARS]
+        text = (
+            f"Training job {name} failed in its AWS Batch queue ({status}): {detail}. Its "
+            "training job's logs are in the CloudWatch log group /aws/sagemaker/TrainingJobs, "
+            f"streams AWSBatch{name}*."
+        )
+    return {"Status": SERVICE_JOB_ENDS[status], "Reason": text, "UniqueId": name, "Data": status}
+
+
+def _handle_service_job_event(url: str, expected: Any, detail: Mapping[str, Any], put: Put) -> str:
+    arn, status = detail.get("jobArn"), detail.get("status")
+    if not isinstance(arn, str) or arn != expected:
+        return f"ignored: the event is about {arn!r}, not {expected!r}"
+    if status not in SERVICE_JOB_ENDS:
+        return f"ignored: status {status!r} is not an end"
+    name = detail.get("jobName") if isinstance(detail.get("jobName"), str) else arn
+    reason = detail.get("statusReason")
+    put(
+        url, service_job_signal(str(name), arn, status, reason if isinstance(reason, str) else None)
+    )
+    return f"signalled {SERVICE_JOB_ENDS[status]} for {arn} ({status})"
 
 
 def handler(event: Any, _context: object) -> dict[str, str]:
