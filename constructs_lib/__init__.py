@@ -39,9 +39,9 @@ from .distribution import Distribution
 from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
-from .queue import FairShare, ITrainingQueue, TrainingQueue
 from .request import TrainingJobProps, render_request
 from .training_job import ITrainingJob, TrainingJob
+from .training_queue import FairShare, ITrainingQueue, TrainingQueue
 from .tuning import HyperparameterTuningJob, IHyperparameterTuningJob, TrainingDefinition
 from .tuning_config import (
     CategoricalRange,

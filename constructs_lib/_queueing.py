@@ -10,7 +10,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from constructs import Construct
 
-from .queue import MAX_SCHEDULING_PRIORITY, FairShare, ITrainingQueue
+from .training_queue import MAX_SCHEDULING_PRIORITY, FairShare, ITrainingQueue
 
 #: The EventBridge detail-type of a service job's state changes, and its ends.
 SERVICE_JOB_STATE_CHANGE = "Batch Service Job State Change"

@@ -65,9 +65,9 @@ from .handler.kinds import TRAINING
 from .image import TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
-from .queue import ITrainingQueue
 from .request import TrainingJobProps, props_for_path, render_request
 from .training_job_base import ITrainingJob, _ImportedTrainingJob
+from .training_queue import ITrainingQueue
 
 __all__ = [
     "DEADLINE_HEADROOM",

@@ -37,8 +37,8 @@ from .completion import Completion, CompletionMode
 from .config import S3Location
 from .handler.kinds import TUNING
 from .provider import TrainingJobProvider
-from .queue import ITrainingQueue
 from .request import merge, render_request, render_tags
+from .training_queue import ITrainingQueue
 from .tuning_base import IHyperparameterTuningJob, _ImportedTuningJob
 from .tuning_config import (
     HyperbandConfig,

@@ -22,6 +22,7 @@ from constructs_lib import (
     ContinuousRange,
     DebugHookConfig,
     Distribution,
+    FairShare,
     HyperparameterTuningJob,
     InstanceType,
     IntegerRange,
@@ -32,12 +33,13 @@ from constructs_lib import (
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TrainingQueue,
     TuningObjective,
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The construct ids of the jobs :func:`add_every_job` adds.
-JOBS = ("Long", "Custom", "Built", "Tuned", "Script")
+JOBS = ("Long", "Custom", "Built", "Tuned", "Script", "Queue", "Queued")
 
 
 def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVpc) -> None:
@@ -116,3 +118,20 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
     )
     # PyTorch serves code from the model: the repack job is one more library job.
     script.inference_container(entry_point="serve.py", instance_type="ml.g5.xlarge")
+    # A queue with fair share, and a VPC job with keys through it (waiting for Batch).
+    queue = TrainingQueue(
+        stack, "Queue", max_instances=4, fair_share=FairShare(shares={"vision": 1, "nlp": 2})
+    )
+    TrainingJob(
+        stack,
+        "Queued",
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        inputs=[TrainingInput.from_bucket("train", data, "train/")],
+        output=TrainingOutput.to_bucket(data, "queued/", encryption_key=key),
+        volume_encryption_key=key,
+        vpc=vpc,
+        instance_count=2,
+        queue=queue,
+        share="vision",
+        scheduling_priority=10,
+    )

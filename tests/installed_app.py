@@ -25,6 +25,7 @@ import constructs_lib
 from constructs_lib import (
     Completion,
     ContinuousRange,
+    FairShare,
     HyperparameterTuningJob,
     InstanceType,
     IntegerRange,
@@ -34,6 +35,7 @@ from constructs_lib import (
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TrainingQueue,
     TuningObjective,
 )
 
@@ -118,6 +120,17 @@ def build(app: App, work: Path) -> list[Stack]:
         ranges=[ContinuousRange("eta", 0.05, 0.5), IntegerRange("max_depth", 2, 8)],
         max_jobs=4,
         max_parallel_jobs=2,
+    )
+    queued = Stack(app, "Queued", env=Environment(region="us-east-1"))
+    queue = TrainingQueue(
+        queued, "Queue", max_instances=4, fair_share=FairShare(shares={"vision": 1})
+    )
+    job(
+        queued,
+        "Queued",
+        TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        queue=queue,
+        share="vision",
     )
     script = Stack(app, "Script", env=Environment(region="us-east-1"))
     code = work / "code"

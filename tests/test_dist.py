@@ -286,6 +286,23 @@ def test_a_tuning_job_synthesizes_from_the_wheel(report: dict[str, Any]) -> None
     assert config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
 
 
+def test_a_queued_job_synthesizes_from_the_wheel(report: dict[str, Any]) -> None:
+    """A queue (service environment, fair-share policy, job queue) and a job through
+    it, waiting for AWS Batch's event."""
+    resources = report["templates"]["Queued"]["Resources"]
+    types = sorted(r["Type"] for r in resources.values() if r["Type"].startswith("AWS::Batch"))
+    assert types == [
+        "AWS::Batch::JobQueue",
+        "AWS::Batch::SchedulingPolicy",
+        "AWS::Batch::ServiceEnvironment",
+    ]
+    [job] = [r for r in resources.values() if r["Type"] == HANDLER_TYPE]
+    assert job["Properties"]["ServiceJobQueue"]["ShareIdentifier"] == "vision"
+    assert job["Properties"]["CompletionMode"] == "created"
+    rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    assert [r["Properties"]["EventPattern"]["source"] for r in rules] == [["aws.batch"]]
+
+
 def test_script_mode_and_serving_synthesize_from_the_wheel(report: dict[str, Any]) -> None:
     """The framework table, the code packing and the repack job's code ship."""
     jobs = {k[:-8]: v for k, v in _jobs(report, "Script").items()}

@@ -232,9 +232,9 @@ def test_a_permissions_boundary_reaches_every_role(configured: bool) -> None:
         for logical_id, role in roles.items()
         if _is_library(role["Metadata"]["aws:cdk:path"])
     }
-    # Execution roles (6: four training jobs, a tuning job, the script job's repack
-    # job), the handler's, the signaller's.
-    assert len(library_roles) == 8
+    # Execution roles (7: five training jobs, one of them queued, a tuning job, the
+    # script job's repack job), the handler's, the signaller's.
+    assert len(library_roles) == 9
     for role in roles.values():
         assert role["Properties"]["PermissionsBoundary"] == {
             "Ref": stack.get_logical_id(

@@ -84,6 +84,7 @@ class FairShare:
         return found
 
     def render(self) -> batch.CfnSchedulingPolicy.FairsharePolicyProperty:
+        """The policy as the ``AWS::Batch::SchedulingPolicy`` resource states it."""
         from aws_cdk import aws_batch as batch  # noqa: PLC0415 - only apps with queues load it
 
         return batch.CfnSchedulingPolicy.FairsharePolicyProperty(
@@ -111,6 +112,7 @@ class ITrainingQueue(Construct):
 
     @property
     def job_queue_arn(self) -> str:
+        """The ARN of the job queue (``arn:...:batch:<region>:<account>:job-queue/<name>``)."""
         raise NotImplementedError
 
     @property
@@ -286,12 +288,15 @@ class TrainingQueue(ITrainingQueue):
 
     @property
     def job_queue_arn(self) -> str:
+        """The ARN of the job queue (``Fn::GetAtt`` of the ``AWS::Batch::JobQueue``)."""
         return self._arn
 
     @property
     def max_instances(self) -> int | None:
+        """The instances the queue's service environment runs at once."""
         return self._max_instances
 
     @property
     def fair_share(self) -> FairShare | bool | None:
+        """The queue's fair-share policy, or False for first in, first out."""
         return self._fair_share if self._fair_share is not None else False
