@@ -153,7 +153,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             quota (concurrent tuning jobs, instances) that other jobs use, as for a
             TrainingJob. Default: what its completion mode leaves room for.
         :param queue: not supported: AWS Batch queues training jobs only (service
-            job type ``SAGEMAKER_TRAINING``); given, synth fails saying so.
+            job type ``SAGEMAKER_TRAINING``); given, synth fails saying so. Default: none.
         """
         super().__init__(scope, construct_id)
         if queue is not None:
