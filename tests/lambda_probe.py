@@ -45,6 +45,25 @@ class _Raw:
         yield self._data
 
 
+BATCH = {
+    "/v1/submitservicejob": (
+        "SubmitServiceJob",
+        {
+            "jobArn": "arn:aws:batch:us-east-1:123456789012:service-job/probe",
+            "jobName": "probe",
+            "jobId": "probe",
+        },
+    )
+}
+
+
+def _answer_batch(request, **_: object) -> AWSResponse:
+    operation, answer = BATCH[request.url.split("amazonaws.com", 1)[1]]
+    sent.append({"operation": operation, "body": json.loads(request.body)})
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": "probe"}
+    return AWSResponse(request.url, 200, headers, _Raw(json.dumps(answer).encode()))
+
+
 def _answer(request, **_: object) -> AWSResponse:
     operation = request.headers["X-Amz-Target"].decode().split(".")[-1]
     sent.append({"operation": operation, "body": json.loads(request.body)})
@@ -55,6 +74,7 @@ def _answer(request, **_: object) -> AWSResponse:
 
 runtime = index.runtime()
 runtime.sagemaker.meta.events.register("before-send.sagemaker", _answer)
+runtime.batch.meta.events.register("before-send.batch", _answer_batch)
 results = []
 for event in json.load(sys.stdin):
     try:

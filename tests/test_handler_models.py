@@ -29,7 +29,7 @@ from constructs_lib import (
 )
 from constructs_lib._schema import generate, load
 from constructs_lib.handler.kinds import TRAINING, TUNING
-from constructs_lib.handler.properties import NAME_PREFIX
+from constructs_lib.handler.properties import NAME_PREFIX, QUEUE
 from tests.deliver import concretize
 from tests.fakes import FakeSageMaker
 from tests.harness import Framework, cfn_strings
@@ -75,6 +75,13 @@ def test_the_shipped_model_and_the_synth_schema_come_from_one_botocore() -> None
                 assert members == entry["members"], name
 
 
+QUEUED = {
+    "JobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/gpus",
+    "SchedulingPriority": 7,
+    "ShareIdentifier": "vision",
+}
+
+
 def _events() -> list[dict[str, Any]]:
     """Create events of a training job and a tuning job whose requests hold members
     newer than botocore 1.40 (strings, booleans, integers), as CloudFormation sends
@@ -117,6 +124,9 @@ def _events() -> list[dict[str, Any]]:
         framework = Framework(FakeSageMaker())
         framework.resource_type = kind.resource_type
         events.append(framework.event("Create", properties))
+    # The training job again, through an AWS Batch queue: its request is the payload.
+    queued = {**events[0]["ResourceProperties"], QUEUE: cfn_strings(QUEUED)}
+    events.append({**events[0], "ResourceProperties": queued})
     return events
 
 
@@ -132,7 +142,8 @@ def _probe(*arguments: str) -> dict[str, Any]:
         timeout=120,
         check=True,
     )
-    report: dict[str, Any] = json.loads(result.stdout)
+    # The handler logs a JSON line per submission; the report is the last line.
+    report: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
     return report
 
 
@@ -146,8 +157,8 @@ def test_the_lambda_runtimes_botocore_is_older(delivered: dict[str, Any]) -> Non
 
 
 def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any]) -> None:
-    assert [r.get("error") for r in delivered["results"]] == [None, None]
-    training, tuning = delivered["sent"]
+    assert [r.get("error") for r in delivered["results"]] == [None, None, None]
+    training, tuning, queued = delivered["sent"]
     assert training["operation"] == "CreateTrainingJob"
     body = training["body"]
     assert body["MlflowConfig"] == {"MlflowResourceArn": MLFLOW, "MlflowExperimentName": "churn"}
@@ -159,12 +170,27 @@ def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any
     assert definition["ResourceConfig"]["InstancePlacementConfig"] == PLACEMENT
     limits = tuning["body"]["HyperParameterTuningJobConfig"]["ResourceLimits"]
     assert limits["MaxNumberOfTrainingJobs"] == 10
+    # Through the runtime's own batch client (botocore 1.40 has the service jobs): the
+    # payload is the request typed by the shipped model, the priority an integer.
+    assert queued["operation"] == "SubmitServiceJob"
+    assert queued["body"]["schedulingPriority"] == 7
+    assert queued["body"]["shareIdentifier"] == "vision"
+    payload = json.loads(queued["body"]["serviceRequestPayload"])
+    assert payload["MlflowConfig"] == body["MlflowConfig"]
+    assert payload["ResourceConfig"]["InstancePlacementConfig"] == PLACEMENT
 
 
 def test_the_runtimes_own_model_would_fail_the_deploy() -> None:
     """The same events through the runtime's models: what the shipped one prevents."""
     report = _probe("--runtime-models")
-    assert report["sent"] == []
-    [training, tuning] = [r["error"] for r in report["results"]]
-    assert 'Unknown parameter in input: "MlflowConfig"' in training
-    assert "InstancePlacementConfig" in tuning
+    [training, tuning, queued] = [r.get("error") for r in report["results"]]
+    assert 'Unknown parameter in input: "MlflowConfig"' in str(training)
+    assert "InstancePlacementConfig" in str(tuning)
+    # Batch passes a payload through unvalidated: the queued job is submitted, but its
+    # members unknown to the old model keep CloudFormation's strings ("true", "2"),
+    # which SageMaker would refuse when Batch starts the job.
+    [submitted] = report["sent"]
+    assert queued is None and submitted["operation"] == "SubmitServiceJob"
+    payload = json.loads(submitted["body"]["serviceRequestPayload"])
+    placement = payload["ResourceConfig"]["InstancePlacementConfig"]
+    assert placement != PLACEMENT and placement["EnableMultipleJobs"] == "true"
