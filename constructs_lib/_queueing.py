@@ -83,16 +83,49 @@ def queue_settings(
     return settings
 
 
-def service_job_rule(scope: Construct, construct_id: str, service_job_arn: str) -> events.Rule:
-    """A rule for the end of the service job ``service_job_arn`` ("Batch Service Job
-    State Change" events, SUCCEEDED or FAILED): it signals a queued job's wait."""
-    return events.Rule(
+#: The service job statuses of each TrainingJobStatus of the job Batch started.
+BATCH_STATUSES = {
+    "InProgress": ("SCHEDULED", "STARTING", "RUNNING"),
+    "Completed": ("SUCCEEDED",),
+    "Failed": ("FAILED",),
+    "Stopped": ("FAILED",),
+    "Stopping": (),
+}
+
+
+def batch_statuses(statuses: list[str] | None) -> list[str] | None:
+    """The service job statuses that stand for training job ``statuses`` (None: all)."""
+    if statuses is None:
+        return None
+    return list(dict.fromkeys(s for status in statuses for s in BATCH_STATUSES.get(status, ())))
+
+
+def service_job_rule(
+    scope: Construct,
+    construct_id: str,
+    service_job_arn: str,
+    *,
+    statuses: list[str] | None = list(ENDED_SERVICE_JOB_STATUSES),  # noqa: B006 - never mutated
+    description: str | None = None,
+    rule_name: str | None = None,
+    target: events.IRuleTarget | None = None,
+) -> events.Rule:
+    """A rule for the "Batch Service Job State Change" events of the service job
+    ``service_job_arn`` in ``statuses`` (Batch's; None: all; by default its end, which
+    signals a queued job's wait)."""
+    detail: dict[str, Any] = {"jobArn": [service_job_arn]}
+    if statuses:
+        detail["status"] = statuses
+    rule = events.Rule(
         scope,
         construct_id,
-        description=f"End of the AWS Batch service job of training job {scope.node.path}",
+        description=description
+        or f"State changes of the AWS Batch service job of training job {scope.node.path}",
+        rule_name=rule_name,
         event_pattern=events.EventPattern(
-            source=["aws.batch"],
-            detail_type=[SERVICE_JOB_STATE_CHANGE],
-            detail={"jobArn": [service_job_arn], "status": list(ENDED_SERVICE_JOB_STATUSES)},
+            source=["aws.batch"], detail_type=[SERVICE_JOB_STATE_CHANGE], detail=detail
         ),
     )
+    if target is not None:
+        rule.add_target(target)
+    return rule

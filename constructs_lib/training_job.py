@@ -14,6 +14,7 @@ from aws_cdk import (
     Size,
 )
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -28,7 +29,7 @@ from ._job import (
 )
 from ._mistakes import s3_prefix_problems
 from ._network import NO_S3_ROUTE_WARNING_ID
-from ._queueing import queue_settings
+from ._queueing import batch_statuses, queue_settings, service_job_rule
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._timing import (
@@ -395,6 +396,42 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        statuses: list[str] | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this job's state changes: SageMaker's "SageMaker
+        Training Job State Change" events; for a queued job, AWS Batch's "Batch Service
+        Job State Change" events of its service job (Batch names the training job at
+        deploy), whose ``status`` stands for the training job's (``InProgress``:
+        SCHEDULED, STARTING, RUNNING; ``Completed``: SUCCEEDED; ``Failed`` and
+        ``Stopped``: FAILED).
+
+        :param statuses: only these ``TrainingJobStatus`` values; default: all.
+        """
+        if self._queue is None:
+            return super().on_state_change(
+                construct_id,
+                target=target,
+                statuses=statuses,
+                description=description,
+                rule_name=rule_name,
+            )
+        return service_job_rule(
+            self,
+            construct_id,
+            self.resource.ref,
+            statuses=batch_statuses(statuses),
+            description=description,
+            rule_name=rule_name,
+            target=target,
+        )
 
     # -- imports ------------------------------------------------------------
 

@@ -158,6 +158,30 @@ def test_a_queued_job_waits_for_batchs_event_by_default(built: Any) -> None:
     assert resource["CompletionMode"] == "created"
 
 
+def test_a_queued_jobs_state_change_rules_follow_its_service_job() -> None:
+    """Batch names the training job at deploy: a user's rule on a queued job matches
+    its service job's events, the training job's statuses mapped to Batch's."""
+    stack = _stack()
+    queue = TrainingQueue(stack, "Small", max_instances=2)
+    job = _job(stack, "Job", queue=queue)
+    job.on_failed("Failed")
+    job.on_state_change("Running", statuses=["InProgress"])
+    job.on_state_change("Any")
+    job_id = stack.get_logical_id(job.resource.node.default_child)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    patterns = {
+        name: resources[stack.get_logical_id(job.node.find_child(name).node.default_child)][
+            "Properties"
+        ]["EventPattern"]["detail"]
+        for name in ("Failed", "Running", "Any")
+    }
+    assert patterns == {
+        "Failed": {"jobArn": [{"Ref": job_id}], "status": ["FAILED"]},
+        "Running": {"jobArn": [{"Ref": job_id}], "status": ["SCHEDULED", "STARTING", "RUNNING"]},
+        "Any": {"jobArn": [{"Ref": job_id}]},
+    }
+
+
 def _provider_statements(stack: Stack, template: Template) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for resource in template.find_resources("AWS::IAM::Role").values():

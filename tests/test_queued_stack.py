@@ -7,6 +7,7 @@ the destroy leaves nothing running."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -23,15 +24,14 @@ from constructs_lib import (
     TrainingOutput,
     TrainingQueue,
 )
-from constructs_lib.handler.properties import QUEUE
+from constructs_lib.handler.properties import QUEUE, REPLACES_TAG
 from tests.cloudformation import Engine
 from tests.fakes import EPOCH, Plan
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+def _template(num_round: str = "100") -> dict[str, Any]:
     app = App()
     stack = Stack(app, "fleet")
     bucket = s3.Bucket(stack, "Data")
@@ -44,6 +44,7 @@ def template() -> dict[str, Any]:
         image=TrainingImage.from_registry(IMAGE),
         inputs=[TrainingInput.from_bucket("train", bucket, "train/")],
         output=TrainingOutput.to_bucket(bucket, "models/"),
+        hyperparameters={"num_round": num_round},
         max_runtime=Duration.hours(2),
         queue=queue,
         share="vision",
@@ -60,6 +61,16 @@ def template() -> dict[str, Any]:
         ),
     )
     return dict(app.synth().get_stack_artifact(stack.artifact_id).template)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return _template()
+
+
+@pytest.fixture(scope="module")
+def retrained() -> dict[str, Any]:
+    return _template(num_round="300")
 
 
 def _engine() -> Engine:
@@ -118,4 +129,55 @@ def test_a_failed_queued_job_fails_the_deploy_with_batchs_reason(
     assert "AlgorithmError: nan loss" in reasons
     assert "Model" not in engine.resources or engine.resources["Model"].physical_id == ""
     # Nothing left running or waiting.
+    assert all(job.status in ("SUCCEEDED", "FAILED") for job in engine.batch.jobs.values())
+
+
+def _service_job_resource(engine: Engine) -> str:
+    [found] = [s for s in engine.resources.values() if s.type == "Custom::SageMakerTrainingJob"]
+    return found.physical_id
+
+
+def test_retraining_through_the_queue_waits_for_the_new_job(
+    template: dict[str, Any], retrained: dict[str, Any]
+) -> None:
+    engine = _engine()
+    assert engine.deploy(template) == "CREATE_COMPLETE", engine.failed()
+    first = _service_job_resource(engine)
+
+    assert engine.deploy(retrained) == "UPDATE_COMPLETE", engine.failed()
+
+    second = _service_job_resource(engine)
+    assert second != first
+    new = engine.batch.jobs[second.rsplit("/", 1)[1]]
+    [trained] = new.attempts
+    job = engine.sagemaker.job(trained)
+    assert json.loads(new.params["serviceRequestPayload"])["HyperParameters"] == {
+        "num_round": "300"
+    }
+    assert job.status == "Completed"
+    assert new.params["tags"][REPLACES_TAG] == first
+    # The model moved to the new artifacts once the new job completed; a new wait
+    # condition waited for it (CloudFormation never evaluates one again).
+    assert engine.resources["Model"].properties["PrimaryContainer"]["ModelDataUrl"] == job.artifact
+    assert engine.unevaluated_waits == []
+    assert engine.destroy() == "DELETE_COMPLETE", engine.failed()
+
+
+@pytest.mark.parametrize("shape", ["previous", "response"])
+def test_a_failed_retraining_rolls_back_without_submitting(
+    template: dict[str, Any], retrained: dict[str, Any], shape: Any
+) -> None:
+    engine = _engine()
+    engine.failed_physical_id = shape
+    assert engine.deploy(template) == "CREATE_COMPLETE", engine.failed()
+    first = _service_job_resource(engine)
+    first_artifact = engine.resources["Model"].properties["PrimaryContainer"]["ModelDataUrl"]
+    engine.sagemaker.plan = Plan(runtime=1800.0, final="Failed")
+
+    assert engine.deploy(retrained) == "UPDATE_ROLLBACK_COMPLETE"
+
+    assert engine.batch.calls_of("SubmitServiceJob")[2:] == []  # none while rolling back
+    assert _service_job_resource(engine) == first
+    model = engine.resources["Model"].properties["PrimaryContainer"]["ModelDataUrl"]
+    assert model == first_artifact
     assert all(job.status in ("SUCCEEDED", "FAILED") for job in engine.batch.jobs.values())
