@@ -30,6 +30,7 @@ from constructs_lib import (
     TrainingJob,
     TrainingJobProvider,
     TrainingOutput,
+    TrainingQueue,
 )
 from constructs_lib.provider import ENDPOINT_SERVICES, ENDPOINTS_WARNING_ID
 from sample_app.app import build_app
@@ -72,7 +73,7 @@ def everything(*, configured: bool) -> Callable[[App], Stack]:
         )
         vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         if configured:
-            for service in TrainingJobProvider.endpoint_services(tracing=True):
+            for service in TrainingJobProvider.endpoint_services(tracing=True, queues=True):
                 vpc.add_interface_endpoint(service.short_name, service=service)
             TrainingJobProvider.configure(
                 stack,
@@ -309,7 +310,7 @@ def _provider_warnings(stack: Stack) -> list[str]:
     ids=["isolated", "isolated-with-endpoints", "with-nat"],
 )
 def test_isolated_subnets_without_endpoints_warn_naming_them(
-    nat: bool, endpoints: list[str], missing: str | None
+    nat: bool, endpoints: list[str], missing: str | None, queued: bool = False
 ) -> None:
     stack = Stack(App(), "Net")
     subnet = ec2.SubnetType.PRIVATE_WITH_EGRESS if nat else ec2.SubnetType.PRIVATE_ISOLATED
@@ -327,7 +328,7 @@ def test_isolated_subnets_without_endpoints_warn_naming_them(
             ),
         ],
     )
-    services = {s.short_name: s for s in TrainingJobProvider.endpoint_services()}
+    services = {s.short_name: s for s in TrainingJobProvider.endpoint_services(queues=True)}
     for name in endpoints:
         if name == "s3":
             vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
@@ -335,6 +336,15 @@ def test_isolated_subnets_without_endpoints_warn_naming_them(
             vpc.add_interface_endpoint(name.replace(".", ""), service=services[name])
     TrainingJobProvider.configure(stack, vpc=vpc)
     _job(stack)
+    if queued:
+        bucket = stack.node.find_child("Data")
+        TrainingJob(
+            stack,
+            "Queued",
+            image=TrainingImage.from_algorithm("kmeans"),
+            output=TrainingOutput.to_bucket(bucket, "queued/"),  # type: ignore[arg-type]
+            queue=TrainingQueue(stack, "Queue", max_instances=1),
+        )
     warnings = _provider_warnings(stack)
     if missing is None:
         assert warnings == []
@@ -343,7 +353,21 @@ def test_isolated_subnets_without_endpoints_warn_naming_them(
         assert f"this app defines no VPC endpoint there for: {missing}." in warning
 
 
+@pytest.mark.parametrize(
+    ("endpoints", "missing"),
+    [
+        (["sagemaker.api", "ec2", "cloudformation", "lambda", "s3"], "batch"),
+        (["sagemaker.api", "ec2", "cloudformation", "lambda", "s3", "batch"], None),
+    ],
+    ids=["without-batch", "with-batch"],
+)
+def test_a_queued_job_needs_batchs_endpoint_too(endpoints: list[str], missing: str | None) -> None:
+    test_isolated_subnets_without_endpoints_warn_naming_them(False, endpoints, missing, queued=True)
+
+
 def test_endpoint_services_are_those_the_warning_checks() -> None:
     interface = [s.short_name for s in TrainingJobProvider.endpoint_services(tracing=True)]
     assert [*interface[:-1], "s3"] == list(ENDPOINT_SERVICES)
     assert interface[-1] == "xray"
+    queued = [s.short_name for s in TrainingJobProvider.endpoint_services(queues=True)]
+    assert queued == [*interface[:-1], "batch"]

@@ -154,18 +154,27 @@ class TrainingJobProvider(Construct):
         return existing
 
     @staticmethod
-    def endpoint_services(*, tracing: bool = False) -> list[ec2.InterfaceVpcEndpointAwsService]:
+    def endpoint_services(
+        *, tracing: bool = False, queues: bool = False
+    ) -> list[ec2.InterfaceVpcEndpointAwsService]:
         """The interface endpoints the library's functions call, for a
         :meth:`configure` ``vpc`` whose subnets have no NAT: SageMaker API, EC2,
-        CloudFormation, Lambda (and X-Ray with ``tracing``). S3 needs an endpoint
-        too, best a gateway one (``ec2.GatewayVpcEndpointAwsService.S3``).
+        CloudFormation, Lambda (and X-Ray with ``tracing``, AWS Batch with ``queues``:
+        jobs through a TrainingQueue). S3 needs an endpoint too, best a gateway one
+        (``ec2.GatewayVpcEndpointAwsService.S3``).
 
         Example::
 
             for service in TrainingJobProvider.endpoint_services(tracing=True):
                 vpc.add_interface_endpoint(service.short_name, service=service)
         """
-        return endpoint_services(tracing=tracing)
+        return endpoint_services(tracing=tracing, queues=queues)
+
+    @property
+    def uses_queues(self) -> bool:
+        """Whether a job of the stack goes through an AWS Batch queue (the provider
+        then calls Batch's API)."""
+        return self._permissions.has_queues
 
     @classmethod
     def _existing(cls, stack: Stack) -> TrainingJobProvider | None:

@@ -33,8 +33,11 @@ class Network:
     security_groups: list[ec2.ISecurityGroup] | None = None
 
 
-def endpoint_services(*, tracing: bool = False) -> list[ec2.InterfaceVpcEndpointAwsService]:
-    """The interface endpoints of :data:`ENDPOINT_SERVICES` (S3 aside: best a gateway)."""
+def endpoint_services(
+    *, tracing: bool = False, queues: bool = False
+) -> list[ec2.InterfaceVpcEndpointAwsService]:
+    """The interface endpoints of :data:`ENDPOINT_SERVICES` (S3 aside: best a gateway),
+    X-Ray's with ``tracing``, AWS Batch's with ``queues``."""
     services = [
         ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
         ec2.InterfaceVpcEndpointAwsService.EC2,
@@ -43,6 +46,8 @@ def endpoint_services(*, tracing: bool = False) -> list[ec2.InterfaceVpcEndpoint
     ]
     if tracing:
         services.append(ec2.InterfaceVpcEndpointAwsService.XRAY)
+    if queues:
+        services.append(ec2.InterfaceVpcEndpointAwsService.BATCH)
     return services
 
 
@@ -97,6 +102,8 @@ class _EndpointsReachable:
         needed = list(ENDPOINT_SERVICES)
         if self._options.tracing:
             needed.append("xray")
+        if getattr(self._scope, "uses_queues", False):
+            needed.append("batch")
         present = _endpoint_services(self._scope, self._vpc)
         missing = [service for service in needed if service not in present]
         if missing:
@@ -122,7 +129,7 @@ def _endpoint_services(scope: Construct, vpc: ec2.IVpc) -> set[str]:
         if isinstance(construct, ec2.CfnVPCEndpoint) and construct.vpc_id == vpc_id:
             # A plain string, or a token that resolves to one joined with the region.
             name = json.dumps(Stack.of(construct).resolve(construct.service_name))
-            for service in (*ENDPOINT_SERVICES, "xray"):
+            for service in (*ENDPOINT_SERVICES, "xray", "batch"):
                 if name.endswith(f'.{service}"') or name.endswith(f'.{service}"]]}}'):
                     found.add(service)
     return found

@@ -145,6 +145,10 @@ class JobPermissions:
                 "<hash>': the provider only reads those of this stack's tuning jobs.",
             )
 
+    @property
+    def has_queues(self) -> bool:
+        return self._queue_arns is not None
+
     def allow_queue(self, queue_arn: str) -> None:
         """Submitting to the AWS Batch queue ``queue_arn``; describing, terminating and
         tagging service jobs; the training actions on the training jobs Batch starts
