@@ -3,7 +3,10 @@ isolated VPC, then serve the model from an endpoint. One stack, one ``cdk deploy
 With ``-c sample:tuning=true`` a hyperparameter tuning job searches eta and max_depth
 instead, and the endpoint serves its best model. With ``-c sample:training=script``
 the job trains the app's own scikit-learn script (``code/``) on SageMaker's
-scikit-learn container, and the endpoint serves it with the same code."""
+scikit-learn container, and the endpoint serves it with the same code. With
+``-c sample:queue=true`` the job goes through an AWS Batch queue (a TrainingQueue of
+2 instances): Batch starts it when the queue has room, and the deploy waits for
+Batch's event."""
 
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ from constructs_lib import (
     TrainingJob,
     TrainingJobProvider,
     TrainingOutput,
+    TrainingQueue,
     TuningObjective,
 )
 
@@ -234,6 +238,7 @@ class TrainAndServeStack(Stack):
         guardrails: bool = False,
         tuning: bool = False,
         script: bool = False,
+        queue: bool = False,
         **kwargs: Any,
     ) -> None:
         """:param platform: the VPC, key and bucket to use; default: built in this stack.
@@ -250,7 +255,11 @@ class TrainAndServeStack(Stack):
         :param script: train the app's own scikit-learn script (``code/train.py``)
             on SageMaker's scikit-learn container, with typed hyperparameters, and
             serve it with the same code (repacked into the model, which runs
-            without network access); default: the built-in XGBoost."""
+            without network access); default: the built-in XGBoost.
+        :param queue: submit the training job to an AWS Batch queue of 2 instances
+            (``TrainingQueue``): Batch starts it when the queue has room, and the
+            deployment waits for Batch's state-change event (a wait condition);
+            default: SageMaker starts the job at once."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
@@ -267,7 +276,7 @@ class TrainAndServeStack(Stack):
                 allow_all_outbound=False,
             )
             functions.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
-            for service in TrainingJobProvider.endpoint_services(tracing=True):
+            for service in TrainingJobProvider.endpoint_services(tracing=True, queues=queue):
                 endpoint = vpc.add_interface_endpoint(
                     service.short_name, service=service, open=False
                 )
@@ -282,6 +291,11 @@ class TrainAndServeStack(Stack):
                 "[sample app] context sample:training=script trains one job: drop "
                 "sample:tuning=true (or sample:training) to choose"
             )
+        if queue and tuning:
+            raise ValueError(
+                "[sample app] context sample:queue=true queues a training job, and AWS "
+                "Batch queues no tuning jobs: drop sample:tuning=true (or sample:queue)"
+            )
         image, code, hyperparameters = _what_trains(script=script)
         inputs = [
             TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
@@ -295,7 +309,9 @@ class TrainAndServeStack(Stack):
         # A job longer than CloudFormation's hour is waited for by a wait condition
         # (up to 12 hours); the model below then reads a result resource created
         # after it.
-        completion = Completion.wait_condition() if long_job else Completion.wait()
+        # A queued job waits for capacity as long as the queue needs: a wait condition
+        # signalled by Batch's event (the default of a queued job).
+        completion = Completion.wait_condition() if long_job or queue else Completion.wait()
         source: TrainingJob | HyperparameterTuningJob
         if tuning:
             source = HyperparameterTuningJob(
@@ -347,6 +363,7 @@ class TrainAndServeStack(Stack):
                 hyperparameters=hyperparameters,
                 metric_definitions=metric_definitions,
                 tags={"project": "constructs-lib-sample"},
+                queue=TrainingQueue(self, "Queue", max_instances=2) if queue else None,
             )
 
         model_role = iam.Role(
@@ -540,6 +557,7 @@ def build_app(app: App | None = None) -> App:
         guardrails=str(context("sample:guardrails")).lower() == "true",
         tuning=str(context("sample:tuning")).lower() == "true",
         script=_training(context("sample:training")) == "script",
+        queue=str(context("sample:queue")).lower() == "true",
     )
     return app
 

@@ -283,3 +283,44 @@ def test_tuning_variant_serves_the_best_model_of_eta_and_max_depth(
     outputs = tuning["Outputs"]
     assert outputs["BestEta"]["Value"] == {"Fn::GetAtt": [tuning_id, "BestHyperParameter.eta"]}
     assert outputs["ValidationRmse"]["Value"] == {"Fn::GetAtt": [tuning_id, "BestObjectiveValue"]}
+
+
+def test_queue_variant_trains_through_a_training_queue() -> None:
+    """``-c sample:queue=true`` (with cdk.json's flags and the guardrails): the job
+    goes through a queue of 2 instances, waited for by Batch's event, and the
+    provider's VPC has Batch's endpoint; no warning."""
+    context = {"sample:region": "us-east-1", "sample:queue": "true", "sample:guardrails": "true"}
+    app = build_app(App(context={**context, **RECOMMENDED}))
+    stack = app.node.find_child("TrainAndServe")
+    assert isinstance(stack, Stack)
+    template = Template.from_stack(stack).to_json()
+    _, environment = _only(template, "AWS::Batch::ServiceEnvironment")
+    assert environment["Properties"]["CapacityLimits"] == [
+        {"CapacityUnit": "NUM_INSTANCES", "MaxCapacity": 2}
+    ]
+    queue_id, _ = _only(template, "AWS::Batch::JobQueue")
+    job_id, job = _only(template, "Custom::SageMakerTrainingJob")
+    assert job["Properties"]["ServiceJobQueue"] == {
+        "JobQueue": {"Fn::GetAtt": [queue_id, "JobQueueArn"]}
+    }
+    assert job["Properties"]["CompletionMode"] == "created"
+    [rule] = [
+        r["Properties"]["EventPattern"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+        and r["Properties"]["EventPattern"]["source"] == ["aws.batch"]
+    ]
+    assert rule["detail"]["jobArn"] == [{"Ref": job_id}]
+    endpoints = [
+        json.dumps(v["Properties"]["ServiceName"])
+        for v in template["Resources"].values()
+        if v["Type"] == "AWS::EC2::VPCEndpoint"
+    ]
+    assert any(".batch" in name for name in endpoints)
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
+
+
+def test_a_queued_tuning_sample_fails_saying_why() -> None:
+    app = App(context={"sample:queue": "true", "sample:tuning": "true"})
+    with pytest.raises(ValueError, match=r"AWS Batch queues no tuning jobs"):
+        build_app(app)
