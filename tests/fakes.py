@@ -501,6 +501,9 @@ class QueuePlan:
 
     queued_polls: int = 2
     preemptions: int = 0
+    #: The first ``retries`` attempts' training jobs fail with an internal error,
+    #: which the retry strategy of Batch retries with a new attempt.
+    retries: int = 0
 
 
 @dataclass
@@ -518,6 +521,7 @@ class ServiceJob:
     terminated: bool = False
     reason: str | None = None
     preempted: int = 0
+    retried: int = 0
     started: dt.datetime | None = None
 
     @property
@@ -562,7 +566,10 @@ class FakeBatch(_FakeService):
             raise client_error(
                 "ClientException", "Unsupported service job type", "SubmitServiceJob"
             )
-        json.loads(params["serviceRequestPayload"])  # a JSON object, or Batch refuses
+        # Batch passes the payload through; here it must be a CreateTrainingJob request
+        # SageMaker would accept (validated against SageMaker's model).
+        payload = json.loads(params["serviceRequestPayload"])
+        validate(self.sagemaker.meta.service_model.operation_model("CreateTrainingJob"), payload)
         job_id = (
             f"{len(self.jobs) + 1:08d}-0000-4000-8000-{abs(hash(params['jobName'])) % 10**12:012d}"
         )
@@ -644,6 +651,11 @@ class FakeBatch(_FakeService):
             job.preempted += 1
             training.status = "Stopping"
             self.sagemaker._end(training, "Stopped")
+            self._start_attempt(job)
+            return
+        if training.status == "InProgress" and job.retried < job.plan.retries:
+            job.retried += 1
+            self.sagemaker._end(training, "Failed")
             self._start_attempt(job)
             return
         status = {"InProgress": "RUNNING", "Stopping": "RUNNING"}.get(training.status)

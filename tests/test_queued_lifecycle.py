@@ -16,7 +16,7 @@ import pytest
 from constructs_lib.handler import lifecycle
 from constructs_lib.handler.properties import QUEUE, REQUEST
 from constructs_lib.handler.queued import SERVICE_JOB_ARN, client_token, training_job_names
-from tests.fakes import FakeBatch
+from tests.fakes import FakeBatch, ModelValidationError
 from tests.harness import Framework, Resource, cfn_strings
 from tests.test_lifecycle_harness import World
 
@@ -201,3 +201,30 @@ def test_preempted_attempts_are_retried_and_the_last_decides(world: QueuedWorld)
     assert world.resource.destroy().status == "SUCCESS"
     # DESTROY deletes every attempt's record.
     assert sorted(n.lower() for n in world.sagemaker.deleted) == sorted(names)
+
+
+def test_a_retried_attempt_that_completes_decides(world: QueuedWorld) -> None:
+    """Batch retried the job after its first training job failed (an internal
+    error): the deploy succeeds on the second attempt's training job."""
+    world.batch.plan.retries = 1
+
+    deployed = world.resource.deploy(world.queued())
+    world.expected_jobs = 2
+
+    assert deployed.status == "SUCCESS", deployed.reason
+    service_job = next(iter(world.batch.jobs.values()))
+    first, second = service_job.attempts
+    assert world.sagemaker.jobs[first].status == "Failed"
+    assert deployed.data["TrainingJobName"] == second
+    assert deployed.data["ModelArtifacts"] == world.sagemaker.jobs[second].artifact
+
+
+def test_a_payload_sagemaker_would_refuse_is_refused_by_the_fake(world: QueuedWorld) -> None:
+    """The fake checks what the handler submits as SageMaker would check it."""
+    with pytest.raises(ModelValidationError, match="CreateTrainingJob request"):
+        world.batch.submit_service_job(
+            jobName="x",
+            jobQueue=QUEUE_ARN,
+            serviceJobType="SAGEMAKER_TRAINING",
+            serviceRequestPayload=json.dumps({"TrainingJobName": "x", "Bogus": 1}),
+        )
