@@ -17,6 +17,17 @@ SERVICE_JOB_STATE_CHANGE = "Batch Service Job State Change"
 ENDED_SERVICE_JOB_STATUSES = ("SUCCEEDED", "FAILED")
 
 
+def refuse_queue(scope: Construct, queue: ITrainingQueue | None) -> None:
+    """A tuning job's ``queue``: AWS Batch queues training jobs only."""
+    if queue is not None:
+        raise ValueError(
+            f"[{scope.node.path}] queue: {queue.node.path} is invalid for a tuning job: "
+            "AWS Batch queues SageMaker training jobs only (service job type "
+            "SAGEMAKER_TRAINING), not hyperparameter tuning jobs. Queue TrainingJobs, or "
+            "bound the tuning job's use of the GPUs with max_parallel_jobs."
+        )
+
+
 def queue_settings(
     scope: Construct,
     *,

@@ -19,6 +19,7 @@ from ._job import (
     superseding,
 )
 from ._mistakes import s3_prefix_problems
+from ._queueing import refuse_queue
 from ._schema.validate import Problem, cross_field_problems
 from ._secrets import warn_about_secrets
 from ._timing import MAX_WAITED_RUNTIME, Timing
@@ -156,13 +157,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             job type ``SAGEMAKER_TRAINING``); given, synth fails saying so. Default: none.
         """
         super().__init__(scope, construct_id)
-        if queue is not None:
-            raise ValueError(
-                f"[{self.node.path}] queue: {queue.node.path} is invalid for a tuning job: "
-                "AWS Batch queues SageMaker training jobs only (service job type "
-                "SAGEMAKER_TRAINING), not hyperparameter tuning jobs. Queue TrainingJobs, or "
-                "bound the tuning job's use of the GPUs with max_parallel_jobs."
-            )
+        refuse_queue(self, queue)
         with _nag.batch():
             self.training = training
             self.objective = objective

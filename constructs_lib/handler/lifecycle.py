@@ -326,7 +326,7 @@ def _update(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[s
     old = render_request(event["OldResourceProperties"], runtime.sagemaker, kind)
     new = render_request(event["ResourceProperties"], runtime.sagemaker, kind)
     if queued.is_service_job(str(name)) or queued.is_queued(event["ResourceProperties"]):
-        return _update_queued(event, runtime, kind, old, new)
+        return queued.update(event, runtime, kind, old, new, resubmit=_create)
     if not needs_replacement(old, new, kind):
         _update_in_place(runtime, kind, name, old, new)
         return {"PhysicalResourceId": name}
@@ -342,41 +342,6 @@ def _update(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[s
             "generate a new name for each job."
         )
     # A new job under a new name; CloudFormation then deletes the old one.
-    return _create(event, runtime, kind, replaces=name)
-
-
-def _update_queued(
-    event: Mapping[str, Any],
-    runtime: Runtime,
-    kind: JobKind,
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
-) -> dict[str, Any]:
-    """An update of a job that is, or becomes, queued: in place when only members that
-    change in place changed and Batch already started its training job (or nothing
-    of the job changed); else a new submission (never during a rollback)."""
-    name = str(event["PhysicalResourceId"])
-    same_queue = queued.queue_settings(event["OldResourceProperties"]) == queued.queue_settings(
-        event["ResourceProperties"]
-    )
-    if queued.is_service_job(name) and same_queue and not needs_replacement(old, new, kind):
-        if old == new:
-            return {"PhysicalResourceId": name}
-        service_job = queued.describe_service_job(runtime, name)
-        training_job = (
-            queued.latest_training_job(runtime, service_job) if service_job is not None else None
-        )
-        if training_job is not None:
-            _update_in_place(runtime, kind, str(training_job[kind.name_field]), old, new)
-            return {"PhysicalResourceId": name}
-    tags_of = (
-        (lambda physical: queued.service_job_tags(runtime, physical))
-        if queued.is_service_job(name)
-        else None
-    )
-    target = _rollback_target(event, runtime, kind, old, new, tags_of=tags_of)
-    if target is not None:
-        return {"PhysicalResourceId": target, "Data": {ROLLBACK: "true"}}
     return _create(event, runtime, kind, replaces=name)
 
 

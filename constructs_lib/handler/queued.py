@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .calls import _call, _describe, _error, _is_not_found, _operation
-from .kinds import TRAINING
-from .properties import COMPLETION, QUEUE, REMOVAL_POLICY, WAIT_TIMEOUT
+from .kinds import TRAINING, JobKind
+from .properties import COMPLETION, QUEUE, REMOVAL_POLICY, ROLLBACK, WAIT_TIMEOUT
 from .runtime import CREATED_AT, Description, Runtime, TrainingJobError, _now
 
 SERVICE_JOB_TYPE = "SAGEMAKER_TRAINING"
@@ -305,3 +305,41 @@ def rollback_attributes(runtime: Runtime, physical_id: str) -> dict[str, str]:
     if not names:
         return ids
     return {**_rollback_attributes(runtime, TRAINING, names[-1]), **ids}
+
+
+def update(
+    event: Mapping[str, Any],
+    runtime: Runtime,
+    kind: JobKind,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    resubmit: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """An update of a job that is, or becomes, queued: in place when only members that
+    change in place changed and Batch already started its training job (or nothing
+    of the job changed); else a new submission (``resubmit``: the lifecycle's Create
+    of a replacement), never during a rollback."""
+    from .in_place import _update_in_place  # noqa: PLC0415 - import cycle
+    from .requests import needs_replacement  # noqa: PLC0415
+    from .rollback import _rollback_target  # noqa: PLC0415
+
+    name = str(event["PhysicalResourceId"])
+    same_queue = queue_settings(event["OldResourceProperties"]) == queue_settings(
+        event["ResourceProperties"]
+    )
+    if is_service_job(name) and same_queue and not needs_replacement(old, new, kind):
+        if old == new:
+            return {"PhysicalResourceId": name}
+        service_job = describe_service_job(runtime, name)
+        training_job = latest_training_job(runtime, service_job) if service_job else None
+        if training_job is not None:
+            _update_in_place(runtime, kind, str(training_job[kind.name_field]), old, new)
+            return {"PhysicalResourceId": name}
+    tags_of = (
+        (lambda physical: service_job_tags(runtime, physical)) if is_service_job(name) else None
+    )
+    target = _rollback_target(event, runtime, kind, old, new, tags_of=tags_of)
+    if target is not None:
+        return {"PhysicalResourceId": target, "Data": {ROLLBACK: "true"}}
+    return resubmit(event, runtime, kind, replaces=name)
