@@ -6,15 +6,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_events as events
 from constructs import Construct
 
+from ._timing import SECONDS
 from .training_queue import MAX_SCHEDULING_PRIORITY, FairShare, ITrainingQueue
 
 #: The EventBridge detail-type of a service job's state changes, and its ends.
 SERVICE_JOB_STATE_CHANGE = "Batch Service Job State Change"
 ENDED_SERVICE_JOB_STATUSES = ("SUCCEEDED", "FAILED")
+
+
+QUEUED_WAIT_WARNING_ID = "constructs-lib:queued-wait"
+
+
+def warn_if_waiting_is_short(scope: Construct, longest_run: float | None) -> None:
+    """A queued job in ``Completion.wait()`` mode: CloudFormation's hour holds the
+    time queued and the run; say how much the run leaves for the queue."""
+    budget = SECONDS["MAX_SERVICE_TIMEOUT"] - SECONDS["DEADLINE_HEADROOM"]
+    run = SECONDS["MAX_WAITED_RUNTIME"] if longest_run is None else int(longest_run)
+    room = max(0, int(budget - run))
+    Annotations.of(scope).add_warning_v2(
+        QUEUED_WAIT_WARNING_ID,
+        f"completion: with Completion.wait() the deploy waits {budget // 60:.0f} minutes "
+        f"for the queued job in all: its run may take {run // 60:.0f}, which leaves "
+        f"{room // 60:.0f} minutes for the queue and the job's start. A busier queue "
+        "fails the deploy: leave completion unset (a queued job then waits up to 12 "
+        "hours for AWS Batch's event), or acknowledge this warning.",
+    )
 
 
 def refuse_queue(scope: Construct, queue: ITrainingQueue | None) -> None:

@@ -29,7 +29,12 @@ from ._job import (
 )
 from ._mistakes import s3_prefix_problems
 from ._network import NO_S3_ROUTE_WARNING_ID
-from ._queueing import batch_statuses, queue_settings, service_job_rule
+from ._queueing import (
+    batch_statuses,
+    queue_settings,
+    service_job_rule,
+    warn_if_waiting_is_short,
+)
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._timing import (
@@ -378,6 +383,8 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             )
             self._validate()
             self._warn_about_secrets()
+            if self._queue is not None and self.completion.mode == CompletionMode.WAIT:
+                warn_if_waiting_is_short(self, self._timing.longest)
             self.provider: TrainingJobProvider = self._core.provider
             self._core.grant_definition(self, self.props, bound)
             self.provider.register_job(

@@ -26,6 +26,7 @@ from constructs_lib import (
     TuningObjective,
 )
 from constructs_lib.handler.properties import QUEUE, REQUEST
+from constructs_lib.testing import warnings
 from tests.deliver import concretize
 from tests.harness import cfn_strings
 from tests.test_queued_lifecycle import QueuedWorld
@@ -180,6 +181,15 @@ def test_a_queued_jobs_state_change_rules_follow_its_service_job() -> None:
         "Running": {"jobArn": [{"Ref": job_id}], "status": ["SCHEDULED", "STARTING", "RUNNING"]},
         "Any": {"jobArn": [{"Ref": job_id}]},
     }
+
+
+def test_a_queued_job_polled_within_the_hour_is_warned_of_its_queue_room(built: Any) -> None:
+    """With Completion.wait() the hour holds the queue and the run: a 45-minute run
+    leaves 10 minutes; the default wait (Batch's event, 12 hours) is not warned of."""
+    stack = built[0]
+    found = [w for w in warnings(stack) if "constructs-lib:queued-wait" in w]
+    assert [w.split(": ", 1)[0] for w in found] == ["/Queues/Train"]
+    assert "its run may take 45, which leaves 10 minutes for the queue" in found[0]
 
 
 def _provider_statements(stack: Stack, template: Template) -> list[dict[str, Any]]:
