@@ -153,7 +153,7 @@ def build(app: App, work: Path) -> list[Stack]:
         execution_role_arn="arn:aws:iam::123456789012:role/model",
         primary_container=container,
     )
-    return [regional, agnostic, network, modes, tuned, script]
+    return [regional, agnostic, network, modes, tuned, queued, script]
 
 
 def alpha_message(app: App) -> str:
