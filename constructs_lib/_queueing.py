@@ -60,15 +60,14 @@ def queue_settings(
     """The resource's queue property (``handler.properties.QUEUE``), None for a job
     SageMaker starts directly; a ValueError naming the prop for what Batch or the
     library would refuse."""
-    path = scope.node.path
     if queue is None:
         for prop, value in (("scheduling_priority", scheduling_priority), ("share", share)):
             if value is not None:
                 raise ValueError(
-                    f"[{path}] {prop}: {value!r} is invalid without a queue: it is a setting "
-                    "of AWS Batch's queue (set queue=TrainingQueue(...))"
+                    f"[{scope.node.path}] {prop}: {value!r} is invalid without a queue: it "
+                    "is a setting of AWS Batch's queue (set queue=TrainingQueue(...))"
                 )
-        return None
+        return None  # no call to the JavaScript side: most jobs have no queue
     problems: list[str] = []
     if scheduling_priority is not None and not (
         isinstance(scheduling_priority, int) and 0 <= scheduling_priority <= MAX_SCHEDULING_PRIORITY
@@ -105,7 +104,7 @@ def queue_settings(
             "Batch starts it when its queue has capacity"
         )
     if problems:
-        raise ValueError(f"[{path}] " + "; ".join(problems))
+        raise ValueError(f"[{scope.node.path}] " + "; ".join(problems))
     settings: dict[str, Any] = {"JobQueue": queue.job_queue_arn}
     if scheduling_priority is not None:
         settings["SchedulingPriority"] = scheduling_priority
