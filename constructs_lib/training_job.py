@@ -488,19 +488,34 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         """The job's name (the resource's physical id); for a queued job, the name AWS
         Batch gave the training job, known once it completed."""
         if self._queue is not None:
-            return self._core.attribute("TrainingJobName")
+            return self._queued_attribute("TrainingJobName", "training_job_name")
         return self._core.job_name
 
     @property
     def training_job_arn(self) -> str:
         """The job's ARN (once it completed, unless the completion mode is none)."""
+        if self._queue is not None:
+            return self._queued_attribute("TrainingJobArn", "training_job_arn")
         return self._core.attribute("TrainingJobArn")
+
+    def _queued_attribute(self, attribute: str, member: str) -> str:
+        """What a queued job knows only once Batch's training job completed."""
+        if self.completion.mode == CompletionMode.NONE:
+            raise ValueError(
+                f"[{self.node.path}] {member}: not available for a queued job with "
+                "Completion.none(): AWS Batch names its training job when it starts it, "
+                "after the deployment stopped waiting. Wait for the job (leave "
+                "completion unset), or read the name from the job's events."
+            )
+        return self._core.attribute(attribute)
 
     @property
     def model_data_url(self) -> str:
         """S3 URI of the model artifacts (``model.tar.gz``). A resource that reads it is
         created only after the job completed, unless the completion mode is none:
         then it is where the model will be."""
+        if self._queue is not None:
+            return self._queued_attribute("ModelArtifacts", "model_data_url")
         if self.completion.mode == CompletionMode.NONE:
             output = self.props.output
             return f"{output.s3_uri}{self.training_job_name}/output/model.tar.gz"

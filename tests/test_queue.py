@@ -272,6 +272,15 @@ def test_queue_mistakes_are_clear_errors(props: dict[str, Any], message: str) ->
     assert message in str(raised.value)
 
 
+@pytest.mark.parametrize("member", ["training_job_name", "training_job_arn", "model_data_url"])
+def test_a_queued_job_not_waited_for_has_no_name_yet(member: str) -> None:
+    stack = _stack()
+    queue = TrainingQueue(stack, "Small", max_instances=2)
+    job = _job(stack, "Job", queue=queue, completion=Completion.none())
+    with pytest.raises(ValueError, match=rf"\[Queues/Job\] {member}: not available"):
+        getattr(job, member)
+
+
 def test_a_tuning_job_cannot_be_queued() -> None:
     stack = _stack()
     bucket = s3.Bucket(stack, "Data")
