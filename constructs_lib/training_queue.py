@@ -110,21 +110,26 @@ class ITrainingQueue(Construct):
     """A SageMaker training job queue of AWS Batch: one of this app
     (:class:`TrainingQueue`) or an existing one (:meth:`TrainingQueue.from_job_queue_arn`)."""
 
+    # Set by each kind of queue (this app's, or imported).
+    _arn: str
+    _max_instances: int | None
+    _fair_share: FairShare | bool | None
+
     @property
     def job_queue_arn(self) -> str:
         """The ARN of the job queue (``arn:...:batch:<region>:<account>:job-queue/<name>``)."""
-        raise NotImplementedError
+        return self._arn
 
     @property
     def max_instances(self) -> int | None:
         """The instances its service environment runs at once, when known."""
-        raise NotImplementedError
+        return self._max_instances
 
     @property
     def fair_share(self) -> FairShare | bool | None:
         """Its fair-share policy; True for an imported queue said to have one, False
         for a queue without, None when unknown."""
-        raise NotImplementedError
+        return self._fair_share
 
     def grant_submit(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` submit SageMaker training jobs to this queue, and describe
@@ -164,18 +169,6 @@ class _ImportedQueue(ITrainingQueue):
         self._arn = arn
         self._max_instances = max_instances
         self._fair_share = fair_share
-
-    @property
-    def job_queue_arn(self) -> str:
-        return self._arn
-
-    @property
-    def max_instances(self) -> int | None:
-        return self._max_instances
-
-    @property
-    def fair_share(self) -> FairShare | bool | None:
-        return self._fair_share
 
 
 class TrainingQueue(ITrainingQueue):
@@ -231,7 +224,7 @@ class TrainingQueue(ITrainingQueue):
         from aws_cdk import aws_batch as batch  # noqa: PLC0415 - only apps with queues load it
 
         self._max_instances = max_instances
-        self._fair_share = fair_share
+        self._fair_share = fair_share if fair_share is not None else False
         self.service_environment: batch.CfnServiceEnvironment = batch.CfnServiceEnvironment(
             self,
             "ServiceEnvironment",
@@ -285,18 +278,3 @@ class TrainingQueue(ITrainingQueue):
             share); default: unknown (not checked).
         """
         return _ImportedQueue(scope, construct_id, job_queue_arn, max_instances, fair_share)
-
-    @property
-    def job_queue_arn(self) -> str:
-        """The ARN of the job queue (``Fn::GetAtt`` of the ``AWS::Batch::JobQueue``)."""
-        return self._arn
-
-    @property
-    def max_instances(self) -> int | None:
-        """The instances the queue's service environment runs at once."""
-        return self._max_instances
-
-    @property
-    def fair_share(self) -> FairShare | bool | None:
-        """The queue's fair-share policy, or False for first in, first out."""
-        return self._fair_share if self._fair_share is not None else False
