@@ -28,7 +28,6 @@ from ._grants import grant_execution_role
 from ._nag import acknowledge, rules
 from ._network import job_security_groups, job_vpc_config
 from ._principal import POLICY_NAME, InlinePolicyPrincipal
-from ._queueing import service_job_rule
 from ._schema.validate import Problem
 from ._timing import SECONDS, Timing
 from ._wait_condition import wait_for_state_change, wait_key
@@ -354,11 +353,7 @@ class JobCore:
                 self.provider,
                 timing=timing,
                 material=wait_material(),
-                rule=(
-                    (lambda rule_id, _: service_job_rule(self.scope, rule_id, resource.ref))
-                    if queue is not None
-                    else rule
-                ),
+                rule=rule,
                 signal_kind="queued" if queue is not None else None,
             )
         return resource

@@ -433,7 +433,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         return service_job_rule(
             self,
             construct_id,
-            self.resource.ref,
+            self._core.job_name,  # the service job's ARN, set before the job's wait
             statuses=batch_statuses(statuses),
             description=description,
             rule_name=rule_name,

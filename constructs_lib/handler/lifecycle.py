@@ -155,8 +155,6 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": _delete_complete(event, runtime, kind, name)}
     if event.get("Data", {}).get(ROLLBACK):
-        if queued.is_queued(event["ResourceProperties"]):
-            return {"IsComplete": True, "Data": queued.rollback_attributes(runtime, name)}
         return {"IsComplete": True, "Data": _rollback_attributes(runtime, kind, name)}
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"

@@ -289,11 +289,10 @@ def service_job_tags(runtime: Runtime, physical_id: str) -> dict[str, str] | Non
 
 
 def rollback_attributes(runtime: Runtime, physical_id: str) -> dict[str, str]:
-    """The attributes of the queued job a rollback returned to, whatever its state."""
+    """The attributes of the queued job (the service job ``physical_id``) a rollback
+    returned to, whatever its state."""
     from .rollback import _rollback_attributes  # noqa: PLC0415 - import cycle
 
-    if not is_service_job(physical_id):
-        return _rollback_attributes(runtime, TRAINING, physical_id)
     service_job = describe_service_job(runtime, physical_id)
     if service_job is None:
         print(
