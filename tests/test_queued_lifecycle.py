@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.handler import lifecycle
+from constructs_lib.handler import lifecycle, signal
 from constructs_lib.handler.properties import QUEUE, REQUEST
 from constructs_lib.handler.queued import SERVICE_JOB_ARN, client_token, training_job_names
 from tests.fakes import FakeBatch, ModelValidationError
@@ -228,3 +228,26 @@ def test_a_payload_sagemaker_would_refuse_is_refused_by_the_fake(world: QueuedWo
             serviceJobType="SAGEMAKER_TRAINING",
             serviceRequestPayload=json.dumps({"TrainingJobName": "x", "Bogus": 1}),
         )
+
+
+def test_batchs_events_signal_only_their_own_jobs_end() -> None:
+    """The signal function reads a queued job's events (Batch's): the job's own end
+    signals (FAILED with Batch's reason), another job's or a running one's do not."""
+    arn = "arn:aws:batch:us-east-1:123456789012:service-job/abc"
+    url = "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/h?sig=x"
+    sent: list[dict[str, Any]] = []
+
+    def event(detail: dict[str, Any]) -> dict[str, Any]:
+        return {"handleUrl": url, "jobName": arn, "kind": "queued", "detail": detail}
+
+    put = lambda _url, body: sent.append(body)  # noqa: E731
+    other = {"jobArn": arn.replace("abc", "xyz"), "status": "SUCCEEDED"}
+    assert signal.handle_event(event(other), put).startswith("ignored: the event is about")
+    assert signal.handle_event(event({"jobArn": arn, "status": "RUNNING"}), put) == (
+        "ignored: status 'RUNNING' is not an end"
+    )
+    failed = {"jobArn": arn, "jobName": "train-1", "status": "FAILED", "statusReason": "OOM"}
+    assert signal.handle_event(event(failed), put) == f"signalled FAILURE for {arn} (FAILED)"
+    [body] = sent
+    assert body["Status"] == "FAILURE" and body["UniqueId"] == "train-1"
+    assert "failed in its AWS Batch queue (FAILED): OOM" in body["Reason"]

@@ -80,7 +80,7 @@ def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
                     service_job.get("statusReason"),
                 ),
             )
-        return {"PhysicalResourceId": f"{service_job['jobName'] if service_job else 'gone'}-signal"}
+        return {"PhysicalResourceId": physical_id}
     description = _describe(runtime, kind, name)
     if description is not None and description[kind.status_field] in TERMINAL:
         status = description[kind.status_field]
