@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._compact import allow
+from ._nag import acknowledge_statement
 
 if TYPE_CHECKING:
     from aws_cdk import aws_batch as batch
@@ -134,8 +135,18 @@ class ITrainingQueue(Construct):
     def grant_submit(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` submit SageMaker training jobs to this queue, and describe
         and terminate its service jobs."""
-        allow(grantee.grant_principal, list(SUBMIT_ACTIONS), [self.job_queue_arn])
-        allow(grantee.grant_principal, list(JOB_ACTIONS), [service_jobs_arn(self)])
+        principal = grantee.grant_principal
+        jobs = [service_jobs_arn(self)]
+        allow(principal, list(SUBMIT_ACTIONS), [self.job_queue_arn])
+        allow(principal, list(JOB_ACTIONS), jobs)
+        acknowledge_statement(
+            principal,
+            JOB_ACTIONS,
+            jobs,
+            "AWS Batch names a service job by an id it picks at submission: describing "
+            "and terminating the jobs one submitted is granted on the service jobs of the "
+            "account and region; submitting, on this queue only.",
+        )
 
 
 def service_jobs_arn(scope: Construct) -> str:
