@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
 #: Batch's service job type for SageMaker training jobs.
 SAGEMAKER_TRAINING = "SAGEMAKER_TRAINING"
-#: The IAM actions a submitter needs on the queue, and on the jobs it submitted.
-SUBMIT_ACTIONS = ("batch:SubmitServiceJob", "batch:TagResource")
-JOB_ACTIONS = ("batch:DescribeServiceJob", "batch:TerminateServiceJob")
+#: The IAM actions a submitter needs on the queue, and on the service jobs (tagging
+#: them at submission, describing and terminating them).
+SUBMIT_ACTIONS = ("batch:SubmitServiceJob",)
+JOB_ACTIONS = ("batch:DescribeServiceJob", "batch:TerminateServiceJob", "batch:TagResource")
 #: Batch's limits (CreateSchedulingPolicy, SubmitServiceJob, CreateJobQueue).
 MAX_SHARE_DECAY_SECONDS = 604_800
 MAX_COMPUTE_RESERVATION = 99

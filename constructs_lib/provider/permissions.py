@@ -14,6 +14,7 @@ from aws_cdk import ArnFormat, IListProducer, IResolveContext, Lazy, Stack, Toke
 from aws_cdk import aws_iam as iam
 
 from .._nag import acknowledge, add_statement, wildcard_findings
+from ..training_queue import JOB_ACTIONS, SUBMIT_ACTIONS
 
 #: The actions the provider performs on the training jobs of its stack.
 TRAINING_JOB_ACTIONS = [
@@ -38,14 +39,6 @@ TUNING_JOB_ACTIONS = [
     "sagemaker:ListTags",
 ]
 
-#: The actions the provider performs through AWS Batch for queued training jobs: on
-#: the stack's queues, and on service jobs (whose ids Batch picks).
-QUEUE_ACTIONS = ["batch:SubmitServiceJob"]
-SERVICE_JOB_ACTIONS = [
-    "batch:DescribeServiceJob",
-    "batch:TerminateServiceJob",
-    "batch:TagResource",
-]
 #: How Batch names the training job of a service job: ``AWSBatch<job name>...``.
 BATCH_TRAINING_JOB_PREFIX = "AWSBatch"
 
@@ -157,7 +150,7 @@ class JobPermissions:
             self._queue_arns = []
             self._role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=list(QUEUE_ACTIONS),
+                    actions=list(SUBMIT_ACTIONS),
                     resources=Lazy.uncached_list(_ListOf(self._queue_arns)),
                 )
             )
@@ -169,7 +162,7 @@ class JobPermissions:
             )
             add_statement(
                 self._role,
-                actions=list(SERVICE_JOB_ACTIONS),
+                actions=list(JOB_ACTIONS),
                 resources=[service_jobs],
                 reason="AWS Batch names a service job by an id it picks at submission: the "
                 "provider may act on the service jobs of this account and region; it only "
