@@ -251,3 +251,20 @@ def test_batchs_events_signal_only_their_own_jobs_end() -> None:
     [body] = sent
     assert body["Status"] == "FAILURE" and body["UniqueId"] == "train-1"
     assert "failed in its AWS Batch queue (FAILED): OOM" in body["Reason"]
+
+
+def test_a_refused_describe_is_an_error_not_a_job_that_is_gone(world: QueuedWorld) -> None:
+    """Delete must not call a job gone that Batch only refused to describe: a
+    ClientException without 'not found' fails the delete (CloudFormation retries);
+    Batch's 'not found' lets it complete."""
+    fw = world.framework
+    event, _ = fw.start(fw.event("Create", world.queued()))
+    arn = event["PhysicalResourceId"]
+    world.batch.fail_next("DescribeServiceJob", "ClientException", "Rate of requests exceeded")
+    refused = fw.run(fw.event("Delete", world.queued(), PhysicalResourceId=arn))
+    assert refused.status == "FAILED" and "Rate of requests exceeded" in refused.reason
+    assert fw.run(fw.event("Delete", world.queued(), PhysicalResourceId=arn)).status == "SUCCESS"
+    unknown = arn.replace("00000001", "99999999")
+    assert (
+        fw.run(fw.event("Delete", world.queued(), PhysicalResourceId=unknown)).status == "SUCCESS"
+    )

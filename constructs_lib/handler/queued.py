@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,6 +44,7 @@ SERVICE_JOB_ID = "ServiceJobId"
 MAX_CLIENT_TOKEN = 64
 #: Batch's tags per service job.
 MAX_BATCH_TAGS = 50
+_NOT_FOUND = re.compile(r"not (be )?found|does not exist", re.IGNORECASE)
 
 
 def is_queued(properties: Mapping[str, Any]) -> bool:
@@ -119,9 +121,11 @@ def describe_service_job(runtime: Runtime, job: str) -> dict[str, Any] | None:
             runtime, "DescribeServiceJob", runtime.batch.describe_service_job, jobId=job
         )
     except ClientError as error:
-        if _is_not_found(error) or _error(error)[0] == "ClientException":
-            return None
         code, message = _error(error)
+        # Batch answers an unknown job with a ClientException saying so; any other
+        # refusal (a malformed id, access) is an error, not a job that is gone.
+        if _is_not_found(error) or (code == "ClientException" and _NOT_FOUND.search(message)):
+            return None
         raise TrainingJobError(f"DescribeServiceJob of {job} failed ({code}): {message}") from error
     return dict(response)
 
