@@ -52,16 +52,22 @@ def _delete_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind, 
         return False
     removal = str(event["ResourceProperties"].get(REMOVAL_POLICY, "retain"))
     if removal.lower() == "destroy":
-        operation = kind.delete_operation
-        try:
-            _call(runtime, operation, _operation(runtime, operation), **{kind.name_field: name})
-        except ClientError as error:
-            if not _is_not_found(error):
-                code, message = _error(error)
-                raise TrainingJobError(
-                    f"{operation} for {kind.noun.lower()} {name} failed ({code}): {message}"
-                ) from error
+        delete_record(runtime, kind, name)
     return True
+
+
+def delete_record(runtime: Runtime, kind: JobKind, name: str) -> None:
+    """Delete the record of the ended job ``name`` (RemovalPolicy.DESTROY); one
+    already gone is fine."""
+    operation = kind.delete_operation
+    try:
+        _call(runtime, operation, _operation(runtime, operation), **{kind.name_field: name})
+    except ClientError as error:
+        if not _is_not_found(error):
+            code, message = _error(error)
+            raise TrainingJobError(
+                f"{operation} for {kind.noun.lower()} {name} failed ({code}): {message}"
+            ) from error
 
 
 def _vpc_config(description: Description) -> Mapping[str, Any] | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .calls import _call, _describe, _error, _is_not_found, _operation
+from .calls import _call, _describe, _error, _is_not_found
 from .kinds import TRAINING, JobKind
 from .properties import COMPLETION, QUEUE, REMOVAL_POLICY, ROLLBACK, WAIT_TIMEOUT
 from .runtime import CREATED_AT, Description, Runtime, TrainingJobError, _now
@@ -225,7 +225,7 @@ def delete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
 def delete_complete(event: Mapping[str, Any], runtime: Runtime) -> bool:
     """Whether the service job ended (and, with RemovalPolicy.DESTROY, its training
     jobs' records are deleted)."""
-    from .deletion import _network_released  # noqa: PLC0415 - import cycle
+    from .deletion import _network_released, delete_record  # noqa: PLC0415 - import cycle
 
     arn = str(event["PhysicalResourceId"])
     if not is_service_job(arn):
@@ -247,7 +247,7 @@ def delete_complete(event: Mapping[str, Any], runtime: Runtime) -> bool:
     removal = str(event["ResourceProperties"].get(REMOVAL_POLICY, "retain"))
     if removal.lower() == "destroy":
         for name in training_job_names(service_job):
-            _delete_training_job(runtime, name)
+            delete_record(runtime, TRAINING, name)
     return True
 
 
@@ -270,18 +270,6 @@ def _terminate(event: Mapping[str, Any], runtime: Runtime, arn: str) -> None:
         raise TrainingJobError(
             f"TerminateServiceJob of {arn} failed ({code}): {message}"
         ) from error
-
-
-def _delete_training_job(runtime: Runtime, name: str) -> None:
-    operation = TRAINING.delete_operation
-    try:
-        _call(runtime, operation, _operation(runtime, operation), TrainingJobName=name)
-    except ClientError as error:
-        if not _is_not_found(error):
-            code, message = _error(error)
-            raise TrainingJobError(
-                f"{operation} for training job {name} failed ({code}): {message}"
-            ) from error
 
 
 def service_job_tags(runtime: Runtime, physical_id: str) -> dict[str, str] | None:
