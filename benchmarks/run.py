@@ -282,7 +282,7 @@ def validation_cost(repetitions: int) -> dict[str, float]:
         inputs=tuple(TrainingInput.from_bucket(f"c{i}", bucket, f"p{i}/") for i in range(20)),
         output=TrainingOutput.to_bucket(bucket, "models/"),
         hyperparameters={f"h{i}": str(i) for i in range(100)},
-        tags={f"t{i}": "v" for i in range(47)},
+        tags={f"t{i}": "v" for i in range(46)},
     )
     image = ImageConfig({"TrainingImage": "uri"}, "uri", lambda grantee: None)
     runtime = Duration.minutes(45)

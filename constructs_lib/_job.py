@@ -134,7 +134,7 @@ def describe_problem(problem: Problem, props_for_path: Callable[[str], str]) -> 
 
 def superseding(api: Sequence[Problem], ours: Sequence[Problem]) -> list[Problem]:
     """The API's problems and the library's, where a rule of the library for a member
-    (e.g. at least 1 instance, at most 47 tags) replaces the API's looser one for the
+    (e.g. at least 1 instance, at most 46 tags) replaces the API's looser one for the
     same member: one mistake, one message."""
     mine = {problem.path for problem in ours}
     return [problem for problem in api if problem.path not in mine] + list(ours)

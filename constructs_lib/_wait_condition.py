@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_cdk import CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
+from aws_cdk import Aws, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
@@ -76,6 +76,8 @@ def wait_for_state_change(
         "handleUrl": handle.ref,
         "jobName": job_name,
         "detail": events.EventField.from_path("$.detail"),
+        # A failure's reason names the stack for `constructs-lib watch`.
+        "stackName": Aws.STACK_NAME,
     }
     if signal_kind is not None:
         payload["kind"] = signal_kind

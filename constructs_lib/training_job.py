@@ -230,7 +230,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             the instances (``Distribution.torch_distributed()``, ``Distribution.mpi(...)``
             ...), checked as the SageMaker SDK checks it; needs ``code``. Default: none.
         :param environment: environment variables of the container; default: none.
-        :param tags: tags of the training job (at most 47, no ``aws:`` prefix);
+        :param tags: tags of the training job (at most 46, no ``aws:`` prefix);
             default: none.
         :param training_job_name: a fixed job name; default: a unique name generated
             at each creation. A fixed name prevents replacement: a change that needs

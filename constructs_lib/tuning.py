@@ -137,7 +137,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         :param warm_start: start from earlier tuning jobs; default: none.
         :param autotune: let SageMaker choose the strategy, limits and ranges it is
             not given; default: off.
-        :param tags: tags of the tuning job (at most 47); default: none.
+        :param tags: tags of the tuning job (at most 46); default: none.
         :param tuning_job_name: a fixed name (at most 32 characters); default: a
             unique name generated at each creation. A fixed name prevents
             replacement.

@@ -9,6 +9,7 @@ import pytest
 
 from constructs_lib.handler import lifecycle
 from constructs_lib.handler.properties import (
+    LOGICAL_ID_TAG,
     NAME_PREFIX,
     OWNER_TAG,
     REMOVAL_POLICY,
@@ -284,6 +285,8 @@ def test_update_of_tags_only_changes_them_in_place(
         OWNER_TAG: "00000000-0000-0000-0000-000000000001",  # the Create's request id
         # Tags change in place: the job still serves the new request.
         REQUEST_HASH_TAG: request_hash(lifecycle.render_request(new, sagemaker)),  # type: ignore[arg-type]
+        # The resource that started it (constructs-lib watch finds the job by it).
+        LOGICAL_ID_TAG: "TrainA1B2C3D4",
     }
 
 

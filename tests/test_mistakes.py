@@ -143,8 +143,8 @@ def test_mistakes_fail_naming_path_prop_value_and_rule(props: dict[str, Any], me
         ),
         (
             {"tags": {f"k{i}": "v" for i in range(60)}},
-            r"^\[Ml/Job\] Tags \(tags\): 60 is invalid: must have at most 47 tags \(SageMaker "
-            r"allows 50; the library adds 3 to recognise its jobs\)$",
+            r"^\[Ml/Job\] Tags \(tags\): 60 is invalid: must have at most 46 tags \(SageMaker "
+            r"allows 50; the library adds 4 to recognise its jobs\)$",
         ),
     ],
 )

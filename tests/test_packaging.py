@@ -17,7 +17,12 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from constructs_lib.handler import index, lifecycle, waiter
-from constructs_lib.handler.properties import OWNER_TAG, REQUEST_HASH_TAG, request_hash
+from constructs_lib.handler.properties import (
+    LOGICAL_ID_TAG,
+    OWNER_TAG,
+    REQUEST_HASH_TAG,
+    request_hash,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER_DIR = ROOT / "constructs_lib" / "handler"
@@ -194,6 +199,7 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
         "Tags": [
             {"Key": OWNER_TAG, "Value": "r1"},
             {"Key": REQUEST_HASH_TAG, "Value": request_hash(expected_request)},
+            {"Key": LOGICAL_ID_TAG, "Value": "Train"},
         ],
     }
     event = {

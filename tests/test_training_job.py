@@ -663,8 +663,8 @@ def _job(**overrides: Any) -> TrainingJob:
         ),
         (
             {"tags": {f"k{i:02d}": "v" for i in range(48)}},
-            r"Tags \(tags\): 48 is invalid: must have at most 47 tags \(SageMaker allows 50; "
-            "the library adds 3",
+            r"Tags \(tags\): 48 is invalid: must have at most 46 tags \(SageMaker allows 50; "
+            "the library adds 4",
         ),
         (
             {"max_runtime": Duration.minutes(46)},

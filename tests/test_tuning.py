@@ -498,7 +498,7 @@ def _tuning(**overrides: Any) -> HyperparameterTuningJob:
         ),
         (
             {"tags": {f"k{i}": "v" for i in range(48)}},
-            r"Tags \(tags\): 48 is invalid: must have at most 47 tags",
+            r"Tags \(tags\): 48 is invalid: must have at most 46 tags",
         ),
         (
             {"max_runtime": Duration.hours(2)},

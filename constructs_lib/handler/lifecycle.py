@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import queued
+from . import progress, queued
 
 # What the other modules and the tests use, from the module that was all of it.
 from .attributes import (
@@ -48,6 +48,7 @@ from .properties import (
     AWAITING_QUOTA,
     COMPLETION,
     LIBRARY_TAGS,
+    LOGICAL_ID_TAG,
     NAME_PREFIX,
     OWNER_TAG,
     POLL_INTERVAL,
@@ -185,12 +186,15 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
             },
         }
     status = description[kind.status_field]
+    marker = progress.transition(event, kind, description)
     if status == "Completed":
         return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
     if status in RUNNING_STATUSES:
         _check_wait_deadline(event, runtime, kind, description)
-        return {"IsComplete": False}
-    raise TrainingJobError(_failure_message(kind, description))
+        return {"IsComplete": False, progress.PROGRESS: marker}
+    raise TrainingJobError(
+        _failure_message(kind, description) + progress.watch_hint(event["StackId"])
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -230,6 +234,7 @@ def _job_request(
     library_tags = [
         {"Key": OWNER_TAG, "Value": str(event["RequestId"])},
         {"Key": REQUEST_HASH_TAG, "Value": digest},
+        {"Key": LOGICAL_ID_TAG, "Value": str(event["LogicalResourceId"])},
     ]
     if replaces:
         library_tags.append({"Key": REPLACES_TAG, "Value": replaces})
@@ -295,6 +300,7 @@ def _start(
         raise TrainingJobError(
             f"{kind.create_operation} for {noun} {name} failed ({code}): {message}"
         ) from error
+    progress.created(event, kind, name)
     return True
 
 
@@ -382,5 +388,5 @@ def _check_wait_deadline(
         f"{kind.noun} {name} is still {description[kind.status_field]}{detail} after "
         f"{waited.total_seconds():.0f} s, longer than the deployment can wait "
         f"({float(limit):.0f} s). The rollback stops it. Lower max_runtime, or use a "
-        "completion mode for long jobs."
+        f"completion mode for long jobs.{progress.watch_hint(event['StackId'])}"
     )

@@ -34,8 +34,12 @@ REQUEST_HASH_TAG = "constructs-lib:request-hash"
 #: Tag put on a job that replaces another (an Update): the replaced job's name. A
 #: rollback of that update returns to it.
 REPLACES_TAG = "constructs-lib:replaces"
+#: Tag put on every job, holding the logical id of the resource that started it: the
+#: watch command (``constructs-lib watch``) tells the jobs of a stack's resources apart
+#: by it (with the stack's name prefix), before CloudFormation knows their names.
+LOGICAL_ID_TAG = "constructs-lib:logical-id"
 #: The tags the library puts on a job; SageMaker allows 50 in all.
-LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG)
+LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG, LOGICAL_ID_TAG)
 #: ``wait`` (default): the resource completes when the job completed; ``created``:
 #: as soon as the job exists (a wait condition or nothing waits for the rest).
 COMPLETION = "CompletionMode"

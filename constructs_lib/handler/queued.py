@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import progress
 from .calls import _call, _describe, _error, _is_not_found
 from .kinds import TRAINING, JobKind
 from .properties import COMPLETION, QUEUE, REMOVAL_POLICY, ROLLBACK, WAIT_TIMEOUT
@@ -103,7 +104,7 @@ def submit(
             f"SubmitServiceJob of training job {name} to AWS Batch queue {queue} failed "
             f"({code}): {message}"
         ) from error
-    print(json.dumps({"submitted": {"name": name, "queue": queue, "jobArn": response["jobArn"]}}))
+    progress.created(event, TRAINING, name, service_job=response["jobArn"], queue=queue)
     return {
         "PhysicalResourceId": response["jobArn"],
         "Data": {
@@ -173,9 +174,12 @@ def poll(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     if properties.get(COMPLETION) == "created":
         return {"IsComplete": True, "Data": ids}
     if status in WAITING_STATUSES:
+        # Batch's status only: describing the training job too would cost a call a poll.
+        marker = progress.queued_transition(event, service_job, None)
         _check_deadline(event, runtime, service_job)
-        return {"IsComplete": False}
+        return {"IsComplete": False, progress.PROGRESS: marker}
     training_job = latest_training_job(runtime, service_job)
+    progress.queued_transition(event, service_job, training_job)
     if status == "SUCCEEDED":
         if training_job is None or training_job.get("TrainingJobStatus") != "Completed":
             raise TrainingJobError(
@@ -189,7 +193,7 @@ def poll(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         detail = f" Its training job: {failure_message(training_job)}"
     raise TrainingJobError(
         f"Training job {name} failed in AWS Batch queue {service_job.get('jobQueue')} "
-        f"({status}): {reason}.{detail}"
+        f"({status}): {reason}.{detail}{progress.watch_hint(str(event.get('StackId', '')))}"
     )
 
 

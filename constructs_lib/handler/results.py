@@ -11,6 +11,7 @@ from . import queued
 from .attributes import _attributes, _failure_message
 from .calls import _describe
 from .kinds import TRAINING, JobKind
+from .progress import stack_name, watch_hint
 from .properties import HANDLE_URL, WAIT_TIMEOUT
 from .runtime import CREATED_AT, RUNNING_STATUSES, Runtime, TrainingJobError, _now
 from .signal import SERVICE_JOB_ENDS, TERMINAL, service_job_signal, signal_body
@@ -43,7 +44,9 @@ def _result_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
     if status == "Completed":
         return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
     if status not in RUNNING_STATUSES:
-        raise TrainingJobError(_failure_message(kind, description))
+        raise TrainingJobError(
+            _failure_message(kind, description) + watch_hint(str(event.get("StackId", "")))
+        )
     limit = event["ResourceProperties"].get(WAIT_TIMEOUT)
     created = event.get("Data", {}).get(CREATED_AT)
     if limit is not None and created is not None:
@@ -78,6 +81,7 @@ def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
                     name,
                     service_job["status"],
                     service_job.get("statusReason"),
+                    stack_name(str(event.get("StackId", ""))),
                 ),
             )
         return {"PhysicalResourceId": physical_id}
@@ -86,7 +90,13 @@ def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
         status = description[kind.status_field]
         runtime.put(
             str(properties[HANDLE_URL]),
-            signal_body(name, status, description.get("FailureReason"), kind.noun),
+            signal_body(
+                name,
+                status,
+                description.get("FailureReason"),
+                kind.noun,
+                stack_name(str(event.get("StackId", ""))),
+            ),
         )
     return {"PhysicalResourceId": physical_id}
 

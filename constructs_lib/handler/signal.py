@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .kinds import by_key
+from .progress import watch_hint_for
 
 TERMINAL = {"Completed": "SUCCESS", "Failed": "FAILURE", "Stopped": "FAILURE"}
 MAX_REASON_CHARS = 1000
@@ -28,9 +29,14 @@ Put = Callable[[str, dict[str, Any]], None]
 
 
 def signal_body(
-    job_name: str, status: str, failure_reason: str | None, noun: str = "Training job"
+    job_name: str,
+    status: str,
+    failure_reason: str | None,
+    noun: str = "Training job",
+    stack: str | None = None,
 ) -> dict[str, Any]:
-    """The wait condition signal for a job that ended with ``status``."""
+    """The wait condition signal for a job that ended with ``status`` (in the stack
+    named ``stack``, which a failure's reason names for the watch command)."""
     if status == "Completed":
         reason = f"{noun} {job_name} completed"
     else:
@@ -40,6 +46,7 @@ def signal_body(
         reason = (
             f"{noun} {job_name} ended {status}: {detail}. Its logs are in the "
             f"CloudWatch log group /aws/sagemaker/TrainingJobs, streams {streams}."
+            f"{watch_hint_for(stack)}"
         )
     return {"Status": TERMINAL[status], "Reason": reason, "UniqueId": job_name, "Data": status}
 
@@ -62,8 +69,9 @@ def handle_event(event: Any, put: Put) -> str:
         return "ignored: no wait condition handle URL"
     if not isinstance(detail, Mapping):
         return "ignored: the event has no detail"
+    stack = event.get("stackName") if isinstance(event.get("stackName"), str) else None
     if event.get("kind") == "queued":
-        return _handle_service_job_event(url, expected, detail, put)
+        return _handle_service_job_event(url, expected, detail, put, stack)
     kind = by_key(event.get("kind"))
     name, status = detail.get(kind.name_field), detail.get(kind.status_field)
     if not isinstance(name, str) or name != expected:
@@ -71,7 +79,8 @@ def handle_event(event: Any, put: Put) -> str:
     if status not in TERMINAL:
         return f"ignored: status {status!r} is not an end"
     reason = detail.get("FailureReason")
-    put(url, signal_body(name, status, reason if isinstance(reason, str) else None, kind.noun))
+    text = reason if isinstance(reason, str) else None
+    put(url, signal_body(name, status, text, kind.noun, stack))
     return f"signalled {TERMINAL[status]} for {name} ({status})"
 
 
@@ -79,9 +88,11 @@ def handle_event(event: Any, put: Put) -> str:
 SERVICE_JOB_ENDS = {"SUCCEEDED": "SUCCESS", "FAILED": "FAILURE"}
 
 
-def service_job_signal(name: str, arn: str, status: str, reason: str | None) -> dict[str, Any]:
+def service_job_signal(
+    name: str, arn: str, status: str, reason: str | None, stack: str | None = None
+) -> dict[str, Any]:
     """The wait condition signal for the service job ``arn`` (named ``name``) that
-    ended with ``status``."""
+    ended with ``status`` (in the stack named ``stack``)."""
     if status == "SUCCEEDED":
         text = f"Training job {name} completed (AWS Batch service job {arn})"
     else:
@@ -89,12 +100,14 @@ def service_job_signal(name: str, arn: str, status: str, reason: str | None) -> 
         text = (
             f"Training job {name} failed in its AWS Batch queue ({status}): {detail}. Its "
             "training job's logs are in the CloudWatch log group /aws/sagemaker/TrainingJobs, "
-            f"streams AWSBatch{name}*."
+            f"streams AWSBatch{name}*.{watch_hint_for(stack)}"
         )
     return {"Status": SERVICE_JOB_ENDS[status], "Reason": text, "UniqueId": name, "Data": status}
 
 
-def _handle_service_job_event(url: str, expected: Any, detail: Mapping[str, Any], put: Put) -> str:
+def _handle_service_job_event(
+    url: str, expected: Any, detail: Mapping[str, Any], put: Put, stack: str | None
+) -> str:
     arn, status = detail.get("jobArn"), detail.get("status")
     if not isinstance(arn, str) or arn != expected:
         return f"ignored: the event is about {arn!r}, not {expected!r}"
@@ -102,9 +115,8 @@ def _handle_service_job_event(url: str, expected: Any, detail: Mapping[str, Any]
         return f"ignored: status {status!r} is not an end"
     name = detail.get("jobName") if isinstance(detail.get("jobName"), str) else arn
     reason = detail.get("statusReason")
-    put(
-        url, service_job_signal(str(name), arn, status, reason if isinstance(reason, str) else None)
-    )
+    text = reason if isinstance(reason, str) else None
+    put(url, service_job_signal(str(name), arn, status, text, stack))
     return f"signalled {SERVICE_JOB_ENDS[status]} for {arn} ({status})"
 
 

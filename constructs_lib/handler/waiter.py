@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import lifecycle
+from .progress import PROGRESS
 from .properties import MAX_SERVICE_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS
 
 #: The longest the waiter waits for one event: CloudFormation's limit.
@@ -127,6 +128,9 @@ def _wait(
         if answer.get("IsComplete"):
             data = {**event.get("Data", {}), **answer.get("Data", {})}
             return _answer(services, event, "SUCCESS", physical, data=data, polls=polls)
+        if PROGRESS in answer:
+            # The job's last status logged: the next poll logs only a change.
+            event[PROGRESS] = answer[PROGRESS]
         next_poll = services.now() + QUERY_INTERVAL_SECONDS
         if next_poll - started >= TOTAL_TIMEOUT_SECONDS:
             reason = (
