@@ -127,6 +127,13 @@ class TrainingCode(ABC):
         at synth (a directory), else None."""
         return None
 
+    @property
+    def archive(self) -> Path | None:
+        """The ``sourcedir.tar.gz`` on this machine, the very file the stack uploads,
+        where the code is local (a directory), else None (e.g. for
+        ``testing.run_locally``)."""
+        return None
+
 
 #: The entry points the training toolkit runs (its ``process.validate_entry_point``):
 #: a relative path of letters, digits and ``. _ + -``, without ``.`` or ``..`` parts.
@@ -217,6 +224,10 @@ class _DirectoryCode(TrainingCode):
     @property
     def files(self) -> list[str]:
         return list(self.packed.files)
+
+    @property
+    def archive(self) -> Path:
+        return self.packed.archive
 
     def bind(self, scope: Construct) -> CodeConfig:
         try:

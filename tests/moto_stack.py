@@ -63,6 +63,8 @@ def resolve(value: Any, template: Mapping[str, Any], stack_id: str) -> Any:
         resource = template["Resources"][name]
         if resource["Type"] == "AWS::IAM::Role" and attribute == "Arn":
             return f"arn:aws:iam::{ACCOUNT}:role/{ref(name)}"
+        if attribute.endswith("Id"):  # a security group's GroupId...
+            return f"{name.lower()}-{attribute.lower()}"
         if attribute.endswith("Arn"):
             service = resource["Type"].split("::")[1].lower()
             return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name.lower()}/{ref(name)}"

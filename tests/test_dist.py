@@ -346,3 +346,98 @@ def test_handler_asset_holds_the_handler_files_and_nothing_else(
     }
     # One asset, shared by every stack's provider (same content, same hash).
     assert report["handler_assets"] == [sorted({*folders, *handler_files})]
+
+
+@pytest.fixture(scope="session")
+def python_with_extras(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A fresh virtualenv with ``pip install 'constructs-lib[cli,local]'`` of the wheel."""
+    venv = tmp_path_factory.mktemp("user-extras") / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    interpreter = venv / "bin" / "python"
+    _run(
+        [
+            str(interpreter),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            f"{wheel}[cli,local]",
+        ],
+        env=_clean_env(),
+    )
+    return interpreter
+
+
+def test_the_extras_give_the_watch_command_and_the_rehearsal(
+    python_with_extras: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m constructs_lib watch --assembly cdk.out --once`` from the installed
+    wheel, on the sample's assembly, against moto's server: before the deploy (nothing
+    started: 3), then with its job started by the handler and completed (0)."""
+    from aws_cdk import App  # noqa: PLC0415 - the checkout's, to synthesize the sample
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    from sample_app.app import build_app  # noqa: PLC0415
+    from tests.moto_stack import MotoStack  # noqa: PLC0415
+
+    found = _run(
+        [
+            str(python_with_extras),
+            "-c",
+            "import boto3, rich, sagemaker_training; "
+            "from constructs_lib.testing import run_locally, LocalRun; print('ok')",
+        ],
+        cwd=tmp_path,
+        env=_clean_env(),
+    )
+    assert found.stdout.strip() == "ok"
+    assembly = tmp_path / "cdk.out"
+    context = {"sample:region": "us-east-1", "aws:cdk:enable-path-metadata": True}
+    build_app(App(outdir=str(assembly), context=context)).synth()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        aws = {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        for key, value in aws.items():
+            monkeypatch.setenv(key, value)
+        command = [
+            str(python_with_extras),
+            "-m",
+            "constructs_lib",
+            "watch",
+            "--assembly",
+            str(assembly),
+            "--once",
+        ]
+
+        def watch() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                command,
+                cwd=tmp_path,
+                env=_clean_env(**aws),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+
+        before = watch()
+        assert before.returncode == 3, before.stdout + before.stderr
+        assert "TrainAndServe  not deployed yet" in before.stdout
+        assert "  Train  not started" in before.stdout
+
+        stack = MotoStack.of(assembly, "TrainAndServe").create("CREATE_COMPLETE")
+        name = stack.start("Train")
+        after = watch()
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert f"  Train  {name}  Completed" in after.stdout
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@ reader would run them: a later block may continue an earlier one)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -20,4 +21,19 @@ def test_readme_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))
     namespace: dict[str, object] = {"__name__": "readme"}
     for index, block in enumerate(BLOCKS):
+        before = set(namespace)
         exec(compile(block, f"README.md block {index}", "exec"), namespace)
+        # A pytest the README shows runs too, where it needs no fixture but tmp_path.
+        for name in sorted(set(namespace) - before):
+            test = namespace[name]
+            if name.startswith("test_") and callable(test):
+                parameters = inspect.signature(test).parameters
+                if set(parameters) <= {"tmp_path"}:
+                    folder = tmp_path / name
+                    folder.mkdir()
+                    test(**({"tmp_path": folder} if parameters else {}))
+
+
+def test_the_readme_runs_its_rehearsal_pytest() -> None:
+    """The README's local rehearsal is a pytest that the block test above runs."""
+    assert any("def test_the_training_script_learns(tmp_path)" in block for block in BLOCKS)

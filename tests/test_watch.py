@@ -108,6 +108,7 @@ def _deploy_in_progress(world: World) -> dict[str, str]:
     job = tuning_job(tune)
     job.hyper_parameter_tuning_job_status = "InProgress"
     job.hyper_parameter_tuning_end_time = None
+    job.creation_time -= dt.timedelta(seconds=250)
     job.training_job_status_counters = {"Completed": 2, "InProgress": 2}
     job.best_training_job = {
         **job.best_training_job,

@@ -13,10 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from constructs_lib.testing import _tree as tree
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_PYTHON = ROOT / ".venv-sdk" / "bin" / "python"
@@ -64,15 +67,12 @@ def write_tree(
 ) -> None:
     """The ``SAGEMAKER_BASE_DIR`` tree SageMaker writes for a training job of
     ``request`` (a CreateTrainingJob request, or a tuning job's training definition
-    with ``hyperparameters`` the values one training job gets).
+    with ``hyperparameters`` the values one training job gets), as the library's local
+    rehearsal writes it, with the assembly's staged files as the code and data.
 
     :param channel_files: the file of a channel whose S3 URI is not an asset (e.g. the
         artifacts of another job), by channel name.
     """
-    config = base / "input" / "config"
-    config.mkdir(parents=True)
-    for folder in ("model", "output/data", "code"):
-        (base / folder).mkdir(parents=True)
     # The code: the request's S3 URI mapped to the staged archive, or (a job without
     # network access) its path in the code channel, mapped into the tree.
     values = dict(hyperparameters)
@@ -84,47 +84,20 @@ def write_tree(
         else str(staged(submit, files))
     )
     values["sagemaker_submit_directory"] = json.dumps(local)
-    (config / "hyperparameters.json").write_text(json.dumps(values))
-    mode = request["AlgorithmSpecification"].get("TrainingInputMode", "File")
-    channels: dict[str, Any] = {}
+    channels: dict[str, Path] = {}
+    staging = Path(tempfile.mkdtemp(prefix="channels-"))
     for channel in request.get("InputDataConfig", []):
-        source = channel["DataSource"]["S3DataSource"]
-        channels[channel["ChannelName"]] = {
-            "ContentType": channel.get("ContentType"),
-            "TrainingInputMode": channel.get("InputMode", mode),
-            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
-            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-        }
-        data = base / "input" / "data" / channel["ChannelName"]
-        data.mkdir(parents=True)
-        given = (channel_files or {}).get(channel["ChannelName"])
+        name = channel["ChannelName"]
+        given = (channel_files or {}).get(name)
         if given is not None:
-            shutil.copy(given, data / given.name)
-        else:
-            # SageMaker names the file after the object's key.
-            key = staged_key(source["S3Uri"], files)
-            shutil.copy(files[key], data / Path(key).name)
-    (config / "inputdataconfig.json").write_text(json.dumps(channels))
-    instance_type = request["ResourceConfig"]["InstanceType"]
-    # "localhost": the toolkit waits until every host resolves.
-    (config / "resourceconfig.json").write_text(
-        json.dumps(
-            {
-                "current_host": "localhost",
-                "hosts": ["localhost"],
-                "current_instance_type": instance_type,
-                "current_group_name": "homogeneousCluster",
-                "instance_groups": [
-                    {
-                        "instance_group_name": "homogeneousCluster",
-                        "instance_type": instance_type,
-                        "hosts": ["localhost"],
-                    }
-                ],
-                "network_interface_name": "eth0",
-            }
-        )
-    )
+            channels[name] = given
+            continue
+        # SageMaker names the file after the object's key.
+        key = staged_key(channel["DataSource"]["S3DataSource"]["S3Uri"], files)
+        (staging / name).mkdir()
+        shutil.copy(files[key], staging / name / Path(key).name)
+        channels[name] = staging / name
+    tree.write_tree(base, definition=request, hyperparameters=values, channels=channels)
 
 
 def train(base: Path) -> subprocess.CompletedProcess[str]:

@@ -60,7 +60,7 @@ def _bar(view: JobView) -> str:
     return "[" + "#" * filled + "." * (_BAR - filled) + "]"
 
 
-def _metrics(view: JobView) -> str:
+def _metrics(view: JobView, separator: str = "  ") -> str:
     shown = [
         f"{name}={'-' if value is None else f'{value:g}'}" for name, value in view.metrics.items()
     ]
@@ -71,7 +71,7 @@ def _metrics(view: JobView) -> str:
     if view.best is not None:
         job, metric, value = view.best
         shown.append(f"best: {metric}={value:g} ({job})")
-    return "  ".join(shown)
+    return separator.join(shown)
 
 
 def _log_lines(view: JobView) -> list[str]:
@@ -161,7 +161,7 @@ def rich_view(stacks: Sequence[StackView], now: dt.datetime) -> RenderableType:
                 time.append(
                     ProgressBar(total=float(view.max_runtime), completed=view.elapsed, width=_BAR)
                 )
-            table.add_row(job, status, Group(*time), Text(_metrics(view)))
+            table.add_row(job, status, Group(*time), Text(_metrics(view, "\n")))
         parts.append(table)
         for view in stack.jobs:
             lines = _log_lines(view)

@@ -1,4 +1,20 @@
-"""Snapshot-test stacks that use this library (or any CDK stack).
+"""Test what you deploy: rehearse a job's code locally, and snapshot-test stacks that
+use this library (or any CDK stack).
+
+:func:`run_locally` runs a script-mode job's own code on local data, as SageMaker
+would run it (the training toolkit on the ``/opt/ml`` tree, no Docker), and reads its
+metrics as SageMaker reads the log, before anything is paid for::
+
+    from constructs_lib.testing import run_locally
+
+    def test_the_script_trains(tmp_path):
+        job = MyStack(App(), "MyStack").training_job
+        run = run_locally(job, channels={"train": "data/train.csv"}, workdir=tmp_path)
+        assert run.metrics["validation:rmse"] < 1.0
+        assert (run.model_dir / "model.joblib").exists()
+
+It needs the ``local`` extra (``pip install 'constructs-lib[local]'``) and your
+framework (scikit-learn, PyTorch...) installed.
 
 A synthesized template churns where the infrastructure does not: asset hashes
 change with any byte of a Lambda bundle or data file, and the bootstrap bucket and
@@ -39,6 +55,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
+
+    from ._rehearsal import LocalRun as LocalRun
+    from ._rehearsal import LocalRunError as LocalRunError
+    from ._rehearsal import read_metrics as read_metrics
+    from ._rehearsal import run_locally as run_locally
 
 ASSET_HASH_PLACEHOLDER = "<asset-hash>"
 ASSET_BUCKET_PLACEHOLDER = "<asset-bucket>"
@@ -109,7 +130,15 @@ def warnings(stack: Stack) -> list[str]:
     return [f"{message.id}: {message.entry.data}" for message in found]
 
 
+#: What ``run_locally`` brings, loaded on first use (it imports the AWS CDK).
+_REHEARSAL = ("run_locally", "LocalRun", "LocalRunError", "read_metrics")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _REHEARSAL:
+        from . import _rehearsal  # noqa: PLC0415
+
+        return getattr(_rehearsal, name)
     # The syrupy extensions are built on first use, so importing this module does not
     # require syrupy.
     if name == "TemplateSnapshotExtension":
