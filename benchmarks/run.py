@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import feedback
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().with_name("results.json")
 ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
@@ -327,6 +329,8 @@ def main() -> None:
         "calls per job-hour": calls_per_job_hour(),
         "validation seconds": validation,
         "jsii round trips": round_trips(),
+        # Issue 29: the watch command, the local rehearsal, and what neither costs.
+        "feedback loop": feedback.measure(quick),
     }
     ratios = {
         "1 job / bare app (synth)": (synth["1 job"] / synth["bare"], 1.15),
@@ -385,6 +389,12 @@ def main() -> None:
         )
     for mode, counts in results["calls per job-hour"].items():
         print(f"{mode:40} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    print()
+    for name, values in results["feedback loop"].items():
+        shown = ", ".join(
+            f"{k}: {round(v, 3) if isinstance(v, float) else v}" for k, v in values.items()
+        )
+        print(f"{name}: {shown}")
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
 
 

@@ -206,6 +206,18 @@ class MotoStack:
         return physical
 
 
+def start_other_job(name: str) -> None:
+    """A training job of the account that is none of a stack's (no library tags)."""
+    boto3.client("sagemaker", region_name=REGION).create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": "img", "TrainingInputMode": "File"},
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/other",
+        OutputDataConfig={"S3OutputPath": "s3://other/"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 

@@ -70,10 +70,9 @@ def wheel(dist: Path) -> Path:
     return found
 
 
-@pytest.fixture(scope="session")
-def python(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
-    """A fresh virtualenv with the wheel and its runtime dependencies, nothing else."""
-    venv = tmp_path_factory.mktemp("user") / "venv"
+def _user_venv(folder: Path, requirement: str) -> Path:
+    """A fresh virtualenv in ``folder`` with ``pip install <requirement>``: its Python."""
+    venv = folder / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
     interpreter = venv / "bin" / "python"
     _run(
@@ -87,11 +86,17 @@ def python(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
             # Python compiles what the user's app imports when it first does; pip's
             # compiling all of aws-cdk-lib up front is most of the install's time.
             "--no-compile",
-            str(wheel),
+            requirement,
         ],
         env=_clean_env(),
     )
     return interpreter
+
+
+@pytest.fixture(scope="session")
+def python(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A fresh virtualenv with the wheel and its runtime dependencies, nothing else."""
+    return _user_venv(tmp_path_factory.mktemp("user"), str(wheel))
 
 
 @pytest.fixture(scope="session")
@@ -351,23 +356,7 @@ def test_handler_asset_holds_the_handler_files_and_nothing_else(
 @pytest.fixture(scope="session")
 def python_with_extras(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh virtualenv with ``pip install 'constructs-lib[cli,local]'`` of the wheel."""
-    venv = tmp_path_factory.mktemp("user-extras") / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)])
-    interpreter = venv / "bin" / "python"
-    _run(
-        [
-            str(interpreter),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            f"{wheel}[cli,local]",
-        ],
-        env=_clean_env(),
-    )
-    return interpreter
+    return _user_venv(tmp_path_factory.mktemp("user-extras"), f"{wheel}[cli,local]")
 
 
 def test_the_extras_give_the_watch_command_and_the_rehearsal(

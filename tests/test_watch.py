@@ -34,6 +34,7 @@ from tests.moto_stack import (
     MotoBatch,
     MotoStack,
     run_training,
+    start_other_job,
     tuning_job,
     write_log,
 )
@@ -199,15 +200,7 @@ def test_every_job_completed_exits_0_and_a_similar_job_is_not_taken(world: World
     # Another job of the account with the stack's prefix, started later, failing: not
     # one the stack's resources started (its tags say so).
     decoy = f"{world.stack.started[stack.logical_id('Train')][:-12]}ffffffffffff"
-    request = {
-        "TrainingJobName": decoy,
-        "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
-        "RoleArn": "arn:aws:iam::123456789012:role/x",
-        "OutputDataConfig": {"S3OutputPath": "s3://b/"},
-        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-    }
-    boto3.client("sagemaker", region_name=REGION).create_training_job(**request)
+    start_other_job(decoy)
     run_training(decoy, secondary=["Failed"], elapsed=1, status="Failed", reason="not ours")
     world.stack.set_status("CREATE_COMPLETE")
 
@@ -256,16 +249,8 @@ def test_the_calls_of_a_refresh_do_not_grow_with_the_accounts_jobs(world: World)
     before = world.clients[None].calls.copy()
     world.watch(logs=0)
     first = world.clients[None].calls - before
-    client = boto3.client("sagemaker", region_name=REGION)
-    request = {
-        "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
-        "RoleArn": "arn:aws:iam::123456789012:role/x",
-        "OutputDataConfig": {"S3OutputPath": "s3://b/"},
-        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-    }
     for index in range(150):
-        client.create_training_job(TrainingJobName=f"someone-else-{index}", **request)
+        start_other_job(f"someone-else-{index}")
     before = world.clients[None].calls.copy()
     world.watch(logs=0)
     second = world.clients[None].calls - before
@@ -273,6 +258,18 @@ def test_the_calls_of_a_refresh_do_not_grow_with_the_accounts_jobs(world: World)
     assert second == first
     # Per refresh: the stack, its resources, one list per kind, one describe per job.
     assert sum(first.values()) <= 10, first
+
+
+def test_a_refresh_of_many_calls_is_followed_by_a_longer_pause(world: World) -> None:
+    """A stack of hundreds of running jobs (a describe each) is refreshed less often."""
+    watcher = watch.Watcher(
+        watch.Options(stacks=(watch_app.STACK,), interval=15.0), world.clients_for
+    )
+    watcher.refresh()
+    assert 0 < watcher.calls <= 10
+    assert watcher.pause() == 15.0
+    watcher.calls = 300
+    assert watcher.pause() == 300 / watch.MAX_CALLS_PER_SECOND
 
 
 def test_the_live_display_renders_the_jobs_once(world: World) -> None:

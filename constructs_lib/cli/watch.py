@@ -8,14 +8,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ._assembly import StackSource, WatchError, from_assembly
 from ._aws import Clients
 from ._find import Finder
 from ._logs import LogReader
 from ._render import plain, rich_view, transition_line
-from ._state import Describer, Outcome, StackView
+from ._state import Describer, JobView, Outcome, StackView
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: The most API calls a second a watch makes on average: a stack of many running jobs
+#: is refreshed less often (each running job is described once a refresh), so that the
+#: command never competes with the deploy's own calls for the account's rate limits.
+MAX_CALLS_PER_SECOND = 4.0
 
 #: Exit codes of ``--once`` (and of a watch that ends).
 EXIT_COMPLETED = 0
@@ -83,15 +91,31 @@ class Watcher:
         self.options = options
         self._clock = clock
         self._parts: list[tuple[Finder, Describer, LogReader]] = []
+        self._clients: list[Clients] = []
         for source in sources(options):
             clients = clients_for(options.region or source.region)
             logs = LogReader(clients)
             describer = Describer(clients, logs, log_lines=options.logs)
             self._parts.append((Finder(clients, source), describer, logs))
+            if all(clients is not known for known in self._clients):
+                self._clients.append(clients)
+        #: API calls of the last refresh.
+        self.calls = 0
+
+    def _calls(self) -> int:
+        return sum(sum(clients.calls.values()) for clients in self._clients)
 
     def refresh(self) -> list[StackView]:
+        before = self._calls()
         now = self._clock()
-        return [describer.stack(finder.find(), now) for finder, describer, _ in self._parts]
+        stacks = [describer.stack(finder.find(), now) for finder, describer, _ in self._parts]
+        self.calls = self._calls() - before
+        return stacks
+
+    def pause(self) -> float:
+        """Seconds until the next refresh: the interval, longer for a refresh of many
+        calls (see :data:`MAX_CALLS_PER_SECOND`)."""
+        return max(self.options.interval, self.calls / MAX_CALLS_PER_SECOND)
 
     def new_log_lines(self, stacks: Sequence[StackView]) -> list[str]:
         """``--follow``: the lines each running (or just ended) job wrote since the last
@@ -135,21 +159,21 @@ def run(
     return _lines(console, watcher, stacks, sleep, clock)
 
 
-def _show(console: Any, stacks: list[StackView], now: dt.datetime, *, live: bool) -> None:
+def _show(console: Console, stacks: list[StackView], now: dt.datetime, *, live: bool) -> None:
     if live:
         console.print(rich_view(stacks, now))
     else:
         _write(console, plain(stacks, now))
 
 
-def _write(console: Any, text: str) -> None:
+def _write(console: Console, text: str) -> None:
     """Plain text as it is (no wrapping, tabs kept), for logs and pipes."""
     console.file.write(text if text.endswith("\n") else f"{text}\n")
     console.file.flush()
 
 
 def _live(
-    console: Any,
+    console: Console,
     watcher: Watcher,
     stacks: list[StackView],
     sleep: Callable[[float], None],
@@ -165,13 +189,13 @@ def _live(
                     display.console.print(line, markup=False, highlight=False)
             if finished(stacks):
                 return exit_code(stacks)
-            sleep(watcher.options.interval)
+            sleep(watcher.pause())
             stacks = watcher.refresh()
             display.update(rich_view(stacks, clock()), refresh=True)
 
 
 def _lines(
-    console: Any,
+    console: Console,
     watcher: Watcher,
     stacks: list[StackView],
     sleep: Callable[[float], None],
@@ -187,7 +211,7 @@ def _lines(
         if finished(stacks):
             _show(console, stacks, clock(), live=False)
             return exit_code(stacks)
-        sleep(watcher.options.interval)
+        sleep(watcher.pause())
         stacks = watcher.refresh()
         for stack in stacks:
             for view in stack.jobs:
@@ -197,9 +221,9 @@ def _lines(
                     _write(console, transition_line(view, clock()))
 
 
-def _key(stack: StackView, view: Any) -> tuple[str, str]:
+def _key(stack: StackView, view: JobView) -> tuple[str, str]:
     return (stack.state.source.name, view.resource.logical_id)
 
 
-def _change(view: Any) -> tuple[Any, ...]:
+def _change(view: JobView) -> tuple[Any, ...]:
     return (view.job, view.status, view.secondary)

@@ -53,13 +53,11 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+# The standard library's only: the AWS CDK is imported where a rehearsal runs.
+from ._rehearsal import LocalRun, LocalRunError, read_metrics, run_locally
+
 if TYPE_CHECKING:
     from aws_cdk import Stack
-
-    from ._rehearsal import LocalRun as LocalRun
-    from ._rehearsal import LocalRunError as LocalRunError
-    from ._rehearsal import read_metrics as read_metrics
-    from ._rehearsal import run_locally as run_locally
 
 ASSET_HASH_PLACEHOLDER = "<asset-hash>"
 ASSET_BUCKET_PLACEHOLDER = "<asset-bucket>"
@@ -130,15 +128,23 @@ def warnings(stack: Stack) -> list[str]:
     return [f"{message.id}: {message.entry.data}" for message in found]
 
 
-#: What ``run_locally`` brings, loaded on first use (it imports the AWS CDK).
-_REHEARSAL = ("run_locally", "LocalRun", "LocalRunError", "read_metrics")
+# (The syrupy extensions are left out: ``import *`` must not need syrupy.)
+__all__ = [
+    "ASSET_BUCKET_PLACEHOLDER",
+    "ASSET_HASH_PLACEHOLDER",
+    "ASSET_REPOSITORY_PLACEHOLDER",
+    "LocalRun",
+    "LocalRunError",
+    "normalize_template",
+    "read_metrics",
+    "run_locally",
+    "stack_template",
+    "template_lines",
+    "warnings",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _REHEARSAL:
-        from . import _rehearsal  # noqa: PLC0415
-
-        return getattr(_rehearsal, name)
     # The syrupy extensions are built on first use, so importing this module does not
     # require syrupy.
     if name == "TemplateSnapshotExtension":
