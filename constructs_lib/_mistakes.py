@@ -5,8 +5,9 @@ value and the rule. Shared by every kind of job: checked on the training definit
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Size, SizeRoundingBehavior, Token
@@ -15,6 +16,8 @@ from constructs import Construct
 
 from ._schema.validate import Problem
 from ._stacks import region_of, resource_region
+from .config import MetricDefinition
+from .image import ImageConfig
 from .request import TrainingJobProps
 
 #: The request members that hold an S3 URI the library built from a bucket and a key
@@ -98,6 +101,94 @@ def volume_gibibytes(size: Size) -> tuple[int, Problem | None]:
     return whole, None
 
 
+def metric_regex_problems(props: TrainingJobProps) -> list[Problem]:
+    """Metric definitions whose regex does not compile or has other than one capture
+    group: SageMaker reads the value from the first group, and a job whose regex never
+    gives one ends without the metric, after its paid run."""
+    problems: list[Problem] = []
+    for index, definition in enumerate(props.metric_definitions):
+        path = f"AlgorithmSpecification.MetricDefinitions[{index}].Regex"
+        regex = definition.regex
+        if not isinstance(regex, str) or Token.is_unresolved(regex):
+            continue
+        try:
+            groups = re.compile(regex).groups
+        except re.error as error:
+            problems.append(Problem(path, regex, f"does not compile as a regex: {error}"))
+            continue
+        if groups != 1:
+            problems.append(
+                Problem(
+                    path,
+                    regex,
+                    f"has {groups} capture groups: SageMaker reads {definition.name}'s value "
+                    "from exactly one, e.g. r'loss=([0-9.]+)' (make the others "
+                    "non-capturing: (?:...))",
+                )
+            )
+    return problems
+
+
+def _pip_needs_an_index(requirements: str) -> bool:
+    """Whether a ``requirements.txt`` downloads: it names packages and does not install
+    from files only (``--no-index`` with ``--find-links`` to wheels in the code)."""
+    lines = [line.split("#", 1)[0].strip() for line in requirements.splitlines()]
+    wanted = [line for line in lines if line and not line.startswith("-")]
+    return bool(wanted) and "--no-index" not in requirements
+
+
+def network_problems(props: TrainingJobProps) -> list[Problem]:
+    """Code that installs a ``requirements.txt`` from an index, in a job without
+    network access: the container's pip cannot reach one there."""
+    if not props.network_isolation or props.code is None:
+        return []
+    requirements = props.code.local_file("requirements.txt")
+    if requirements is None or not _pip_needs_an_index(requirements.read_text()):
+        return []
+    return [
+        Problem(
+            "EnableNetworkIsolation",
+            True,
+            "the code has a requirements.txt, which the framework container installs with "
+            "pip, and a job without network access has no package index to install from: "
+            "put the packages in the image (TrainingImage.from_asset), or ship their "
+            "wheels in the code and install them with '--no-index --find-links <dir>' "
+            "lines in requirements.txt",
+        )
+    ]
+
+
+def bucket_region_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
+    """Buckets of another region than the job's: SageMaker reads and writes S3 in the
+    job's region only."""
+    stack_region = region_of(scope)
+    if Token.is_unresolved(stack_region):
+        return []
+    located: list[tuple[str, Any]] = [("OutputDataConfig.S3OutputPath", props.output.location)]
+    located.extend(
+        (f"InputDataConfig[{index}].DataSource.S3DataSource.S3Uri", channel.location)
+        for index, channel in enumerate(props.inputs)
+    )
+    if props.checkpoint is not None:
+        located.append(("CheckpointConfig.S3Uri", props.checkpoint.location))
+    problems: list[Problem] = []
+    for path, location in located:
+        if location is None:
+            continue
+        region = resource_region(location.bucket)
+        if region is not None and region != stack_region:
+            problems.append(
+                Problem(
+                    path,
+                    location.bucket.bucket_name,
+                    f"the bucket is in {region}, the job in {stack_region}: SageMaker "
+                    "reads and writes S3 in the job's region only (replicate the data, "
+                    "or train in the bucket's region)",
+                )
+            )
+    return problems
+
+
 def definition_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
     """The mistakes of a training definition that its props show before rendering."""
     problems = key_region_problems(scope, props)
@@ -105,4 +196,32 @@ def definition_problems(scope: Construct, props: TrainingJobProps) -> list[Probl
         _, problem = volume_gibibytes(props.volume_size)
         if problem is not None:
             problems.append(problem)
+    problems.extend(metric_regex_problems(props))
+    problems.extend(network_problems(props))
+    problems.extend(bucket_region_problems(scope, props))
     return problems
+
+
+def check_metric_name(
+    scope: Construct,
+    name: str,
+    definitions: Sequence[MetricDefinition],
+    image: ImageConfig | None,
+) -> None:
+    """A metric read from a job must be one it reports: one of its metric definitions
+    (or any, for an image that reports its own: a built-in algorithm's). Else the
+    deploy would fail after the paid run, the attribute missing."""
+    defined = [definition.name for definition in definitions]
+    if name in defined or Token.is_unresolved(name):
+        return
+    if image is not None and image.emits_metrics:
+        return
+    close = difflib.get_close_matches(name, defined, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"[{scope.node.path}] metric: {name!r} is invalid: the job reports only the "
+        f"metrics its metric_definitions capture from its log "
+        f"({', '.join(repr(d) for d in defined) or 'none'}).{hint} To read it, add "
+        f"MetricDefinition({name!r}, r'<regex whose one group is the value>') to "
+        "metric_definitions."
+    )

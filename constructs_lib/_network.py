@@ -52,6 +52,7 @@ def describe_selection(selection: ec2.SubnetSelection | None) -> str:
 # ---------------------------------------------------------------------------
 
 NO_S3_ROUTE_WARNING_ID = "constructs-lib:no-s3-route"
+PUBLIC_SUBNETS_WARNING_ID = "constructs-lib:public-subnets"
 
 
 def job_security_groups(
@@ -121,6 +122,7 @@ def job_vpc_config(
             f"selects no subnet of {vpc.node.path}"
         )
     _warn_without_s3_route(scope, vpc, subnet_ids)
+    _warn_of_public_subnets(scope, vpc, subnet_ids)
     config = {
         "SecurityGroupIds": [g.security_group_id for g in security_groups],
         "Subnets": subnet_ids,
@@ -141,6 +143,22 @@ def _warn_without_s3_route(scope: Construct, vpc: ec2.IVpc, subnet_ids: list[str
         "would hang. Add one (vpc.add_gateway_endpoint('S3', service="
         "ec2.GatewayVpcEndpointAwsService.S3)), select subnets with egress, or "
         "acknowledge this warning if the VPC has an endpoint outside this app.",
+    )
+
+
+def _warn_of_public_subnets(scope: Construct, vpc: ec2.IVpc, subnet_ids: list[str]) -> None:
+    public = {subnet.subnet_id for subnet in vpc.public_subnets}
+    chosen = [subnet_id for subnet_id in subnet_ids if subnet_id in public]
+    if not chosen:
+        return
+    Annotations.of(scope).add_warning_v2(
+        PUBLIC_SUBNETS_WARNING_ID,
+        f"The job runs in public subnets of {vpc.node.path}: SageMaker gives training "
+        "instances no public IP, so the job has no internet there (a requirements.txt, "
+        "downloads from anywhere but S3 through an endpoint fail, and the job hangs or "
+        "fails after it started). Select private subnets with a NAT route "
+        "(vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)), "
+        "or isolated ones with the endpoints the job needs.",
     )
 
 

@@ -134,6 +134,11 @@ class TrainingCode(ABC):
         ``testing.run_locally``)."""
         return None
 
+    def local_file(self, name: str) -> Path | None:
+        """The file ``name`` of the code (a path relative to its root) on this
+        machine, where the code is local and has it (after exclusions), else None."""
+        return None
+
 
 #: The entry points the training toolkit runs (its ``process.validate_entry_point``):
 #: a relative path of letters, digits and ``. _ + -``, without ``.`` or ``..`` parts.
@@ -228,6 +233,9 @@ class _DirectoryCode(TrainingCode):
     @property
     def archive(self) -> Path:
         return self.packed.archive
+
+    def local_file(self, name: str) -> Path | None:
+        return Path(self.path) / name if name in self.packed.files else None
 
     def bind(self, scope: Construct) -> CodeConfig:
         try:

@@ -43,6 +43,9 @@ class ImageConfig:
     framework: FrameworkSpec | None = None
     """For a framework image (whose training toolkit runs ``code``): what it resolved
     to for the job (processor and Python version included)."""
+    emits_metrics: bool = False
+    """Whether the image reports metrics of its own (a built-in algorithm, an algorithm
+    resource), beyond the job's metric definitions."""
 
 
 class TrainingImage(ABC):
@@ -229,7 +232,9 @@ class _AlgorithmResource(TrainingImage):
 
     def bind(self, scope: Construct) -> ImageConfig:
         # SageMaker pulls an algorithm resource's image itself.
-        return ImageConfig({"AlgorithmName": self._name}, None, lambda grantee: None)
+        return ImageConfig(
+            {"AlgorithmName": self._name}, None, lambda grantee: None, emits_metrics=True
+        )
 
 
 class _RepositoryImage(TrainingImage):
@@ -337,6 +342,7 @@ class _BuiltinAlgorithmImage(TrainingImage):
             uri,
             lambda grantee: grant_ecr_pull(grantee, repository_arn),
             repository_arn,
+            emits_metrics=True,
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
+    Annotations,
     CfnWaitCondition,
     CustomResource,
     Duration,
@@ -27,8 +28,8 @@ from ._job import (
     superseding,
     tag_problems,
 )
-from ._mistakes import s3_prefix_problems
-from ._network import NO_S3_ROUTE_WARNING_ID
+from ._mistakes import check_metric_name, s3_prefix_problems
+from ._network import NO_S3_ROUTE_WARNING_ID, PUBLIC_SUBNETS_WARNING_ID
 from ._queueing import (
     batch_statuses,
     queue_settings,
@@ -75,6 +76,9 @@ from .request import TrainingJobProps, props_for_path, render_request
 from .training_job_base import ITrainingJob, _ImportedTrainingJob
 from .training_queue import ITrainingQueue
 
+#: A Completion.none() job's model_data_url read: its consumer would precede the model.
+UNFINISHED_ARTIFACTS_WARNING_ID = "constructs-lib:unfinished-artifacts"
+
 __all__ = [
     "DEADLINE_HEADROOM",
     "ENDED_STATUSES",
@@ -84,9 +88,11 @@ __all__ = [
     "MAX_WAIT_CONDITION_TIMEOUT",
     "MIN_SERVICE_TIMEOUT",
     "NO_S3_ROUTE_WARNING_ID",
+    "PUBLIC_SUBNETS_WARNING_ID",
     "SECRET_WARNING_ID",
     "START_AND_UPLOAD_MARGIN",
     "STATE_CHANGE",
+    "UNFINISHED_ARTIFACTS_WARNING_ID",
     "WAIT_KEY_CHARS",
     "ITrainingJob",
     "TrainingJob",
@@ -403,6 +409,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
+            self._warned_of_artifacts = False
 
     def on_state_change(
         self,
@@ -517,9 +524,24 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         if self._queue is not None:
             return self._queued_attribute("ModelArtifacts", "model_data_url")
         if self.completion.mode == CompletionMode.NONE:
+            self._warn_of_unfinished_artifacts()
             output = self.props.output
             return f"{output.s3_uri}{self.training_job_name}/output/model.tar.gz"
         return self._core.attribute("ModelArtifacts")
+
+    def _warn_of_unfinished_artifacts(self) -> None:
+        if self._warned_of_artifacts:
+            return
+        self._warned_of_artifacts = True
+        Annotations.of(self).add_warning_v2(
+            UNFINISHED_ARTIFACTS_WARNING_ID,
+            "model_data_url of a job with Completion.none(): where the model will be once "
+            "the job completed. The deployment does not wait for it, so a resource of "
+            "this app built from it (a model, an endpoint) is created before the "
+            "artifacts exist, and SageMaker refuses a model without them. Wait for the "
+            "job (Completion.wait() or wait_condition()), or use the URL only outside "
+            "the deploy (an output, a later stack).",
+        )
 
     @property
     def training_image_uri(self) -> str:
@@ -541,6 +563,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 f"[{self.node.path}] metric: {name!r} is invalid: with Completion.none() "
                 "the deployment does not wait for the job's final metrics"
             )
+        check_metric_name(self, name, self.props.metric_definitions, self._image)
         return self._core.attribute(f"Metric.{name}")
 
     @property
