@@ -240,6 +240,7 @@ class JobCore:
             network_isolation=bool(props.network_isolation),
         )
         problems.extend(_mistakes.definition_problems(scope, props))
+        _mistakes.warn_of_pip_without_network(scope, props)
         inputs = [channel.bind(scope) for channel in props.inputs]
         if code is not None and props.network_isolation:
             if any(c.channel_name == _script_mode.CODE_CHANNEL for c in inputs):

@@ -5,17 +5,17 @@ value and the rule. Shared by every kind of job: checked on the training definit
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Size, SizeRoundingBehavior, Token
+from aws_cdk import Annotations, Size, SizeRoundingBehavior, Token
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ._schema.validate import Problem
 from ._stacks import region_of, resource_region
+from ._suggest import did_you_mean
 from .config import MetricDefinition
 from .image import ImageConfig
 from .request import TrainingJobProps
@@ -137,25 +137,29 @@ def _pip_needs_an_index(requirements: str) -> bool:
     return bool(wanted) and "--no-index" not in requirements
 
 
-def network_problems(props: TrainingJobProps) -> list[Problem]:
-    """Code that installs a ``requirements.txt`` from an index, in a job without
-    network access: the container's pip cannot reach one there."""
+#: A requirements.txt that installs from an index, in a job without network access.
+PIP_WITHOUT_NETWORK_WARNING_ID = "constructs-lib:pip-without-network"
+
+
+def warn_of_pip_without_network(scope: Construct, props: TrainingJobProps) -> None:
+    """Code that installs a ``requirements.txt`` from an index, in a job without network
+    access: the container's pip reaches no index there. A warning: what the framework
+    container already has installs (pip finds it satisfied)."""
     if not props.network_isolation or props.code is None:
-        return []
+        return
     requirements = props.code.local_file("requirements.txt")
     if requirements is None or not _pip_needs_an_index(requirements.read_text()):
-        return []
-    return [
-        Problem(
-            "EnableNetworkIsolation",
-            True,
-            "the code has a requirements.txt, which the framework container installs with "
-            "pip, and a job without network access has no package index to install from: "
-            "put the packages in the image (TrainingImage.from_asset), or ship their "
-            "wheels in the code and install them with '--no-index --find-links <dir>' "
-            "lines in requirements.txt",
-        )
-    ]
+        return
+    Annotations.of(scope).add_warning_v2(
+        PIP_WITHOUT_NETWORK_WARNING_ID,
+        "network_isolation: the code's requirements.txt names packages pip installs from "
+        "a package index, and a job without network access reaches none: any the "
+        "framework container does not have already fails to install, after the job "
+        "started. Ship their wheels in the code ('--no-index' and '--find-links <dir>' "
+        "lines in requirements.txt) or build them into the image "
+        "(TrainingImage.from_asset); constructs_lib.testing.run_locally rehearses the "
+        "install offline.",
+    )
 
 
 def bucket_region_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
@@ -197,7 +201,6 @@ def definition_problems(scope: Construct, props: TrainingJobProps) -> list[Probl
         if problem is not None:
             problems.append(problem)
     problems.extend(metric_regex_problems(props))
-    problems.extend(network_problems(props))
     problems.extend(bucket_region_problems(scope, props))
     return problems
 
@@ -216,8 +219,7 @@ def check_metric_name(
         return
     if image is not None and image.emits_metrics:
         return
-    close = difflib.get_close_matches(name, defined, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, defined)
     raise ValueError(
         f"[{scope.node.path}] metric: {name!r} is invalid: the job reports only the "
         f"metrics its metric_definitions capture from its log "

@@ -60,11 +60,23 @@ def _encoding_problem(value: Any) -> str | None:
     return None
 
 
+def plain(value: Any) -> Any:
+    """``value`` with NumPy's scalars (``np.float64(0.1)``, ``np.int64(5)``, in lists and
+    dicts too) as the Python numbers they hold, as a script's ``json.loads`` gives them
+    back; anything else as it is."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    numpy_scalar = type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0
+    return value.item() if numpy_scalar else value
+
+
 def encode_all(values: Mapping[str, Any], path: str) -> tuple[dict[str, str], list[Problem]]:
-    """Each value encoded, and the values that cannot be."""
+    """Each value encoded (NumPy scalars as numbers), and the values that cannot be."""
     encoded: dict[str, str] = {}
     problems: list[Problem] = []
-    for key, value in values.items():
+    for key, value in ((key, plain(value)) for key, value in values.items()):
         problem = _encoding_problem(value)
         if problem:
             problems.append(Problem(f"{path}.{key}", value, problem))

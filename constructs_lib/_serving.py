@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -21,8 +21,10 @@ from constructs import Construct
 from ._algorithms.frameworks import INFERENCE
 from ._framework_image import FrameworkSpec, describe, resolve_in
 from ._registries import framework_image
+from ._typecheck import arguments, check_props
 from .code import CodeConfig, TrainingCode
 from .completion import Completion, CompletionMode
+from .instance_type import InstanceType
 
 if TYPE_CHECKING:
     from aws_cdk import aws_sagemaker as sagemaker
@@ -71,7 +73,7 @@ class ServesTrainedModels:
         self,
         *,
         entry_point: str,
-        instance_type: str | None = None,
+        instance_type: InstanceType | str | None = None,
         code: TrainingCode | None = None,
         role: iam.IGrantable | None = None,
         network_isolation: bool = False,
@@ -95,9 +97,9 @@ class ServesTrainedModels:
 
         :param entry_point: the serving script (``model_fn``, ``predict_fn``... or
             TensorFlow Serving's ``inference.py``), relative to the code's root.
-        :param instance_type: the endpoint's instance type, which picks the CPU or GPU
-            image; default: none (fine for a framework with one processor; else an
-            error names the choices).
+        :param instance_type: the endpoint's instance type (``InstanceType.of(...)`` or
+            its name), which picks the CPU or GPU image; default: none (fine for a
+            framework with one processor; else an error names the choices).
         :param code: the serving code; default: the training code.
         :param role: the model's execution role, granted read on the model artifacts
             it serves (and on the code's archive); default: none (grant it yourself
@@ -112,10 +114,15 @@ class ServesTrainedModels:
             image; default: the training image's.
         :param environment: more environment variables of the container; default: none.
         """
+        check_props(
+            cast("Construct", self).node.path,
+            ServesTrainedModels.inference_container,
+            arguments(locals()),
+        )
         return inference_container(
             self._trained_model(),
             entry_point=entry_point,
-            instance_type=instance_type,
+            instance_type=str(instance_type) if instance_type is not None else None,
             code=code,
             role=role,
             network_isolation=network_isolation,
@@ -238,7 +245,6 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
     from . import _repack  # noqa: PLC0415
     from .data import TrainingInput, TrainingOutput  # noqa: PLC0415
     from .image import TrainingImage  # noqa: PLC0415
-    from .instance_type import InstanceType  # noqa: PLC0415
     from .training_job import TrainingJob  # noqa: PLC0415
 
     scope = model.scope

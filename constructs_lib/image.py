@@ -19,6 +19,7 @@ from . import _algorithms
 from ._ecr_pull import acknowledge_token, grant_ecr_pull
 from ._framework_image import FrameworkSpec, resolve_for_job
 from ._registries import framework_image, regional_image
+from ._suggest import did_you_mean
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
@@ -292,14 +293,14 @@ class _BuiltinAlgorithmImage(TrainingImage):
         if name not in table:
             raise ValueError(
                 f"TrainingImage.from_algorithm: {name!r} is invalid: SageMaker's built-in "
-                f"algorithms are {', '.join(sorted(table))}"
+                f"algorithms are {', '.join(sorted(table))}.{did_you_mean(name, table)}"
             )
         versions = table[name]["versions"]
         resolved = version if version is not None else next(iter(versions))
         if resolved not in versions or (version is None and len(versions) > 1):
             raise ValueError(
                 f"TrainingImage.from_algorithm: version {version!r} of {name!r} is invalid: "
-                f"choose one of {', '.join(versions)}"
+                f"choose one of {', '.join(versions)}.{did_you_mean(version, versions)}"
             )
         self.name = name
         self.version = resolved

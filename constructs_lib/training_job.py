@@ -11,8 +11,10 @@ from aws_cdk import (
     CfnWaitCondition,
     CustomResource,
     Duration,
+    ITaggable,
     RemovalPolicy,
     Size,
+    TagManager,
 )
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -38,6 +40,7 @@ from ._queueing import (
 )
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
+from ._tagging import taggable
 from ._timing import (
     DEADLINE_HEADROOM,
     MAX_JOB_RUNTIME,
@@ -47,6 +50,7 @@ from ._timing import (
     START_AND_UPLOAD_MARGIN,
     Timing,
 )
+from ._typecheck import arguments, check_props
 from ._wait_condition import ENDED_STATUSES, WAIT_KEY_CHARS
 from .code import TrainingCode
 from .completion import Completion, CompletionMode
@@ -103,7 +107,7 @@ STATE_CHANGE = TRAINING.detail_type
 _VALIDATOR = Validator()
 
 
-@jsii.implements(iam.IGrantable, ec2.IConnectable)
+@jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
 class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
     """A SageMaker training job, created when the stack deploys.
 
@@ -290,6 +294,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             fair-share policy (and refused without); default: none.
         """
         super().__init__(scope, construct_id)
+        check_props(self.node.path, TrainingJob.__init__, arguments(locals()))
         with _nag.batch():
             self.props = TrainingJobProps(
                 image=image,
@@ -388,6 +393,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 queued=self._queue is not None,
             )
             self._validate()
+            self._tags = taggable(self, TRAINING.resource_type, self.request, additional_request)
             self._warn_about_secrets()
             if self._queue is not None and self.completion.mode == CompletionMode.WAIT:
                 warn_if_waiting_is_short(self, self._timing.longest)
@@ -410,6 +416,12 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
             self._warned_of_artifacts = False
+
+    @property
+    def tags(self) -> TagManager:
+        """The job's tags (``ITaggable``): its own (``tags``) and what
+        ``Tags.of(scope).add(...)`` adds, rendered into its request at synth."""
+        return self._tags
 
     def on_state_change(
         self,

@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CfnWaitCondition, CustomResource, Duration, RemovalPolicy
+from aws_cdk import (
+    Annotations,
+    CfnWaitCondition,
+    CustomResource,
+    Duration,
+    ITaggable,
+    RemovalPolicy,
+    TagManager,
+)
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -22,6 +30,7 @@ from ._mistakes import s3_prefix_problems
 from ._queueing import refuse_queue
 from ._schema.validate import Problem, cross_field_problems
 from ._secrets import warn_about_secrets
+from ._tagging import taggable
 from ._timing import MAX_WAITED_RUNTIME, Timing
 from ._tuning_request import (
     CONFIG,
@@ -34,6 +43,7 @@ from ._tuning_request import (
     tuning_problems,
     tuning_props_for_path,
 )
+from ._typecheck import arguments, check_props
 from .completion import Completion, CompletionMode
 from .config import S3Location
 from .handler.kinds import TUNING
@@ -61,7 +71,7 @@ __all__ = [
 ]
 
 
-@jsii.implements(iam.IGrantable, ec2.IConnectable)
+@jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
 class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedModels):
     """A SageMaker hyperparameter tuning job, created when the stack deploys.
 
@@ -157,6 +167,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             job type ``SAGEMAKER_TRAINING``); given, synth fails saying so. Default: none.
         """
         super().__init__(scope, construct_id)
+        check_props(self.node.path, HyperparameterTuningJob.__init__, arguments(locals()))
         refuse_queue(self, queue)
         with _nag.batch():
             self.training = training
@@ -225,6 +236,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 max_quota_wait=max_quota_wait,
             )
             self._validate(definition_problems)
+            self._tags = taggable(self, TUNING.resource_type, self.request, additional_request)
             # Both defaulted is no signal: 45 minutes is only a cap of each job.
             each_given = props.max_runtime is not None or props.max_wait is not None
             if runtime_defaulted and each_given:
@@ -329,6 +341,13 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             props=self.training.props,
             grant_read_model_artifacts=self.grant_read_model_artifacts,
         )
+
+    @property
+    def tags(self) -> TagManager:
+        """The tuning job's tags (``ITaggable``), which its training jobs get too: its
+        own (``tags``) and what ``Tags.of(scope).add(...)`` adds, rendered into its
+        request at synth."""
+        return self._tags
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read the artifacts of this

@@ -15,6 +15,7 @@ from aws_cdk import aws_kms as kms
 
 from ._schema import load
 from ._schema.validate import Problem
+from ._typecheck import arguments, check_props
 from .code import TrainingCode
 from .config import Checkpoint, MetricDefinition
 from .data import InputMode, TrainingInput, TrainingOutput
@@ -104,6 +105,7 @@ class TrainingDefinition:
         :param max_retry_attempts: default: none.
         :param role: default: a role created for the tuning job.
         """
+        check_props("TrainingDefinition", TrainingDefinition.__init__, arguments(locals()))
         self.props = TrainingJobProps(
             image=image,
             output=output,

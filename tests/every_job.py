@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
@@ -36,6 +36,7 @@ from constructs_lib import (
     TrainingQueue,
     TuningObjective,
 )
+from constructs_lib._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The construct ids of the jobs :func:`add_every_job` adds.
@@ -115,6 +116,12 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
         volume_encryption_key=key,
         vpc=vpc,
         network_isolation=True,
+    )
+    # Its requirements.txt names numpy, which the PyTorch container has: pip finds it
+    # satisfied without network access. Acknowledged as a user would.
+    Annotations.of(script).acknowledge_warning(
+        PIP_WITHOUT_NETWORK_WARNING_ID,
+        "numpy is in the PyTorch container already: pip finds it satisfied offline",
     )
     # PyTorch serves code from the model: the repack job is one more library job.
     script.inference_container(entry_point="serve.py", instance_type="ml.g5.xlarge")

@@ -1,6 +1,6 @@
 """What synth can know of the library's own outputs, said at synth instead of after a
 paid run: metric regexes SageMaker could not read a value with, a metric read that
-the job never reports, a requirements.txt a job without network cannot install,
+the job never reports, a requirements.txt a job without network may not install,
 buckets of another region, public subnets, and the artifacts of a job nobody waits
 for (each naming the construct path, the prop, the value and the rule)."""
 
@@ -29,6 +29,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
+from constructs_lib._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
 from constructs_lib.training_job import (
     PUBLIC_SUBNETS_WARNING_ID,
     UNFINISHED_ARTIFACTS_WARNING_ID,
@@ -114,31 +115,32 @@ def _code(folder: Path, requirements: str) -> TrainingCode:
     return TrainingCode.from_directory(str(folder), entry_point="train.py")
 
 
-def test_a_job_without_network_cannot_pip_install_from_an_index(tmp_path: Path) -> None:
-    stack, bucket = _stack()
+def test_a_job_without_network_that_pip_installs_from_an_index_warns(tmp_path: Path) -> None:
+    """A warning, not an error: what the container already has installs offline."""
     framework = TrainingImage.from_framework("sklearn", "1.2-1")
-    with pytest.raises(
-        ValueError,
-        match=r"^\[Ml/Job\] EnableNetworkIsolation \(network_isolation\): True is invalid: "
-        r"the code has a requirements\.txt, which the framework container installs with pip, "
-        r"and a job without network access has no package index",
-    ):
+    for name, requirements, warned in [
+        ("index", "pandas==2.2\n", True),
+        # Wheels shipped in the code, installed without an index: fine.
+        ("wheels", "--no-index\n--find-links wheels\npandas==2.2\n", False),
+        ("comments", "# none\n\n", False),
+    ]:
+        stack, bucket = _stack()
         _job(
             stack,
             bucket,
             image=framework,
-            code=_code(tmp_path / "a", "pandas==2.2\n"),
+            code=_code(tmp_path / name, requirements),
             network_isolation=True,
         )
-    # Wheels shipped in the code, installed without an index: fine.
-    stack, bucket = _stack()
-    _job(
-        stack,
-        bucket,
-        image=framework,
-        code=_code(tmp_path / "b", "--no-index\n--find-links wheels\npandas==2.2\n"),
-        network_isolation=True,
-    )
+        found = Annotations.from_stack(stack).find_warning(
+            "/Ml/Job", Match.string_like_regexp(PIP_WITHOUT_NETWORK_WARNING_ID)
+        )
+        assert len(found) == (1 if warned else 0), name
+        if warned:
+            assert str(found[0].entry.data).startswith(
+                "network_isolation: the code's requirements.txt names packages pip installs "
+                "from a package index, and a job without network access reaches none"
+            )
 
 
 @pytest.mark.parametrize("where", ["inputs", "output", "checkpoint"])

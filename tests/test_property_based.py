@@ -162,7 +162,14 @@ def prop_sets(draw: st.DrawFn) -> dict[str, Any]:
             )
         ),
         "metrics": draw(
-            st.lists(st.tuples(mostly(keys, st.just("")), mostly(keys, st.just(""))), max_size=3)
+            st.lists(
+                st.tuples(
+                    mostly(keys, st.just("")),
+                    # A regex with one group for the value (SageMaker's), or none.
+                    mostly(keys.map(lambda key: f"{key}=([0-9.]+)"), st.just("")),
+                ),
+                max_size=3,
+            )
         ),
         "entrypoint": draw(st.none() | st.lists(keys, max_size=3)),
         "network_isolation": draw(st.none() | st.booleans()),

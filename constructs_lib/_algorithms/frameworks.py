@@ -9,9 +9,11 @@ an error naming their path and prop.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .._suggest import did_you_mean
 from . import load_frameworks
 
 TRAINING = "training"
@@ -52,7 +54,11 @@ _FAMILY = re.compile(r"^ml[\._]([a-z\d\-]+)\.?\w*$")
 class Choice(ValueError):  # noqa: N818  (raised for a choice among valid ones)
     """An argument that is not among the valid choices."""
 
-    def __init__(self, argument: str, value: Any, rule: str) -> None:
+    def __init__(
+        self, argument: str, value: Any, rule: str, choices: Iterable[object] = ()
+    ) -> None:
+        """:param choices: the valid values, for a 'Did you mean ...?' of a misspelt one."""
+        rule += did_you_mean(value, choices)
         super().__init__(f"{argument}: {value!r} is invalid: {rule}")
         self.argument = argument
         self.value = value
@@ -156,7 +162,9 @@ def _config(
     framework: str, scope: str, instance_type: str | None, processor: str | None
 ) -> _Config:
     if framework not in frameworks():
-        raise Choice("framework", framework, f"choose one of {', '.join(frameworks())}")
+        raise Choice(
+            "framework", framework, f"choose one of {', '.join(frameworks())}", frameworks()
+        )
     family = instance_family(instance_type)
     if instance_type is not None:
         derived = processor_of(instance_type)
@@ -223,6 +231,7 @@ def resolve(
             version,
             f"{framework} {found.scope} images{on} exist for versions "
             f"{_choices([*versions, *aliases])}",
+            [*versions, *aliases],
         )
     full_version = aliases.get(version, version)
     entry: dict[str, Any] = versions[full_version]
@@ -338,7 +347,9 @@ def _python(entry: dict[str, Any], py_version: str | None, what: str) -> tuple[s
                 "py_version", None, f"{what} needs a Python version: one of {_choices(available)}"
             )
     if py_version not in available:
-        raise Choice("py_version", py_version, f"{what} images have {_choices(available)}")
+        raise Choice(
+            "py_version", py_version, f"{what} images have {_choices(available)}", available
+        )
     return py_version, entry.get(py_version) or entry
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._suggest import did_you_mean
 from . import load
 
 # Java's Unicode classes in a few botocore patterns, widened to Python equivalents:
@@ -155,7 +156,7 @@ class Validator:
         if "enum" in shape and value not in shape["enum"]:
             choices = shape["enum"]
             shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
-            yield Problem(path, value, f"must be one of {shown}")
+            yield Problem(path, value, f"must be one of {shown}{did_you_mean(value, choices)}")
             return
         yield from self._range(len(value), shape, path, " characters", value)
         pattern = shape.get("pattern")

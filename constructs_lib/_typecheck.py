@@ -1,0 +1,130 @@
+"""Props checked against their type hints at the boundary, as aws-cdk-lib's constructs
+check theirs: a value of the wrong type (an ``int`` for a ``Duration``, one security
+group for a list, a dict for a typed config) is a ``TypeError`` naming the construct
+path, the prop, the value and the expected type, before the library uses it (where it
+would fail with an ``AttributeError`` from inside).
+
+One mechanism for every prop: the hints of the constructor. The AWS CDK's interfaces
+(``IVpc``, ``IBucket``...) are protocols Python cannot check by ``isinstance``; a value
+for one must be an object of the CDK (not a string, number, list, dict or class).
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+_SCALARS = (str, bytes, int, float, bool, list, tuple, dict, set)
+
+
+@functools.cache
+def _hints(function: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters' hints, each evaluated in the function's module; one that names
+    what the module imports for type checking only is left out (not checked)."""
+    hints: dict[str, Any] = {}
+    for name, annotation in inspect.get_annotations(function).items():
+        if name == "return":
+            continue
+        try:
+            hints[name] = (
+                eval(annotation, function.__globals__)
+                if isinstance(annotation, str)
+                else annotation
+            )
+        except NameError:
+            continue
+    return hints
+
+
+def _is_protocol(hint: Any) -> bool:
+    return isinstance(hint, type) and bool(getattr(hint, "_is_protocol", False))
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    if hint is Any or hint is object:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, argument) for argument in arguments)
+    if origin is typing.Literal:
+        return value in arguments
+    if origin in (collections.abc.Sequence, list, tuple, collections.abc.Iterable):
+        if not isinstance(value, list | tuple):
+            return False
+        element = arguments[0] if arguments else Any
+        return all(_matches(item, element) for item in value)
+    if origin in (collections.abc.Mapping, dict):
+        if not isinstance(value, Mapping):
+            return False
+        key, item = arguments if len(arguments) == 2 else (Any, Any)
+        return all(_matches(k, key) and _matches(v, item) for k, v in value.items())
+    if origin is collections.abc.Callable or hint is Callable:
+        return callable(value)
+    if origin is not None:
+        return isinstance(value, origin)
+    if _is_protocol(hint):
+        # A CDK interface: any object of the CDK, not a plain value or a class.
+        return not isinstance(value, _SCALARS) and not isinstance(value, type)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        if isinstance(value, float):
+            return _is_token(value)  # a CDK number token (Token.as_number) is a float
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True  # a hint this check does not know: not refused
+
+
+def _is_token(value: Any) -> bool:
+    from aws_cdk import Token  # noqa: PLC0415 - asked only of a float for an int
+
+    return bool(Token.is_unresolved(value))
+
+
+def arguments(local: Mapping[str, Any]) -> dict[str, Any]:
+    """A constructor's arguments from its ``locals()`` taken first thing."""
+    return {k: v for k, v in local.items() if k not in ("self", "__class__")}
+
+
+def describe(hint: Any) -> str:
+    """A hint as a reader writes it: ``Duration | None``, ``Sequence[ISecurityGroup]``."""
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(describe(argument) for argument in arguments)
+    if origin is not None:
+        inner = ", ".join(describe(argument) for argument in arguments)
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{inner}]" if inner else name
+    if hint is type(None) or hint is None:
+        return "None"
+    return getattr(hint, "__name__", str(hint))
+
+
+def check_props(path: str, function: Callable[..., Any], values: Mapping[str, Any]) -> None:
+    """Each of ``values`` (a call's arguments by name) against ``function``'s hints.
+
+    :param path: what names the call in the message, e.g. the construct's path.
+    :raises TypeError: the first value whose type does not fit.
+    """
+    hints = _hints(function)
+    for name, value in values.items():
+        hint = hints.get(name)
+        if hint is None or _matches(value, hint):
+            continue
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        got = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
+        raise TypeError(
+            f"[{path}] {name}: {shown} is invalid: expected {describe(hint)}, got {got}"
+        )
