@@ -9,11 +9,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Size, SizeRoundingBehavior, Token
+from aws_cdk import Annotations, Size, SizeRoundingBehavior
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ._schema.validate import Problem
+from ._schema.validate import Problem, is_unresolved
 from ._stacks import region_of, resource_region
 from ._suggest import did_you_mean
 from .config import MetricDefinition
@@ -66,7 +66,7 @@ def _region(key: kms.IKey) -> str | None:
 def key_region_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
     """KMS keys of another region than the job's: SageMaker uses keys of its own."""
     stack_region = region_of(scope)
-    if Token.is_unresolved(stack_region):
+    if is_unresolved(stack_region):
         return []
     keys = [
         ("ResourceConfig.VolumeKmsKeyId", props.volume_encryption_key),
@@ -109,7 +109,7 @@ def metric_regex_problems(props: TrainingJobProps) -> list[Problem]:
     for index, definition in enumerate(props.metric_definitions):
         path = f"AlgorithmSpecification.MetricDefinitions[{index}].Regex"
         regex = definition.regex
-        if not isinstance(regex, str) or Token.is_unresolved(regex):
+        if not isinstance(regex, str) or is_unresolved(regex):
             continue
         try:
             groups = re.compile(regex).groups
@@ -166,7 +166,7 @@ def bucket_region_problems(scope: Construct, props: TrainingJobProps) -> list[Pr
     """Buckets of another region than the job's: SageMaker reads and writes S3 in the
     job's region only."""
     stack_region = region_of(scope)
-    if Token.is_unresolved(stack_region):
+    if is_unresolved(stack_region):
         return []
     located: list[tuple[str, Any]] = [("OutputDataConfig.S3OutputPath", props.output.location)]
     located.extend(
@@ -215,7 +215,7 @@ def check_metric_name(
     (or any, for an image that reports its own: a built-in algorithm's). Else the
     deploy would fail after the paid run, the attribute missing."""
     defined = [definition.name for definition in definitions]
-    if name in defined or Token.is_unresolved(name):
+    if name in defined or is_unresolved(name):
         return
     if image is not None and image.emits_metrics:
         return

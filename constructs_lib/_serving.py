@@ -115,7 +115,7 @@ class ServesTrainedModels:
         :param environment: more environment variables of the container; default: none.
         """
         check_props(
-            cast("Construct", self).node.path,
+            cast("Construct", self),
             ServesTrainedModels.inference_container,
             arguments(locals()),
         )

@@ -10,6 +10,7 @@ once the tags of every ``Tags.of`` are known.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,11 +29,13 @@ def taggable(
     resource_type: str,
     request: dict[str, Any],
     additional_request: Mapping[str, Any] | None,
+    provider: Construct,
 ) -> TagManager:
     """The tags of the job ``scope`` (of ``resource_type``), starting with its own: the
     request's ``Tags``, which from now on render from them at synth (none: no member),
-    their number and keys checked at synth. An ``additional_request`` that removes the
-    member (``{"Tags": None}``) keeps it removed, ``Tags.of`` included."""
+    their number and keys checked at synth (once for the stack, on its ``provider``).
+    An ``additional_request`` that removes the member (``{"Tags": None}``) keeps it
+    removed, ``Tags.of`` included."""
     if additional_request is not None and additional_request.get("Tags", ...) is None:
         return TagManager(TagType.KEY_VALUE, resource_type)
     own = request.get("Tags")
@@ -43,33 +46,50 @@ def taggable(
     )
     tags = TagManager(TagType.KEY_VALUE, resource_type, initial or None)
     request["Tags"] = Lazy.any(_Rendered(tags))
-    scope.node.add_validation(_TagRules(scope, tags))
+    jobs = _TAGGED.get(provider)
+    if jobs is None:
+        jobs = _TAGGED[provider] = []
+        provider.node.add_validation(_TagRules(jobs))
+    jobs.append((scope, tags))
     return tags
+
+
+#: Each stack's taggable jobs, by the stack's provider (one validation per stack).
+_TAGGED: weakref.WeakKeyDictionary[Construct, list[tuple[Construct, TagManager]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @jsii.implements(IValidation)
 class _TagRules:
-    def __init__(self, scope: Construct, tags: TagManager) -> None:
-        self._scope = scope
-        self._tags = tags
+    """The tag rules of every job of a stack, once their ``Tags.of`` are applied."""
+
+    def __init__(self, jobs: list[tuple[Construct, TagManager]]) -> None:
+        self._jobs = jobs
 
     def validate(self) -> list[str]:
-        tags = self._tags.tag_values()
-        errors = []
-        if len(tags) > MAX_TAGS:
-            errors.append(
-                f"[{self._scope.node.path}] Tags (tags, Tags.of): {len(tags)} is invalid: "
-                f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library adds "
-                f"{len(cr_props.LIBRARY_TAGS)} to recognise its jobs), the job's own and "
-                "those of Tags.of(...) together"
-            )
-        reserved = sorted(key for key in tags if key.startswith(_RESERVED_PREFIX))
-        if reserved:
-            errors.append(
-                f"[{self._scope.node.path}] Tags (Tags.of): {reserved[0]!r} is invalid: the "
-                f"'{_RESERVED_PREFIX}' prefix is reserved"
-            )
+        errors: list[str] = []
+        for scope, manager in self._jobs:
+            errors.extend(_problems(scope, manager.tag_values()))
         return errors
+
+
+def _problems(scope: Construct, tags: Mapping[str, str]) -> list[str]:
+    errors = []
+    if len(tags) > MAX_TAGS:
+        errors.append(
+            f"[{scope.node.path}] Tags (tags, Tags.of): {len(tags)} is invalid: must have at "
+            f"most {MAX_TAGS} tags (SageMaker allows 50; the library adds "
+            f"{len(cr_props.LIBRARY_TAGS)} to recognise its jobs), the job's own and those "
+            "of Tags.of(...) together"
+        )
+    reserved = sorted(key for key in tags if key.startswith(_RESERVED_PREFIX))
+    if reserved:
+        errors.append(
+            f"[{scope.node.path}] Tags (Tags.of): {reserved[0]!r} is invalid: the "
+            f"'{_RESERVED_PREFIX}' prefix is reserved"
+        )
+    return errors
 
 
 @jsii.implements(IStableAnyProducer)

@@ -17,7 +17,10 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from constructs import Construct
 
 _SCALARS = (str, bytes, int, float, bool, list, tuple, dict, set)
 
@@ -110,10 +113,14 @@ def describe(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
-def check_props(path: str, function: Callable[..., Any], values: Mapping[str, Any]) -> None:
+def check_props(
+    where: Construct | str, function: Callable[..., Any], values: Mapping[str, Any]
+) -> None:
     """Each of ``values`` (a call's arguments by name) against ``function``'s hints.
 
-    :param path: what names the call in the message, e.g. the construct's path.
+    :param where: what names the call in the message: a construct (its path, asked
+        only when a value does not fit: a round trip to the CDK's JavaScript side) or
+        a name.
     :raises TypeError: the first value whose type does not fit.
     """
     hints = _hints(function)
@@ -125,6 +132,7 @@ def check_props(path: str, function: Callable[..., Any], values: Mapping[str, An
         if len(shown) > 80:
             shown = shown[:77] + "..."
         got = f"the class {value.__name__}" if isinstance(value, type) else type(value).__name__
+        path = where if isinstance(where, str) else where.node.path
         raise TypeError(
             f"[{path}] {name}: {shown} is invalid: expected {describe(hint)}, got {got}"
         )

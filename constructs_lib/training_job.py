@@ -294,7 +294,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             fair-share policy (and refused without); default: none.
         """
         super().__init__(scope, construct_id)
-        check_props(self.node.path, TrainingJob.__init__, arguments(locals()))
+        check_props(self, TrainingJob.__init__, arguments(locals()))
         with _nag.batch():
             self.props = TrainingJobProps(
                 image=image,
@@ -393,11 +393,13 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 queued=self._queue is not None,
             )
             self._validate()
-            self._tags = taggable(self, TRAINING.resource_type, self.request, additional_request)
             self._warn_about_secrets()
             if self._queue is not None and self.completion.mode == CompletionMode.WAIT:
                 warn_if_waiting_is_short(self, self._timing.longest)
             self.provider: TrainingJobProvider = self._core.provider
+            self._tags = taggable(
+                self, TRAINING.resource_type, self.request, additional_request, self.provider
+            )
             self._core.grant_definition(self, self.props, bound)
             self.provider.register_job(
                 execution_role=self.role,

@@ -167,7 +167,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             job type ``SAGEMAKER_TRAINING``); given, synth fails saying so. Default: none.
         """
         super().__init__(scope, construct_id)
-        check_props(self.node.path, HyperparameterTuningJob.__init__, arguments(locals()))
+        check_props(self, HyperparameterTuningJob.__init__, arguments(locals()))
         refuse_queue(self, queue)
         with _nag.batch():
             self.training = training
@@ -236,13 +236,15 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 max_quota_wait=max_quota_wait,
             )
             self._validate(definition_problems)
-            self._tags = taggable(self, TUNING.resource_type, self.request, additional_request)
             # Both defaulted is no signal: 45 minutes is only a cap of each job.
             each_given = props.max_runtime is not None or props.max_wait is not None
             if runtime_defaulted and each_given:
                 self._warn_if_runtime_cannot_fit()
             self._warn_about_secrets()
             self.provider: TrainingJobProvider = self._core.provider
+            self._tags = taggable(
+                self, TUNING.resource_type, self.request, additional_request, self.provider
+            )
             self._core.grant_definition(self, props, bound)
             self.provider.register_job(
                 execution_role=self.role,
