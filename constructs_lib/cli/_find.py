@@ -19,6 +19,7 @@ The calls grow with the stack's jobs, never with the account's.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -118,8 +119,6 @@ class Finder:
                 StackName=self.source.name, TemplateStage="Original"
             )["TemplateBody"]
             if isinstance(body, str):
-                import json  # noqa: PLC0415
-
                 try:
                     body = json.loads(body)
                 except ValueError:

@@ -176,15 +176,16 @@ def queued_transition(
     training_job: Mapping[str, Any] | None,
 ) -> str:
     """:func:`transition` of a queued job: Batch's status, and its training job's."""
-    state: dict[str, Any] = {
-        "kind": "queued",
-        "serviceJob": service_job.get("jobArn"),
-        "batchStatus": service_job.get("status"),
-        "job": service_job.get("jobName"),
-    }
+    state: dict[str, Any] = {}
     if training_job is not None:
+        # Its status and metrics; "job" stays the name the resource gave it.
         state.update(_training_state(training_job), trainingJob=training_job.get("TrainingJobName"))
-        state["job"] = service_job.get("jobName")
+    state.update(
+        kind="queued",
+        serviceJob=service_job.get("jobArn"),
+        batchStatus=service_job.get("status"),
+        job=service_job.get("jobName"),
+    )
     if service_job.get("statusReason"):
         state["message"] = service_job.get("statusReason")
     return _report(event, state)
