@@ -37,3 +37,16 @@ def test_readme_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_the_readme_runs_its_rehearsal_pytest() -> None:
     """The README's local rehearsal is a pytest that the block test above runs."""
     assert any("def test_the_training_script_learns(tmp_path)" in block for block in BLOCKS)
+
+
+def test_the_contents_list_every_section_with_its_anchor() -> None:
+    """The README's table of contents: each `## ` section, in order, linked by the
+    anchor GitHub gives its heading."""
+    text = README.read_text()
+    headings = [h for h in re.findall(r"^## (.+)$", text, flags=re.M) if h != "Contents"]
+    contents = text.split("## Contents\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^- \[(.+)\]\(#([\w-]+)\)$", contents, flags=re.M)
+    assert [title for title, _ in listed] == headings
+    for title, anchor in listed:
+        expected = re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+        assert anchor == expected, title
