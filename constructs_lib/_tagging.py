@@ -18,10 +18,8 @@ import jsii
 from aws_cdk import IStableAnyProducer, Lazy, TagManager, TagType
 from constructs import Construct, IValidation
 
-from ._job import MAX_TAGS
-from .handler import properties as cr_props
-
-_RESERVED_PREFIX = "aws:"
+from ._job import describe_problem, tag_problems
+from ._schema.validate import tag_key_problems
 
 
 def taggable(
@@ -75,21 +73,14 @@ class _TagRules:
 
 
 def _problems(scope: Construct, tags: Mapping[str, str]) -> list[str]:
-    errors = []
-    if len(tags) > MAX_TAGS:
-        errors.append(
-            f"[{scope.node.path}] Tags (tags, Tags.of): {len(tags)} is invalid: must have at "
-            f"most {MAX_TAGS} tags (SageMaker allows 50; the library adds "
-            f"{len(cr_props.LIBRARY_TAGS)} to recognise its jobs), the job's own and those "
-            "of Tags.of(...) together"
-        )
-    reserved = sorted(key for key in tags if key.startswith(_RESERVED_PREFIX))
-    if reserved:
-        errors.append(
-            f"[{scope.node.path}] Tags (Tags.of): {reserved[0]!r} is invalid: the "
-            f"'{_RESERVED_PREFIX}' prefix is reserved"
-        )
-    return errors
+    """The request's own tag rules (their number, reserved keys), on the tags once
+    every ``Tags.of`` applied."""
+    rendered = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]}
+    problems = [*tag_problems(rendered), *tag_key_problems(rendered["Tags"])]
+    return [
+        f"[{scope.node.path}] {describe_problem(problem, lambda _: 'tags, Tags.of')}"
+        for problem in problems
+    ]
 
 
 @jsii.implements(IStableAnyProducer)

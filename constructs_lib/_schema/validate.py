@@ -330,7 +330,12 @@ def _uniqueness_rules(request: Mapping[str, Any]) -> Iterator[Problem]:
             "CollectionName",
             "DebugHookConfig.CollectionConfigurations",
         )
-    for index, tag in enumerate(request.get("Tags") or []):
+    yield from tag_key_problems(request.get("Tags"))
+
+
+def tag_key_problems(tags: Any) -> Iterator[Problem]:
+    """Tag keys with the ``aws:`` prefix (of a request's ``Tags``), which AWS reserves."""
+    for index, tag in enumerate(tags if isinstance(tags, list) else []):
         key = tag.get("Key") if isinstance(tag, Mapping) else None
         if isinstance(key, str) and not is_unresolved(key) and key.lower().startswith("aws:"):
             yield Problem(f"Tags[{index}].Key", key, "the 'aws:' prefix is reserved for AWS")

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..handler.kinds import TRAINING, TUNING, JobKind
 from ..handler.properties import LOGICAL_ID_TAG
+from ..handler.queued import is_service_job
 from ._assembly import StackSource, WatchError
 from ._aws import Clients, error_code
 from ._template import JobResource, resolve
@@ -245,5 +246,5 @@ class Finder:
 def _names_a_job(resource: JobResource, physical_id: str) -> bool:
     """Whether a resource's physical id names its job (not a failed Create's marker)."""
     if resource.queued:
-        return physical_id.startswith("arn:") and ":service-job/" in physical_id
+        return is_service_job(physical_id)
     return resource.kind.is_name(physical_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..handler.kinds import TUNING
-from ..handler.progress import console_url
+from ..handler.progress import console_url, metrics
 from ._aws import Clients, error_code
 from ._find import StackState
 from ._logs import LogLine, LogReader
@@ -81,9 +81,9 @@ def _seconds(start: Any, end: Any, now: dt.datetime) -> float | None:
 
 
 def _metrics(description: Mapping[str, Any], defined: list[str]) -> dict[str, float | None]:
+    """Each defined metric (None until reported), and every value reported."""
     values: dict[str, float | None] = dict.fromkeys(defined)
-    for metric in description.get("FinalMetricDataList") or []:
-        values[str(metric.get("MetricName"))] = float(metric.get("Value", 0.0))
+    values.update(metrics(description))
     return values
 
 

@@ -106,7 +106,8 @@ def created(
     _log(line)
 
 
-def _metrics(description: Mapping[str, Any]) -> dict[str, float]:
+def metrics(description: Mapping[str, Any]) -> dict[str, float]:
+    """A training job's latest metric values (its description's FinalMetricDataList)."""
     return {
         str(metric.get("MetricName")): float(metric.get("Value", 0.0))
         for metric in description.get("FinalMetricDataList") or []
@@ -121,7 +122,7 @@ def _training_state(description: Mapping[str, Any]) -> dict[str, Any]:
         "status": description.get("TrainingJobStatus"),
         "secondaryStatus": description.get("SecondaryStatus"),
         "message": message or description.get("FailureReason"),
-        "metrics": _metrics(description),
+        "metrics": metrics(description),
     }
 
 
