@@ -47,6 +47,19 @@ def encode(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
 
+def encode_categorical(value: Any) -> str:
+    """A categorical range's value for a framework container, as the SDK's tuner
+    encodes it: its text JSON-encoded (``32`` -> ``"\\"32\\""``, ``True`` ->
+    ``"\\"True\\""``), so the script receives the text, whatever type was given."""
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and Token.is_unresolved(value)
+    ):
+        return json.dumps(Tokenization.stringify_number(value))
+    return json.dumps(str(value))
+
+
 def _encoding_problem(value: Any) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number: JSON has no NaN or infinity"

@@ -9,7 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ._schema.validate import is_unresolved
-from ._script_mode import encode
+from ._script_mode import encode_categorical
 
 if TYPE_CHECKING:
     from .tuning_base import IHyperparameterTuningJob
@@ -129,9 +129,9 @@ class IntegerRange:
 class CategoricalRange:
     """A hyperparameter searched over ``values`` (1 to 30). For a built-in algorithm
     or an image of your own they are strings; for a training definition with
-    ``code`` any JSON values (``"adam"``, ``0.9``, ``True``), which the tuning job
-    passes JSON-encoded, as the SageMaker SDK's tuner does, so the script receives
-    them typed."""
+    ``code`` any values (``"adam"``, ``32``, ``True``), which the tuning job passes
+    as the SageMaker SDK's tuner does: their text JSON-encoded (``"\\"32\\""``), so
+    the script receives the text (``"32"``, ``"True"``), as under the SDK."""
 
     name: str
     values: Sequence[Any]
@@ -139,10 +139,10 @@ class CategoricalRange:
     member = "CategoricalParameterRanges"
 
     def render(self, *, json_values: bool = False) -> dict[str, Any]:
-        """This value in the request's own shape and casing (values JSON-encoded for
-        a framework container's script)."""
+        """This value in the request's own shape and casing (for a framework
+        container's script, each value's text JSON-encoded, as the SDK's tuner does)."""
         if json_values:
-            return {"Name": self.name, "Values": [encode(value) for value in self.values]}
+            return {"Name": self.name, "Values": [encode_categorical(v) for v in self.values]}
         return {"Name": self.name, "Values": [str(value) for value in self.values]}
 
 

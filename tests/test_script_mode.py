@@ -250,8 +250,8 @@ def test_tuning_encodes_static_values_and_categorical_ranges_as_the_sdks_tuner()
         "CategoricalParameterRanges"
     ]
     assert categorical == [
-        {"Name": "batch", "Values": ["32", "64"]},
-        {"Name": "shuffle", "Values": ["true", "false"]},
+        {"Name": "batch", "Values": ['"32"', '"64"']},
+        {"Name": "shuffle", "Values": ['"True"', '"False"']},
     ]
 
 

@@ -175,11 +175,12 @@ def test_a_job_without_network_access_gets_its_code_as_a_channel(
     assert report["hps"] == HYPERPARAMETERS
 
 
-def test_a_tuned_training_job_gets_the_same_types(synthesized: Synthesized) -> None:
+def test_a_tuned_training_job_gets_what_the_sdks_tuner_gives(synthesized: Synthesized) -> None:
     definition = synthesized.tuning["TrainingJobDefinition"]
     ranges = synthesized.tuning["HyperParameterTuningJobConfig"]["ParameterRanges"]
     # SageMaker gives each training job the static values and one value per range, as
-    # strings: numeric ranges as numbers, categorical values as the request has them.
+    # strings: numeric ranges as numbers, categorical values as the request has them
+    # (their text JSON-encoded, as the SDK's tuner sends them: the script gets text).
     values = dict(definition["StaticHyperParameters"])
     for item in ranges["IntegerParameterRanges"] + ranges["ContinuousParameterRanges"]:
         values[item["Name"]] = item["MinValue"]
@@ -191,7 +192,7 @@ def test_a_tuned_training_job_gets_the_same_types(synthesized: Synthesized) -> N
         "epochs": 2,
         "learning-rate": 0.01,
         "optimizer": "adam",
-        "shuffle": True,
+        "shuffle": "True",
         "layers": [64, 32],
     }
 

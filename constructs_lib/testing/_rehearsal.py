@@ -192,12 +192,12 @@ class _Rehearsal:
         return values
 
     def _tuned(self, name: str, value: Any) -> str:
-        from .._script_mode import encode  # noqa: PLC0415
+        from .._script_mode import encode, encode_categorical  # noqa: PLC0415
 
         kind, spec = self.ranges[name]
         if kind == "CategoricalParameterRanges":
             allowed = [str(v) for v in spec["Values"]]
-            for candidate in (encode(value), str(value)):
+            for candidate in (encode_categorical(value), encode(value), str(value)):
                 if candidate in allowed:
                     return candidate
             raise ValueError(
