@@ -11,6 +11,10 @@ CHECKOV_VERSION := 3.3.30
 # versions of their own (boto3, numpy): their own venv too.
 SDK := .venv-sdk
 SDK_PACKAGES := sagemaker-core==2.27.0 sagemaker-training==5.1.4 scikit-learn==1.9.1
+# The SageMaker Python SDK v2 (estimators, tuner, rule_configs), whose requests the
+# library's are compared with (tests/test_sdk_parity.py); it pins sagemaker-core 1.x.
+SDK2 := .venv-sdk2
+SDK2_PACKAGES := sagemaker==2.257.7
 # The boto3 of the Lambda Python runtime, older than ours: the handler must speak the
 # API the synth validated with it too (tests/test_handler_models.py).
 LAMBDA := .venv-lambda
@@ -38,6 +42,12 @@ $(SDK)/.installed: Makefile
 	$(SDK)/bin/python -m pip install --quiet $(SDK_PACKAGES)
 	touch $@
 
+$(SDK2)/.installed: Makefile
+	$(PYTHON) -m venv $(SDK2)
+	$(SDK2)/bin/python -m pip install --quiet --upgrade pip
+	$(SDK2)/bin/python -m pip install --quiet $(SDK2_PACKAGES)
+	touch $@
+
 $(LAMBDA)/.installed: Makefile
 	$(PYTHON) -m venv $(LAMBDA)
 	$(LAMBDA)/bin/python -m pip install --quiet $(LAMBDA_PACKAGES)
@@ -57,7 +67,7 @@ synth: $(VENV)/.installed node_modules/.installed
 # then the gates that read what all of them synthesized (marker after_all).
 TEST_TEMPLATES := $(CURDIR)/.pytest-templates
 TEST_WORKERS ?= auto
-test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed $(LAMBDA)/.installed node_modules/.installed lint typecheck
+test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed $(SDK2)/.installed $(LAMBDA)/.installed node_modules/.installed lint typecheck
 	rm -rf $(TEST_TEMPLATES)
 	CONSTRUCTS_LIB_TEST_TEMPLATES=$(TEST_TEMPLATES) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not after_all"
 	CONSTRUCTS_LIB_TEST_TEMPLATES=$(TEST_TEMPLATES) $(PY) -m pytest -m after_all
@@ -85,4 +95,4 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SDK) $(LAMBDA) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(SDK) $(SDK2) $(LAMBDA) node_modules cdk.out docs dist build .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ image-URI data (``_algorithms/frameworks.json``), as ``image_uris.retrieve`` doe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,9 @@ from constructs import Construct
 
 from ._algorithms import frameworks
 from ._algorithms.frameworks import TRAINING, Choice, ResolvedImage
+
+#: The first version whose SDK estimator turns the metrics time series on.
+_METRICS_TIME_SERIES_FROM = {"pytorch": (1, 3), "tensorflow": (1, 15), "huggingface": (0,)}
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,17 @@ class FrameworkSpec:
     py_version: str | None
     base_framework_version: str | None
     processor: str | None
+
+    @property
+    def metrics_time_series(self) -> bool:
+        """Whether the SDK's estimator of this framework turns SageMaker's metrics
+        time series on (``enable_sagemaker_metrics``): PyTorch 1.3 and later,
+        TensorFlow 1.15 and later, Hugging Face always."""
+        first = _METRICS_TIME_SERIES_FROM.get(self.framework)
+        if first is None:
+            return False
+        numbers = tuple(int(part) for part in re.findall(r"\d+", self.version)[:2])
+        return numbers >= first
 
     def resolve(
         self,

@@ -58,6 +58,9 @@ class BoundDefinition:
     hyperparameters: dict[str, str] | None
     problems: list[Problem]
     """What is wrong with the code, its distribution or the hyperparameters."""
+    by_job_name: dict[str, dict[str, str]]
+    """Hyperparameters the handler fills in from the job's name (see
+    ``_script_mode.by_job_name``)."""
 
 
 def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
@@ -239,6 +242,16 @@ class JobCore:
             instance_count=instances,
             network_isolation=bool(props.network_isolation),
         )
+        static, by_job_name = _script_mode.by_job_name(
+            code=code,
+            image=image,
+            distribution=distribution,
+            user=props.hyperparameters,
+            output_uri=props.output.s3_uri,
+        )
+        if static and hyperparameters is not None:
+            hyperparameters = dict(sorted({**hyperparameters, **static}.items()))
+        problems.extend(_script_mode.count_problems(hyperparameters, by_job_name))
         problems.extend(_mistakes.definition_problems(scope, props))
         _mistakes.warn_of_pip_without_network(scope, props)
         inputs = [channel.bind(scope) for channel in props.inputs]
@@ -273,7 +286,15 @@ class JobCore:
                 security_groups=connections.security_groups,
             )
         return BoundDefinition(
-            image, inputs, connections, subnet_ids, vpc_config, code, hyperparameters, problems
+            image,
+            inputs,
+            connections,
+            subnet_ids,
+            vpc_config,
+            code,
+            hyperparameters,
+            problems,
+            by_job_name,
         )
 
     def grant_definition(
@@ -309,11 +330,13 @@ class JobCore:
         timing: Timing,
         wait_material: Callable[[], Any],
         rule: Callable[[str, list[str]], events.Rule],
+        by_job_name: Mapping[str, Mapping[str, str]] | None = None,
     ) -> CustomResource:
         """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
 
         :param wait_material: what identifies the job for its wait (see :meth:`wait_key`).
         :param rule: makes the job's state-change rule (id, statuses).
+        :param by_job_name: hyperparameters the handler fills in from the job's name.
         """
         kind = self.kind
         service_timeout = timing.service_timeout()
@@ -328,6 +351,8 @@ class JobCore:
             control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
         else:
             control[cr_props.COMPLETION] = "created"
+        if by_job_name:
+            control[cr_props.BY_JOB_NAME] = {k: dict(v) for k, v in by_job_name.items()}
         if queue is not None:
             control[cr_props.QUEUE] = dict(queue)
         else:

@@ -23,10 +23,19 @@ PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 REGION = "sagemaker_region"
 LOG_LEVEL = "sagemaker_container_log_level"
+#: The job's name, as the SDK sends it (the toolkit's ``SAGEMAKER_JOB_NAME``): known
+#: only when the job is created, so the handler fills it in (see :func:`by_job_name`).
+JOB_NAME = "sagemaker_job_name"
+#: TensorFlow scripts written for the SDK read ``--model_dir``.
+MODEL_DIR = "model_dir"
+#: Where a TensorFlow script run by MPI writes its model (the SDK's ``model_dir`` then).
+MPI_MODEL_DIR = "/opt/ml/model"
+#: SageMaker's limit of hyperparameters per job.
+MAX_HYPERPARAMETERS = 100
 #: The channel that brings the code to a job without network access, as the SDK's.
 CODE_CHANNEL = "code"
 #: What the library sets for code: the user's hyperparameters may not set them too.
-TOOLKIT_HYPERPARAMETERS = (PROGRAM, SUBMIT_DIRECTORY, REGION, LOG_LEVEL)
+TOOLKIT_HYPERPARAMETERS = (PROGRAM, SUBMIT_DIRECTORY, REGION, LOG_LEVEL, JOB_NAME)
 #: Frameworks whose containers run one instance only (the SDK's SKLearn refuses more).
 SINGLE_INSTANCE = ("sklearn",)
 #: TensorFlow up to 1.10 runs legacy mode only (no script mode), as the SDK says.
@@ -45,6 +54,23 @@ def encode(value: Any) -> str:
     ):
         return Tokenization.stringify_number(value)
     return json.dumps(value, allow_nan=False)
+
+
+def as_text(value: Any) -> Any:
+    """A hyperparameter of a built-in algorithm or an image of your own: a number or
+    a bool (NumPy's too) as the SDK's ``Estimator`` sends it, ``str(value)`` (``50`` ->
+    ``"50"``, ``True`` -> ``"True"``); anything else as it is (a string, or a value
+    the request's validation then refuses)."""
+    value = plain(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            return value  # refused by the validation: SageMaker takes no NaN
+        if Token.is_unresolved(value):
+            return Tokenization.stringify_number(value)
+        return str(value)
+    if isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def encode_categorical(value: Any) -> str:
@@ -126,7 +152,8 @@ def hyperparameters(
                     "it needs code= (TrainingCode) on a TrainingImage.from_framework image",
                 )
             )
-        return (dict(sorted(user.items())) if user else None), problems
+        texts = {str(key): as_text(value) for key, value in (user or {}).items()}
+        return (dict(sorted(texts.items())) or None), problems
     problems = list(_code_problems(code, image, instance_count))
     values, encoding = encode_all(user or {}, "HyperParameters")
     problems.extend(encoding)
@@ -167,6 +194,7 @@ def hyperparameters(
             py_version=framework.py_version,
             instance_types=instance_types,
             entry_point=code.entry_point,
+            base_framework_version=framework.base_framework_version,
         ):
             problems.append(Problem(DISTRIBUTION_PATH, distribution.strategy, rule))
         instance_type = instance_types[0] if instance_types else ""
@@ -174,6 +202,55 @@ def hyperparameters(
             {k: encode(v) for k, v in distribution.hyperparameters(instance_type).items()}
         )
     return dict(sorted(values.items())), problems
+
+
+def by_job_name(
+    *,
+    code: CodeConfig | None,
+    image: ImageConfig | None,
+    distribution: Distribution | None,
+    user: Mapping[str, Any] | None,
+    output_uri: str,
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The hyperparameters of a script-mode job that the SDK derives from the job's
+    name: ``sagemaker_job_name`` and, for TensorFlow, ``model_dir``
+    (``<output path>/<job name>/model``). The name is generated when the job is
+    created, so they go to the handler as ``{name: {"Prefix", "Suffix"}}`` (the value
+    is the JSON-encoded ``Prefix + job name + Suffix``); what needs no name (MPI's
+    ``model_dir``) is returned as encoded values to add now.
+
+    :param output_uri: the job's ``S3OutputPath``.
+    """
+    if code is None:
+        return {}, {}
+    named = {JOB_NAME: {"Prefix": "", "Suffix": ""}}
+    static: dict[str, str] = {}
+    framework = image.framework if image is not None else None
+    tensorflow = framework is not None and framework.framework == "tensorflow"
+    if tensorflow and code.model_dir and MODEL_DIR not in (user or {}):
+        mpi = distribution is not None and distribution.hyperparameters("").get(
+            "sagemaker_mpi_enabled"
+        )
+        if mpi:
+            static[MODEL_DIR] = encode(MPI_MODEL_DIR)
+        else:
+            named[MODEL_DIR] = {"Prefix": output_uri.rstrip("/") + "/", "Suffix": "/model"}
+    return static, named
+
+
+def count_problems(values: Mapping[str, str] | None, named: Mapping[str, Any]) -> list[Problem]:
+    """SageMaker's limit, counting what the handler adds at creation."""
+    count = len(values or {}) + len(named)
+    if not named or count <= MAX_HYPERPARAMETERS:
+        return []
+    return [
+        Problem(
+            "HyperParameters",
+            count,
+            f"a job has at most {MAX_HYPERPARAMETERS} hyperparameters, the library's "
+            f"included ({', '.join(sorted(named))} added when the job is created)",
+        )
+    ]
 
 
 def _code_problems(

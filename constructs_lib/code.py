@@ -49,6 +49,8 @@ class CodeConfig:
     """The script the toolkit runs, relative to the archive's root."""
     container_log_level: int
     """The toolkit's log level (``logging.INFO`` = 20 unless given)."""
+    model_dir: bool = True
+    """TensorFlow: whether the job passes ``--model_dir`` as the SDK's estimator does."""
 
     @property
     def file_name(self) -> str | None:
@@ -71,9 +73,10 @@ class TrainingCode(ABC):
     * :meth:`from_bucket` — a ``.tar.gz`` already in S3.
     """
 
-    def __init__(self, entry_point: str, container_log_level: int) -> None:
+    def __init__(self, entry_point: str, container_log_level: int, model_dir: bool) -> None:
         self.entry_point = entry_point
         self.container_log_level = container_log_level
+        self.model_dir = model_dir
 
     @staticmethod
     def from_directory(
@@ -82,6 +85,7 @@ class TrainingCode(ABC):
         entry_point: str,
         exclude: Sequence[str] | None = None,
         container_log_level: int = logging.INFO,
+        model_dir: bool = True,
     ) -> TrainingCode:
         """The files under ``path``, uploaded with the stack as a file asset. A change
         to a file (or a file added or removed) gives a new asset and a new request, so
@@ -97,8 +101,15 @@ class TrainingCode(ABC):
             ``.ipynb_checkpoints``, ``.DS_Store`` and ``cdk.out``.
         :param container_log_level: the training toolkit's log level; default:
             ``logging.INFO``.
+        :param model_dir: on a TensorFlow image, pass the script ``--model_dir`` as the
+            SDK's ``TensorFlow`` estimator does: ``s3://<output path>/<job name>/model``
+            (``/opt/ml/model`` with ``Distribution.mpi``), unless your hyperparameters
+            set ``model_dir``; ``False`` leaves it out (the SDK's ``model_dir=False``).
+            Other frameworks: ignored. Default: ``True``.
         """
-        return _DirectoryCode(path, entry_point, tuple(exclude or ()), container_log_level)
+        return _DirectoryCode(
+            path, entry_point, tuple(exclude or ()), container_log_level, model_dir
+        )
 
     @staticmethod
     def from_bucket(
@@ -107,6 +118,7 @@ class TrainingCode(ABC):
         *,
         entry_point: str,
         container_log_level: int = logging.INFO,
+        model_dir: bool = True,
     ) -> TrainingCode:
         """A ``.tar.gz`` of the code in ``bucket`` (e.g. one a CI pipeline uploads);
         the execution role may read exactly that object.
@@ -114,8 +126,13 @@ class TrainingCode(ABC):
         :param key: the archive's key, e.g. ``code/sourcedir.tar.gz``.
         :param entry_point: the script to run, relative to the archive's root.
         :param container_log_level: default: ``logging.INFO``.
+        :param model_dir: on a TensorFlow image, pass the script ``--model_dir`` as the
+            SDK's ``TensorFlow`` estimator does: ``s3://<output path>/<job name>/model``
+            (``/opt/ml/model`` with ``Distribution.mpi``), unless your hyperparameters
+            set ``model_dir``; ``False`` leaves it out (the SDK's ``model_dir=False``).
+            Other frameworks: ignored. Default: ``True``.
         """
-        return _BucketCode(bucket, key, entry_point, container_log_level)
+        return _BucketCode(bucket, key, entry_point, container_log_level, model_dir)
 
     @abstractmethod
     def bind(self, scope: Construct) -> CodeConfig:
@@ -168,8 +185,10 @@ def _check_entry_point(entry_point: str, what: str) -> None:
 
 
 class _BucketCode(TrainingCode):
-    def __init__(self, bucket: s3.IBucket, key: str, entry_point: str, level: int) -> None:
-        super().__init__(entry_point, level)
+    def __init__(
+        self, bucket: s3.IBucket, key: str, entry_point: str, level: int, model_dir: bool
+    ) -> None:
+        super().__init__(entry_point, level, model_dir)
         self._key = key
         self._location = S3Location(bucket, key)
 
@@ -189,7 +208,11 @@ class _BucketCode(TrainingCode):
         except _InvalidCodeError as invalid:
             raise invalid.at(scope) from None
         return CodeConfig(
-            self._location.s3_uri, self._location, self.entry_point, self.container_log_level
+            self._location.s3_uri,
+            self._location,
+            self.entry_point,
+            self.container_log_level,
+            self.model_dir,
         )
 
 
@@ -201,8 +224,15 @@ class _Packed:
 
 
 class _DirectoryCode(TrainingCode):
-    def __init__(self, path: str, entry_point: str, exclude: tuple[str, ...], level: int) -> None:
-        super().__init__(entry_point, level)
+    def __init__(
+        self,
+        path: str,
+        entry_point: str,
+        exclude: tuple[str, ...],
+        level: int,
+        model_dir: bool,
+    ) -> None:
+        super().__init__(entry_point, level, model_dir)
         self.path = path
         self.exclude = exclude
 
@@ -253,7 +283,13 @@ class _DirectoryCode(TrainingCode):
                 asset_hash_type=AssetHashType.CUSTOM,
             )
         location = S3Location(asset.bucket, asset.s3_object_key)
-        return CodeConfig(asset.s3_object_url, location, self.entry_point, self.container_log_level)
+        return CodeConfig(
+            asset.s3_object_url,
+            location,
+            self.entry_point,
+            self.container_log_level,
+            self.model_dir,
+        )
 
 
 def _sample(files: Sequence[str]) -> str:

@@ -239,6 +239,46 @@ class RuleConfiguration:
     local_path: str | None = None
     output: S3Location | None = None
     parameters: Mapping[str, str] | None = None
+    builtin_rule: str | None = None
+    """The built-in rule this is (see :meth:`builtin`); its evaluator image is the
+    region's, set when a job binds it."""
+
+    @staticmethod
+    def builtin(
+        rule: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        instance_type: InstanceType | None = None,
+        volume_size: Size | None = None,
+        local_path: str | None = None,
+        output: S3Location | None = None,
+    ) -> RuleConfiguration:
+        """One of SageMaker's built-in Debugger rules (``LossNotDecreasing``,
+        ``VanishingGradient``, ``Overfit`` ...) or Profiler rules (``ProfilerReport``,
+        ``LowGPUUtilization`` ...), as the SDK's ``Rule.sagemaker(rule_configs...)``
+        and ``ProfilerRule.sagemaker(rule_configs...)`` send them: the rule's own
+        parameters (``rule_to_invoke``, a profiler rule's defaults), and the evaluator
+        image SageMaker publishes in the job's region. A Debugger rule in
+        ``debug_rules`` adds the tensor collections it reads to the job's debugger hook
+        (a hook writing to the job's output path when ``debug_hook`` is not set).
+
+        :param rule: the rule's name, as SageMaker's rule list spells it.
+        :param parameters: the rule's parameters (numbers are sent as strings);
+            default: the rule's.
+        :param name: the rule configuration's name; default: ``rule``.
+        """
+        from . import _rules  # noqa: PLC0415
+
+        return _rules.builtin(
+            rule,
+            parameters=parameters,
+            name=name,
+            instance_type=instance_type,
+            volume_size=volume_size,
+            local_path=local_path,
+            output=output,
+        )
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""

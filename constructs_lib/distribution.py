@@ -94,7 +94,7 @@ _TORCH = _Strategy("torch_distributed", ("pytorch", "huggingface"))
 _MPI = _Strategy("mpi", ("pytorch", "tensorflow", "huggingface"))
 _PARAMETER_SERVER = _Strategy("parameter_server", ("tensorflow",))
 _MWMS = _Strategy("multi_worker_mirrored_strategy", ("tensorflow",))
-_DATA_PARALLEL = _Strategy("smdistributed.dataparallel", ("pytorch", "tensorflow"))
+_DATA_PARALLEL = _Strategy("smdistributed.dataparallel", ("pytorch", "tensorflow", "huggingface"))
 
 
 class Distribution:
@@ -200,14 +200,27 @@ class Distribution:
         py_version: str | None,
         instance_types: Sequence[str],
         entry_point: str,
+        base_framework_version: str | None = None,
     ) -> list[str]:
-        """What the SDK would refuse about this strategy for the job (each a rule)."""
+        """What the SDK would refuse about this strategy for the job (each a rule).
+
+        :param base_framework_version: Hugging Face's base framework (``pytorch2.0``),
+            whose version the data-parallel library's check reads, as the SDK's.
+        """
         strategy = self._strategy
         if framework not in strategy.frameworks:
             return [
                 f"{strategy.key} runs on {' and '.join(strategy.frameworks)} images, not "
                 f"{framework}"
             ]
+        base = re.match(r"^(pytorch|tensorflow)(.+)$", base_framework_version or "")
+        if strategy is _DATA_PARALLEL and framework == "huggingface":
+            if base is None:
+                return [
+                    "the data-parallel library runs on Hugging Face images of a PyTorch or "
+                    f"TensorFlow base, not {base_framework_version!r}"
+                ]
+            framework, version = base[1], base[2]
         full = frameworks.full_version(framework, version)
         concrete = [name for name in instance_types if not Token.is_unresolved(name)]
         processors = {frameworks.processor_of(name) for name in concrete}

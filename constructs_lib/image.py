@@ -366,7 +366,7 @@ class _FrameworkImage(TrainingImage):
             self.spec.framework,
             self.spec.version,
             resolved.py_version,
-            self.spec.base_framework_version,
+            resolved.base_framework_version or self.spec.base_framework_version,
             resolved.processor,
         )
         return ImageConfig(

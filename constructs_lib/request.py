@@ -38,7 +38,7 @@ from .image import ImageConfig, TrainingImage
 from .instance_type import InstanceType
 
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
-DEFAULT_VOLUME_GIB = 10
+DEFAULT_VOLUME_GIB = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,17 +194,25 @@ ESCAPE_HATCH_ONLY: dict[str, str] = {
 
 
 def render_algorithm_specification(
-    props: TrainingJobProps, image: ImageConfig | None
+    props: TrainingJobProps, image: ImageConfig | None, *, sdk_defaults: bool = True
 ) -> dict[str, Any] | None:
-    """``AlgorithmSpecification``; none for a serverless job without an image."""
+    """``AlgorithmSpecification``; none for a serverless job without an image.
+
+    :param sdk_defaults: whether members the SDK's estimators default (the metrics
+        time series) take its defaults; a tuning job's definition has no such member.
+    """
     if image is None:
         return None
+    time_series = props.enable_metrics_time_series
+    framework = image.framework
+    if time_series is None and sdk_defaults and framework and framework.metrics_time_series:
+        time_series = True  # as the SDK's PyTorch, TensorFlow and Hugging Face estimators
     return _prune(
         {
             **image.specification,
             "TrainingInputMode": props.input_mode.value,
             "MetricDefinitions": [m.render() for m in props.metric_definitions] or None,
-            "EnableSageMakerMetricsTimeSeries": props.enable_metrics_time_series,
+            "EnableSageMakerMetricsTimeSeries": time_series,
             "ContainerEntrypoint": _list(props.container_entrypoint),
             "ContainerArguments": _list(props.container_arguments),
         }
@@ -281,6 +289,7 @@ def render_request(
     inputs: Sequence[TrainingInput] | None = None,
     vpc_config: Mapping[str, Any] | None = None,
     hyperparameters: Mapping[str, str] | None = None,
+    tuned: bool = False,
 ) -> dict[str, Any]:
     """The CreateTrainingJob request, ``additional_request`` merged in last.
 
@@ -289,6 +298,7 @@ def render_request(
     :param vpc_config: the rendered ``VpcConfig``; default: none.
     :param hyperparameters: the encoded ``HyperParameters`` (see ``_script_mode``);
         default: ``props.hyperparameters`` as they are.
+    :param tuned: the request of a tuning job's definition (no metrics time series).
     """
     channels = props.inputs if inputs is None else inputs
 
@@ -300,7 +310,9 @@ def render_request(
         "HyperParameters": (
             _sorted(props.hyperparameters) if hyperparameters is None else hyperparameters or None
         ),
-        "AlgorithmSpecification": render_algorithm_specification(props, image),
+        "AlgorithmSpecification": render_algorithm_specification(
+            props, image, sdk_defaults=not tuned
+        ),
         "RoleArn": role_arn,
         "InputDataConfig": [channel.render() for channel in channels] or None,
         "OutputDataConfig": props.output.render(),

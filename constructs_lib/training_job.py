@@ -22,7 +22,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from . import _nag, _script_mode, _serving
+from . import _nag, _rules, _script_mode, _serving
 from ._job import (
     MAX_TAGS,
     JobCore,
@@ -200,7 +200,9 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             them.
         :param input_mode: the job's default input mode; default: ``InputMode.FILE``.
         :param metric_definitions: metrics captured from the logs; default: none.
-        :param enable_metrics_time_series: default: SageMaker's (off).
+        :param enable_metrics_time_series: default: on for PyTorch (1.3 and later),
+            TensorFlow (1.15 and later) and Hugging Face images, as the SDK's
+            estimators set it; else SageMaker's (off).
         :param container_entrypoint: overrides the image's entrypoint; default: none.
         :param container_arguments: arguments to the entrypoint; default: none.
         :param instance_type: default: ``ml.m5.xlarge`` (none with ``instance_groups``).
@@ -208,8 +210,8 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         :param instance_groups: a heterogeneous cluster, instead of type and count;
             default: none.
         :param instance_placement: UltraServer placement; default: none.
-        :param volume_size: storage volume per instance; default: 10 GiB (none for
-            a serverless job).
+        :param volume_size: storage volume per instance; default: 30 GiB, the SDK's
+            default (none for a serverless job).
         :param volume_encryption_key: KMS key of the storage volume; default: AWS
             managed encryption.
         :param keep_alive: keep the instances in a warm pool this long after the job;
@@ -296,6 +298,17 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         super().__init__(scope, construct_id)
         check_props(self, TrainingJob.__init__, arguments(locals()))
         with _nag.batch():
+            # Built-in rules by name: the region's evaluator, the hook and profiler.
+            rules = _rules.bind(
+                self,
+                debug_rules=debug_rules,
+                profiler_rules=profiler_rules,
+                debug_hook=debug_hook,
+                profiler=profiler,
+                output=output.location,
+            )
+            debug_rules, profiler_rules = rules.debug_rules, rules.profiler_rules
+            debug_hook, profiler = rules.debug_hook, rules.profiler
             self.props = TrainingJobProps(
                 image=image,
                 output=output,
@@ -367,6 +380,8 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             )
             bound = self._core.bind_definition(self.props, instances=instances)
             self._image = bound.image
+            #: Hyperparameters the handler fills in from the job's name.
+            self._by_job_name = bound.by_job_name
             self._code = bound.code
             self._connections = bound.connections
             self._definition_problems = bound.problems
@@ -414,6 +429,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 timing=self._timing,
                 wait_material=lambda: cr_props.without_in_place(self.request),
                 rule=lambda rule_id, statuses: self.on_state_change(rule_id, statuses=statuses),
+                by_job_name=bound.by_job_name,
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition

@@ -185,6 +185,8 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             self.role: iam.IRole = self._core.role
             bound = self._core.bind_definition(props, instances=props.instance_count or 1)
             self._image = bound.image
+            #: Hyperparameters the handler fills in from the job's name.
+            self._by_job_name = bound.by_job_name
             self._connections = bound.connections
             #: The CreateTrainingJob request the training definition's props render
             #: (without name and tags): checked by TrainingJob's cross-field rules.
@@ -196,6 +198,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 inputs=bound.inputs,
                 vpc_config=bound.vpc_config,
                 hyperparameters=bound.hyperparameters,
+                tuned=True,
             )
             definition, definition_problems = render_definition(self.training_request)
             runtime_defaulted = max_runtime is None
@@ -258,6 +261,12 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                 timing=self._timing,
                 wait_material=lambda: TUNING.without_in_place(self.request),
                 rule=lambda rule_id, statuses: self.on_state_change(rule_id, statuses=statuses),
+                # A tuned model_dir is the tuning job's choice, not the name's.
+                by_job_name={
+                    key: value
+                    for key, value in bound.by_job_name.items()
+                    if key not in {tuned.name for tuned in self.ranges}
+                },
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition

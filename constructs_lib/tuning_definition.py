@@ -85,7 +85,7 @@ class TrainingDefinition:
             be one of them, unless a built-in algorithm defines it); default: none.
         :param instance_type: default: ``ml.m5.xlarge``.
         :param instance_count: per training job; default: 1.
-        :param volume_size: default: 10 GiB.
+        :param volume_size: default: 30 GiB, the SDK's default.
         :param volume_encryption_key: default: AWS managed encryption.
         :param max_runtime: of each training job; default: 45 minutes.
         :param max_wait: with ``spot_training``; default: none.

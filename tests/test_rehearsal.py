@@ -44,6 +44,7 @@ rows = sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"]))
 for epoch in range(args.epochs):
     print(f"epoch {epoch}: loss={args.lr}")
 print("optimizer", args.optimizer, "rows", rows, "code", os.environ["SM_MODULE_DIR"])
+print("job", os.environ["SAGEMAKER_JOB_NAME"])
 pathlib.Path(os.environ["SM_MODEL_DIR"], "model.json").write_text(json.dumps(vars(args)))
 """
 #: The SDK's spelling of a hyperparameter the script spells otherwise.
@@ -169,6 +170,8 @@ def test_a_job_runs_its_code_with_its_hyperparameters(
     }
     assert run.model_dir == tmp_path / "run" / "opt" / "ml" / "model"
     assert "rows ['part-0.csv', 'part-1.csv']" in run.output
+    # The toolkit exports sagemaker_job_name, which the handler fills in on SageMaker.
+    assert "job local-Good" in run.output
     # Other values, encoded as the job encodes them.
     again = run_locally(jobs.good, channels={"train": data}, hyperparameters={"lr": 0.25})
     assert again.metrics == {"loss": 0.25}

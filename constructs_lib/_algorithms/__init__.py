@@ -15,6 +15,7 @@ from typing import Any
 
 TABLE_FILE = Path(__file__).with_name("builtin_algorithms.json")
 FRAMEWORK_FILE = Path(__file__).with_name("frameworks.json")
+RULES_FILE = Path(__file__).with_name("debugger_rules.json")
 
 
 @functools.cache
@@ -22,6 +23,14 @@ def load() -> dict[str, Any]:
     """``{"registries": [{region: account}], "algorithms": {name: {"aliases": {...},
     "versions": {version: {"repository": str, "registries": index}}}}}``."""
     table: dict[str, Any] = json.loads(TABLE_FILE.read_text())
+    return table
+
+
+@functools.cache
+def load_rules() -> dict[str, Any]:
+    """``{"registries": {region: account}, "repository", "tag", "debugger": {rule:
+    {"parameters", "collections"}}, "profiler": {rule: {"parameters"}}}``."""
+    table: dict[str, Any] = json.loads(RULES_FILE.read_text())
     return table
 
 

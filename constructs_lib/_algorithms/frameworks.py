@@ -121,6 +121,8 @@ class ResolvedImage:
     registries: int
     processor: str | None
     py_version: str | None
+    base_framework_version: str | None = None
+    """Hugging Face's base framework as chosen (``pytorch2.0``), else None."""
 
     def accounts(self) -> dict[str, str]:
         registries: list[dict[str, str]] = load_frameworks()["registries"]
@@ -266,6 +268,13 @@ def resolve(
         registries=entry["registries"],
         processor=chosen,
         py_version=py_version,
+        base_framework_version=(
+            versions[full_version]
+            .get("version_aliases", {})
+            .get(base_framework_version, base_framework_version)
+            if framework == HUGGING_FACE
+            else None
+        ),
     )
 
 

@@ -1,6 +1,9 @@
 """Generate the image tables from the SDK's published image-URI data:
 ``builtin_algorithms.json`` (SageMaker's built-in algorithms) and ``frameworks.json``
-(the framework containers that run your own code).
+(the framework containers that run your own code); and ``debugger_rules.json``
+(SageMaker Debugger's and Profiler's built-in rules: their parameters and
+collections, from AWS's ``smdebug-rulesconfig``, which the SDK's ``rule_configs``
+are, and the rule evaluator's registries).
 
 Run ``python -m constructs_lib._algorithms.generate`` (it downloads the
 ``sagemaker-core`` wheel with pip, reads its ``image_uri_config/*.json`` and
@@ -160,8 +163,62 @@ def _regions(value: Any) -> set[str]:
     return found
 
 
+#: The rules' package (the SDK v2's pinned version) and the evaluator image.
+RULES_PACKAGE = "smdebug-rulesconfig==1.0.1"
+RULES_CONFIG = "smdebug_rulesconfig/debugger_rules/rule_config_jsons/ruleConfigs.json"
+RULE_EVALUATOR = ("sagemaker-debugger-rules", "latest")
+
+
+def build_rules(wheel: Path, debugger: dict[str, Any], source: str) -> dict[str, Any]:
+    """The built-in rules: debugger rules with the parameters and tensor collections
+    the SDK sends for them, profiler rules with their default parameters (as the SDK
+    sends them: strings), and the evaluator's account per region."""
+    import importlib  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+
+    with zipfile.ZipFile(wheel) as archive:
+        configs = json.loads(archive.read(RULES_CONFIG))
+    debugger_rules = {
+        name: {
+            "parameters": config["DebugRuleConfiguration"]["RuleParameters"],
+            "collections": config.get("CollectionConfigurations", []),
+        }
+        for name, config in configs.items()
+    }
+    sys.path.insert(0, str(wheel))
+    try:
+        rules = importlib.import_module("smdebug_rulesconfig.profiler_rules.rules")
+        profiler_rules = {
+            name: {
+                "parameters": {
+                    **{
+                        key: str(parameter.default)
+                        for key, parameter in inspect.signature(cls.__init__).parameters.items()
+                        if parameter.default is not inspect.Parameter.empty
+                    },
+                    "rule_to_invoke": name,
+                }
+            }
+            for name, cls in vars(rules).items()
+            if inspect.isclass(cls)
+            and issubclass(cls, rules.ProfilerRuleBase)
+            and cls is not rules.ProfilerRuleBase
+        }
+    finally:
+        sys.path.remove(str(wheel))
+    latest = debugger["versions"]["latest"]
+    return {
+        "source": f"{source}, {wheel.name}",
+        "registries": dict(sorted(latest["registries"].items())),
+        "repository": latest["repository"],
+        "tag": RULE_EVALUATOR[1],
+        "debugger": debugger_rules,
+        "profiler": profiler_rules,
+    }
+
+
 def main() -> None:
-    from . import FRAMEWORK_FILE, TABLE_FILE  # noqa: PLC0415
+    from . import FRAMEWORK_FILE, RULES_FILE, TABLE_FILE  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run(
@@ -171,10 +228,28 @@ def main() -> None:
         [wheel] = Path(folder).glob("*.whl")
         table = build(read_wheel(wheel), source=wheel.name)
         configs = read_wheel(wheel, FRAMEWORKS)
+        [debugger] = read_wheel(wheel, ("debugger",)).values()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                folder,
+                RULES_PACKAGE,
+            ],
+            check=True,
+        )
+        [rules_wheel] = Path(folder).glob("smdebug_rulesconfig*.whl")
+        rules = build_rules(rules_wheel, debugger, source=wheel.name)
     hosts = ecr_hosts(_regions(configs) | _regions(table))
     frameworks = build_frameworks(configs, source=table["source"], hosts=hosts)
     TABLE_FILE.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     FRAMEWORK_FILE.write_text(json.dumps(frameworks, indent=1, sort_keys=True) + "\n")
+    RULES_FILE.write_text(json.dumps(rules, indent=1, sort_keys=True) + "\n")
     print(f"wrote {TABLE_FILE} and {FRAMEWORK_FILE} from {table['source']}", file=sys.stderr)
 
 

@@ -46,6 +46,7 @@ from .in_place import _update_in_place
 from .kinds import JobKind, by_resource_type
 from .properties import (
     AWAITING_QUOTA,
+    BY_JOB_NAME,
     COMPLETION,
     LIBRARY_TAGS,
     LOGICAL_ID_TAG,
@@ -64,6 +65,7 @@ from .requests import (
     _NAME_PROPS,
     MAX_NAME_LENGTH,
     _role_arn,
+    fill_in_name,
     generated_name,
     is_job_name,
     needs_replacement,
@@ -231,6 +233,7 @@ def _job_request(
         default_prefix=kind.default_prefix,
     )
     request[kind.name_field] = name
+    fill_in_name(request, properties.get(BY_JOB_NAME), name)
     library_tags = [
         {"Key": OWNER_TAG, "Value": str(event["RequestId"])},
         {"Key": REQUEST_HASH_TAG, "Value": digest},

@@ -40,6 +40,11 @@ REPLACES_TAG = "constructs-lib:replaces"
 LOGICAL_ID_TAG = "constructs-lib:logical-id"
 #: The tags the library puts on a job; SageMaker allows 50 in all.
 LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG, LOGICAL_ID_TAG)
+#: Hyperparameters that hold the job's name, filled in by the handler when it creates
+#: the job (``{name: {"Prefix": str, "Suffix": str}}``: the JSON-encoded ``Prefix +
+#: job name + Suffix``), as the SDK sends ``sagemaker_job_name`` and TensorFlow's
+#: ``model_dir``. Not part of the request: a job keeps them across in-place updates.
+BY_JOB_NAME = "JobNameHyperParameters"
 #: ``wait`` (default): the resource completes when the job completed; ``created``:
 #: as soon as the job exists (a wait condition or nothing waits for the rest).
 COMPLETION = "CompletionMode"

@@ -115,6 +115,9 @@ class _Rehearsal:
         from ..tuning import HyperparameterTuningJob  # noqa: PLC0415
 
         self.path = job.node.path
+        #: What the handler fills in from the job's name (sagemaker_job_name ...).
+        self.by_job_name: dict[str, dict[str, str]] = dict(job._by_job_name)
+        self.local_name = "local-" + re.sub(r"[^A-Za-z0-9]+", "-", job.node.id).strip("-")
         if isinstance(job, TrainingJob):
             self.tuning = False
             code, image = job.props.code, job._image
@@ -320,7 +323,7 @@ def run_locally(
             "run_locally runs SageMaker's training toolkit, which the library does not "
             "install by itself: pip install 'constructs-lib[local]'"
         )
-    from .._script_mode import CODE_CHANNEL  # noqa: PLC0415
+    from .._script_mode import CODE_CHANNEL, MODEL_DIR  # noqa: PLC0415
 
     rehearsal = _Rehearsal(job)
     values = rehearsal.hyperparameters(hyperparameters)
@@ -338,6 +341,16 @@ def run_locally(
         data = {**data, CODE_CHANNEL: rehearsal.archive}
         submit = tree / "input" / "data" / CODE_CHANNEL / rehearsal.archive.name
     values[_SUBMIT_DIRECTORY] = json.dumps(str(submit))
+    # What the handler fills in from the job's name: a local name, and TensorFlow's
+    # model_dir in the tree's shared/model, as the SDK's local mode has it.
+    for key, parts in rehearsal.by_job_name.items():
+        if key in values:
+            continue
+        if key == MODEL_DIR:
+            (tree / "shared" / "model").mkdir(parents=True, exist_ok=True)
+            values[key] = json.dumps(str(tree / "shared" / "model"))
+        else:
+            values[key] = json.dumps(parts["Prefix"] + rehearsal.local_name + parts["Suffix"])
     write_tree(tree, definition=rehearsal.definition, hyperparameters=values, channels=data)
     python = _overlay(base)
     env = {
