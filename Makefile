@@ -19,8 +19,9 @@ SDK2_PACKAGES := sagemaker==2.257.7
 # API the synth validated with it too (tests/test_handler_models.py).
 LAMBDA := .venv-lambda
 LAMBDA_PACKAGES := boto3==1.40.0 botocore==1.40.0
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
+# Node 24 (jsii's supported releases are 22 and 24; 20 is end-of-life), pinned in
+# package.json as npm's `node` package: every target runs the CDK CLI and jsii on it.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: synth test lint typecheck bench docs dist clean
 
@@ -80,7 +81,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 ## make docs: the API reference, generated from the docstrings, into docs/
-docs: $(VENV)/.installed
+docs: $(VENV)/.installed node_modules/.installed
 	rm -rf docs
 	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc constructs_lib constructs_lib.testing -o docs
 
@@ -91,7 +92,7 @@ dist: $(VENV)/.installed
 	$(PY) -m twine check --strict dist/*
 
 ## make bench: synth, footprint, handler and validation costs -> benchmarks/results.json
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed node_modules/.installed
 	$(PY) -m benchmarks.run
 
 clean:
