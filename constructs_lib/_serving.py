@@ -29,6 +29,7 @@ from .instance_type import InstanceType
 if TYPE_CHECKING:
     from aws_cdk import aws_sagemaker as sagemaker
 
+    from .image import ImageConfig
     from .request import TrainingJobProps
     from .training_job import TrainingJob
 
@@ -60,6 +61,8 @@ class TrainedModel:
     #: job shares.
     props: TrainingJobProps
     grant_read_model_artifacts: Callable[[iam.IGrantable], None]
+    #: The image the job trained with (None for a serverless job).
+    image: ImageConfig | None = None
 
 
 class ServesTrainedModels:
@@ -130,6 +133,78 @@ class ServesTrainedModels:
             py_version=py_version,
             base_framework_version=base_framework_version,
             environment=environment,
+        )
+
+    @property
+    def serving_image(self) -> Any:
+        """The image that serves what this job trained, as an
+        ``aws_cdk.aws_sagemaker_alpha.ContainerImage``, for a job that runs a built-in
+        algorithm or an image of your own (the training image serves the model):
+        ``alpha.Model(containers=[alpha.ContainerDefinition(image=job.serving_image,
+        model_data=job.model_data)])``. Binding it grants the model's role the pull
+        of the image's repository. A job on a framework image serves with the
+        framework's serving image and the code's environment: use
+        :meth:`container_definition`. Needs ``aws-cdk.aws-sagemaker-alpha``."""
+        from . import _alpha  # noqa: PLC0415
+
+        model = self._trained_model()
+        scope = model.scope
+        if model.spec is not None:
+            raise ValueError(
+                f"[{scope.node.path}] serving_image: the job trains on a framework image, "
+                "which serves with the framework's serving image and the serving code's "
+                "environment: use job.container_definition(entry_point=..., "
+                "instance_type=...) as the model's container"
+            )
+        if model.image is None or model.image.image_uri is None:
+            raise ValueError(
+                f"[{scope.node.path}] serving_image: the job runs no image of its own (an "
+                "algorithm resource or a serverless job): serve its model with a "
+                "ContainerImage of your choice"
+            )
+        return _alpha.container_image(scope, model.image.image_uri, model.image.grant_pull)
+
+    def container_definition(
+        self,
+        *,
+        entry_point: str,
+        instance_type: InstanceType | str | None = None,
+        code: TrainingCode | None = None,
+        network_isolation: bool = False,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        base_framework_version: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> Any:
+        """:meth:`inference_container` as an ``aws_cdk.aws_sagemaker_alpha.ContainerDefinition``
+        for ``alpha.Model(containers=[job.container_definition(entry_point="serve.py",
+        instance_type=...)])``: the framework's serving image, the (repacked) model
+        and the serving toolkit's environment; binding it grants the model's role
+        read on the artifacts it serves and on the code. The arguments are
+        :meth:`inference_container`'s (the model's role is the alpha model's own).
+        Needs ``aws-cdk.aws-sagemaker-alpha``."""
+        from . import _alpha  # noqa: PLC0415
+
+        def container(role: iam.IGrantable | None) -> Any:
+            return self.inference_container(
+                entry_point=entry_point,
+                instance_type=instance_type,
+                code=code,
+                role=role,
+                network_isolation=network_isolation,
+                framework_version=framework_version,
+                py_version=py_version,
+                base_framework_version=base_framework_version,
+                environment=environment,
+            )
+
+        served = container(None)
+        return _alpha.container_definition(
+            cast("Construct", self),
+            image=served.image,
+            model_data_url=served.model_data_url,
+            environment=served.environment,
+            grant=container,
         )
 
 
@@ -309,24 +384,3 @@ def _s3_object(uri: str) -> dict[str, Any]:
             "S3DataDistributionType": "FullyReplicated",
         }
     }
-
-
-def model_data(scope: Construct, uri: str, grant: Callable[[iam.IGrantable], None]) -> Any:
-    """An ``aws_cdk.aws_sagemaker_alpha.ModelData`` of the artifacts at ``uri``, whose
-    binding to a model grants the model's role read on them (``grant``)."""
-    try:
-        from aws_cdk import aws_sagemaker_alpha as alpha  # noqa: PLC0415
-    except ImportError:
-        raise ImportError(
-            f"[{scope.node.path}] model_data needs the package aws-cdk.aws-sagemaker-alpha "
-            "(of your aws-cdk-lib's version): pip install 'constructs-lib[alpha]'"
-        ) from None
-
-    class _ArtifactsModelData(alpha.ModelData):
-        """The artifacts of a job of this stack."""
-
-        def bind(self, scope: Construct, model: alpha.IModel) -> alpha.ModelDataConfig:
-            grant(model)
-            return alpha.ModelDataConfig(uri=uri)
-
-    return _ArtifactsModelData()

@@ -22,7 +22,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from . import _nag, _rules, _script_mode, _serving
+from . import _alpha, _nag, _rules, _script_mode, _serving
 from ._job import (
     MAX_TAGS,
     JobCore,
@@ -603,7 +603,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         model_data=job.model_data)])``: binding it grants the model's role read on
         exactly these artifacts. Needs the optional package
         ``aws-cdk.aws-sagemaker-alpha`` (``pip install 'constructs-lib[alpha]'``)."""
-        return _serving.model_data(self, self.model_data_url, self.grant_read_model_artifacts)
+        return _alpha.model_data(self, self.model_data_url, self.grant_read_model_artifacts)
 
     def _trained_model(self) -> _serving.TrainedModel:
         return _serving.TrainedModel(
@@ -613,6 +613,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             completion=self.completion,
             props=self.props,
             grant_read_model_artifacts=self.grant_read_model_artifacts,
+            image=self._image,
         )
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:

@@ -20,7 +20,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from . import _nag, _script_mode, _serving
+from . import _alpha, _nag, _script_mode, _serving
 from ._job import (
     JobCore,
     raise_problems,
@@ -341,7 +341,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         """The best training job's model as an ``aws_cdk.aws_sagemaker_alpha.ModelData``
         (binding it grants the model's role read on the tuning job's artifacts). Needs
         the optional package ``aws-cdk.aws-sagemaker-alpha``."""
-        return _serving.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
+        return _alpha.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
 
     def _trained_model(self) -> _serving.TrainedModel:
         return _serving.TrainedModel(
@@ -351,6 +351,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             completion=self.completion,
             props=self.training.props,
             grant_read_model_artifacts=self.grant_read_model_artifacts,
+            image=self._image,
         )
 
     @property

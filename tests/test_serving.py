@@ -305,6 +305,59 @@ def test_alpha_model_data_grants_the_models_role() -> None:
     assert "job/" in gets
 
 
+def test_an_algorithm_jobs_serving_image_for_the_alpha_model() -> None:
+    # A built-in algorithm's model is served by its training image: typed, as a
+    # ContainerImage, beside the ModelData; the model's role may pull and read.
+    stack = _stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    job = TrainingJob(
+        stack,
+        "Xgb",
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        output=TrainingOutput.to_bucket(bucket, "xgb/"),
+        hyperparameters={"num_round": 10},
+    )
+    model = alpha.Model(
+        stack,
+        "Model",
+        containers=[alpha.ContainerDefinition(image=job.serving_image, model_data=job.model_data)],
+    )
+    template = Template.from_stack(stack)
+    [resource] = template.find_resources("AWS::SageMaker::Model").values()
+    container = resource["Properties"]["PrimaryContainer"]
+    assert container["Image"] == stack.resolve(job.training_image_uri)
+    assert container["Image"].endswith("/sagemaker-xgboost:1.7-1")
+    statements = role_statements(template, stack, model.role)  # type: ignore[arg-type]
+    pulls = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
+    assert "repository/sagemaker-xgboost" in json.dumps(pulls)
+    gets = json.dumps([s["Resource"] for s in statements if s["Action"] == "s3:GetObject"])
+    assert "xgb/" in gets
+
+
+def test_a_framework_jobs_container_definition_for_the_alpha_model() -> None:
+    # The framework's serving image, the repacked model and the serving environment,
+    # as inference_container gives them; the alpha model's own role is granted.
+    stack = _stack()
+    job = _job(stack, "Torch", TrainingImage.from_framework("pytorch", "2.5", py_version="py311"))
+    model = alpha.Model(
+        stack,
+        "Model",
+        containers=[job.container_definition(entry_point="serve.py", instance_type="ml.g5.xlarge")],
+    )
+    template = Template.from_stack(stack)
+    [resource] = template.find_resources("AWS::SageMaker::Model").values()
+    container = resource["Properties"]["PrimaryContainer"]
+    assert "/pytorch-inference:2.5" in container["Image"] and "-gpu-" in container["Image"]
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "serve.py"
+    assert container["ModelDataUrl"]["Fn::GetAtt"][0].startswith("TorchRepack")
+    statements = role_statements(template, stack, model.role)  # type: ignore[arg-type]
+    gets = json.dumps([s["Resource"] for s in statements if s["Action"] == "s3:GetObject"])
+    assert "torch/repacked/" in gets
+    # A framework job's serving image alone would miss the serving environment.
+    with pytest.raises(ValueError, match=r"^\[Bad/Torch\] serving_image: .*container_definition"):
+        job.serving_image  # noqa: B018
+
+
 def test_model_data_without_the_alpha_package_says_which_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
