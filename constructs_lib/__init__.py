@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .image import ImageConfig, TrainingImage
     from .instance_type import InstanceType
     from .provider import TrainingJobProvider
+    from .quality_gate import MetricThreshold
     from .request import TrainingJobProps, render_request
     from .training_job import ITrainingJob, TrainingJob
     from .training_queue import FairShare, ITrainingQueue, TrainingQueue
@@ -96,6 +97,7 @@ _EXPORTS = {
     "RecordWrapper": ".data",
     "S3DataDistribution": ".data",
     "S3DataType": ".data",
+    "MetricThreshold": ".quality_gate",
     "TrainingInput": ".data",
     "TrainingOutput": ".data",
     "Distribution": ".distribution",
@@ -151,6 +153,7 @@ __all__ = [
     "InstanceType",
     "IntegerRange",
     "MetricDefinition",
+    "MetricThreshold",
     "MlflowConfig",
     "ModelPackageConfig",
     "OutputCompression",

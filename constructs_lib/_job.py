@@ -331,12 +331,15 @@ class JobCore:
         wait_material: Callable[[], Any],
         rule: Callable[[str, list[str]], events.Rule],
         by_job_name: Mapping[str, Mapping[str, str]] | None = None,
+        quality_gate: list[dict[str, Any]] | None = None,
     ) -> CustomResource:
         """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
 
         :param wait_material: what identifies the job for its wait (see :meth:`wait_key`).
         :param rule: makes the job's state-change rule (id, statuses).
         :param by_job_name: hyperparameters the handler fills in from the job's name.
+        :param quality_gate: the rendered gate: checked where the attributes are read
+            (the job's resource when the deploy polls it, else its result resource).
         """
         kind = self.kind
         service_timeout = timing.service_timeout()
@@ -345,6 +348,8 @@ class JobCore:
             cr_props.REMOVAL_POLICY: self.removal,
         }
         if self.completion.mode == CompletionMode.WAIT:
+            if quality_gate:
+                control[cr_props.QUALITY_GATE] = quality_gate
             control[cr_props.WAIT_TIMEOUT] = (
                 service_timeout.to_seconds() - SECONDS["DEADLINE_HEADROOM"]
             )
@@ -381,6 +386,7 @@ class JobCore:
                 material=wait_material(),
                 rule=rule,
                 signal_kind="queued" if queue is not None else None,
+                result_properties={cr_props.QUALITY_GATE: quality_gate} if quality_gate else None,
             )
         return resource
 

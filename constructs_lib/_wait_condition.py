@@ -51,6 +51,7 @@ def wait_for_state_change(
     material: Any,
     rule: Callable[[str, list[str]], events.Rule],
     signal_kind: str | None = None,
+    result_properties: dict[str, Any] | None = None,
 ) -> tuple[CfnWaitCondition, CustomResource]:
     """The wait condition of ``job``, the rule that signals it (made by ``rule``: id,
     statuses), the signal for a job that ended before the rule existed, and the
@@ -59,6 +60,7 @@ def wait_for_state_change(
     :param material: what identifies the job for its wait (see :func:`wait_key`).
     :param signal_kind: what the signal function reads the event as (default: the
         job's kind; ``queued`` for Batch's events of a queued job).
+    :param result_properties: more properties of the result (the quality gate).
     """
     job_name = job.ref
     wait = Construct(scope, f"Wait{wait_key(scope, material, timing)}")
@@ -109,6 +111,7 @@ def wait_for_state_change(
         properties={
             kind.name_property: job_name,
             cr_props.WAIT_TIMEOUT: SECONDS["MAX_SERVICE_TIMEOUT"] - SECONDS["DEADLINE_HEADROOM"],
+            **(result_properties or {}),
         },
     )
     result.node.add_dependency(condition)

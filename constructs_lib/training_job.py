@@ -76,6 +76,7 @@ from .handler.kinds import TRAINING
 from .image import TrainingImage
 from .instance_type import InstanceType
 from .provider import TrainingJobProvider
+from .quality_gate import MetricThreshold, render_gate
 from .request import TrainingJobProps, props_for_path, render_request
 from .training_job_base import ITrainingJob, _ImportedTrainingJob
 from .training_queue import ITrainingQueue
@@ -185,6 +186,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
         queue: ITrainingQueue | None = None,
         scheduling_priority: int | None = None,
         share: str | None = None,
+        quality_gate: Sequence[MetricThreshold] | None = None,
     ) -> None:
         """
         :param output: where the model artifacts are written (``OutputDataConfig``);
@@ -294,6 +296,12 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             (0 to 9999, higher first); default: Batch's.
         :param share: the job's share identifier, required on a queue with a
             fair-share policy (and refused without); default: none.
+        :param quality_gate: bounds the job's final metrics must meet before the stack
+            uses its model (``[MetricThreshold("validation:rmse", at_most=2.5)]``): a
+            job that misses one, or does not report the metric, fails its resource,
+            and CloudFormation rolls back (an update keeps the previous model). Each
+            metric must be one the job reports; not with ``Completion.none()``.
+            Default: none.
         """
         super().__init__(scope, construct_id)
         check_props(self, TrainingJob.__init__, arguments(locals()))
@@ -430,6 +438,13 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
                 wait_material=lambda: cr_props.without_in_place(self.request),
                 rule=lambda rule_id, statuses: self.on_state_change(rule_id, statuses=statuses),
                 by_job_name=bound.by_job_name,
+                quality_gate=render_gate(
+                    self,
+                    quality_gate,
+                    definition=self.request,
+                    emits_metrics=bool(bound.image and bound.image.emits_metrics),
+                    completion=self.completion,
+                ),
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition

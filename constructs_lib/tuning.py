@@ -48,6 +48,7 @@ from .completion import Completion, CompletionMode
 from .config import S3Location
 from .handler.kinds import TUNING
 from .provider import TrainingJobProvider
+from .quality_gate import MetricThreshold, render_gate
 from .request import merge, render_request, render_tags
 from .training_queue import ITrainingQueue
 from .tuning_base import IHyperparameterTuningJob, _ImportedTuningJob
@@ -123,6 +124,7 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         completion: Completion | None = None,
         max_quota_wait: Duration | None = None,
         queue: ITrainingQueue | None = None,
+        quality_gate: Sequence[MetricThreshold] | None = None,
     ) -> None:
         """
         :param training: the training jobs it runs; required.
@@ -165,6 +167,9 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             TrainingJob. Default: what its completion mode leaves room for.
         :param queue: not supported: AWS Batch queues training jobs only (service
             job type ``SAGEMAKER_TRAINING``); given, synth fails saying so. Default: none.
+        :param quality_gate: bounds the best training job's final metrics must meet
+            before the stack uses its model, as for a TrainingJob; each metric one the
+            training definition reports. Default: none.
         """
         super().__init__(scope, construct_id)
         check_props(self, HyperparameterTuningJob.__init__, arguments(locals()))
@@ -267,6 +272,13 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
                     for key, value in bound.by_job_name.items()
                     if key not in {tuned.name for tuned in self.ranges}
                 },
+                quality_gate=render_gate(
+                    self,
+                    quality_gate,
+                    definition=self.request.get("TrainingJobDefinition") or {},
+                    emits_metrics=bool(bound.image and bound.image.emits_metrics),
+                    completion=self.completion,
+                ),
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition

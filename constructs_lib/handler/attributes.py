@@ -4,7 +4,10 @@ job) and the messages of a job that failed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
+from . import gate
 from .calls import _describe
 from .kinds import TRAINING, TUNING, JobKind
 from .runtime import (
@@ -17,9 +20,24 @@ from .runtime import (
 )
 
 
-def _attributes(runtime: Runtime, kind: JobKind, description: Description) -> dict[str, str]:
+def _attributes(
+    runtime: Runtime,
+    kind: JobKind,
+    description: Description,
+    properties: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The attributes of a completed job, once its model passed the quality gate of
+    the resource ``properties`` (none: no gate, as for a rollback's old job)."""
     if kind is TUNING:
-        return tuning_attributes(description, _best_training_job(runtime, description))
+        best = _best_training_job(runtime, description)
+        gate.check(
+            properties or {},
+            best,
+            f"Hyperparameter tuning job {description['HyperParameterTuningJobName']} (its "
+            f"best training job {best['TrainingJobName']})",
+        )
+        return tuning_attributes(description, best)
+    gate.check(properties or {}, description, f"Training job {description['TrainingJobName']}")
     return attributes(description)
 
 

@@ -190,7 +190,7 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     status = description[kind.status_field]
     marker = progress.transition(event, kind, description)
     if status == "Completed":
-        return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
+        return {"IsComplete": True, "Data": _attributes(runtime, kind, description, properties)}
     if status in RUNNING_STATUSES:
         _check_wait_deadline(event, runtime, kind, description)
         return {"IsComplete": False, progress.PROGRESS: marker}

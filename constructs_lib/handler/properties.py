@@ -45,6 +45,10 @@ LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG, LOGICAL_ID_TAG)
 #: job name + Suffix``), as the SDK sends ``sagemaker_job_name`` and TensorFlow's
 #: ``model_dir``. Not part of the request: a job keeps them across in-place updates.
 BY_JOB_NAME = "JobNameHyperParameters"
+#: The quality gate (``quality_gate=``): ``[{"Metric": str, "AtMost"?: n, "AtLeast"?:
+#: n}]``, checked against the final metrics when the job completed; on the job's
+#: resource (``Completion.wait()``) or on its result (``wait_condition()``).
+QUALITY_GATE = "QualityGate"
 #: ``wait`` (default): the resource completes when the job completed; ``created``:
 #: as soon as the job exists (a wait condition or nothing waits for the rest).
 COMPLETION = "CompletionMode"

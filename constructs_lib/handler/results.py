@@ -42,7 +42,8 @@ def _result_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
         )
     status = description[kind.status_field]
     if status == "Completed":
-        return {"IsComplete": True, "Data": _attributes(runtime, kind, description)}
+        data = _attributes(runtime, kind, description, event["ResourceProperties"])
+        return {"IsComplete": True, "Data": data}
     if status not in RUNNING_STATUSES:
         raise TrainingJobError(
             _failure_message(kind, description) + watch_hint(str(event.get("StackId", "")))
