@@ -209,7 +209,11 @@ def test_readme_example_runs_from_the_wheel(python: Path, work: Path) -> None:
 
 def test_readme_script_mode_example_runs_from_the_wheel(python: Path, work: Path) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    [example] = [block for block in blocks if "TrainingCode.from_directory" in block]
+    [example] = [
+        block
+        for block in blocks
+        if "TrainingCode.from_directory" in block and "inference_container(" in block
+    ]
     # The example trains the sample's code, at its path relative to the checkout.
     shutil.copytree(ROOT / "sample_app" / "code", work / "sample_app" / "code", dirs_exist_ok=True)
     script = work / "readme_script_mode.py"
