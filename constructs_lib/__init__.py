@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._registering import ModelApproval
     from .code import TrainingCode
     from .completion import Completion, CompletionMode
     from .config import (
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from .instance_type import InstanceType
     from .provider import TrainingJobProvider
     from .quality_gate import MetricThreshold
+    from .registry import IModelPackageGroup, ModelPackageGroup, RegisteredModel
     from .request import TrainingJobProps, render_request
     from .training_job import ITrainingJob, TrainingJob
     from .training_queue import FairShare, ITrainingQueue, TrainingQueue
@@ -98,6 +100,10 @@ _EXPORTS = {
     "S3DataDistribution": ".data",
     "S3DataType": ".data",
     "MetricThreshold": ".quality_gate",
+    "ModelApproval": "._registering",
+    "IModelPackageGroup": ".registry",
+    "ModelPackageGroup": ".registry",
+    "RegisteredModel": ".registry",
     "TrainingInput": ".data",
     "TrainingOutput": ".data",
     "Distribution": ".distribution",
@@ -144,6 +150,7 @@ __all__ = [
     "HyperbandConfig",
     "HyperparameterTuningJob",
     "IHyperparameterTuningJob",
+    "IModelPackageGroup",
     "ITrainingJob",
     "ITrainingQueue",
     "ImageConfig",
@@ -155,12 +162,15 @@ __all__ = [
     "MetricDefinition",
     "MetricThreshold",
     "MlflowConfig",
+    "ModelApproval",
     "ModelPackageConfig",
+    "ModelPackageGroup",
     "OutputCompression",
     "ParameterRange",
     "PlacementSpecification",
     "ProfilerConfig",
     "RecordWrapper",
+    "RegisteredModel",
     "RuleConfiguration",
     "S3DataDistribution",
     "S3DataType",

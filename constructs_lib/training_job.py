@@ -38,6 +38,7 @@ from ._queueing import (
     service_job_rule,
     warn_if_waiting_is_short,
 )
+from ._registering import RegistersModels
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._tagging import taggable
@@ -109,7 +110,7 @@ _VALIDATOR = Validator()
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
-class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
+class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels):
     """A SageMaker training job, created when the stack deploys.
 
     The deployment waits until the job completes, fails at once when the job
@@ -449,6 +450,8 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
             self._warned_of_artifacts = False
+            #: The bounds the model's final metrics must meet (``quality_gate``).
+            self.quality_gate: tuple[MetricThreshold, ...] = tuple(quality_gate or ())
 
     @property
     def tags(self) -> TagManager:
@@ -630,6 +633,13 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels):
             grant_read_model_artifacts=self.grant_read_model_artifacts,
             image=self._image,
         )
+
+    def _registration_metadata(self) -> dict[str, str]:
+        """What a registered version says of the job: its ARN and gated metrics."""
+        return {
+            "TrainingJobArn": self.training_job_arn,
+            **{f"Metric.{t.metric}": self.metric(t.metric) for t in self.quality_gate},
+        }
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read this job's artifacts:

@@ -28,6 +28,7 @@ from ._job import (
 )
 from ._mistakes import s3_prefix_problems
 from ._queueing import refuse_queue
+from ._registering import RegistersModels
 from ._schema.validate import Problem, cross_field_problems
 from ._secrets import warn_about_secrets
 from ._tagging import taggable
@@ -73,7 +74,9 @@ __all__ = [
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
-class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedModels):
+class HyperparameterTuningJob(
+    IHyperparameterTuningJob, _serving.ServesTrainedModels, RegistersModels
+):
     """A SageMaker hyperparameter tuning job, created when the stack deploys.
 
     It runs up to ``max_jobs`` training jobs of ``training`` with hyperparameters
@@ -282,6 +285,8 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
             )
             #: The wait condition of ``Completion.wait_condition()`` (else None).
             self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
+            #: The bounds the best model's final metrics must meet (``quality_gate``).
+            self.quality_gate: tuple[MetricThreshold, ...] = tuple(quality_gate or ())
 
     # -- imports ------------------------------------------------------------
 
@@ -354,6 +359,23 @@ class HyperparameterTuningJob(IHyperparameterTuningJob, _serving.ServesTrainedMo
         (binding it grants the model's role read on the tuning job's artifacts). Needs
         the optional package ``aws-cdk.aws-sagemaker-alpha``."""
         return _alpha.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
+
+    @property
+    def best_training_job_arn(self) -> str:
+        """The ARN of the training job with the best objective value."""
+        return self._completed_attribute("BestTrainingJobArn", "best_training_job_arn")
+
+    def _registration_metadata(self) -> dict[str, str]:
+        """What a registered version says of the tuning job: its ARN, its best training
+        job's and the best objective value."""
+        return {
+            "TuningJobArn": self.tuning_job_arn,
+            "BestTrainingJobArn": self.best_training_job_arn,
+            "BestObjectiveMetric": self._completed_attribute(
+                "BestObjectiveMetric", "register_model"
+            ),
+            "BestObjectiveValue": self.best_objective_value,
+        }
 
     def _trained_model(self) -> _serving.TrainedModel:
         return _serving.TrainedModel(

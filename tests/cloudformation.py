@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from constructs_lib.handler import signal
@@ -51,6 +52,22 @@ WAIT_STEP_SECONDS = 30.0
 HANDLE_PREFIX = f"https://cloudformation-waitcondition-{REGION}.s3.amazonaws.com/"
 #: Resource types that need replacement when these properties change.
 REPLACING_PROPERTIES = {"AWS::S3::Bucket": {"BucketName"}}
+
+
+def _create_only(type_: str) -> set[str]:
+    """The properties whose change replaces a resource of ``type_``, from
+    CloudFormation's own resource schema (as cfn-lint ships it)."""
+    import cfnlint.data.schemas  # noqa: PLC0415
+
+    root = Path(cfnlint.data.schemas.__file__).parent
+    providers = json.loads((root / "providers" / "us-east-1.json").read_text())
+    schema = json.loads((root / "resources" / f"{providers[type_]}.json").read_text())
+    return {p.split("/")[2] for p in schema.get("createOnlyProperties", [])}
+
+
+# The registry's resources: a retraining replaces its model package version.
+for _type in ("AWS::SageMaker::ModelPackage", "AWS::SageMaker::ModelPackageGroup"):
+    REPLACING_PROPERTIES[_type] = _create_only(_type)
 
 
 class ResourceFailedError(Exception):
@@ -206,6 +223,11 @@ class Engine:
         """Delete the replaced physical resources and the resources ``kept_in``
         does not have (in reverse dependency order of ``removed_from``)."""
         for logical_id, state in replaced:
+            policy = kept_in["Resources"].get(logical_id, {}).get("UpdateReplacePolicy")
+            if policy == "Retain":
+                # Left in the account: CloudFormation forgets it.
+                self._record("Retain", logical_id, state.physical_id, "COMPLETE")
+                continue
             self._delete(logical_id, state)
         for logical_id in reversed(self._order(removed_from)):
             if logical_id not in kept_in["Resources"] and logical_id in self.resources:
@@ -606,6 +628,14 @@ def _attributes(type_: str, physical_id: str) -> dict[str, str]:
     if type_ == "AWS::Batch::ServiceEnvironment":
         attributes["ServiceEnvironmentArn"] = (
             f"arn:aws:batch:{REGION}:{ACCOUNT}:service-environment/{physical_id}"
+        )
+    if type_ == "AWS::SageMaker::ModelPackage":
+        attributes["ModelPackageArn"] = (
+            f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{physical_id}"
+        )
+    if type_ == "AWS::SageMaker::ModelPackageGroup":
+        attributes["ModelPackageGroupArn"] = (
+            f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{physical_id}"
         )
     for name in ("GroupId", "RoleId", "VpcId", "DomainName", "ModelName", "EndpointName"):
         attributes[name] = f"{physical_id}-{name.lower()}"
