@@ -88,9 +88,14 @@ def state_change_rule(
     statuses: Sequence[str] | None,
     description: str | None,
     rule_name: str | None,
+    names: Any = None,
 ) -> events.Rule:
-    """An EventBridge rule for the state-change events of one job of ``kind``."""
-    detail: dict[str, Any] = {kind.name_field: [job_name]}
+    """An EventBridge rule for the state-change events of one job of ``kind``.
+
+    :param names: what the rule matches by name; default: exactly ``job_name`` (e.g.
+        a job's own rules also match its scheduled runs' prefix).
+    """
+    detail: dict[str, Any] = {kind.name_field: names if names is not None else [job_name]}
     if statuses:
         detail[kind.status_field] = list(statuses)
     rule = events.Rule(

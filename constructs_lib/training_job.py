@@ -27,6 +27,7 @@ from ._job import (
     MAX_TAGS,
     JobCore,
     raise_problems,
+    state_change_rule,
     superseding,
     tag_problems,
 )
@@ -39,6 +40,7 @@ from ._queueing import (
     warn_if_waiting_is_short,
 )
 from ._registering import RegistersModels
+from ._scheduling import RetrainsOnSchedule
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._tagging import taggable
@@ -110,7 +112,7 @@ _VALIDATOR = Validator()
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
-class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels):
+class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, RetrainsOnSchedule):
     """A SageMaker training job, created when the stack deploys.
 
     The deployment waits until the job completes, fails at once when the job
@@ -425,6 +427,8 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels):
                 self, TRAINING.resource_type, self.request, additional_request, self.provider
             )
             self._core.grant_definition(self, self.props, bound)
+            #: The prefix of generated names (a fixed name stands for it).
+            self._name_prefix = self.provider.job_name_prefix_for(construct_id)
             self.provider.register_job(
                 execution_role=self.role,
                 job_name=self.request.get("TrainingJobName"),
@@ -434,10 +438,10 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels):
             self.resource: CustomResource = self._core.create_resource(
                 self.request,
                 queue=self._queue,
-                name_prefix=self.provider.job_name_prefix_for(construct_id),
+                name_prefix=self._name_prefix,
                 timing=self._timing,
                 wait_material=lambda: cr_props.without_in_place(self.request),
-                rule=lambda rule_id, statuses: self.on_state_change(rule_id, statuses=statuses),
+                rule=self._exact_rule,
                 by_job_name=bound.by_job_name,
                 quality_gate=render_gate(
                     self,
@@ -475,15 +479,22 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels):
         SCHEDULED, STARTING, RUNNING; ``Completed``: SUCCEEDED; ``Failed`` and
         ``Stopped``: FAILED).
 
+        A job with a schedule (``retrain_on_schedule``): also its scheduled runs'.
+
         :param statuses: only these ``TrainingJobStatus`` values; default: all.
         """
         if self._queue is None:
-            return super().on_state_change(
+            # The job's, and (once it has one) its schedule's runs (retrain_on_schedule).
+            return state_change_rule(
+                self,
                 construct_id,
+                kind=TRAINING,
+                job_name=self.training_job_name,
                 target=target,
                 statuses=statuses,
                 description=description,
                 rule_name=rule_name,
+                names=self._rule_names(self.training_job_name),
             )
         return service_job_rule(
             self,
@@ -493,6 +504,34 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels):
             description=description,
             rule_name=rule_name,
             target=target,
+        )
+
+    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
+        """The deploy's own rule (its wait condition's): this job's events only, never
+        a scheduled run's."""
+        if self._queue is not None:
+            return self.on_state_change(construct_id, statuses=statuses)
+        return state_change_rule(
+            self,
+            construct_id,
+            kind=TRAINING,
+            job_name=self.training_job_name,
+            target=None,
+            statuses=statuses,
+            description=None,
+            rule_name=None,
+        )
+
+    def _schedule_parts(
+        self,
+    ) -> tuple[Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], bool]:
+        return (
+            TRAINING,
+            self.request,
+            self.request.get("TrainingJobName") or self._name_prefix,
+            self.role,
+            dict(self._by_job_name),
+            self._queue is not None,
         )
 
     # -- imports ------------------------------------------------------------

@@ -17,6 +17,7 @@ from aws_cdk import (
     TagManager,
 )
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -24,11 +25,13 @@ from . import _alpha, _nag, _script_mode, _serving
 from ._job import (
     JobCore,
     raise_problems,
+    state_change_rule,
     superseding,
 )
 from ._mistakes import s3_prefix_problems
 from ._queueing import refuse_queue
 from ._registering import RegistersModels
+from ._scheduling import RetrainsOnSchedule
 from ._schema.validate import Problem, cross_field_problems
 from ._secrets import warn_about_secrets
 from ._tagging import taggable
@@ -75,7 +78,7 @@ __all__ = [
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
 class HyperparameterTuningJob(
-    IHyperparameterTuningJob, _serving.ServesTrainedModels, RegistersModels
+    IHyperparameterTuningJob, _serving.ServesTrainedModels, RegistersModels, RetrainsOnSchedule
 ):
     """A SageMaker hyperparameter tuning job, created when the stack deploys.
 
@@ -257,6 +260,8 @@ class HyperparameterTuningJob(
                 self, TUNING.resource_type, self.request, additional_request, self.provider
             )
             self._core.grant_definition(self, props, bound)
+            #: The prefix of generated names (a fixed name stands for it).
+            self._name_prefix = self.provider.tuning_name_prefix_for(construct_id)
             self.provider.register_job(
                 execution_role=self.role,
                 job_name=self.request.get("HyperParameterTuningJobName"),
@@ -265,10 +270,10 @@ class HyperparameterTuningJob(
             )
             self.resource: CustomResource = self._core.create_resource(
                 self.request,
-                name_prefix=self.provider.tuning_name_prefix_for(construct_id),
+                name_prefix=self._name_prefix,
                 timing=self._timing,
                 wait_material=lambda: TUNING.without_in_place(self.request),
-                rule=lambda rule_id, statuses: self.on_state_change(rule_id, statuses=statuses),
+                rule=self._exact_rule,
                 # A tuned model_dir is the tuning job's choice, not the name's.
                 by_job_name={
                     key: value
@@ -359,6 +364,59 @@ class HyperparameterTuningJob(
         (binding it grants the model's role read on the tuning job's artifacts). Needs
         the optional package ``aws-cdk.aws-sagemaker-alpha``."""
         return _alpha.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
+
+    def on_state_change(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        statuses: list[str] | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this tuning job's "SageMaker HyperParameter Tuning
+        Job State Change" events, and (with ``retrain_on_schedule``) its scheduled
+        runs'.
+
+        :param statuses: only these ``HyperParameterTuningJobStatus`` values;
+            default: all.
+        """
+        return state_change_rule(
+            self,
+            construct_id,
+            kind=TUNING,
+            job_name=self.tuning_job_name,
+            target=target,
+            statuses=statuses,
+            description=description,
+            rule_name=rule_name,
+            names=self._rule_names(self.tuning_job_name),
+        )
+
+    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
+        """The deploy's own rule: this tuning job's events only."""
+        return state_change_rule(
+            self,
+            construct_id,
+            kind=TUNING,
+            job_name=self.tuning_job_name,
+            target=None,
+            statuses=statuses,
+            description=None,
+            rule_name=None,
+        )
+
+    def _schedule_parts(
+        self,
+    ) -> tuple[Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], bool]:
+        return (
+            TUNING,
+            self.request,
+            self.request.get("HyperParameterTuningJobName") or self._name_prefix,
+            self.role,
+            dict(self._by_job_name),
+            False,
+        )
 
     @property
     def best_training_job_arn(self) -> str:

@@ -1,0 +1,152 @@
+"""Retraining on a schedule, outside the deploy: an EventBridge Scheduler schedule
+whose universal target calls SageMaker's ``CreateTrainingJob`` (a tuning job's
+``CreateHyperParameterTuningJob``) with the job's own rendered and validated request,
+each run under its own name (``<prefix>-<aws.scheduler.execution-id>``, which the
+Scheduler substitutes in the target's input). No Lambda: the schedule's role may
+create jobs of that prefix only and pass exactly the job's execution role.
+
+Imported only by an app that schedules (``job.retrain_on_schedule``): ``aws_scheduler``
+is loaded then, as ``aws_batch`` is for queues."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from constructs import Construct
+
+from ._nag import acknowledge, wildcard_findings
+from .handler.kinds import TRAINING, TUNING, JobKind
+
+if TYPE_CHECKING:
+    from .registry import IModelPackageGroup
+
+#: The Scheduler's unique id of each invocation (16 characters, e.g. d32c5kddcf5bb8c3).
+EXECUTION_ID = scheduler.ContextAttribute.execution_id
+EXECUTION_ID_CHARS = 16
+#: The universal target's API action, per kind.
+_ACTIONS = {TRAINING.key: "createTrainingJob", TUNING.key: "createHyperParameterTuningJob"}
+_IAM_ACTIONS = {
+    TRAINING.key: "sagemaker:CreateTrainingJob",
+    TUNING.key: "sagemaker:CreateHyperParameterTuningJob",
+}
+
+
+def name_prefix(prefix: str, kind: JobKind) -> str:
+    """The prefix of the scheduled runs' names: the job's own, cut so that the name
+    with the execution id fits the kind's limit (63 characters; a tuning job's 32)."""
+    cut = kind.max_name_length - 1 - EXECUTION_ID_CHARS
+    return prefix[:cut].rstrip("-")
+
+
+def scheduled_request(
+    request: Mapping[str, Any],
+    *,
+    kind: JobKind,
+    prefix: str,
+    by_job_name: Mapping[str, Mapping[str, str]],
+    group: IModelPackageGroup | None,
+) -> dict[str, Any]:
+    """The Create request of one scheduled run: the job's, named
+    ``<prefix>-<execution id>``, with the hyperparameters that hold the name filled in
+    (as the handler fills them in), registering its model in ``group`` if given."""
+    name = f"{prefix}-{EXECUTION_ID}"
+    run = {key: value for key, value in request.items() if key != kind.name_field}
+    run[kind.name_field] = name
+    values = {
+        key: json.dumps(f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
+        for key, parts in by_job_name.items()
+    }
+    if values:
+        if kind is TUNING:
+            definition = dict(run["TrainingJobDefinition"])
+            definition["StaticHyperParameters"] = {
+                **(definition.get("StaticHyperParameters") or {}),
+                **values,
+            }
+            run["TrainingJobDefinition"] = definition
+        else:
+            run["HyperParameters"] = {**(run.get("HyperParameters") or {}), **values}
+    if group is not None:
+        run["ModelPackageConfig"] = {"ModelPackageGroupArn": group.model_package_group_arn}
+    return run
+
+
+def retrain_on_schedule(
+    job: Construct,
+    *,
+    kind: JobKind,
+    request: Mapping[str, Any],
+    prefix: str,
+    execution_role: iam.IRole,
+    by_job_name: Mapping[str, Mapping[str, str]],
+    schedule: scheduler.ScheduleExpression,
+    group: IModelPackageGroup | None,
+    enabled: bool,
+) -> scheduler.Schedule:
+    """The schedule of ``job`` (see the module), with its least-privilege role."""
+    stack = Stack.of(job)
+    runs = name_prefix(prefix, kind)
+    if not runs:
+        raise ValueError(
+            f"[{job.node.path}] retrain_on_schedule: the job's name leaves no prefix for "
+            "the scheduled runs' names"
+        )
+    role = iam.Role(
+        job,
+        "ScheduleRole",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ),
+        description=f"EventBridge Scheduler retraining {kind.noun.lower()} {job.node.path}",
+    )
+    runs_arn = stack.format_arn(
+        service="sagemaker",
+        resource=kind.arn_resource,
+        resource_name=f"{runs if Token.is_unresolved(runs) else runs.lower()}-*",
+    )
+    statements = [
+        iam.PolicyStatement(
+            actions=[_IAM_ACTIONS[kind.key], "sagemaker:AddTags"], resources=[runs_arn]
+        ),
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[execution_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]
+    target = targets.Universal(
+        service="sagemaker",
+        action=_ACTIONS[kind.key],
+        input=scheduler.ScheduleTargetInput.from_object(
+            scheduled_request(request, kind=kind, prefix=runs, by_job_name=by_job_name, group=group)
+        ),
+        policy_statements=statements,
+        role=role,
+        # A run the Scheduler could not start within the hour is skipped, not piled up.
+        max_event_age=Duration.hours(1),
+        retry_attempts=3,
+    )
+    acknowledge(
+        role,
+        wildcard_findings(stack, [], [runs_arn]),
+        "Each scheduled run is named '<prefix>-<execution id>': the schedule may create "
+        "jobs of that prefix only.",
+    )
+    if group is not None:
+        # SageMaker registers each run's model as the job's execution role.
+        group.grant_register(execution_role)
+    return scheduler.Schedule(
+        job,
+        "Retrain",
+        schedule=schedule,
+        target=target,
+        enabled=enabled,
+        description=f"Retrains {kind.noun.lower()} {job.node.path} ({runs}-<execution id>)",
+    )

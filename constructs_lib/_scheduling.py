@@ -1,0 +1,101 @@
+"""``job.retrain_on_schedule(...)`` of the job constructs: light, so that an app that
+schedules nothing imports neither ``_schedule.py`` nor ``aws_scheduler``; and the
+event names a job's own rules match (the deploy's job, and its scheduled runs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jsii
+from aws_cdk import IStableAnyProducer, Lazy
+from constructs import Construct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_scheduler as scheduler
+
+    from .handler.kinds import JobKind
+    from .registry import IModelPackageGroup
+
+
+@jsii.implements(IStableAnyProducer)
+class _Names:
+    """The job names a job's rule matches: its own, and (once it has a schedule) the
+    prefix of its scheduled runs, read at synth."""
+
+    def __init__(self, job_name: str, job: RetrainsOnSchedule) -> None:
+        self._job_name = job_name
+        self._job = job
+
+    def produce(self) -> Any:
+        prefix = self._job._scheduled_prefix
+        return [self._job_name, *([{"prefix": f"{prefix}-"}] if prefix else [])]
+
+
+class RetrainsOnSchedule:
+    """``retrain_on_schedule`` of a job construct, from what :meth:`_schedule_parts`
+    says of it."""
+
+    #: The prefix of the scheduled runs' names, once the job has a schedule.
+    _scheduled_prefix: str | None = None
+
+    def _schedule_parts(
+        self,
+    ) -> tuple[JobKind, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], bool]:
+        """(kind, request, name prefix, execution role, hyperparameters by name,
+        queued)."""
+        raise NotImplementedError
+
+    def _rule_names(self, job_name: str) -> Any:
+        """What the job's rules match by name (see :class:`_Names`)."""
+        return Lazy.any(_Names(job_name, self))
+
+    def retrain_on_schedule(
+        self,
+        schedule: scheduler.ScheduleExpression,
+        *,
+        register: IModelPackageGroup | None = None,
+        enabled: bool = True,
+    ) -> scheduler.Schedule:
+        """Retrain on ``schedule`` (``ScheduleExpression.cron(...)``, ``.rate(...)``)
+        outside the deploy: an EventBridge Scheduler schedule whose universal target
+        sends SageMaker this job's own request (validated at synth), each run under its
+        own name, ``<prefix>-<aws.scheduler.execution-id>``; no Lambda. Each run's
+        model is registered as a new version of ``register`` when given (the
+        request's ``ModelPackageConfig``). The schedule's role may create jobs of that
+        prefix only and pass exactly the job's execution role, which has the job's
+        grants; the runs' state changes reach the job's ``on_state_change`` rules.
+
+        :param schedule: when to run.
+        :param register: a model package group each run registers its model in;
+            default: none.
+        :param enabled: default: on.
+        """
+        from . import _schedule  # noqa: PLC0415 - loaded when used
+
+        scope = self if isinstance(self, Construct) else None
+        assert scope is not None
+        kind, request, prefix, role, by_name, queued = self._schedule_parts()
+        if queued:
+            raise ValueError(
+                f"[{scope.node.path}] retrain_on_schedule: a queued job's runs go through "
+                "its AWS Batch queue, which the schedule does not submit to: schedule a "
+                "job without queue=, or submit to the queue from your own pipeline"
+            )
+        if self._scheduled_prefix is not None:
+            raise ValueError(
+                f"[{scope.node.path}] retrain_on_schedule: the job has a schedule already"
+            )
+        made = _schedule.retrain_on_schedule(
+            scope,
+            kind=kind,
+            request=request,
+            prefix=prefix,
+            execution_role=role,
+            by_job_name=by_name,
+            schedule=schedule,
+            group=register,
+            enabled=enabled,
+        )
+        self._scheduled_prefix = _schedule.name_prefix(prefix, kind)
+        return made

@@ -1,0 +1,242 @@
+"""Retraining on a schedule (issue 31, section 3): the schedule's input, once the stack
+is deployed and the Scheduler substituted its context attribute, is a valid
+CreateTrainingJob (CreateHyperParameterTuningJob) request by botocore's model and the
+request the deploy's job was created with, but for the name (and what holds it) and
+the registration; the schedule's role may create jobs of the runs' prefix and pass the
+execution role only; the job's rules see the runs, its wait does not; an app that
+schedules nothing loads no ``aws_scheduler``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import botocore.session
+import pytest
+from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk.assertions import Template
+
+from constructs_lib import (
+    Completion,
+    ContinuousRange,
+    HyperparameterTuningJob,
+    MetricDefinition,
+    ModelPackageGroup,
+    TrainingCode,
+    TrainingDefinition,
+    TrainingImage,
+    TrainingInput,
+    TrainingJob,
+    TrainingOutput,
+    TrainingQueue,
+    TuningObjective,
+)
+from constructs_lib.handler.properties import LIBRARY_TAGS
+from tests import cfn_lint
+from tests.cloudformation import Engine
+from tests.fakes import Plan, validate
+from tests.iam import role_statements
+
+ENV = Environment(account="123456789012", region="us-east-1")
+EXECUTION_ID = "d32c5kddcf5bb8c3"  # as the Scheduler's documentation shows one
+NIGHTLY = scheduler.ScheduleExpression.cron(hour="3", minute="0")
+SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+
+
+class Scheduled:
+    """A script-mode job retrained nightly into a group, and a tuning job retrained
+    weekly, each stack deployed on the fakes."""
+
+    def __init__(self) -> None:
+        app = App()
+        self.stack = stack = Stack(app, "ml", env=ENV)
+        bucket = s3.Bucket(stack, "Data")
+        self.group = ModelPackageGroup(stack, "Registry")
+        self.job = TrainingJob(
+            stack,
+            "Train",
+            image=TrainingImage.from_framework("sklearn", "1.2-1"),
+            code=TrainingCode.from_directory("sample_app/code", entry_point="train.py"),
+            inputs=[TrainingInput.from_bucket("train", bucket, "train/")],
+            output=TrainingOutput.to_bucket(bucket, "models/"),
+            hyperparameters={"n-estimators": 200},
+            tags={"team": "ml"},
+            completion=Completion.wait_condition(),
+        )
+        self.rule = self.job.on_completed("Trained")  # made before the schedule
+        self.job.retrain_on_schedule(NIGHTLY, register=self.group)
+        self.template = dict(app.synth().get_stack_artifact(stack.artifact_id).template)
+        self.engine = Engine()
+        self.engine.sagemaker.plan = Plan(runtime=600.0)
+        assert self.engine.deploy(self.template) == "CREATE_COMPLETE", self.engine.failed()
+        # A tuning job retrained weekly, in a stack of its own (the engine creates one
+        # resource at a time: two waited jobs of one stack would wait in turn).
+        tuned_app = App()
+        tuned = Stack(tuned_app, "tuned", env=ENV)
+        bucket = s3.Bucket(tuned, "Data")
+        self.tuning = HyperparameterTuningJob(
+            tuned,
+            "Tune",
+            training=TrainingDefinition(
+                image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+                inputs=[TrainingInput.from_bucket("train", bucket, "train/")],
+                output=TrainingOutput.to_bucket(bucket, "tuning/"),
+                metric_definitions=[MetricDefinition("validation:rmse", r"rmse:([0-9.]+)")],
+            ),
+            objective=TuningObjective.minimize("validation:rmse"),
+            ranges=[ContinuousRange("eta", 0.1, 0.5)],
+        )
+        self.tuning.retrain_on_schedule(scheduler.ScheduleExpression.rate(Duration.days(7)))
+        self.tuned_template = dict(tuned_app.synth().get_stack_artifact(tuned.artifact_id).template)
+        self.tuned_engine = Engine()
+        assert self.tuned_engine.deploy(self.tuned_template) == "CREATE_COMPLETE"
+
+    def schedule(self, construct: str) -> dict[str, Any]:
+        engine = self.tuned_engine if construct == "Tune" else self.engine
+        [state] = [
+            s
+            for k, s in engine.resources.items()
+            if s.type == "AWS::Scheduler::Schedule" and k.startswith(construct)
+        ]
+        return state.properties
+
+    def run(self, construct: str) -> dict[str, Any]:
+        """The request one scheduled run sends, as the Scheduler substitutes it."""
+        text = self.schedule(construct)["Target"]["Input"]
+        assert "<aws.scheduler.execution-id>" in text
+        run: dict[str, Any] = json.loads(text.replace("<aws.scheduler.execution-id>", EXECUTION_ID))
+        return run
+
+
+@pytest.fixture(scope="module")
+def scheduled() -> Scheduled:
+    return Scheduled()
+
+
+def _without_library_tags(request: dict[str, Any]) -> dict[str, Any]:
+    tags = [t for t in request.get("Tags", []) if t["Key"] not in LIBRARY_TAGS]
+    rest = {k: v for k, v in request.items() if k != "Tags"}
+    return {**rest, "Tags": tags} if tags else rest
+
+
+def test_a_scheduled_run_sends_the_jobs_own_request_under_its_own_name(
+    scheduled: Scheduled,
+) -> None:
+    run = scheduled.run("Train")
+    validate(SAGEMAKER.operation_model("CreateTrainingJob"), run)
+    prefix = scheduled.job._scheduled_prefix
+    assert prefix is not None
+    name = f"{prefix}-{EXECUTION_ID}"
+    assert run["TrainingJobName"] == name and len(name) <= 63
+    # The name the toolkit reads is the run's, as the handler fills in the deploy's.
+    assert json.loads(run["HyperParameters"]["sagemaker_job_name"]) == name
+    group_arn = scheduled.engine.resources[
+        scheduled.stack.get_logical_id(scheduled.group.resource)
+    ].attributes["ModelPackageGroupArn"]
+    assert run.pop("ModelPackageConfig") == {"ModelPackageGroupArn": group_arn}
+    [deployed] = scheduled.engine.sagemaker.jobs.values()
+    expected = _without_library_tags(deployed.request)
+    for request in (run, expected):
+        request.pop("TrainingJobName")
+        request["HyperParameters"].pop("sagemaker_job_name")
+    assert run == expected
+    target = scheduled.schedule("Train")["Target"]
+    assert target["Arn"].endswith(":scheduler:::aws-sdk:sagemaker:createTrainingJob")
+
+
+def test_a_scheduled_tuning_run_fits_the_tuning_name(scheduled: Scheduled) -> None:
+    run = scheduled.run("Tune")
+    validate(SAGEMAKER.operation_model("CreateHyperParameterTuningJob"), run)
+    assert len(run["HyperParameterTuningJobName"]) <= 32
+    [deployed] = scheduled.tuned_engine.sagemaker.tuning_jobs.values()
+    expected = _without_library_tags(deployed.request)
+    for request in (run, expected):
+        request.pop("HyperParameterTuningJobName")
+    assert run == expected
+
+
+def test_the_schedules_role_creates_the_runs_and_passes_the_execution_role_only(
+    scheduled: Scheduled,
+) -> None:
+    template = Template.from_stack(scheduled.stack)
+    role = scheduled.job.node.find_child("ScheduleRole")
+    statements = role_statements(template, scheduled.stack, role)  # type: ignore[arg-type]
+    by_action = {json.dumps(s["Action"]): s for s in statements}
+    create = by_action[json.dumps(["sagemaker:CreateTrainingJob", "sagemaker:AddTags"])]
+    assert json.dumps(create["Resource"]).endswith(
+        f':training-job/{scheduled.job._scheduled_prefix}-*"]]}}'
+    )
+    passing = by_action[json.dumps("iam:PassRole")]
+    assert passing["Resource"] == scheduled.stack.resolve(scheduled.job.role.role_arn)
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+    assert len(statements) == 2
+    # The registering runs' execution role may add versions to the group.
+    execution = role_statements(template, scheduled.stack, scheduled.job.role)
+    assert any("sagemaker:CreateModelPackage" in s["Action"] for s in execution)
+
+
+def test_the_jobs_rules_see_the_runs_and_its_wait_does_not(scheduled: Scheduled) -> None:
+    rules = {
+        k: r["Properties"]["EventPattern"]["detail"]["TrainingJobName"]
+        for k, r in scheduled.template["Resources"].items()
+        if r["Type"] == "AWS::Events::Rule" and k.startswith("Train")
+    }
+    prefix = {"prefix": f"{scheduled.job._scheduled_prefix}-"}
+    [trained] = [names for k, names in rules.items() if k.startswith("TrainTrained")]
+    assert prefix in trained
+    # The wait condition's rule ("Ended"): a run's end must not end the deploy's wait.
+    waits = [names for k, names in rules.items() if k.startswith("TrainEnded")]
+    assert waits and all(prefix not in names for names in waits)
+
+
+def test_the_template_passes_cloudformations_schemas(scheduled: Scheduled) -> None:
+    assert cfn_lint.problems(scheduled.template) == []
+    assert cfn_lint.problems(scheduled.tuned_template) == []
+
+
+def test_a_queued_job_or_a_second_schedule_is_refused() -> None:
+    stack = Stack(App(), "ml", env=ENV)
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "data")
+    queue = TrainingQueue.from_job_queue_arn(
+        stack, "Queue", "arn:aws:batch:us-east-1:123456789012:job-queue/training"
+    )
+    queued = TrainingJob(
+        stack,
+        "Queued",
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        queue=queue,
+    )
+    with pytest.raises(ValueError, match=r"\[ml/Queued\] retrain_on_schedule: a queued job"):
+        queued.retrain_on_schedule(NIGHTLY)
+    job = TrainingJob(
+        stack,
+        "Job",
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+    )
+    job.retrain_on_schedule(NIGHTLY)
+    with pytest.raises(ValueError, match=r"has a schedule already"):
+        job.retrain_on_schedule(NIGHTLY)
+
+
+def test_an_app_that_schedules_nothing_loads_no_scheduler() -> None:
+    code = (
+        "import sys\n"
+        "from aws_cdk import App, Stack\n"
+        "from aws_cdk import aws_s3 as s3\n"
+        "from constructs_lib import TrainingImage, TrainingJob, TrainingOutput\n"
+        "stack = Stack(App(), 's')\n"
+        "TrainingJob(stack, 'J', image=TrainingImage.from_algorithm('kmeans'),\n"
+        "    output=TrainingOutput.to_bucket(s3.Bucket(stack, 'B'), 'm/'))\n"
+        "loaded = [m for m in ('aws_cdk.aws_scheduler', 'aws_cdk.aws_sagemaker',\n"
+        "    'constructs_lib._schedule', 'constructs_lib.registry') if m in sys.modules]\n"
+        "assert loaded == [], loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
