@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ._nag import acknowledge_statement
 from ._registering import ModelApproval
 from .instance_type import InstanceType
 
@@ -81,11 +82,18 @@ class _GroupBase(Resource):
 
     def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
         """``actions`` on the group and its versions, for ``grantee``."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=list(actions),
-            resource_arns=[self.model_package_group_arn, self.model_packages_arn()],
+        resources = [self.model_package_group_arn, self.model_packages_arn()]
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=resources
         )
+        acknowledge_statement(
+            grantee.grant_principal,
+            list(actions),
+            resources,
+            "The versions of this model package group are named '<group>/<version>' by "
+            "SageMaker: the wildcard is the group's versions only.",
+        )
+        return grant
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Describe the group and list and describe its versions."""

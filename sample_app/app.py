@@ -6,7 +6,10 @@ the job trains the app's own scikit-learn script (``code/``) on SageMaker's
 scikit-learn container, and the endpoint serves it with the same code. With
 ``-c sample:queue=true`` the job goes through an AWS Batch queue (a TrainingQueue of
 2 instances): Batch starts it when the queue has room, and the deploy waits for
-Batch's event."""
+Batch's event. With ``-c sample:promote=true`` only a model whose validation RMSE
+passes a quality gate is used: it is registered as a version of a model package group,
+the endpoint serves that version, and a nightly schedule retrains outside the deploy,
+registering each run's model as a new version."""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from constructs_lib import (
@@ -43,6 +47,9 @@ from constructs_lib import (
     InstanceType,
     IntegerRange,
     MetricDefinition,
+    MetricThreshold,
+    ModelApproval,
+    ModelPackageGroup,
     TrainingCode,
     TrainingDefinition,
     TrainingImage,
@@ -55,6 +62,8 @@ from constructs_lib import (
 )
 
 DATA = Path(__file__).resolve().parent / "data"
+#: The worst validation RMSE a promoted model may have (``-c sample:promote=true``).
+MAX_VALIDATION_RMSE = 5.0
 #: The sample's own training (and serving) code, for ``-c sample:training=script``.
 CODE = Path(__file__).resolve().parent / "code"
 
@@ -239,6 +248,7 @@ class TrainAndServeStack(Stack):
         tuning: bool = False,
         script: bool = False,
         queue: bool = False,
+        promote: bool = False,
         **kwargs: Any,
     ) -> None:
         """:param platform: the VPC, key and bucket to use; default: built in this stack.
@@ -259,7 +269,11 @@ class TrainAndServeStack(Stack):
         :param queue: submit the training job to an AWS Batch queue of 2 instances
             (``TrainingQueue``): Batch starts it when the queue has room, and the
             deployment waits for Batch's state-change event (a wait condition);
-            default: SageMaker starts the job at once."""
+            default: SageMaker starts the job at once.
+        :param promote: gate the model on its validation RMSE (at most
+            ``MAX_VALIDATION_RMSE``), register it in a model package group, serve the
+            registered version, and retrain nightly into the group; default: the
+            endpoint serves what the deploy trained, whatever its metrics."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
@@ -286,16 +300,7 @@ class TrainAndServeStack(Stack):
                 self, vpc=vpc, security_groups=[functions], encryption_key=key, tracing=True
             )
 
-        if script and tuning:
-            raise ValueError(
-                "[sample app] context sample:training=script trains one job: drop "
-                "sample:tuning=true (or sample:training) to choose"
-            )
-        if queue and tuning:
-            raise ValueError(
-                "[sample app] context sample:queue=true queues a training job, and AWS "
-                "Batch queues no tuning jobs: drop sample:tuning=true (or sample:queue)"
-            )
+        _check_choices(script=script, tuning=tuning, queue=queue, promote=promote)
         image, code, hyperparameters = _what_trains(script=script)
         inputs = [
             TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
@@ -312,6 +317,11 @@ class TrainAndServeStack(Stack):
         # A queued job waits for capacity as long as the queue needs: a wait condition
         # signalled by Batch's event (the default of a queued job).
         completion = Completion.wait_condition() if long_job or queue else Completion.wait()
+        # Promoting: no model worse than this reaches the endpoint (the deploy fails,
+        # and an update keeps serving the previous model).
+        gate = (
+            [MetricThreshold("validation:rmse", at_most=MAX_VALIDATION_RMSE)] if promote else None
+        )
         source: TrainingJob | HyperparameterTuningJob
         if tuning:
             source = HyperparameterTuningJob(
@@ -340,6 +350,7 @@ class TrainAndServeStack(Stack):
                 max_parallel_jobs=2,
                 completion=completion,
                 tags={"project": "constructs-lib-sample"},
+                quality_gate=gate,
             )
         else:
             source = TrainingJob(
@@ -364,6 +375,7 @@ class TrainAndServeStack(Stack):
                 metric_definitions=metric_definitions,
                 tags={"project": "constructs-lib-sample"},
                 queue=TrainingQueue(self, "Queue", max_instances=2) if queue else None,
+                quality_gate=gate,
             )
 
         model_role = iam.Role(
@@ -422,6 +434,8 @@ class TrainAndServeStack(Stack):
                 role=model_role,
                 network_isolation=True,
             )
+        if promote:
+            container = _promote(self, source, container, endpoint_instance_type, model_role)
         model = sagemaker.CfnModel(
             self,
             "Model",
@@ -461,6 +475,57 @@ class TrainAndServeStack(Stack):
             CfnOutput(self, "ModelDataUrl", value=model_data_url)
             CfnOutput(self, "ValidationRmse", value=source.metric("validation:rmse"))
         CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
+
+
+def _check_choices(*, script: bool, tuning: bool, queue: bool, promote: bool) -> None:
+    """The sample's context choices that do not go together."""
+    if script and tuning:
+        raise ValueError(
+            "[sample app] context sample:training=script trains one job: drop "
+            "sample:tuning=true (or sample:training) to choose"
+        )
+    if promote and queue:
+        raise ValueError(
+            "[sample app] context sample:promote=true retrains on a schedule, which a "
+            "queued job does not: drop sample:queue=true (or sample:promote) to choose"
+        )
+    if queue and tuning:
+        raise ValueError(
+            "[sample app] context sample:queue=true queues a training job, and AWS "
+            "Batch queues no tuning jobs: drop sample:tuning=true (or sample:queue)"
+        )
+
+
+def _promote(
+    stack: Stack,
+    source: TrainingJob | HyperparameterTuningJob,
+    container: sagemaker.CfnModel.ContainerDefinitionProperty,
+    endpoint_instance_type: str,
+    model_role: iam.IRole,
+) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+    """Register what ``source`` trained (once its gate passed) as an approved version
+    of a model package group, retrain nightly into the group, and return the container
+    that serves the registered version."""
+    group = ModelPackageGroup(stack, "Registry", description="The sample's house prices model")
+    registered = source.register_model(
+        group,
+        container=container,
+        approval=ModelApproval.APPROVED,  # the gate is the approval
+        inference_instance_types=[endpoint_instance_type],
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        description="Trained by the deploy",
+    )
+    registered.grant_read_model_artifacts(model_role)
+    # Nightly retraining outside the deploy: each run's model is a new version of the
+    # group (pending approval), for a human or a pipeline to approve.
+    source.retrain_on_schedule(
+        scheduler.ScheduleExpression.cron(hour="3", minute="0"), register=group
+    )
+    CfnOutput(stack, "ModelPackageArn", value=registered.model_package_arn)
+    return sagemaker.CfnModel.ContainerDefinitionProperty(
+        model_package_name=registered.model_package_arn
+    )
 
 
 def _what_trains(*, script: bool) -> tuple[TrainingImage, TrainingCode | None, dict[str, Any]]:
@@ -558,6 +623,7 @@ def build_app(app: App | None = None) -> App:
         tuning=str(context("sample:tuning")).lower() == "true",
         script=_training(context("sample:training")) == "script",
         queue=str(context("sample:queue")).lower() == "true",
+        promote=str(context("sample:promote")).lower() == "true",
     )
     return app
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, Duration, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 
 from constructs_lib import (
     ContinuousRange,
     HyperparameterTuningJob,
+    ModelPackageGroup,
     TrainingDefinition,
     TrainingImage,
     TrainingInput,
@@ -191,3 +193,30 @@ def test_the_gate_reports_what_is_not_acknowledged() -> None:
 
     reported = findings(build, packs=("AwsSolutions",))
     assert "AwsSolutions-S1 @ Plain/Bucket/Resource" in reported
+
+
+@with_flags
+def test_sample_app_promoting_models_passes_all_packs(flags: dict[str, Any]) -> None:
+    # A quality gate, the registry, the endpoint serving the version, nightly retraining.
+    assert findings(build_app, context={"sample:promote": "true", **flags}) == []
+
+
+@with_flags
+def test_a_registered_and_scheduled_job_needs_no_acknowledgment_from_the_user(
+    flags: dict[str, Any],
+) -> None:
+    def build(app: App) -> None:
+        stack = Stack(app, "User")
+        data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        group = ModelPackageGroup(stack, "Registry")
+        job = TrainingJob(
+            stack,
+            "Train",
+            image=TrainingImage.from_registry(IMAGE),
+            inputs=[TrainingInput.from_bucket("train", data, "train/")],
+            output=TrainingOutput.to_bucket(data, "models/"),
+        )
+        job.register_model(group)
+        job.retrain_on_schedule(scheduler.ScheduleExpression.rate(Duration.days(1)), register=group)
+
+    assert findings(build, context=flags) == []

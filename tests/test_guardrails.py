@@ -99,6 +99,7 @@ SAMPLE_VARIANTS: dict[str, dict[str, str]] = {
     "long-job": {"sample:completion": "wait_condition"},
     "tuning": {"sample:tuning": "true", "sample:guardrails": "true"},
     "script": {"sample:training": "script", "sample:guardrails": "true"},
+    "promote": {"sample:promote": "true", "sample:guardrails": "true"},
 }
 
 

@@ -98,6 +98,27 @@ def test_pinned_cli_synthesizes_the_script_variant(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli
+def test_pinned_cli_synthesizes_the_promote_variant(tmp_path: Path) -> None:
+    """``-c sample:promote=true``: a gated job, its model registered, the endpoint's
+    model serving the registered version, nightly retraining into the group."""
+    _cli_synth(tmp_path, "--quiet", "-c", "sample:promote=true")
+    template = json.loads((tmp_path / "TrainAndServe.template.json").read_text())
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for resource in template["Resources"].values():
+        by_type.setdefault(resource["Type"], []).append(resource)
+    [job] = by_type["Custom::SageMakerTrainingJob"]
+    assert job["Properties"]["QualityGate"] == [{"Metric": "validation:rmse", "AtMost": 5}]
+    [package] = by_type["AWS::SageMaker::ModelPackage"]
+    assert package["Properties"]["ModelApprovalStatus"] == "Approved"
+    [model] = by_type["AWS::SageMaker::Model"]
+    served = model["Properties"]["PrimaryContainer"]["ModelPackageName"]
+    assert served["Fn::GetAtt"][1] == "ModelPackageArn"
+    [schedule] = by_type["AWS::Scheduler::Schedule"]
+    assert schedule["Properties"]["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert len(by_type["AWS::SageMaker::ModelPackageGroup"]) == 1
+
+
+@pytest.mark.cli
 def test_pinned_cli_synthesizes_the_sample_app(cli_out: Path) -> None:
     template = json.loads((cli_out / "TrainAndServe.template.json").read_text())
     types = [resource["Type"] for resource in template["Resources"].values()]
