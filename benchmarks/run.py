@@ -166,6 +166,26 @@ def handler_asset_bytes() -> int:
     return len(buffer.getvalue())
 
 
+def promotion_modules_loaded() -> list[str]:
+    """What of the promotion capabilities (issue 31) an app that uses none of them
+    loads: nothing (the registry, the schedule, aws_scheduler, aws_sagemaker)."""
+    code = (
+        "import sys\n"
+        "from aws_cdk import App, Stack\n"
+        "from aws_cdk import aws_s3 as s3\n"
+        "from constructs_lib import TrainingImage, TrainingJob, TrainingOutput\n"
+        "stack = Stack(App(), 's')\n"
+        "TrainingJob(stack, 'J', image=TrainingImage.from_algorithm('kmeans'),\n"
+        "    output=TrainingOutput.to_bucket(s3.Bucket(stack, 'B'), 'm/'))\n"
+        "print(','.join(m for m in ('aws_cdk.aws_scheduler', 'aws_cdk.aws_sagemaker',\n"
+        "    'constructs_lib._schedule', 'constructs_lib.registry') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=ENV, check=True, capture_output=True, text=True
+    )
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
 def import_times(repetitions: int) -> dict[str, float]:
     """Cold imports in fresh interpreters, the handler laid out as in its Lambda asset."""
     folder = Path(tempfile.mkdtemp(prefix="handler-asset-"))
@@ -207,6 +227,7 @@ def calls_per_job_hour() -> dict[str, dict[str, float]]:
         HANDLE_URL,
         JOB_NAME,
         POLL_INTERVAL,
+        QUALITY_GATE,
         RESULT_RESOURCE_TYPE,
         SIGNAL_RESOURCE_TYPE,
     )
@@ -230,6 +251,7 @@ def calls_per_job_hour() -> dict[str, dict[str, float]]:
         return {
             "DescribeTrainingJob per job-hour": round(describes / hours, 1),
             "Lambda invocations per job-hour": round(invocations / hours, 1),
+            "SageMaker calls per job-hour": round(len(fake.calls) / hours, 1),
         }
 
     def nothing(_: Framework, __: str) -> int:
@@ -260,6 +282,11 @@ def calls_per_job_hour() -> dict[str, dict[str, float]]:
         # to the provider's 30 s.
         "wait (poll every 30 s, the default here)": counted({POLL_INTERVAL: "30"}, nothing),
         "wait (poll every 2 min)": counted({POLL_INTERVAL: "120"}, nothing),
+        # Issue 31: a quality gate reads the description the poll already has.
+        "wait with a quality gate (poll every 30 s)": counted(
+            {POLL_INTERVAL: "30", QUALITY_GATE: [{"Metric": "validation:rmse", "AtMost": "1"}]},
+            nothing,
+        ),
         "wait_condition": counted({COMPLETION: "created"}, wait_condition),
         "none": counted({COMPLETION: "created"}, nothing),
     }
@@ -327,6 +354,7 @@ def main() -> None:
         "handler asset bytes": handler_asset_bytes(),
         "cold import seconds (median)": imports,
         "calls per job-hour": calls_per_job_hour(),
+        "promotion modules loaded by an app without them": promotion_modules_loaded(),
         "validation seconds": validation,
         "jsii round trips": round_trips(),
         # Issue 29: the watch command, the local rehearsal, and what neither costs.
