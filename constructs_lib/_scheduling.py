@@ -23,13 +23,19 @@ class _Names:
     """The job names a job's rule matches: its own, and (once it has a schedule) the
     prefix of its scheduled runs, read at synth."""
 
-    def __init__(self, job_name: str, job: RetrainsOnSchedule) -> None:
+    def __init__(self, job_name: str, job: object) -> None:
         self._job_name = job_name
         self._job = job
 
     def produce(self) -> Any:
-        prefix = self._job._scheduled_prefix
+        prefix = getattr(self._job, "_scheduled_prefix", None)
         return [self._job_name, *([{"prefix": f"{prefix}-"}] if prefix else [])]
+
+
+def rule_names(job: object, job_name: str) -> Any:
+    """What ``job``'s rules match by name: the job, and (once it has a schedule:
+    ``retrain_on_schedule``) its runs' prefix, read at synth (see :class:`_Names`)."""
+    return Lazy.any(_Names(job_name, job))
 
 
 class RetrainsOnSchedule:
@@ -45,10 +51,6 @@ class RetrainsOnSchedule:
         """(kind, request, name prefix, execution role, hyperparameters by name,
         queued)."""
         raise NotImplementedError
-
-    def _rule_names(self, job_name: str) -> Any:
-        """What the job's rules match by name (see :class:`_Names`)."""
-        return Lazy.any(_Names(job_name, self))
 
     def retrain_on_schedule(
         self,

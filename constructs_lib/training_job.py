@@ -484,17 +484,12 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         :param statuses: only these ``TrainingJobStatus`` values; default: all.
         """
         if self._queue is None:
-            # The job's, and (once it has one) its schedule's runs (retrain_on_schedule).
-            return state_change_rule(
-                self,
+            return super().on_state_change(
                 construct_id,
-                kind=TRAINING,
-                job_name=self.training_job_name,
                 target=target,
                 statuses=statuses,
                 description=description,
                 rule_name=rule_name,
-                names=self._rule_names(self.training_job_name),
             )
         return service_job_rule(
             self,

@@ -3,6 +3,8 @@ ARN and model, rules on its state changes, and its instance metrics."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -57,7 +59,15 @@ class ITrainingJob(Construct):
             statuses=statuses,
             description=description,
             rule_name=rule_name,
+            names=self._rule_names(self.training_job_name),
         )
+
+    def _rule_names(self, job_name: str) -> Any:
+        """What the job's rules match by name: the job (a job with a schedule: its
+        runs too)."""
+        from ._scheduling import rule_names  # noqa: PLC0415 - light, no import cycle
+
+        return rule_names(self, job_name)
 
     def on_completed(
         self, construct_id: str, *, target: events.IRuleTarget | None = None

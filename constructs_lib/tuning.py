@@ -365,34 +365,6 @@ class HyperparameterTuningJob(
         the optional package ``aws-cdk.aws-sagemaker-alpha``."""
         return _alpha.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
 
-    def on_state_change(
-        self,
-        construct_id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        statuses: list[str] | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-    ) -> events.Rule:
-        """An EventBridge rule for this tuning job's "SageMaker HyperParameter Tuning
-        Job State Change" events, and (with ``retrain_on_schedule``) its scheduled
-        runs'.
-
-        :param statuses: only these ``HyperParameterTuningJobStatus`` values;
-            default: all.
-        """
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TUNING,
-            job_name=self.tuning_job_name,
-            target=target,
-            statuses=statuses,
-            description=description,
-            rule_name=rule_name,
-            names=self._rule_names(self.tuning_job_name),
-        )
-
     def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
         """The deploy's own rule: this tuning job's events only."""
         return state_change_rule(
