@@ -14,7 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration, Stack, Token
+import jsii
+from aws_cdk import ArnFormat, Duration, IStableAnyProducer, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
@@ -77,6 +78,44 @@ def scheduled_request(
     return run
 
 
+@jsii.implements(IStableAnyProducer)
+class _TagMap:
+    """The request's tags (rendered at synth, ``Tags.of`` included) as AWS Batch's
+    map of a service job."""
+
+    def __init__(self, stack: Stack, tags: Any) -> None:
+        self._stack = stack
+        self._tags = tags
+
+    def produce(self) -> Any:
+        tags = self._stack.resolve(self._tags) or []
+        return {tag["Key"]: tag["Value"] for tag in tags} or None
+
+
+def service_job_submission(
+    stack: Stack, run: Mapping[str, Any], queue: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The SubmitServiceJob request of a queued run, as the handler submits a queued
+    job: the CreateTrainingJob request (without tags) as the service request payload,
+    the tags as Batch's, the job's queue, priority and share."""
+    from .handler.queued import SERVICE_JOB_TYPE  # noqa: PLC0415
+
+    payload = {key: value for key, value in run.items() if key != "Tags"}
+    submission: dict[str, Any] = {
+        "jobName": run[TRAINING.name_field],
+        "jobQueue": queue["JobQueue"],
+        "serviceJobType": SERVICE_JOB_TYPE,
+        "serviceRequestPayload": stack.to_json_string(payload),
+    }
+    if run.get("Tags") is not None:
+        submission["tags"] = Lazy.any(_TagMap(stack, run["Tags"]))
+    if queue.get("SchedulingPriority") is not None:
+        submission["schedulingPriority"] = queue["SchedulingPriority"]
+    if queue.get("ShareIdentifier"):
+        submission["shareIdentifier"] = queue["ShareIdentifier"]
+    return submission
+
+
 def retrain_on_schedule(
     job: Construct,
     *,
@@ -88,8 +127,13 @@ def retrain_on_schedule(
     schedule: scheduler.ScheduleExpression,
     group: IModelPackageGroup | None,
     enabled: bool,
+    queue: Mapping[str, Any] | None = None,
 ) -> scheduler.Schedule:
-    """The schedule of ``job`` (see the module), with its least-privilege role."""
+    """The schedule of ``job`` (see the module), with its least-privilege role.
+
+    :param queue: a queued job's queue settings: each run is submitted to its AWS
+        Batch queue (``batch:submitServiceJob``), as the deploy submits the job.
+    """
     stack = Stack.of(job)
     runs = name_prefix(prefix, kind)
     if not runs:
@@ -111,10 +155,32 @@ def retrain_on_schedule(
         resource=kind.arn_resource,
         resource_name=f"{runs if Token.is_unresolved(runs) else runs.lower()}-*",
     )
-    statements = [
-        iam.PolicyStatement(
+    run = scheduled_request(request, kind=kind, prefix=runs, by_job_name=by_job_name, group=group)
+    if queue is not None:
+        service_jobs = stack.format_arn(
+            service="batch",
+            resource="service-job",
+            resource_name="*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        first = iam.PolicyStatement(
+            actions=["batch:SubmitServiceJob"], resources=[queue["JobQueue"]]
+        )
+        tagging = iam.PolicyStatement(actions=["batch:TagResource"], resources=[service_jobs])
+        service, action = "batch", "submitServiceJob"
+        target_input: Any = service_job_submission(stack, run, queue)
+        wildcards = [service_jobs]
+    else:
+        first = iam.PolicyStatement(
             actions=[_IAM_ACTIONS[kind.key], "sagemaker:AddTags"], resources=[runs_arn]
-        ),
+        )
+        tagging = None
+        service, action = "sagemaker", _ACTIONS[kind.key]
+        target_input = run
+        wildcards = [runs_arn]
+    statements = [
+        first,
+        *([tagging] if tagging is not None else []),
         iam.PolicyStatement(
             actions=["iam:PassRole"],
             resources=[execution_role.role_arn],
@@ -122,11 +188,9 @@ def retrain_on_schedule(
         ),
     ]
     target = targets.Universal(
-        service="sagemaker",
-        action=_ACTIONS[kind.key],
-        input=scheduler.ScheduleTargetInput.from_object(
-            scheduled_request(request, kind=kind, prefix=runs, by_job_name=by_job_name, group=group)
-        ),
+        service=service,
+        action=action,
+        input=scheduler.ScheduleTargetInput.from_object(target_input),
         policy_statements=statements,
         role=role,
         # A run the Scheduler could not start within the hour is skipped, not piled up.
@@ -136,14 +200,16 @@ def retrain_on_schedule(
     acknowledge(
         role,
         rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
-        "The schedule's role holds two statements of its own, scoped to the runs' name "
-        "prefix and the execution role; a shared managed policy would widen them.",
+        "The schedule's role holds its own few statements, scoped to the runs' name "
+        "prefix (or queue) and the execution role; a shared managed policy would widen "
+        "them.",
     )
     acknowledge(
         role,
-        wildcard_findings(stack, [], [runs_arn]),
+        wildcard_findings(stack, [], wildcards),
         "Each scheduled run is named '<prefix>-<execution id>': the schedule may create "
-        "jobs of that prefix only.",
+        "jobs of that prefix only (a queued job's runs: submit to its queue, and tag the "
+        "service jobs AWS Batch names by an id it picks).",
     )
     if group is not None:
         # SageMaker registers each run's model as the job's execution role.

@@ -47,9 +47,11 @@ class RetrainsOnSchedule:
 
     def _schedule_parts(
         self,
-    ) -> tuple[JobKind, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], bool]:
-        """(kind, request, name prefix, execution role, hyperparameters by name,
-        queued)."""
+    ) -> tuple[
+        JobKind, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], dict[str, Any] | None
+    ]:
+        """(kind, request, name prefix, execution role, hyperparameters by name, the
+        queue's settings of a queued job)."""
         raise NotImplementedError
 
     def retrain_on_schedule(
@@ -66,7 +68,9 @@ class RetrainsOnSchedule:
         model is registered as a new version of ``register`` when given (the
         request's ``ModelPackageConfig``). The schedule's role may create jobs of that
         prefix only and pass exactly the job's execution role, which has the job's
-        grants; the runs' state changes reach the job's ``on_state_change`` rules.
+        grants; the runs' state changes reach the job's ``on_state_change`` rules. A
+        queued job's runs are submitted to its AWS Batch queue
+        (``batch:submitServiceJob``), as the deploy submits it.
 
         :param schedule: when to run.
         :param register: a model package group each run registers its model in;
@@ -77,13 +81,7 @@ class RetrainsOnSchedule:
 
         scope = self if isinstance(self, Construct) else None
         assert scope is not None
-        kind, request, prefix, role, by_name, queued = self._schedule_parts()
-        if queued:
-            raise ValueError(
-                f"[{scope.node.path}] retrain_on_schedule: a queued job's runs go through "
-                "its AWS Batch queue, which the schedule does not submit to: schedule a "
-                "job without queue=, or submit to the queue from your own pipeline"
-            )
+        kind, request, prefix, role, by_name, queue = self._schedule_parts()
         if self._scheduled_prefix is not None:
             raise ValueError(
                 f"[{scope.node.path}] retrain_on_schedule: the job has a schedule already"
@@ -98,6 +96,7 @@ class RetrainsOnSchedule:
             schedule=schedule,
             group=register,
             enabled=enabled,
+            queue=queue,
         )
         self._scheduled_prefix = _schedule.name_prefix(prefix, kind)
         return made

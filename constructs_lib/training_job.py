@@ -519,14 +519,16 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
 
     def _schedule_parts(
         self,
-    ) -> tuple[Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], bool]:
+    ) -> tuple[
+        Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], dict[str, Any] | None
+    ]:
         return (
             TRAINING,
             self.request,
             self.request.get("TrainingJobName") or self._name_prefix,
             self.role,
             dict(self._by_job_name),
-            self._queue is not None,
+            self._queue,
         )
 
     # -- imports ------------------------------------------------------------

@@ -380,14 +380,16 @@ class HyperparameterTuningJob(
 
     def _schedule_parts(
         self,
-    ) -> tuple[Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], bool]:
+    ) -> tuple[
+        Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], dict[str, Any] | None
+    ]:
         return (
             TUNING,
             self.request,
             self.request.get("HyperParameterTuningJobName") or self._name_prefix,
             self.role,
             dict(self._by_job_name),
-            False,
+            None,
         )
 
     @property

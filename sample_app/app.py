@@ -300,7 +300,7 @@ class TrainAndServeStack(Stack):
                 self, vpc=vpc, security_groups=[functions], encryption_key=key, tracing=True
             )
 
-        _check_choices(script=script, tuning=tuning, queue=queue, promote=promote)
+        _check_choices(script=script, tuning=tuning, queue=queue)
         image, code, hyperparameters = _what_trains(script=script)
         inputs = [
             TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
@@ -477,17 +477,12 @@ class TrainAndServeStack(Stack):
         CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
 
 
-def _check_choices(*, script: bool, tuning: bool, queue: bool, promote: bool) -> None:
+def _check_choices(*, script: bool, tuning: bool, queue: bool) -> None:
     """The sample's context choices that do not go together."""
     if script and tuning:
         raise ValueError(
             "[sample app] context sample:training=script trains one job: drop "
             "sample:tuning=true (or sample:training) to choose"
-        )
-    if promote and queue:
-        raise ValueError(
-            "[sample app] context sample:promote=true retrains on a schedule, which a "
-            "queued job does not: drop sample:queue=true (or sample:promote) to choose"
         )
     if queue and tuning:
         raise ValueError(

@@ -23,6 +23,7 @@ from aws_cdk.assertions import Template
 from constructs_lib import (
     Completion,
     ContinuousRange,
+    FairShare,
     HyperparameterTuningJob,
     MetricDefinition,
     ModelPackageGroup,
@@ -45,6 +46,7 @@ ENV = Environment(account="123456789012", region="us-east-1")
 EXECUTION_ID = "d32c5kddcf5bb8c3"  # as the Scheduler's documentation shows one
 NIGHTLY = scheduler.ScheduleExpression.cron(hour="3", minute="0")
 SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+BATCH = botocore.session.get_session().get_service_model("batch")
 
 
 class Scheduled:
@@ -200,21 +202,69 @@ def test_the_template_passes_cloudformations_schemas(scheduled: Scheduled) -> No
     assert cfn_lint.problems(scheduled.tuned_template) == []
 
 
-def test_a_queued_job_or_a_second_schedule_is_refused() -> None:
+def test_a_queued_jobs_runs_are_submitted_to_its_queue() -> None:
+    # As the deploy submits the job: the CreateTrainingJob request (without tags) as
+    # the service request payload, the tags as Batch's, the queue, priority and share.
+    app = App()
+    stack = Stack(app, "fleet", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    queue = TrainingQueue(
+        stack, "Gpus", max_instances=4, fair_share=FairShare(shares={"vision": 1})
+    )
+    job = TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        inputs=[TrainingInput.from_bucket("train", bucket, "train/")],
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        hyperparameters={"num_round": 100},
+        queue=queue,
+        share="vision",
+        scheduling_priority=50,
+        tags={"team": "vision"},
+    )
+    job.retrain_on_schedule(NIGHTLY)
+    template = dict(app.synth().get_stack_artifact(stack.artifact_id).template)
+    assert cfn_lint.problems(template) == []
+    engine = Engine()
+    engine.sagemaker.plan = Plan(runtime=600.0)
+    assert engine.deploy(template) == "CREATE_COMPLETE", engine.failed()
+    [schedule] = [s for s in engine.resources.values() if s.type == "AWS::Scheduler::Schedule"]
+    assert schedule.properties["Target"]["Arn"].endswith(
+        ":scheduler:::aws-sdk:batch:submitServiceJob"
+    )
+    text = schedule.properties["Target"]["Input"].replace(
+        "<aws.scheduler.execution-id>", EXECUTION_ID
+    )
+    submission = json.loads(text)
+    validate(BATCH.operation_model("SubmitServiceJob"), submission)
+    run = json.loads(submission.pop("serviceRequestPayload"))
+    validate(SAGEMAKER.operation_model("CreateTrainingJob"), run)
+    [deployed] = engine.batch.jobs.values()
+    sent = dict(deployed.params)
+    expected = json.loads(sent.pop("serviceRequestPayload"))
+    name = f"{job._scheduled_prefix}-{EXECUTION_ID}"
+    assert run.pop("TrainingJobName") == name
+    expected.pop("TrainingJobName")
+    assert run == expected
+    assert submission == {
+        "jobName": name,
+        "jobQueue": sent["jobQueue"],
+        "serviceJobType": "SAGEMAKER_TRAINING",
+        "tags": {"team": "vision"},
+        "schedulingPriority": 50,
+        "shareIdentifier": "vision",
+    }
+    # The role: submit to that queue, tag the service jobs, pass the execution role.
+    role = job.node.find_child("ScheduleRole")
+    statements = role_statements(Template.from_stack(stack), stack, role)  # type: ignore[arg-type]
+    actions = sorted(json.dumps(s["Action"]) for s in statements)
+    assert actions == ['"batch:SubmitServiceJob"', '"batch:TagResource"', '"iam:PassRole"']
+
+
+def test_a_second_schedule_is_refused() -> None:
     stack = Stack(App(), "ml", env=ENV)
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "data")
-    queue = TrainingQueue.from_job_queue_arn(
-        stack, "Queue", "arn:aws:batch:us-east-1:123456789012:job-queue/training"
-    )
-    queued = TrainingJob(
-        stack,
-        "Queued",
-        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
-        output=TrainingOutput.to_bucket(bucket, "models/"),
-        queue=queue,
-    )
-    with pytest.raises(ValueError, match=r"\[ml/Queued\] retrain_on_schedule: a queued job"):
-        queued.retrain_on_schedule(NIGHTLY)
     job = TrainingJob(
         stack,
         "Job",
@@ -222,7 +272,9 @@ def test_a_queued_job_or_a_second_schedule_is_refused() -> None:
         output=TrainingOutput.to_bucket(bucket, "models/"),
     )
     job.retrain_on_schedule(NIGHTLY)
-    with pytest.raises(ValueError, match=r"has a schedule already"):
+    with pytest.raises(
+        ValueError, match=r"\[ml/Job\] retrain_on_schedule: the job has a schedule already"
+    ):
         job.retrain_on_schedule(NIGHTLY)
 
 
