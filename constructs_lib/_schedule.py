@@ -10,7 +10,6 @@ is loaded then, as ``aws_batch`` is for queues."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from constructs import Construct
 
 from ._nag import acknowledge, rules, wildcard_findings
 from .handler.kinds import TRAINING, TUNING, JobKind
+from .handler.properties import fill_in_name
 
 if TYPE_CHECKING:
     from .registry import IModelPackageGroup
@@ -58,21 +58,13 @@ def scheduled_request(
     (as the handler fills them in), registering its model in ``group`` if given."""
     name = f"{prefix}-{EXECUTION_ID}"
     run = {key: value for key, value in request.items() if key != kind.name_field}
+    # The definitions the name goes into are the run's own (the job's stay as they are).
+    if isinstance(run.get("TrainingJobDefinition"), Mapping):
+        run["TrainingJobDefinition"] = dict(run["TrainingJobDefinition"])
+    if isinstance(run.get("TrainingJobDefinitions"), list):
+        run["TrainingJobDefinitions"] = [dict(d) for d in run["TrainingJobDefinitions"]]
     run[kind.name_field] = name
-    values = {
-        key: json.dumps(f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
-        for key, parts in by_job_name.items()
-    }
-    if values:
-        if kind is TUNING:
-            definition = dict(run["TrainingJobDefinition"])
-            definition["StaticHyperParameters"] = {
-                **(definition.get("StaticHyperParameters") or {}),
-                **values,
-            }
-            run["TrainingJobDefinition"] = definition
-        else:
-            run["HyperParameters"] = {**(run.get("HyperParameters") or {}), **values}
+    fill_in_name(run, by_job_name, name)  # as the handler fills in the deploy's job
     if group is not None:
         run["ModelPackageConfig"] = {"ModelPackageGroupArn": group.model_package_group_arn}
     return run

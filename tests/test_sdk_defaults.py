@@ -35,7 +35,7 @@ from constructs_lib.config import (
     S3Location,
 )
 from constructs_lib.handler import properties
-from constructs_lib.handler.requests import fill_in_name
+from constructs_lib.handler.properties import fill_in_name
 
 ENV = Environment(account="123456789012", region="eu-west-1")
 PYTORCH = TrainingImage.from_framework("pytorch", "2.3", py_version="py311")

@@ -58,6 +58,7 @@ from .properties import (
     REQUEST_HASH_TAG,
     ROLLBACK,
     WAIT_TIMEOUT,
+    fill_in_name,
 )
 from .quota import Quota, _quota_full, _quota_wait, parse_quota
 from .requests import (
@@ -65,7 +66,6 @@ from .requests import (
     _NAME_PROPS,
     MAX_NAME_LENGTH,
     _role_arn,
-    fill_in_name,
     generated_name,
     is_job_name,
     needs_replacement,

@@ -6,6 +6,7 @@ Imports only the standard library, so the construct library can use it without b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,3 +103,26 @@ def request_hash(request: Mapping[str, Any]) -> str:
     """A digest of :func:`without_in_place` of a CreateTrainingJob ``request`` (see
     :meth:`JobKind.request_hash`)."""
     return TRAINING.request_hash(request)
+
+
+def fill_in_name(request: dict[str, Any], by_name: Any, name: str) -> None:
+    """Set the hyperparameters that hold the job's ``name`` (the resource's
+    ``JobNameHyperParameters``: ``{key: {"Prefix", "Suffix"}}``) in every training
+    (definition) of a Create ``request`` of either kind, JSON-encoded as the SDK
+    encodes them."""
+    if not isinstance(by_name, Mapping) or not by_name:
+        return
+    values = {
+        str(key): json.dumps(f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
+        for key, parts in by_name.items()
+        if isinstance(parts, Mapping)
+    }
+    definitions = request.get("TrainingJobDefinitions")
+    if isinstance(definitions, list):
+        targets = [(d, "StaticHyperParameters") for d in definitions if isinstance(d, dict)]
+    elif isinstance(request.get("TrainingJobDefinition"), dict):
+        targets = [(request["TrainingJobDefinition"], "StaticHyperParameters")]
+    else:
+        targets = [(request, "HyperParameters")]
+    for target, member in targets:
+        target[member] = {**(target.get(member) or {}), **values}

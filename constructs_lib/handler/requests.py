@@ -4,7 +4,6 @@ place, and the deterministic names of generated jobs."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -131,29 +130,6 @@ def _tags(request: Mapping[str, Any]) -> dict[str, str]:
         for tag in request.get("Tags", [])
         if tag["Key"] not in LIBRARY_TAGS
     }
-
-
-def fill_in_name(request: dict[str, Any], by_name: Any, name: str) -> None:
-    """Set the hyperparameters that hold the job's ``name`` (the resource's
-    ``JobNameHyperParameters``: ``{key: {"Prefix", "Suffix"}}``) in every training
-    (definition) of a Create ``request`` of either kind, JSON-encoded as the SDK
-    encodes them."""
-    if not isinstance(by_name, Mapping) or not by_name:
-        return
-    values = {
-        str(key): json.dumps(f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
-        for key, parts in by_name.items()
-        if isinstance(parts, Mapping)
-    }
-    definitions = request.get("TrainingJobDefinitions")
-    if isinstance(definitions, list):
-        targets = [(d, "StaticHyperParameters") for d in definitions if isinstance(d, dict)]
-    elif isinstance(request.get("TrainingJobDefinition"), dict):
-        targets = [(request["TrainingJobDefinition"], "StaticHyperParameters")]
-    else:
-        targets = [(request, "HyperParameters")]
-    for target, member in targets:
-        target[member] = {**(target.get(member) or {}), **values}
 
 
 def generated_name(
