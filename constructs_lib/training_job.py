@@ -27,7 +27,6 @@ from ._job import (
     MAX_TAGS,
     JobCore,
     raise_problems,
-    state_change_rule,
     superseding,
     tag_problems,
 )
@@ -506,16 +505,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         a scheduled run's."""
         if self._queue is not None:
             return self.on_state_change(construct_id, statuses=statuses)
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TRAINING,
-            job_name=self.training_job_name,
-            target=None,
-            statuses=statuses,
-            description=None,
-            rule_name=None,
-        )
+        return super()._exact_rule(construct_id, statuses)
 
     def _schedule_parts(
         self,

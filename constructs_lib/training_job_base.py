@@ -62,6 +62,20 @@ class ITrainingJob(Construct):
             names=self._rule_names(self.training_job_name),
         )
 
+    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
+        """The deploy's own rule (its wait condition's): this job's events only, never
+        a scheduled run's."""
+        return state_change_rule(
+            self,
+            construct_id,
+            kind=TRAINING,
+            job_name=self.training_job_name,
+            target=None,
+            statuses=statuses,
+            description=None,
+            rule_name=None,
+        )
+
     def _rule_names(self, job_name: str) -> Any:
         """What the job's rules match by name: the job (a job with a schedule: its
         runs too)."""

@@ -17,7 +17,6 @@ from aws_cdk import (
     TagManager,
 )
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -25,7 +24,6 @@ from . import _alpha, _nag, _script_mode, _serving
 from ._job import (
     JobCore,
     raise_problems,
-    state_change_rule,
     superseding,
 )
 from ._mistakes import s3_prefix_problems
@@ -364,19 +362,6 @@ class HyperparameterTuningJob(
         (binding it grants the model's role read on the tuning job's artifacts). Needs
         the optional package ``aws-cdk.aws-sagemaker-alpha``."""
         return _alpha.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
-
-    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
-        """The deploy's own rule: this tuning job's events only."""
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TUNING,
-            job_name=self.tuning_job_name,
-            target=None,
-            statuses=statuses,
-            description=None,
-            rule_name=None,
-        )
 
     def _schedule_parts(
         self,

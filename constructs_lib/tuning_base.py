@@ -55,6 +55,19 @@ class IHyperparameterTuningJob(Construct):
             names=self._rule_names(self.tuning_job_name),
         )
 
+    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
+        """The deploy's own rule: this tuning job's events only."""
+        return state_change_rule(
+            self,
+            construct_id,
+            kind=TUNING,
+            job_name=self.tuning_job_name,
+            target=None,
+            statuses=statuses,
+            description=None,
+            rule_name=None,
+        )
+
     def _rule_names(self, job_name: str) -> Any:
         """What the job's rules match by name: the job (a job with a schedule: its
         runs too)."""
