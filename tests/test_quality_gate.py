@@ -28,6 +28,7 @@ from constructs_lib import (
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TrainingQueue,
     TuningObjective,
 )
 from constructs_lib.handler.properties import QUALITY_GATE
@@ -325,3 +326,50 @@ def test_a_changed_gate_rejudges_the_current_model_without_training(
 
     assert deployed.job() == first
     assert deployed.sagemaker.created == [first]
+
+
+def _queued_template() -> dict[str, Any]:
+    app = App()
+    stack = Stack(app, "fleet")
+    bucket = s3.Bucket(stack, "Data")
+    TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_registry(IMAGE),
+        inputs=[TrainingInput.from_bucket("train", bucket, "train/")],
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        metric_definitions=[RMSE],
+        max_runtime=Duration.hours(2),
+        queue=TrainingQueue(stack, "Gpus", max_instances=4),
+        quality_gate=GATE,
+    )
+    return dict(app.synth().get_stack_artifact(stack.artifact_id).template)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "status"),
+    [
+        ({"validation:rmse": 0.25}, "CREATE_COMPLETE"),
+        ({"validation:rmse": 0.75}, "ROLLBACK_COMPLETE"),
+    ],
+)
+def test_a_queued_jobs_gate_judges_the_training_job_batch_ran(
+    metrics: dict[str, float], status: str
+) -> None:
+    # Waited for through Batch's event; the result resource reads Batch's training job.
+    template = _queued_template()
+    [result] = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "Custom::SageMakerTrainingJobResult"
+    ]
+    assert result["Properties"][QUALITY_GATE] == [{"Metric": "validation:rmse", "AtMost": 0.5}]
+    engine = Engine()
+    engine.sagemaker.plan = Plan(runtime=600.0, metrics=metrics)
+    assert engine.deploy(template) == status, engine.failed()
+    if status == "ROLLBACK_COMPLETE":
+        [service_job] = engine.batch.jobs.values()
+        [trained] = service_job.attempts
+        reasons = _reasons(engine)
+        assert f"Training job {trained} completed, but its model does not pass" in reasons
+        assert "validation:rmse = 0.75, at most 0.5 allowed" in reasons
