@@ -18,7 +18,7 @@ from .completion import Completion, CompletionMode
 
 __all__ = ["MetricThreshold"]
 
-#: The gate's entry members, shared with the handler (``handler/gate.py``).
+#: The gate's entry members, shared with the handler (``handler/attributes.py``).
 METRIC, AT_MOST, AT_LEAST = "Metric", "AtMost", "AtLeast"
 
 

@@ -1,15 +1,17 @@
 """What a finished job gives the stack (its attributes, a tuning job's best training
-job) and the messages of a job that failed."""
+job, once its model passed the quality gate: ``quality_gate=``, read from the
+description the provider already has) and the messages of a job that failed."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from . import gate
 from .calls import _describe
 from .kinds import TRAINING, TUNING, JobKind
+from .properties import QUALITY_GATE
 from .runtime import (
     MAX_DATA_BYTES,
     MAX_REASON_CHARS,
@@ -30,14 +32,14 @@ def _attributes(
     the resource ``properties`` (none: no gate, as for a rollback's old job)."""
     if kind is TUNING:
         best = _best_training_job(runtime, description)
-        gate.check(
+        check_gate(
             properties or {},
             best,
             f"Hyperparameter tuning job {description['HyperParameterTuningJobName']} (its "
             f"best training job {best['TrainingJobName']})",
         )
         return tuning_attributes(description, best)
-    gate.check(properties or {}, description, f"Training job {description['TrainingJobName']}")
+    check_gate(properties or {}, description, f"Training job {description['TrainingJobName']}")
     return attributes(description)
 
 
@@ -157,4 +159,49 @@ def failure_message(description: Description) -> str:
         f"Training job {name} ended {status}{detail}: {truncate(reason, MAX_REASON_CHARS)}. "
         f"Its logs are in the CloudWatch log group /aws/sagemaker/TrainingJobs, streams "
         f"{name}/*. Fix the cause and deploy again."
+    )
+
+
+def final_metrics(description: Description) -> dict[str, float]:
+    """A training job's final metrics, by name."""
+    return {
+        str(item.get("MetricName", "")): float(item.get("Value", math.nan))
+        for item in description.get("FinalMetricDataList") or []
+    }
+
+
+def misses(gate: Any, metrics: Mapping[str, float]) -> list[str]:
+    """Each bound of ``gate`` the ``metrics`` miss (CloudFormation passes the bounds as
+    strings), as a phrase naming the metric, its value and the bound."""
+    missed: list[str] = []
+    for entry in gate if isinstance(gate, list) else []:
+        name = str(entry.get("Metric", ""))
+        value = metrics.get(name)
+        if value is None or math.isnan(value):
+            missed.append(f"{name} was not reported")
+            continue
+        high, low = entry.get("AtMost"), entry.get("AtLeast")
+        if high is not None and value > float(high):
+            missed.append(f"{name} = {value:g}, at most {float(high):g} allowed")
+        if low is not None and value < float(low):
+            missed.append(f"{name} = {value:g}, at least {float(low):g} required")
+    return missed
+
+
+def check_gate(properties: Mapping[str, Any], description: Description, what: str) -> None:
+    """Fail unless the job ``description`` names (``what`` says which, for the
+    message) meets the gate of the resource ``properties``."""
+    gate = properties.get(QUALITY_GATE)
+    if not gate:
+        return
+    metrics = final_metrics(description)
+    missed = misses(gate, metrics)
+    if not missed:
+        return
+    reported = ", ".join(f"{k} = {v:g}" for k, v in sorted(metrics.items())) or "none"
+    raise TrainingJobError(
+        f"{what} completed, but its model does not pass the quality gate: "
+        f"{'; '.join(missed)} (its final metrics: {reported}). The model is not used: "
+        "CloudFormation rolls back, and on an update the stack keeps the model it had. "
+        "Improve the training or change quality_gate, then deploy again."
     )

@@ -41,10 +41,9 @@ REPLACES_TAG = "constructs-lib:replaces"
 LOGICAL_ID_TAG = "constructs-lib:logical-id"
 #: The tags the library puts on a job; SageMaker allows 50 in all.
 LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG, LOGICAL_ID_TAG)
-#: Hyperparameters that hold the job's name, filled in by the handler when it creates
-#: the job (``{name: {"Prefix": str, "Suffix": str}}``: the JSON-encoded ``Prefix +
-#: job name + Suffix``), as the SDK sends ``sagemaker_job_name`` and TensorFlow's
-#: ``model_dir``. Not part of the request: a job keeps them across in-place updates.
+#: Hyperparameters holding the job's name (``sagemaker_job_name``, TensorFlow's
+#: ``model_dir``), ``{key: {"Prefix", "Suffix"}}``: filled in at creation (see
+#: :func:`fill_in_name`), outside the request.
 BY_JOB_NAME = "JobNameHyperParameters"
 #: The quality gate (``quality_gate=``): ``[{"Metric": str, "AtMost"?: n, "AtLeast"?:
 #: n}]``, checked against the final metrics when the job completed; on the job's
@@ -106,10 +105,8 @@ def request_hash(request: Mapping[str, Any]) -> str:
 
 
 def fill_in_name(request: dict[str, Any], by_name: Any, name: str) -> None:
-    """Set the hyperparameters that hold the job's ``name`` (the resource's
-    ``JobNameHyperParameters``: ``{key: {"Prefix", "Suffix"}}``) in every training
-    (definition) of a Create ``request`` of either kind, JSON-encoded as the SDK
-    encodes them."""
+    """Set ``by_name`` (:data:`BY_JOB_NAME`) in every training (definition) of a
+    Create ``request``: ``Prefix + name + Suffix``, JSON-encoded as the SDK does."""
     if not isinstance(by_name, Mapping) or not by_name:
         return
     values = {

@@ -158,8 +158,7 @@ def latest_training_job(runtime: Runtime, service_job: Mapping[str, Any]) -> Des
 
 def poll(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     """Whether a queued job's Create (or replacement) is done, as ``is_complete``."""
-    from . import gate  # noqa: PLC0415
-    from .attributes import attributes, failure_message  # noqa: PLC0415 - import cycle
+    from .attributes import attributes, check_gate, failure_message  # noqa: PLC0415 - cycle
 
     arn = str(event["PhysicalResourceId"])
     service_job = describe_service_job(runtime, arn)
@@ -187,7 +186,7 @@ def poll(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
                 f"AWS Batch reports training job {name} ({arn}) SUCCEEDED, but no completed "
                 "training job of its attempts was found"
             )
-        gate.check(
+        check_gate(
             event["ResourceProperties"],
             training_job,
             f"Training job {training_job['TrainingJobName']}",
