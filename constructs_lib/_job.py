@@ -252,7 +252,7 @@ class JobCore:
             image=image,
             distribution=distribution,
             user=props.hyperparameters,
-            output_uri=props.output.s3_uri,
+            output_uri=lambda: props.output.s3_uri,
         )
         if static and hyperparameters is not None:
             hyperparameters = dict(sorted({**hyperparameters, **static}.items()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Token, Tokenization
@@ -210,7 +210,7 @@ def by_job_name(
     image: ImageConfig | None,
     distribution: Distribution | None,
     user: Mapping[str, Any] | None,
-    output_uri: str,
+    output_uri: Callable[[], str],
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The hyperparameters of a script-mode job that the SDK derives from the job's
     name: ``sagemaker_job_name`` and, for TensorFlow, ``model_dir``
@@ -219,7 +219,8 @@ def by_job_name(
     is the JSON-encoded ``Prefix + job name + Suffix``); what needs no name (MPI's
     ``model_dir``) is returned as encoded values to add now.
 
-    :param output_uri: the job's ``S3OutputPath``.
+    :param output_uri: the job's ``S3OutputPath`` (read only for TensorFlow: a call
+        into the CDK).
     """
     if code is None:
         return {}, {}
@@ -234,7 +235,7 @@ def by_job_name(
         if mpi:
             static[MODEL_DIR] = encode(MPI_MODEL_DIR)
         else:
-            named[MODEL_DIR] = {"Prefix": output_uri.rstrip("/") + "/", "Suffix": "/model"}
+            named[MODEL_DIR] = {"Prefix": output_uri().rstrip("/") + "/", "Suffix": "/model"}
     return static, named
 
 
