@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import feedback
+from benchmarks import concurrency, feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().with_name("results.json")
@@ -344,6 +344,7 @@ def main() -> None:
     synth = synth_times(repetitions)
     imports = import_times(3 if quick else 7)
     validation = validation_cost(3 if quick else 7)
+    lambda_per_hour = concurrency.per_job_hour()
     results: dict[str, Any] = {
         "synth seconds (median)": synth,
         "footprint": footprint(),
@@ -359,6 +360,9 @@ def main() -> None:
         "jsii round trips": round_trips(),
         # Issue 29: the watch command, the local rehearsal, and what neither costs.
         "feedback loop": feedback.measure(quick),
+        # Issue 32: waiting holds no Lambda concurrency.
+        "Lambda per job-hour": lambda_per_hour,
+        "300 jobs, concurrency 10": concurrency.three_hundred_jobs(lambda_per_hour),
     }
     ratios = {
         "1 job / bare app (synth)": (synth["1 job"] / synth["bare"], 1.15),
@@ -379,6 +383,10 @@ def main() -> None:
             None,
         ),
         "handler asset KB": (results["handler asset bytes"] / 1000, 50.0),
+        "execution-seconds per job-second waiting (300 jobs, wait mode)": (
+            results["300 jobs, concurrency 10"]["execution-seconds per job-second of waiting"],
+            0.05,
+        ),
         "resources per further job, shared role": (
             results["footprint"]["resources per further job (shared role)"],
             3,
@@ -417,6 +425,12 @@ def main() -> None:
         )
     for mode, counts in results["calls per job-hour"].items():
         print(f"{mode:40} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    for mode, counts in results["Lambda per job-hour"].items():
+        print(f"{mode:40} " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    print(
+        "300 jobs, concurrency 10: "
+        + ", ".join(f"{k}: {v}" for k, v in results["300 jobs, concurrency 10"].items())
+    )
     print()
     for name, values in results["feedback loop"].items():
         shown = ", ".join(

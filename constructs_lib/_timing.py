@@ -29,7 +29,7 @@ MAX_JOB_RUNTIME = Duration.days(28)
 #: for its network interfaces.
 MIN_SERVICE_TIMEOUT = Duration.minutes(30)
 #: The handler gives up this long before CloudFormation would, to say why.
-DEADLINE_HEADROOM = Duration.minutes(5)
+DEADLINE_HEADROOM = Duration.seconds(cr_props.DEADLINE_HEADROOM_SECONDS)
 #: What creating a job takes once its quota has a slot (the Create call, retries).
 QUOTA_START_MARGIN = Duration.minutes(1)
 #: The longest run the wait-condition mode holds: 12 hours less the margin.

@@ -140,10 +140,19 @@ class _FakeService:
         self.meta = _Meta(self.service)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: dict[str, list[Fault]] = {}
+        self._throttled: dict[str, float] = {}
 
     def fail_next(self, operation: str, code: str, message: str = "", times: int = 1) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``code``."""
         self._faults.setdefault(operation, []).append(Fault(code, message or code, times))
+
+    def throttle(self, operation: str, seconds: float) -> None:
+        """Answer every call of ``operation`` ThrottlingException ("Rate exceeded") for
+        the next ``seconds`` of the simulated clock."""
+        self._throttled[operation] = self._seconds() + seconds
+
+    def _seconds(self) -> float:
+        raise NotImplementedError(f"{type(self).__name__} has no clock to throttle by")
 
     def calls_of(self, operation: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == operation]
@@ -151,6 +160,8 @@ class _FakeService:
     def _enter(self, operation: str, params: dict[str, Any]) -> None:
         validate(self.meta.service_model.operation_model(operation), params)
         self.calls.append((operation, params))
+        if operation in self._throttled and self._seconds() < self._throttled[operation]:
+            raise client_error("ThrottlingException", "Rate exceeded", operation)
         faults = self._faults.get(operation, [])
         if faults:
             fault = faults[0]
@@ -180,6 +191,9 @@ class FakeSageMaker(_FakeService):
         self.created: list[str] = []
         self.artifacts: set[str] = set()
         self.plan = Plan()
+
+    def _seconds(self) -> float:
+        return float(self.clock.seconds)
 
     def job(self, name: str) -> Job:
         return self.jobs[name]
@@ -545,6 +559,9 @@ class FakeBatch(_FakeService):
         self.jobs: dict[str, ServiceJob] = {}
         self.plan = QueuePlan()
         self._tokens: dict[str, str] = {}
+
+    def _seconds(self) -> float:
+        return float(self.sagemaker.clock.seconds)
 
     def job(self, name: str) -> ServiceJob:
         """The (last) service job named ``name``."""

@@ -1,9 +1,10 @@
 """CloudFormation and Lambda, played around the provider's function.
 
 :class:`Framework` runs one event through the provider's own waiter
-(:mod:`constructs_lib.handler.waiter`), as Lambda would: an invocation of at most the
-function's timeout on the simulated clock, each hand-over to a further invocation
-carried as JSON, the answer PUT to the response URL (of less than 4 KB). Its
+(:mod:`constructs_lib.handler.waiter`), as Lambda and the waiting state machine would
+(:mod:`tests.simulation`): CloudFormation's invocation, then the state machine's, one
+per poll, the state carried as JSON, the answer PUT to the response URL (of less
+than 4 KB). Its
 ``start`` and ``poll`` are the lifecycle's two steps alone, for tests that interleave
 resources. :class:`Resource` does what CloudFormation does with one custom
 resource across deploys: Create, Update (with the cleanup Delete of a replaced job),
@@ -28,6 +29,7 @@ from tests.fakes import (
     FakeSageMaker,
     runtime,
 )
+from tests.simulation import Simulation
 
 STACK_ID = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/ml/0a1b2c3d-0000-0000-0000-000000000000"
@@ -37,10 +39,6 @@ QUERY_INTERVAL = 30.0
 TOTAL_TIMEOUT = 3600.0
 #: The physical id of a Create that failed in on_event.
 CREATE_FAILED_MARKER = waiter.CREATE_FAILED_MARKER
-#: The provider function's timeout (seconds), as the construct sets it.
-LAMBDA_TIMEOUT = 900.0
-#: Lambda's limit on an asynchronous invocation's payload.
-ASYNC_PAYLOAD_LIMIT = 256 * 1024
 
 
 def cfn_strings(value: Any) -> Any:
@@ -97,12 +95,16 @@ class Framework:
         if cloudformation is None:
             self.cloudformation.status = "UPDATE_IN_PROGRESS"
         self.runtime = runtime(sagemaker, ec2, self.cloudformation, batch)
+        #: The fakes whose calls an invocation makes (each takes time in Lambda).
+        self.services = [sagemaker, ec2, self.cloudformation, batch]
         self.responses: list[Response] = []
         self._requests = 0
         #: The custom resource type of the events (a tuning job's, for tuning tests).
         self.resource_type = "Custom::SageMakerTrainingJob"
-        #: Lambda invocations of the last :meth:`run` (hand-overs included).
+        #: Lambda invocations of the last :meth:`run` (the state machine's included),
+        #: and the execution-seconds they held (tests/simulation.py's cost model).
         self.invocations = 0
+        self.execution_seconds = 0.0
 
     def event(self, request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self._requests += 1
@@ -149,8 +151,8 @@ class Framework:
         return None
 
     def run(self, event: dict[str, Any]) -> Response:
-        """One event through the waiter: its invocations, until it answers."""
-        lambda_ = _Lambda(self.clock)
+        """One event through the waiter, as Lambda and the waiting state machine run it
+        (:mod:`tests.simulation`), until it answers."""
         polls = 0
 
         def counted(poll_event: Any, runtime: lifecycle.Runtime) -> dict[str, Any]:
@@ -158,16 +160,19 @@ class Framework:
             polls += 1
             return lifecycle.is_complete(poll_event, runtime)
 
-        steps = waiter.Steps(is_complete=counted)
-        lambda_.queue.append(json.dumps(event))
-        while lambda_.queue:
-            lambda_.invocations += 1
-            lambda_.deadline = self.clock.seconds + LAMBDA_TIMEOUT
-            waiter.handle(json.loads(lambda_.queue.pop(0)), self.runtime, lambda_, steps)
-            assert self.clock.seconds <= lambda_.deadline, "the invocation ran past its timeout"
-        assert len(lambda_.answers) == 1, f"{len(lambda_.answers)} answers to one event"
-        self.invocations = lambda_.invocations
-        url, body = lambda_.answers[0]
+        simulation = Simulation(
+            self.clock,
+            self.runtime,
+            services=self.services,
+            steps=waiter.Steps(is_complete=counted),
+        )
+        simulation.send(event)
+        simulation.run()
+        assert len(simulation.answers) == 1, f"{len(simulation.answers)} answers to one event"
+        assert all(e.status == "SUCCEEDED" for e in simulation.executions.values())
+        self.invocations = simulation.invocations
+        self.execution_seconds = simulation.execution_seconds
+        url, body = simulation.answers[0]
         assert url == event["ResponseURL"]
         response = Response(
             event["RequestType"],
@@ -201,35 +206,6 @@ class Framework:
         assert size < CFN_RESPONSE_LIMIT, f"response of {size} bytes exceeds CloudFormation's 4 KB"
         self.responses.append(response)
         return response
-
-
-class _Lambda:
-    """The waiter's services: the simulated clock, invocations of a timeout, the
-    asynchronous invokes it queues, and the answers it PUTs."""
-
-    def __init__(self, clock: Any) -> None:
-        self.clock = clock
-        self.deadline = 0.0
-        self.invocations = 0
-        self.queue: list[str] = []
-        self.answers: list[tuple[str, dict[str, Any]]] = []
-
-    def now(self) -> float:
-        return float(self.clock.seconds)
-
-    def sleep(self, seconds: float) -> None:
-        self.clock.sleep(seconds)
-
-    def remaining_seconds(self) -> float:
-        return self.deadline - float(self.clock.seconds)
-
-    def continue_later(self, payload: dict[str, Any]) -> None:
-        encoded = json.dumps(payload)
-        assert len(encoded.encode()) < ASYNC_PAYLOAD_LIMIT, "continuation over Lambda's 256 KB"
-        self.queue.append(encoded)
-
-    def respond(self, url: str, body: dict[str, Any]) -> None:
-        self.answers.append((url, body))
 
 
 class Resource:

@@ -157,12 +157,15 @@ def test_without_configure_the_findings_are_acknowledged_with_reasons(
     reports: dict[str, Report],
 ) -> None:
     skipped = {(check, path.split("/")[1]) for check, path, _ in reports["defaults"].skipped}
-    # Log groups, functions outside a VPC, no reserved concurrency, the handler
-    # without a dead-letter queue: acknowledged. No function has an environment to
-    # encrypt (CKV_AWS_173) since the provider is one function of its own.
-    for check in ("CKV_AWS_158", "CKV_AWS_117", "CKV_AWS_115", "CKV_AWS_116"):
+    # Log groups, functions outside a VPC, the handler without a dead-letter queue,
+    # the waiting state machine without tracing (the Control Tower rule's; checkov
+    # has no such check): acknowledged. No function has an
+    # environment to encrypt (CKV_AWS_173): the handler finds its state machine by
+    # name; each function has a reserved concurrency (CKV_AWS_115 met).
+    for check in ("CKV_AWS_158", "CKV_AWS_117", "CKV_AWS_116"):
         assert (check, "SageMakerTrainingJobProvider") in skipped
-    assert ("CKV_AWS_173", "SageMakerTrainingJobProvider") not in skipped
+    for check in ("CKV_AWS_173", "CKV_AWS_115"):
+        assert (check, "SageMakerTrainingJobProvider") not in skipped
     # The VPC job's own execution role: ENI permission deletion needs "*".
     assert ("CKV_AWS_109", "Long") in skipped
     reasons = {reason for check, _, reason in reports["defaults"].skipped if check == "CKV_AWS_109"}
@@ -188,7 +191,7 @@ def test_configure_fixes_instead_of_acknowledging(reports: dict[str, Report]) ->
 
     key = {"Fn::GetAtt": [next(k for k in resources if k.startswith("Key")), "Arn"]}
     groups = of_type("AWS::Logs::LogGroup")
-    assert len(groups) == 2  # the handler's, the signaller's
+    assert len(groups) == 3  # the handler's, the signaller's, the state machine's
     assert all(g["KmsKeyId"] == key and g["RetentionInDays"] == 731 for g in groups)
     functions = of_type("AWS::Lambda::Function")
     assert len(functions) == 2  # the handler, the signaller
@@ -196,7 +199,10 @@ def test_configure_fixes_instead_of_acknowledging(reports: dict[str, Report]) ->
         assert function["TracingConfig"] == {"Mode": "Active"}
         assert function["KmsKeyArn"] == key
         assert len(function["VpcConfig"]["SubnetIds"]) == 2
-    assert of_type("AWS::StepFunctions::StateMachine") == []
+    [machine] = of_type("AWS::StepFunctions::StateMachine")
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["EncryptionConfiguration"]["KmsKeyId"] == key
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
     [queue] = of_type("AWS::SQS::Queue")
     assert queue["KmsMasterKeyId"] == key
     [group] = of_type("AWS::EC2::SecurityGroup")[:1]
@@ -209,7 +215,7 @@ def test_the_key_lets_cloudwatch_logs_of_this_account_and_region_use_it(
     resources = _template(reports["configured"])["Resources"]
     [key] = [r for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    [logs_statement] = [s for s in statements if "logs." in json.dumps(s.get("Principal", {}))]
+    [logs_statement] = [s for s in statements if '"logs.' in json.dumps(s.get("Principal", {}))]
     assert "kms:GenerateDataKey*" in logs_statement["Action"]
     condition = json.dumps(logs_statement["Condition"]["ArnLike"])
     assert "kms:EncryptionContext:aws:logs:arn" in condition and "log-group:*" in condition
@@ -235,8 +241,8 @@ def test_a_permissions_boundary_reaches_every_role(configured: bool) -> None:
         if _is_library(role["Metadata"]["aws:cdk:path"])
     }
     # Execution roles (7: five training jobs, one of them queued, a tuning job, the
-    # script job's repack job), the handler's, the signaller's.
-    assert len(library_roles) == 9
+    # script job's repack job), the handler's, the signaller's, the state machine's.
+    assert len(library_roles) == 10
     for role in roles.values():
         assert role["Properties"]["PermissionsBoundary"] == {
             "Ref": stack.get_logical_id(
@@ -304,8 +310,8 @@ def _provider_warnings(stack: Stack) -> list[str]:
 @pytest.mark.parametrize(
     ("nat", "endpoints", "missing"),
     [
-        (False, [], "sagemaker.api, ec2, cloudformation, lambda, s3"),
-        (False, ["sagemaker.api", "ec2", "cloudformation", "lambda", "s3"], None),
+        (False, [], "sagemaker.api, ec2, cloudformation, states, s3"),
+        (False, ["sagemaker.api", "ec2", "cloudformation", "states", "s3"], None),
         (True, [], None),
     ],
     ids=["isolated", "isolated-with-endpoints", "with-nat"],
@@ -357,8 +363,8 @@ def test_isolated_subnets_without_endpoints_warn_naming_them(
 @pytest.mark.parametrize(
     ("endpoints", "missing"),
     [
-        (["sagemaker.api", "ec2", "cloudformation", "lambda", "s3"], "batch"),
-        (["sagemaker.api", "ec2", "cloudformation", "lambda", "s3", "batch"], None),
+        (["sagemaker.api", "ec2", "cloudformation", "states", "s3"], "batch"),
+        (["sagemaker.api", "ec2", "cloudformation", "states", "s3", "batch"], None),
     ],
     ids=["without-batch", "with-batch"],
 )

@@ -184,20 +184,57 @@ def test_quota_exceeded_on_create_names_the_quota(world: World) -> None:
     assert len(world.creates()) == 1  # not retried
 
 
-def test_throttling_that_never_ends_fails_within_the_budget(world: World) -> None:
-    # Enough throttling to exhaust one is_complete call's budget (pauses 1+2+4+8+15 s).
-    world.sagemaker.fail_next("DescribeTrainingJob", "ThrottlingException", "Rate", times=6)
+@pytest.mark.parametrize("operation", ["CreateTrainingJob", "DescribeTrainingJob"])
+def test_throttled_for_150_seconds_is_waited_out_at_the_next_polls(
+    world: World, operation: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As hundreds of jobs deployed at once meet it: every call answered "Rate exceeded"
+    # for two and a half minutes, far longer than one call's retries.
+    world.sagemaker.throttle(operation, 150)
+    world.sagemaker.plan.runtime = 600
 
     deployed = world.resource.deploy(world.properties())
     world.expected_jobs = 1
 
+    assert deployed.status == "SUCCESS", deployed.reason
+    if operation == "DescribeTrainingJob":
+        assert len(world.creates()) == 1
+    # Each invocation retried for seconds only, then left it to the next poll ...
+    assert max(world.framework.clock.slept) <= 4
+    # ... and said so in the function's log.
+    logged = [line for line in capsys.readouterr().out.splitlines() if '"throttled"' in line]
+    assert logged and all(operation in line and '"again in": 30' in line for line in logged)
+
+
+def test_throttling_until_the_budget_ends_fails_naming_the_call(world: World) -> None:
+    # Throttled past the budget (1800 s less 300 s of headroom), not for ever: the
+    # rollback's delete then stops the job.
+    world.sagemaker.throttle("DescribeTrainingJob", 1600)
+    properties = {**world.properties(), "ServiceTimeout": "1800"}
+
+    deployed = world.resource.deploy(properties)
+    world.expected_jobs = 1
+
     assert deployed.status == "FAILED"
-    assert deployed.polls == 1
-    assert "DescribeTrainingJob" in deployed.reason
-    assert "ThrottlingException" in deployed.reason
-    assert world.framework.clock.slept[:5] == [1.0, 2.0, 4.0, 8.0, 15.0]
-    # The rollback then stopped the job.
-    assert world.sagemaker.calls_of("StopTrainingJob") != []
+    assert "DescribeTrainingJob was throttled (ThrottlingException: Rate exceeded)" in (
+        deployed.reason
+    )
+    assert "budget of 1500 s ran out" in deployed.reason
+    # It gave up before CloudFormation's own ServiceTimeout would have, at a poll.
+    assert 1500 - 30 <= world.framework.clock.seconds < 1800
+    assert world.sagemaker.calls_of("StopTrainingJob")
+
+
+def test_a_create_throttled_until_the_budget_ends_starts_no_job(world: World) -> None:
+    world.sagemaker.throttle("CreateTrainingJob", 24 * 3600)
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 0
+
+    assert deployed.status == "FAILED"
+    assert deployed.physical_id == CREATE_FAILED_MARKER
+    assert "CreateTrainingJob was throttled" in deployed.reason
+    assert "budget of 3300 s ran out" in deployed.reason
 
 
 def test_iam_propagation_delay_is_retried(world: World) -> None:
@@ -346,7 +383,8 @@ def test_job_longer_than_the_wait_fails_clearly_and_is_stopped(world: World) -> 
     assert deployed.status == "FAILED"
     assert "still InProgress" in deployed.reason
     assert "longer than the deployment can wait (600 s)" in deployed.reason
-    assert deployed.polls == 600 // QUERY_INTERVAL + 2
+    # The first poll past the limit (each poll's invocation delays the next wait a little).
+    assert 600 // QUERY_INTERVAL + 1 <= deployed.polls <= 600 // QUERY_INTERVAL + 2
     job = next(iter(world.sagemaker.jobs.values()))
     assert job.status == "Stopped"  # by the rollback
 

@@ -177,19 +177,25 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
     """index.handle, the service token, with boto3's own clients answered by botocore's
     Stubber (which checks requests and responses against the service models): the
     Create's request coerced and tagged, the first poll, and, with little of the
-    invocation left, the hand-over to a fresh invocation of the function itself."""
+    job not done, the hand-over to an execution of the waiting state machine (named
+    after the function), the execution named after the event."""
     credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
     client = boto3.client("sagemaker", region_name="us-east-1", **credentials)
-    invoker = boto3.client("lambda", region_name="us-east-1", **credentials)
+    starter = boto3.client("stepfunctions", region_name="us-east-1", **credentials)
     monkeypatch.setattr(index, "_runtime", lifecycle.Runtime(sagemaker=client))
 
     class _Session:
         def client(self, service: str, **_: Any) -> Any:
-            assert service == "lambda"
-            return invoker
+            assert service == "stepfunctions"
+            return starter
 
     monkeypatch.setattr(index, "_boto", _Session)
-    monkeypatch.setattr(index, "_invoker", None)
+    monkeypatch.setattr(index, "_starter", None)
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:ml-sagemaker-jobs-waiting"
+
+    class Context:
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ml-sagemaker-jobs"
+
     answered: list[dict[str, Any]] = []
     monkeypatch.setattr(
         waiter.LambdaServices, "respond", lambda _, url, body: answered.append(body)
@@ -232,15 +238,9 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
         "ResourceProperties": {"TrainingJobRequest": request},
     }
     arn = "arn:aws:sagemaker:us-east-1:123456789012:training-job/fixed-job"
-    function = "arn:aws:lambda:us-east-1:123456789012:function:ml-sagemaker-jobs"
+    started: list[dict[str, Any]] = []
 
-    class Context:
-        invoked_function_arn = function
-
-        def get_remaining_time_in_millis(self) -> int:
-            return 100_000  # too little for another poll: hand over after the first
-
-    with Stubber(client) as stub, Stubber(invoker) as invoke:
+    with Stubber(client) as stub, Stubber(starter) as start:
         stub.add_response("create_training_job", {"TrainingJobArn": arn}, expected)
         stub.add_response(
             "describe_training_job",
@@ -255,16 +255,23 @@ def test_lambda_entry_point_with_a_real_client(monkeypatch: pytest.MonkeyPatch) 
             },
             {"TrainingJobName": "fixed-job"},
         )
-        invoke.add_response(
-            "invoke",
-            {"StatusCode": 202},
-            {"FunctionName": function, "InvocationType": "Event", "Payload": ANY},
+        start.add_response(
+            "start_execution",
+            {"executionArn": f"{machine}:r1", "startDate": "2026-12-02T00:00:00Z"},
+            {"stateMachineArn": machine, "name": "r1", "input": ANY},
+        )
+        starter.meta.events.register(
+            "provide-client-params.states.StartExecution",
+            lambda params, **_: started.append(params),
         )
         outcome = index.handle(event, Context())
         stub.assert_no_pending_responses()
-        invoke.assert_no_pending_responses()
-    assert outcome == {"outcome": "handed over after poll 1"}
-    assert answered == []  # the continuation answers, not this invocation
+        start.assert_no_pending_responses()
+    assert outcome == {"Outcome": "waiting after poll 1"}
+    assert answered == []  # the state machine's invocations answer, not this one
+    [state] = [json.loads(params["input"]) for params in started]
+    assert state["WaitSeconds"] == 30
+    assert state[waiter.CONTINUATION]["Event"]["PhysicalResourceId"] == "fixed-job"
 
 
 def test_runtime_dependencies_are_the_cdk_only_in_compatible_ranges() -> None:

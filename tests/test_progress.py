@@ -30,13 +30,13 @@ def test_one_line_at_creation_and_one_per_transition(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sagemaker = FakeSageMaker()
-    sagemaker.plan.polls = 40  # 20 minutes: the wait is handed over once
+    sagemaker.plan.polls = 40  # 20 minutes: 40 polls by the state machine
     framework = Framework(sagemaker)
 
     response = framework.create(properties())
 
     assert response.status == "SUCCESS"
-    assert framework.invocations == 2
+    assert framework.invocations == response.polls
     name = response.physical_id
     created, *transitions = _progress(capsys.readouterr().out)
     assert created == {

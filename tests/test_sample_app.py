@@ -231,7 +231,7 @@ def test_guardrails_variant_runs_the_provider_in_the_isolated_vpc() -> None:
         for v in resources.values()
         if v["Type"] == "AWS::EC2::VPCEndpoint"
     ]
-    for service in ("sagemaker.api", "ec2", "cloudformation", "lambda", "xray", "s3"):
+    for service in ("sagemaker.api", "ec2", "cloudformation", "states", "xray", "s3"):
         assert any(f".{service}" in name for name in endpoints), service
     assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
 

@@ -23,6 +23,8 @@ from constructs_lib import (
     TrainingJobProvider,
     TrainingOutput,
 )
+from constructs_lib.handler.properties import waiting_state_machine_arn
+from constructs_lib.provider import waiting
 from tests.fakes import service_model, validate
 from tests.flags import FLAG_SETS
 from tests.iam import role_statements
@@ -326,27 +328,58 @@ def test_a_short_job_may_wait_for_a_quota_slot_what_the_hour_leaves() -> None:
     assert props["QuotaWaitSeconds"] == 2100
 
 
-def test_provider_is_one_function_that_answers_cloudformation_itself(built: Built) -> None:
-    """No provider framework: one function, the service token, waits in runs of
-    Lambda's 15 minutes and may invoke only itself to go on waiting."""
+def test_provider_is_one_function_and_one_waiting_state_machine(built: Built) -> None:
+    """No provider framework: one function, the service token, which polls once per
+    invocation; between polls the jobs wait in one state machine, which may invoke
+    only that function, and which only that function may start."""
     functions = built.template.find_resources("AWS::Lambda::Function")
     assert [f["Properties"]["Handler"] for f in functions.values()] == ["handler.index.handle"]
-    built.template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
     (logical_id, function) = next(iter(functions.items()))
-    assert function["Properties"]["Timeout"] == 900
+    assert function["Properties"]["Timeout"] == 300
+    # No deploy takes more than 10 of the account's concurrent executions.
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 10
     name = function["Properties"]["FunctionName"]
     assert name == f"{built.first.provider.job_name_prefix}-sagemaker-jobs"
     token = built.resolve(built.first.provider.service_token)
     assert token == {"Fn::GetAtt": [logical_id, "Arn"]}
-    invoke = [
+
+    [(machine_id, machine)] = built.template.find_resources(
+        "AWS::StepFunctions::StateMachine"
+    ).items()
+    assert machine["Properties"]["StateMachineName"] == f"{name}-waiting"
+    # The handler finds it by its name (no environment variable, no reference).
+    assert "Environment" not in function["Properties"]
+    assert (
+        waiting_state_machine_arn(f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+        == f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}-waiting"
+    )
+    # The definition deployed is the one tests/simulation.py runs, for this function.
+    definition = json.loads(machine["Properties"]["DefinitionString"])
+    assert definition == waiting.definition("${Handler}")
+    [function_arn] = machine["Properties"]["DefinitionSubstitutions"].values()
+    assert f':function:{name}"' in json.dumps(function_arn)
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+    handler_actions = {
+        json.dumps(s["Action"]) for s in built.policy_statements(built.first.provider.role)
+    }
+    assert '"lambda:InvokeFunction"' not in handler_actions  # it no longer invokes itself
+    [start] = [
         s
         for s in built.policy_statements(built.first.provider.role)
-        if s["Action"] == "lambda:InvokeFunction"
+        if s["Action"] == "states:StartExecution"
     ]
-    assert len(invoke) == 1
-    assert json.dumps(invoke[0]["Resource"]).endswith(f':function:{name}"]]}}') or (
-        invoke[0]["Resource"] == f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-    )
+    assert start["Resource"] == {"Ref": machine_id}
+    machine_role = built.template.find_resources("AWS::IAM::Policy")
+    invokes = [
+        statement
+        for policy in machine_role.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "lambda:InvokeFunction"
+    ]
+    assert invokes == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": function_arn}
+    ]
 
 
 # -- the execution role -------------------------------------------------------

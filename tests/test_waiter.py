@@ -1,13 +1,15 @@
 """The provider's own waiter (handler/waiter.py): one function answers CloudFormation
-itself, waits across invocations, and always answers once.
+itself, waits in the state machine between polls, and always answers once.
 
-The lifecycle scenarios of the other handler tests all run through it (tests/harness.py
-plays Lambda around it); these check what is the waiter's own: hand-overs, the answer's
-size, the total timeout, and the Lambda side of it (the self-invoke and the PUT).
+The lifecycle scenarios of the other handler tests all run through it
+(tests/harness.py plays Lambda and the state machine around it, tests/simulation.py);
+these check what is the waiter's own: the hand-over, the answer's size, the total
+timeout, a crashing function, and the Lambda side of it (StartExecution and the PUT).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -16,9 +18,15 @@ from typing import Any
 import pytest
 
 from constructs_lib.handler import lifecycle, waiter
-from constructs_lib.handler.properties import NAME_PREFIX, QUERY_INTERVAL_SECONDS, REQUEST
-from tests.fakes import FakeSageMaker
-from tests.harness import LAMBDA_TIMEOUT, Framework, cfn_strings
+from constructs_lib.handler.properties import (
+    NAME_PREFIX,
+    POLL_INTERVAL,
+    QUERY_INTERVAL_SECONDS,
+    REQUEST,
+)
+from tests.fakes import FakeSageMaker, service_model, validate
+from tests.harness import Framework, cfn_strings
+from tests.simulation import CALL_SECONDS, INVOCATION_SECONDS, Crash, Simulation
 from tests.test_handler_lifecycle import request
 
 
@@ -26,7 +34,7 @@ def _properties() -> dict[str, Any]:
     return cfn_strings({REQUEST: request(), NAME_PREFIX: "ml-0a1b2c-train"})
 
 
-def test_a_job_of_fifty_minutes_is_waited_for_across_invocations_with_one_answer() -> None:
+def test_a_job_of_fifty_minutes_is_waited_for_by_the_state_machine_with_one_answer() -> None:
     sagemaker = FakeSageMaker()
     sagemaker.plan.runtime = 50 * 60
     cfn = Framework(sagemaker)
@@ -34,37 +42,63 @@ def test_a_job_of_fifty_minutes_is_waited_for_across_invocations_with_one_answer
     response = cfn.create(_properties())
 
     assert response.status == "SUCCESS", response.reason
-    # One invocation holds at most 15 minutes: each hands over 90 s before its end
-    # (after ~810 s of waiting), so 50 minutes take four.
-    assert cfn.invocations == 4
-    # The polls kept their rhythm across hand-overs: one every query interval.
+    # CloudFormation's invocation polled once; each further poll is one invocation
+    # by the state machine, which waited in between (no invocation sleeps).
     assert response.polls == 50 * 60 // QUERY_INTERVAL_SECONDS + 1
+    assert cfn.invocations == response.polls
+    assert sagemaker.clock.slept == []
     assert len(sagemaker.calls_of("CreateTrainingJob")) == 1
 
 
-def test_a_continuation_goes_on_at_the_next_poll_not_at_once() -> None:
+def test_the_polls_come_one_query_interval_apart() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.plan.runtime = 20 * 60
+    times: list[float] = []
+
+    def timed(event: Any, runtime: lifecycle.Runtime) -> dict[str, Any]:
+        times.append(sagemaker.clock.seconds)
+        return lifecycle.is_complete(event, runtime)
+
+    simulation = _simulation(sagemaker, waiter.Steps(is_complete=timed))
+    simulation.send(_event())
+    simulation.run()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # The first wait starts in CloudFormation's invocation, each further one once the
+    # state machine's invocation ended.
+    assert gaps[0] == QUERY_INTERVAL_SECONDS
+    assert {round(gap, 6) for gap in gaps[1:]} == {QUERY_INTERVAL_SECONDS + simulation_cost()}
+    assert times[-1] >= 20 * 60 and len(simulation.answers) == 1
+
+
+def test_a_longer_poll_interval_is_waited_in_one_piece_not_in_skipped_polls() -> None:
     sagemaker = FakeSageMaker()
     sagemaker.plan.runtime = 20 * 60
     cfn = Framework(sagemaker)
-    cfn.create(_properties())
-    # Each sleep is the query interval or what remained of it at a hand-over.
-    assert all(0 <= s <= QUERY_INTERVAL_SECONDS for s in sagemaker.clock.slept)
-    assert sum(sagemaker.clock.slept) == pytest.approx(20 * 60, abs=QUERY_INTERVAL_SECONDS)
+
+    response = cfn.create({**_properties(), POLL_INTERVAL: "120"})
+
+    assert response.status == "SUCCESS", response.reason
+    # One invocation, one DescribeTrainingJob, every two minutes (the first poll at
+    # once catches a job that fails at its start) ...
+    describes = len(sagemaker.calls_of("DescribeTrainingJob"))
+    assert cfn.invocations == response.polls == describes
+    assert describes <= 20 * 60 // 120 + 2
+    # ... and the completion noticed within one interval.
+    assert sagemaker.clock.seconds - 20 * 60 <= 120
 
 
 def test_work_not_done_within_the_hour_is_answered_failed_naming_the_limit() -> None:
-    class Never:
-        def __call__(self, event: Any, runtime: lifecycle.Runtime) -> dict[str, Any]:
-            return {"IsComplete": False}
-
-    services = _Services()
-    event = _event()
-    steps = waiter.Steps(on_event=lambda e, r: {"PhysicalResourceId": "job-1"}, is_complete=Never())
-    _run(event, services, steps)
-    [(_, body)] = services.answers
+    steps = waiter.Steps(
+        on_event=lambda e, r: {"PhysicalResourceId": "job-1"},
+        is_complete=lambda e, r: {"IsComplete": False},
+    )
+    simulation = _simulation(FakeSageMaker(), steps)
+    simulation.send(_event())
+    simulation.run()
+    [(_, body)] = simulation.answers
     assert body["Status"] == "FAILED"
     assert "did not complete within 3600 s" in body["Reason"] and "job-1" in body["Reason"]
-    assert services.clock < waiter.TOTAL_TIMEOUT_SECONDS
+    assert simulation.now() < waiter.TOTAL_TIMEOUT_SECONDS
 
 
 def test_an_error_of_either_step_is_answered_failed_with_its_message() -> None:
@@ -72,7 +106,7 @@ def test_an_error_of_either_step_is_answered_failed_with_its_message() -> None:
         raise lifecycle.TrainingJobError("Training job x ended Failed: out of memory")
 
     services = _Services()
-    _run(_event(), services, waiter.Steps(on_event=boom))
+    waiter.handle(_event(), _runtime(), services, waiter.Steps(on_event=boom))
     [(_, body)] = services.answers
     assert body["Status"] == "FAILED"
     assert body["PhysicalResourceId"] == waiter.CREATE_FAILED_MARKER
@@ -80,7 +114,7 @@ def test_an_error_of_either_step_is_answered_failed_with_its_message() -> None:
 
     services = _Services()
     steps = waiter.Steps(on_event=lambda e, r: {"PhysicalResourceId": "job-1"}, is_complete=boom)
-    _run(_event(), services, steps)
+    waiter.handle(_event(), _runtime(), services, steps)
     [(_, body)] = services.answers
     assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "job-1")
 
@@ -88,15 +122,40 @@ def test_an_error_of_either_step_is_answered_failed_with_its_message() -> None:
 def test_a_hand_over_that_fails_is_answered_failed_instead_of_leaving_cloudformation_waiting() -> (
     None
 ):
-    services = _Services(refuse_invoke=True)
+    services = _Services(refuse_start=True)
     steps = waiter.Steps(
         on_event=lambda e, r: {"PhysicalResourceId": "job-1"},
         is_complete=lambda e, r: {"IsComplete": False},
     )
-    _run(_event(), services, steps)
+    waiter.handle(_event(), _runtime(), services, steps)
     [(_, body)] = services.answers
     assert body["Status"] == "FAILED"
     assert "could not go on waiting for job-1" in body["Reason"] and "throttled" in body["Reason"]
+
+
+def test_a_function_that_keeps_crashing_is_answered_failed_by_the_state_machine() -> None:
+    polls = 0
+
+    def crashes_later(event: Any, runtime: lifecycle.Runtime) -> dict[str, Any]:
+        nonlocal polls
+        polls += 1
+        if polls > 1:
+            raise Crash("Runtime.OutOfMemory: the function ran out of memory")
+        return {"IsComplete": False}
+
+    steps = waiter.Steps(
+        on_event=lambda e, r: {"PhysicalResourceId": "job-1"}, is_complete=crashes_later
+    )
+    simulation = _simulation(FakeSageMaker(), steps)
+    simulation.send(_event())
+    simulation.run()
+    [(_, body)] = simulation.answers
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "job-1")
+    assert "failed while waiting for job-1: Crash: Runtime.OutOfMemory" in body["Reason"]
+    # The state machine retried the crashed poll twice before it reported the failure.
+    assert polls == 1 + 3
+    [execution] = simulation.executions.values()
+    assert execution.status == "SUCCEEDED"
 
 
 def test_the_delete_of_a_failed_create_is_answered_without_touching_sagemaker() -> None:
@@ -120,7 +179,7 @@ def test_an_answer_is_cut_to_cloudformation_s_4_kb_whatever_the_reason_holds(
     assert short["Reason"] == "no room needed"
 
 
-def test_in_lambda_it_hands_over_to_itself_asynchronously_and_puts_the_answer() -> None:
+def test_in_lambda_it_starts_the_state_machine_and_puts_the_answer() -> None:
     received: list[tuple[str, str, bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -138,58 +197,51 @@ def test_in_lambda_it_hands_over_to_itself_asynchronously_and_puts_the_answer() 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    invoked: list[dict[str, Any]] = []
+    started: list[dict[str, Any]] = []
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:ml-sagemaker-jobs-waiting"
 
-    class Context:
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ml-sagemaker-jobs"
+    def start_execution(**kwargs: Any) -> None:
+        if any(s["name"] == kwargs["name"] for s in started):
+            raise RuntimeError("An error occurred (ExecutionAlreadyExists) ...")
+        started.append(kwargs)
 
-        def get_remaining_time_in_millis(self) -> int:
-            return 123_000
-
-    services = waiter.LambdaServices(Context(), lambda **kwargs: invoked.append(kwargs))
+    services = waiter.LambdaServices(start_execution, machine)
     try:
         url = f"http://127.0.0.1:{server.server_port}/response?sig=1"
         services.respond(url, {"Status": "SUCCESS"})
     finally:
         server.shutdown()
     assert received == [("/response?sig=1", "", b'{"Status": "SUCCESS"}')]
-    assert services.remaining_seconds() == 123.0
-    services.continue_later({waiter.CONTINUATION: {"Polls": 3}})
-    assert invoked == [
-        {
-            "FunctionName": Context.invoked_function_arn,
-            "InvocationType": "Event",
-            "Payload": json.dumps({waiter.CONTINUATION: {"Polls": 3}}).encode(),
-        }
+    payload = {waiter.CONTINUATION: {"Polls": 3}, "WaitSeconds": 30}
+    services.continue_later("request-1", payload)
+    # A retried invocation finds its execution started: that is not an error.
+    services.continue_later("request-1", payload)
+    assert started == [
+        {"stateMachineArn": machine, "name": "request-1", "input": json.dumps(payload)}
     ]
+    # The state machine's input is what StartExecution accepts (botocore's model).
+    validate(service_model("stepfunctions").operation_model("StartExecution"), started[0])
 
 
 # -- helpers --------------------------------------------------------------------
 
 
 class _Services:
-    """A clock that only sleeps moves, invocations of 15 minutes, answers kept."""
+    """The waiter's services for one invocation: a fixed clock, answers kept."""
 
-    def __init__(self, *, refuse_invoke: bool = False) -> None:
+    def __init__(self, *, refuse_start: bool = False) -> None:
         self.clock = 0.0
-        self.deadline = LAMBDA_TIMEOUT
-        self.queue: list[dict[str, Any]] = []
+        self.started: list[tuple[str, dict[str, Any]]] = []
         self.answers: list[tuple[str, dict[str, Any]]] = []
-        self._refuse = refuse_invoke
+        self._refuse = refuse_start
 
     def now(self) -> float:
         return self.clock
 
-    def sleep(self, seconds: float) -> None:
-        self.clock += seconds
-
-    def remaining_seconds(self) -> float:
-        return self.deadline - self.clock
-
-    def continue_later(self, payload: dict[str, Any]) -> None:
+    def continue_later(self, name: str, payload: dict[str, Any]) -> None:
         if self._refuse:
-            raise RuntimeError("TooManyRequestsException: throttled")
-        self.queue.append(json.loads(json.dumps(payload)))
+            raise RuntimeError("An error occurred (ThrottlingException): Rate exceeded (throttled)")
+        self.started.append((name, json.loads(json.dumps(payload))))
 
     def respond(self, url: str, body: dict[str, Any]) -> None:
         self.answers.append((url, body))
@@ -199,11 +251,15 @@ def _event() -> dict[str, Any]:
     return Framework(FakeSageMaker()).event("Create", _properties())
 
 
-def _run(event: dict[str, Any], services: _Services, steps: waiter.Steps) -> None:
-    runtime = Framework(FakeSageMaker()).runtime
-    payloads = [event]
-    while payloads:
-        services.deadline = services.clock + LAMBDA_TIMEOUT
-        waiter.handle(payloads.pop(0), runtime, services, steps)
-        payloads.extend(services.queue)
-        services.queue.clear()
+def _runtime() -> lifecycle.Runtime:
+    return Framework(FakeSageMaker()).runtime
+
+
+def _simulation(sagemaker: FakeSageMaker, steps: waiter.Steps) -> Simulation:
+    framework = Framework(sagemaker)
+    return Simulation(sagemaker.clock, framework.runtime, services=[sagemaker], steps=steps)
+
+
+def simulation_cost() -> float:
+    """What one poll's invocation (one DescribeTrainingJob) holds Lambda for."""
+    return INVOCATION_SECONDS + CALL_SECONDS

@@ -1,5 +1,6 @@
 """The SageMaker calls of the lifecycle, with its retries: throttling and quota-busy
-answers for a short budget, a role not yet assumable for longer."""
+answers for a short budget, a role not yet assumable for longer; a throttled Create,
+Describe or SubmitServiceJob is tried again at the next poll (:class:`Throttled`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ THROTTLING_CODES = frozenset(
 
 
 THROTTLE_BUDGET_SECONDS = 40.0
+#: A throttled Create, Describe or SubmitServiceJob is retried this long in the
+#: invocation, then at the next poll (:class:`Throttled`): waiting holds no Lambda.
+DEFERRED_BUDGET_SECONDS = 4.0
 
 
 ROLE_PROPAGATION_BUDGET_SECONDS = 150.0
@@ -46,6 +50,18 @@ _ROLE_NOT_ASSUMABLE = re.compile(r"assume (the )?role|role .* could not be assum
 
 
 T = TypeVar("T")
+
+
+class Throttled(Exception):  # noqa: N818 (a state, not a failure)
+    """A call the waiter tries again at the next poll, while the resource's budget lasts."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation} was throttled ({code}: {message})")
+        self.operation = operation
+
+
+def _deferrable(operation: str) -> bool:
+    return operation.startswith(("Create", "Describe")) or operation == "SubmitServiceJob"
 
 
 def _operation(runtime: Runtime, operation: str) -> Callable[..., Any]:
@@ -127,10 +143,16 @@ def _call(runtime: Runtime, operation: str, function: Callable[..., T], /, **par
                 budget = ROLE_PROPAGATION_BUDGET_SECONDS
             elif not _is_retryable(operation, error):
                 raise
+            code, message = _error(error)
+            deferred = code in THROTTLING_CODES and _deferrable(operation)
             pause = delay * runtime.jitter()
-            if runtime.clock() - started + pause > budget:
+            if runtime.clock() - started + pause > (
+                DEFERRED_BUDGET_SECONDS if deferred else budget
+            ):
+                if deferred:
+                    raise Throttled(operation, code, message) from error
                 raise
-            print(json.dumps({"retry": operation, "error": _error(error)[0], "after": pause}))
+            print(json.dumps({"retry": operation, "error": code, "after": pause}))
             runtime.sleep(pause)
             delay = min(delay * 2, MAX_DELAY_SECONDS)
 

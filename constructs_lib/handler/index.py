@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 
 from . import lifecycle, models, waiter
+from .properties import waiting_state_machine_arn
 
 if TYPE_CHECKING:
     import boto3
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 # botocore's standard retry mode backs off on transient errors beneath our own retries.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _runtime: lifecycle.Runtime | None = None
-_invoker: Any = None
+_starter: Any = None
 # The shipped SageMaker model first (see models.py), made on first use.
 _session: boto3.Session | None = None
 
@@ -59,12 +60,12 @@ def runtime() -> lifecycle.Runtime:
     return _runtime
 
 
-def _invoke() -> Any:
-    """Lambda's Invoke, for the hand-over; one client per container, made on first use."""
-    global _invoker  # noqa: PLW0603
-    if _invoker is None:
-        _invoker = _boto().client("lambda", config=_CONFIG).invoke
-    return _invoker
+def _start_execution() -> Any:
+    """Step Functions' StartExecution, for the hand-over; one client per container."""
+    global _starter  # noqa: PLW0603
+    if _starter is None:
+        _starter = _boto().client("stepfunctions", config=_CONFIG).start_execution
+    return _starter
 
 
 def _log(entry: str, event: dict[str, Any]) -> None:
@@ -72,10 +73,13 @@ def _log(entry: str, event: dict[str, Any]) -> None:
     print(json.dumps({"entry": entry, "event": shown}, default=str))
 
 
-def handle(event: dict[str, Any], context: Any) -> dict[str, str]:
-    """The custom resources' service token: answers CloudFormation itself (waiter)."""
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The custom resources' service token, and the waiting state machine's task:
+    answers CloudFormation itself (waiter); returns the state to go on with."""
     shown = event.get(waiter.CONTINUATION, {}).get("Event", event)
     _log("continue" if waiter.CONTINUATION in event else "event", shown)
-    outcome = waiter.handle(event, runtime(), waiter.LambdaServices(context, _invoke()))
-    print(json.dumps({"outcome": outcome}))
-    return {"outcome": outcome}
+    machine = waiting_state_machine_arn(context.invoked_function_arn)
+    services = waiter.LambdaServices(_start_execution(), machine)
+    result = waiter.handle(event, runtime(), services)
+    print(json.dumps({"outcome": result["Outcome"]}))
+    return result

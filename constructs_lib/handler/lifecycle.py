@@ -57,6 +57,7 @@ from .properties import (
     REPLACES_TAG,
     REQUEST_HASH_TAG,
     ROLLBACK,
+    WAIT,
     WAIT_TIMEOUT,
     fill_in_name,
 )
@@ -170,7 +171,7 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
             if waiting is not None:
                 return waiting
     elif not created_only and not _poll_due(event, runtime):
-        return {"IsComplete": False}
+        return {"IsComplete": False, WAIT: _until_due(event, runtime)}
     if description is None:
         description = _describe(runtime, kind, name)
     if description is None:
@@ -193,7 +194,7 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
         return {"IsComplete": True, "Data": _attributes(runtime, kind, description, properties)}
     if status in RUNNING_STATUSES:
         _check_wait_deadline(event, runtime, kind, description)
-        return {"IsComplete": False, progress.PROGRESS: marker}
+        return {"IsComplete": False, progress.PROGRESS: marker, WAIT: _until_due(event, runtime)}
     raise TrainingJobError(
         _failure_message(kind, description) + progress.watch_hint(event["StackId"])
     )
@@ -363,6 +364,16 @@ def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:
     if elapsed < QUERY_INTERVAL_SECONDS:
         return True  # the first poll: catch a job that fails at once
     return elapsed // interval > (elapsed - QUERY_INTERVAL_SECONDS) // interval
+
+
+def _until_due(event: Mapping[str, Any], runtime: Runtime) -> int:
+    """Seconds until the next poll :func:`_poll_due` finds due (the waiter waits so)."""
+    interval = int(float(event["ResourceProperties"].get(POLL_INTERVAL) or 0))
+    created = event.get("Data", {}).get(CREATED_AT)
+    if interval <= QUERY_INTERVAL_SECONDS or created is None:
+        return QUERY_INTERVAL_SECONDS
+    elapsed = int(runtime.now().timestamp() - float(created))
+    return max(QUERY_INTERVAL_SECONDS, interval - elapsed % interval)
 
 
 # ---------------------------------------------------------------------------

@@ -60,6 +60,15 @@ QUERY_INTERVAL_SECONDS = 30
 #: CloudFormation waits for a custom resource at most an hour (``ServiceTimeout``):
 #: the construct's longest timeout and the handler's longest wait.
 MAX_SERVICE_TIMEOUT_SECONDS = 3600
+#: The waiting state machine's input: seconds to wait before the next poll (absent
+#: once the handler answered CloudFormation), and what it adds when the handler failed
+#: for good (``Error``, ``Cause``).
+WAIT = "WaitSeconds"
+FAILURE = "Failure"
+#: The waiting state machine's name: the handler function's and this.
+WAITING_SUFFIX = "-waiting"
+#: The handler gives up this long before CloudFormation's ServiceTimeout would, to say why.
+DEADLINE_HEADROOM_SECONDS = 300
 
 #: Reads a completed job's attributes once, after its wait condition.
 RESULT_RESOURCE_TYPE = TRAINING.result_resource_type
@@ -123,3 +132,10 @@ def fill_in_name(request: dict[str, Any], by_name: Any, name: str) -> None:
         targets = [(request, "HyperParameters")]
     for target, member in targets:
         target[member] = {**(target.get(member) or {}), **values}
+
+
+def waiting_state_machine_arn(function_arn: str) -> str:
+    """The ARN of the waiting state machine of the handler function ``function_arn``
+    (named after it, in its partition, region and account)."""
+    _, partition, _, region, account, _, name, *_ = function_arn.split(":")
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}{WAITING_SUFFIX}"

@@ -1,26 +1,13 @@
-"""The provider's own waiter: one function answers CloudFormation itself.
+"""The provider's own waiter: one function answers CloudFormation itself, holding no
+Lambda execution while it waits (design: ``provider/waiting.py``).
 
-CloudFormation invokes the provider's function asynchronously with a custom resource
-event and waits for an answer PUT to the event's ``ResponseURL``. The function starts
-the event's work (:func:`lifecycle.on_event`), then asks :func:`lifecycle.is_complete`
-every :data:`QUERY_INTERVAL_SECONDS`, sleeping in between; before its own timeout it
-hands the state on to a fresh invocation of itself (an asynchronous invoke carrying the
-event), which goes on at the next poll. The answer is the same as aws-cdk-lib's
-provider framework gives: SUCCESS with the physical id and the data of both steps, or
-FAILED with the error; FAILED too when the work is not done within
-:data:`TOTAL_TIMEOUT_SECONDS` of the event's arrival (CloudFormation's own limit for a
-custom resource).
-
-There is no Step Functions state machine and no second function: the framework's
-four functions, its state machine and their roles and log groups are what this
-replaces (measured in ``make bench``). A poll costs what it costs under the
-framework (one DescribeTrainingJob); the function is billed while it sleeps, about
-what the framework's state transitions cost for the same hour (README, Performance).
-
-Every error is caught and answered as FAILED, so the deployment never waits for an
-answer that will not come; a crash or a timeout of the function itself is retried by
-Lambda (the work is idempotent: a retried Create adopts its own job), and failing
-that CloudFormation's ``ServiceTimeout`` ends the wait.
+CloudFormation's invocation starts the event's work (``lifecycle.on_event``) and polls
+(``lifecycle.is_complete``); work not done goes on in an execution of the stack's
+waiting state machine, which waits and invokes the function with the state, one poll
+each, until it answered: SUCCESS, or FAILED with the error, past
+:data:`TOTAL_TIMEOUT_SECONDS`, or when the state machine reports the function failed
+(:data:`FAILURE`). A throttled call (:class:`calls.Throttled`) is tried again at the
+next poll until the resource's budget ends.
 """
 
 from __future__ import annotations
@@ -33,8 +20,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import lifecycle
+from .calls import Throttled
 from .progress import PROGRESS
-from .properties import MAX_SERVICE_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS
+from .properties import (
+    DEADLINE_HEADROOM_SECONDS,
+    FAILURE,
+    MAX_SERVICE_TIMEOUT_SECONDS,
+    QUERY_INTERVAL_SECONDS,
+    WAIT,
+)
 
 #: The longest the waiter waits for one event: CloudFormation's limit.
 TOTAL_TIMEOUT_SECONDS = MAX_SERVICE_TIMEOUT_SECONDS
@@ -43,8 +37,6 @@ CONTINUATION = "constructs-lib:waiter"
 #: The physical id of a Create that failed before it named a job (the framework's own
 #: marker, so that resources created by earlier versions delete alike).
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-#: Seconds kept free at the end of an invocation for one poll and the hand-over.
-HAND_OVER_MARGIN_SECONDS = 90
 #: CloudFormation refuses a response body of 4 KB or more.
 MAX_RESPONSE_BYTES = 4096
 _CUT = " ...[truncated]"
@@ -53,19 +45,13 @@ Step = Callable[[Mapping[str, Any], "lifecycle.Runtime"], dict[str, Any]]
 
 
 class Services(Protocol):
-    """What the waiter needs from Lambda, the clock and HTTP (faked in tests)."""
+    """What the waiter needs from the clock, Step Functions and HTTP (faked in tests)."""
 
     def now(self) -> float:
         """Seconds since the epoch."""
 
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``."""
-
-    def remaining_seconds(self) -> float:
-        """Seconds this invocation has left before Lambda stops it."""
-
-    def continue_later(self, payload: dict[str, Any]) -> None:
-        """Invoke this function again, asynchronously, with ``payload``."""
+    def continue_later(self, name: str, payload: dict[str, Any]) -> None:
+        """Start the waiting state machine's execution ``name`` with ``payload``."""
 
     def respond(self, url: str, body: dict[str, Any]) -> None:
         """PUT ``body`` to CloudFormation's presigned ``url``."""
@@ -84,69 +70,132 @@ def handle(
     runtime: lifecycle.Runtime,
     services: Services,
     steps: Steps | None = None,
-) -> str:
-    """Work on a CloudFormation event or a continuation; returns what was done."""
+) -> dict[str, Any]:
+    """Work on a CloudFormation event or a continuation: ``{"Outcome": ...}``, with the
+    state to go on with (:data:`CONTINUATION`, :data:`WAIT`) when it is not done."""
     steps = steps or Steps()
     continuation = payload.get(CONTINUATION)
     if isinstance(continuation, Mapping):
-        event = dict(continuation["Event"])
-        started, polls = float(continuation["Started"]), int(continuation["Polls"])
-        services.sleep(max(0.0, float(continuation["NextPoll"]) - services.now()))
-        return _wait(event, runtime, services, steps, started=started, polls=polls)
+        state = dict(continuation)
+        event = dict(state["Event"])
+        if isinstance(payload.get(FAILURE), Mapping):
+            failure = payload[FAILURE]
+            physical = _physical(event)
+            reason = (
+                f"the provider's function failed while waiting for {physical}: "
+                f"{failure.get('Error')}: {failure.get('Cause')}"
+            )
+            return _answer(services, event, "FAILED", physical, reason=reason, state=state)
+        return _step(event, runtime, services, steps, state, looping=True)
     event = dict(payload)
-    started = services.now()
     if event.get("RequestType") == "Delete" and event.get("PhysicalResourceId") == (
         CREATE_FAILED_MARKER
     ):
-        return _answer(services, event, "SUCCESS", CREATE_FAILED_MARKER, polls=0)
-    try:
-        result = steps.on_event(dict(event), runtime)
-    except Exception as error:  # every error is CloudFormation's to see
-        physical = event.get("PhysicalResourceId", CREATE_FAILED_MARKER)
-        return _answer(services, event, "FAILED", physical, reason=str(error), polls=0)
-    physical = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
-    poll_event = {**event, **result, "PhysicalResourceId": physical or event["RequestId"]}
-    return _wait(poll_event, runtime, services, steps, started=started, polls=0)
+        return _answer(
+            services, event, "SUCCESS", CREATE_FAILED_MARKER, reason="", state={"Polls": 0}
+        )
+    state = {"Started": services.now(), "Polls": 0, "Start": True}
+    return _step(event, runtime, services, steps, state, looping=False)
 
 
-def _wait(
+def _step(
     event: dict[str, Any],
     runtime: lifecycle.Runtime,
     services: Services,
     steps: Steps,
+    state: dict[str, Any],
     *,
-    started: float,
-    polls: int,
-) -> str:
+    looping: bool,
+) -> dict[str, Any]:
+    """on_event (when it has not done its work yet) and one poll; then the answer, or
+    the state for the next poll."""
+    try:
+        if state.get("Start"):
+            result = steps.on_event(dict(event), runtime)
+            state["Start"] = False
+            physical = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
+            event = {**event, **result, "PhysicalResourceId": physical or event["RequestId"]}
+        state["Polls"] += 1
+        answer = steps.is_complete(dict(event), runtime)
+        state.pop("Throttled", None)
+    except Throttled as throttled:
+        return _throttled(event, services, state, throttled, looping=looping)
+    except Exception as error:  # every error is CloudFormation's to see
+        return _answer(services, event, "FAILED", _physical(event), reason=str(error), state=state)
     physical = event["PhysicalResourceId"]
-    while True:
-        polls += 1
-        try:
-            answer = steps.is_complete(dict(event), runtime)
-        except Exception as error:
-            return _answer(services, event, "FAILED", physical, reason=str(error), polls=polls)
-        if answer.get("IsComplete"):
-            data = {**event.get("Data", {}), **answer.get("Data", {})}
-            return _answer(services, event, "SUCCESS", physical, data=data, polls=polls)
-        if PROGRESS in answer:
-            # The job's last status logged: the next poll logs only a change.
-            event[PROGRESS] = answer[PROGRESS]
-        next_poll = services.now() + QUERY_INTERVAL_SECONDS
-        if next_poll - started >= TOTAL_TIMEOUT_SECONDS:
-            reason = (
-                f"{event['RequestType']} of {physical} did not complete within "
-                f"{TOTAL_TIMEOUT_SECONDS} s, CloudFormation's limit for a custom resource"
-            )
-            return _answer(services, event, "FAILED", physical, reason=reason, polls=polls)
-        if services.remaining_seconds() - QUERY_INTERVAL_SECONDS < HAND_OVER_MARGIN_SECONDS:
-            state = {"Event": event, "Started": started, "Polls": polls, "NextPoll": next_poll}
-            try:
-                services.continue_later({CONTINUATION: state})
-            except Exception as error:
-                reason = f"the provider could not go on waiting for {physical}: {error}"
-                return _answer(services, event, "FAILED", physical, reason=reason, polls=polls)
-            return f"handed over after poll {polls}"
-        services.sleep(QUERY_INTERVAL_SECONDS)
+    if answer.get("IsComplete"):
+        data = {**event.get("Data", {}), **answer.get("Data", {})}
+        return _answer(services, event, "SUCCESS", physical, reason="", state=state, data=data)
+    if PROGRESS in answer:
+        # The job's last status logged: the next poll logs only a change.
+        event[PROGRESS] = answer[PROGRESS]
+    state[WAIT] = int(answer.get(WAIT, QUERY_INTERVAL_SECONDS))
+    if services.now() + state[WAIT] - float(state["Started"]) >= TOTAL_TIMEOUT_SECONDS:
+        state[WAIT] = QUERY_INTERVAL_SECONDS  # the last polls come at the usual pace
+    if services.now() + QUERY_INTERVAL_SECONDS - float(state["Started"]) >= TOTAL_TIMEOUT_SECONDS:
+        reason = (
+            f"{event['RequestType']} of {physical} did not complete within "
+            f"{TOTAL_TIMEOUT_SECONDS} s, CloudFormation's limit for a custom resource"
+        )
+        return _answer(services, event, "FAILED", physical, reason=reason, state=state)
+    return _go_on(event, services, state, looping=looping)
+
+
+def _physical(event: Mapping[str, Any]) -> str:
+    """The resource's physical id; a Create that named no job yet: the failed marker."""
+    return str(event.get("PhysicalResourceId") or CREATE_FAILED_MARKER)
+
+
+def _throttled(
+    event: dict[str, Any],
+    services: Services,
+    state: dict[str, Any],
+    throttled: Throttled,
+    *,
+    looping: bool,
+) -> dict[str, Any]:
+    """A throttled call: again at the next poll, unless the resource's budget ends."""
+    now = services.now()
+    since = float(state.get("Throttled", {}).get("Since", now))
+    state["Throttled"] = {"Call": throttled.operation, "Since": since}
+    timeout = event.get("ResourceProperties", {}).get("ServiceTimeout")
+    budget = float(timeout or TOTAL_TIMEOUT_SECONDS) - DEADLINE_HEADROOM_SECONDS
+    physical = _physical(event)
+    if now + QUERY_INTERVAL_SECONDS - float(state["Started"]) > budget:
+        reason = (
+            f"{event['RequestType']} of {physical} gave up: {throttled} at every try for "
+            f"{now - since:.0f} s, until the resource's budget of {budget:.0f} s ran out. "
+            "Deploy fewer jobs at once, or ask AWS Support for a higher API rate, then "
+            "deploy again."
+        )
+        return _answer(services, event, "FAILED", physical, reason=reason, state=state)
+    log = {"throttled": throttled.operation, "error": str(throttled), "since": since}
+    print(
+        json.dumps(
+            {**log, "resource": event["LogicalResourceId"], "again in": QUERY_INTERVAL_SECONDS}
+        )
+    )
+    return _go_on(event, services, state, looping=looping)
+
+
+def _go_on(
+    event: dict[str, Any], services: Services, state: dict[str, Any], *, looping: bool
+) -> dict[str, Any]:
+    """The state for the next poll: returned to the state machine that invoked this
+    one, else given to a new execution of it (named after the event: a retried
+    invocation finds it started)."""
+    wait = state.pop(WAIT, QUERY_INTERVAL_SECONDS)
+    payload = {CONTINUATION: {**state, "Event": event}, WAIT: wait}
+    outcome = f"waiting after poll {state['Polls']}"
+    if looping:
+        return {"Outcome": outcome, **payload}
+    try:
+        services.continue_later(str(event["RequestId"]), payload)
+    except Exception as error:
+        physical = _physical(event)
+        reason = f"the provider could not go on waiting for {physical}: {error}"
+        return _answer(services, event, "FAILED", physical, reason=reason, state=state)
+    return {"Outcome": outcome}
 
 
 def response_body(
@@ -192,36 +241,31 @@ def _answer(
     physical_id: str,
     *,
     reason: str = "",
+    state: Mapping[str, Any],
     data: Mapping[str, Any] | None = None,
-    polls: int,
-) -> str:
+) -> dict[str, Any]:
     body = response_body(event, status, physical_id, reason=reason, data=data)
     services.respond(event["ResponseURL"], body)
-    return f"answered {status} for {physical_id} after {polls} polls"
+    return {"Outcome": f"answered {status} for {physical_id} after {state['Polls']} polls"}
 
 
 class LambdaServices:
     """The waiter's services in the Lambda runtime."""
 
-    def __init__(self, context: Any, invoke: Callable[..., Any]) -> None:
-        self._context = context
-        self._invoke = invoke
+    def __init__(self, start_execution: Callable[..., Any], state_machine: str) -> None:
+        self._start = start_execution
+        self._state_machine = state_machine
 
     def now(self) -> float:
         return time.time()
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def remaining_seconds(self) -> float:
-        return float(self._context.get_remaining_time_in_millis()) / 1000.0
-
-    def continue_later(self, payload: dict[str, Any]) -> None:
-        self._invoke(
-            FunctionName=self._context.invoked_function_arn,
-            InvocationType="Event",
-            Payload=json.dumps(payload).encode(),
-        )
+    def continue_later(self, name: str, payload: dict[str, Any]) -> None:
+        try:
+            self._start(stateMachineArn=self._state_machine, name=name, input=json.dumps(payload))
+        except Exception as error:
+            # A retried invocation: its execution (named after the event) already waits.
+            if "ExecutionAlreadyExists" not in str(error):
+                raise
 
     def respond(self, url: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(

@@ -25,7 +25,7 @@ from . import compliance
 from .execution import execution_policy
 from .functions import Functions
 from .network import endpoint_services, function_network
-from .options import ProviderOptions
+from .options import DEFAULT_MAX_CONCURRENCY, ProviderOptions
 from .permissions import JobPermissions
 
 #: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
@@ -49,6 +49,16 @@ def _short_hash(text: str) -> str:
 
 #: The provider of each stack, once found or made (asked again for every job).
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, TrainingJobProvider] = weakref.WeakKeyDictionary()
+
+
+def _check_concurrency(stack: Stack, value: object) -> None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return
+    raise ValueError(
+        f"[{stack.node.path}] TrainingJobProvider.configure: max_concurrency: {value!r} is "
+        "invalid: a whole number of at least 1 (the handler's reserved concurrency), or "
+        "None for no reservation"
+    )
 
 
 @jsii.implements(IValidation)
@@ -101,6 +111,7 @@ class TrainingJobProvider(Construct):
         encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays | None = None,
         tracing: bool | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
     ) -> TrainingJobProvider:
         """Build the provider of ``scope``'s stack to your rules; call it before the
         stack's first :class:`TrainingJob`. Returns the stack's provider.
@@ -112,7 +123,7 @@ class TrainingJobProvider(Construct):
 
         :param vpc: run every Lambda function of the library (handler and signaller)
             in this VPC. Subnets without NAT need VPC endpoints for SageMaker API,
-            EC2, CloudFormation, Lambda and S3 (and X-Ray with ``tracing``): synth
+            EC2, CloudFormation, Step Functions and S3 (and X-Ray with ``tracing``): synth
             warns about missing ones. Default: no VPC.
         :param vpc_subnets: default: the VPC's private subnets (with egress, else
             isolated).
@@ -123,9 +134,17 @@ class TrainingJobProvider(Construct):
             dead-letter queue and the functions' environments. Default: AWS managed
             encryption.
         :param log_retention: retention of the library's log groups; default: one year.
-        :param tracing: X-Ray tracing of the functions; default: off.
+        :param tracing: X-Ray tracing of the functions and the waiting state
+            machine; default: off.
+        :param max_concurrency: the handler function's reserved concurrency: no
+            deploy takes more of the account's Lambda concurrency (jobs wait in a
+            state machine, not in Lambda; a poll takes a fraction of a second, so 10
+            serve hundreds of jobs). Lambda keeps 100 of the account's concurrency
+            unreserved: an account whose quota leaves no room for it needs ``None``
+            (no reservation). Default: 10.
         """
         stack = Stack.of(scope)
+        _check_concurrency(stack, max_concurrency)
         options = ProviderOptions(
             vpc=vpc,
             vpc_subnets=vpc_subnets,
@@ -133,6 +152,7 @@ class TrainingJobProvider(Construct):
             encryption_key=encryption_key,
             log_retention=log_retention,
             tracing=bool(tracing),
+            max_concurrency=max_concurrency,
         )
         if vpc is None and (vpc_subnets is not None or security_groups is not None):
             raise ValueError(
@@ -159,7 +179,7 @@ class TrainingJobProvider(Construct):
     ) -> list[ec2.InterfaceVpcEndpointAwsService]:
         """The interface endpoints the library's functions call, for a
         :meth:`configure` ``vpc`` whose subnets have no NAT: SageMaker API, EC2,
-        CloudFormation, Lambda (and X-Ray with ``tracing``, AWS Batch with ``queues``:
+        CloudFormation, Step Functions (and X-Ray with ``tracing``, AWS Batch with ``queues``:
         jobs through a TrainingQueue). S3 needs an endpoint too, best a gateway one
         (``ec2.GatewayVpcEndpointAwsService.S3``).
 

@@ -20,19 +20,31 @@ LOGS_REASON = (
     "TrainingJobProvider.configure(encryption_key=...) encrypts them with your key."
 )
 CONCURRENCY_REASON = (
-    "The provider's functions run only during deployments; a reserved concurrency "
-    "would throttle stacks that create many jobs at once."
+    "TrainingJobProvider.configure(max_concurrency=None) asked for no reserved "
+    "concurrency (the account's quota leaves none to reserve); the handler runs only "
+    "during deployments, a fraction of a second per poll."
+)
+STATE_MACHINE_LOGS_REASON = (
+    "Step Functions delivers its logs through CloudWatch Logs' log delivery, whose "
+    "actions (logs:CreateLogDelivery, logs:PutResourcePolicy, ...) support no resource "
+    "scoping: IAM requires '*' (aws-cdk-lib's StateMachine grants them so)."
+)
+STATE_MACHINE_TRACING_REASON = (
+    "X-Ray tracing of the waiting state machine is off, as the provider's functions' "
+    "is: TrainingJobProvider.configure(tracing=True) turns it on."
 )
 HANDLER_DLQ_REASON = (
-    "CloudFormation invokes the handler asynchronously and waits for its answer at the "
-    "event's response URL: the handler answers every error there as FAILED and logs "
-    "every event; an invocation that crashes is retried by Lambda, and the resource's "
-    "ServiceTimeout ends CloudFormation's wait. A dead-letter queue would hold events "
-    "nobody replays. (The signalling function has one.)"
+    "CloudFormation invokes the handler asynchronously, the waiting state machine "
+    "synchronously, and CloudFormation waits for the answer at the event's response "
+    "URL: the handler answers every error there as FAILED and logs every event; an "
+    "invocation that crashes is retried (by Lambda, or by the state machine, which then "
+    "has the handler answer FAILED), and the resource's ServiceTimeout ends "
+    "CloudFormation's wait. A dead-letter queue would hold events nobody replays. (The "
+    "signalling function has one.)"
 )
 VPC_REASON = (
     "The provider's functions only call AWS APIs (SageMaker, EC2 describe, "
-    "CloudFormation, Lambda, S3); TrainingJobProvider.configure(vpc=...) "
+    "CloudFormation, Step Functions, S3); TrainingJobProvider.configure(vpc=...) "
     "runs them in your VPC, which then needs NAT or endpoints."
 )
 TRACING_REASON = (
@@ -56,7 +68,10 @@ def acknowledge_provider(provider: Construct, options: ProviderOptions) -> None:
         "Each role of the provider has its own default policy, scoped to what that "
         "function does; a shared managed policy would widen them.",
     )
-    acknowledge(provider, rules("LambdaConcurrency", packs=_COMPLIANCE_PACKS), CONCURRENCY_REASON)
+    if options.max_concurrency is None:
+        acknowledge(
+            provider, rules("LambdaConcurrency", packs=_COMPLIANCE_PACKS), CONCURRENCY_REASON
+        )
     if options.encryption_key is None:
         acknowledge(
             provider, rules("CloudWatchLogGroupEncrypted", packs=_COMPLIANCE_PACKS), LOGS_REASON
@@ -66,11 +81,17 @@ def acknowledge_provider(provider: Construct, options: ProviderOptions) -> None:
 
 
 def acknowledge_function(
-    function: lambda_.Function, role: iam.IRole, options: ProviderOptions, *, has_dlq: bool
+    function: lambda_.Function,
+    role: iam.IRole,
+    options: ProviderOptions,
+    *,
+    has_dlq: bool,
+    reserved: bool,
 ) -> None:
     """checkov's, the Control Tower rules' and cdk-nag's findings on one function."""
     resource: CfnResource = function.node.default_child  # type: ignore[assignment]
-    skip_checkov(resource, ["CKV_AWS_115"], CONCURRENCY_REASON)
+    if not reserved:
+        skip_checkov(resource, ["CKV_AWS_115"], CONCURRENCY_REASON)
     if not has_dlq:
         skip_checkov(resource, ["CKV_AWS_116"], HANDLER_DLQ_REASON)
         acknowledge(function, rules("LambdaDLQ", packs=_COMPLIANCE_PACKS), HANDLER_DLQ_REASON)
@@ -87,3 +108,14 @@ def acknowledge_log_group(log_group: Construct) -> None:
     """A log group under AWS managed encryption."""
     skip_checkov(log_group.node.default_child, ["CKV_AWS_158"], LOGS_REASON)  # type: ignore[arg-type]
     acknowledge_guard(log_group, ["cloudwatch_log_group_encrypted_check"], LOGS_REASON)
+
+
+def acknowledge_state_machine(state_machine: Construct, options: ProviderOptions) -> None:
+    """The waiting state machine's findings: tracing when it was not asked for."""
+    if not options.tracing:
+        acknowledge(state_machine, ["AwsSolutions-SF2"], STATE_MACHINE_TRACING_REASON)
+        acknowledge_guard(
+            state_machine,
+            ["step_functions_state_machine_tracing_enabled_check"],
+            STATE_MACHINE_TRACING_REASON,
+        )

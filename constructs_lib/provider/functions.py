@@ -18,7 +18,8 @@ from constructs import Construct
 from .._nag import KMS_ENCRYPT_DECRYPT, acknowledge, acknowledge_guard, skip_checkov
 from . import compliance
 from .network import Network
-from .options import ProviderOptions
+from .options import SIGNAL_CONCURRENCY, ProviderOptions
+from .waiting import waiting_state_machine
 
 #: The construct library's directory, of which the handler package is the asset.
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -26,8 +27,9 @@ HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # Only the handler package ships (its code and its service models): no caches,
 # nothing of the construct library.
 HANDLER_ASSET_EXCLUDE = ["*", "!handler", "!handler/*.py", "!handler/models", "!handler/models/**"]
-#: Lambda's longest run: the handler waits in runs of this, handing over in between.
-HANDLER_TIMEOUT = Duration.minutes(15)
+#: The handler's longest invocation: one poll (or a start with its retries: a role not
+#: yet assumable is retried for 150 s) takes far less; jobs wait in the state machine.
+HANDLER_TIMEOUT = Duration.minutes(5)
 
 
 class Functions:
@@ -41,26 +43,32 @@ class Functions:
         self._logs_may_use_key = False
 
     def handler(self, role: iam.Role, function_name: str) -> lambda_.Function:
-        """The custom resources' service token. Its name is fixed (``function_name``) so
-        that its role may invoke it, to hand a long wait on, without a reference
-        cycle; it needs no further permission to answer CloudFormation."""
+        """The custom resources' service token, and the waiting state machine's task.
+        Its name is fixed (``function_name``), and the state machine's after it: each
+        finds the other by name, without a reference cycle; it needs no further
+        permission to answer CloudFormation."""
         function = self._function(
-            "Handler", "handler.index.handle", HANDLER_TIMEOUT, role, function_name=function_name
+            "Handler",
+            "handler.index.handle",
+            HANDLER_TIMEOUT,
+            role,
+            function_name=function_name,
+            reserved=self._options.max_concurrency,
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"],
-                resources=[
-                    Stack.of(self._scope).format_arn(
-                        service="lambda",
-                        resource="function",
-                        resource_name=function_name,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
+        waiting_state_machine(
+            self._scope,
+            self._options,
+            function_name=function_name,
+            log_group=self.log_group("WaitingLogs"),
+            caller=role,
         )
-        compliance.acknowledge_function(function, role, self._options, has_dlq=False)
+        compliance.acknowledge_function(
+            function,
+            role,
+            self._options,
+            has_dlq=False,
+            reserved=self._options.max_concurrency is not None,
+        )
         return function
 
     def signal(self) -> lambda_.Function:
@@ -98,6 +106,7 @@ class Functions:
             Duration.seconds(30),
             role,
             dead_letter_queue=dead_letters,
+            reserved=SIGNAL_CONCURRENCY,
         )
         if key is not None:
             acknowledge(
@@ -106,7 +115,7 @@ class Functions:
                 "aws-cdk-lib's grant to send to a KMS-encrypted queue: the wildcards are "
                 "the variants of kms:ReEncrypt and kms:GenerateDataKey, on this key only.",
             )
-        compliance.acknowledge_function(function, role, self._options, has_dlq=True)
+        compliance.acknowledge_function(function, role, self._options, has_dlq=True, reserved=True)
         return function
 
     def _function(
@@ -118,6 +127,7 @@ class Functions:
         *,
         function_name: str | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
+        reserved: int | None = None,
     ) -> lambda_.Function:
         log_group = self.log_group(f"{construct_id}Logs")
         function = lambda_.Function(
@@ -131,6 +141,7 @@ class Functions:
             role=role,
             timeout=timeout,
             memory_size=256,
+            reserved_concurrent_executions=reserved,
             log_group=log_group,
             dead_letter_queue=dead_letter_queue,
             description=f"SageMaker training job provider: {construct_id}",

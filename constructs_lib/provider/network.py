@@ -17,10 +17,11 @@ from .options import ProviderOptions
 
 #: What the provider's functions call, as interface endpoint service names (S3 may be
 #: a gateway endpoint): SageMaker, EC2 (network interfaces on delete), CloudFormation
-#: (the stack's status), Lambda (the handler hands a long wait on to itself) and S3
+#: (the stack's status), Step Functions (the handler hands a wait on to the waiting
+#: state machine) and S3
 #: (CloudFormation's response URL, the wait condition's URL). CloudWatch Logs needs
 #: none: Lambda delivers the functions' logs itself.
-ENDPOINT_SERVICES = ("sagemaker.api", "ec2", "cloudformation", "lambda", "s3")
+ENDPOINT_SERVICES = ("sagemaker.api", "ec2", "cloudformation", "states", "s3")
 ENDPOINTS_WARNING_ID = "constructs-lib:provider-endpoints"
 
 
@@ -42,7 +43,7 @@ def endpoint_services(
         ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
         ec2.InterfaceVpcEndpointAwsService.EC2,
         ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION,
-        ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+        ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
     ]
     if tracing:
         services.append(ec2.InterfaceVpcEndpointAwsService.XRAY)

@@ -8,6 +8,12 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 
+#: The handler function's reserved concurrency unless configured: what a deploy may
+#: take from the account's pool at most.
+DEFAULT_MAX_CONCURRENCY = 10
+#: The signalling function's (jobs in ``wait_condition`` mode): one signal per job end.
+SIGNAL_CONCURRENCY = 2
+
 
 @dataclass(frozen=True)
 class ProviderOptions:
@@ -19,6 +25,8 @@ class ProviderOptions:
     encryption_key: kms.IKey | None = None
     log_retention: logs.RetentionDays | None = None
     tracing: bool = False
+    #: The handler's reserved concurrency; None: none (the account's unreserved pool).
+    max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY
 
     def describe(self) -> str:
         """The options as a reader of an error message wants them."""
@@ -33,6 +41,15 @@ class ProviderOptions:
             ),
             "log_retention": self.log_retention.name if self.log_retention else None,
             "tracing": self.tracing or None,
+            "max_concurrency": (
+                "None"
+                if self.max_concurrency is None
+                else (
+                    self.max_concurrency
+                    if self.max_concurrency != DEFAULT_MAX_CONCURRENCY
+                    else None
+                )
+            ),
         }
         chosen = ", ".join(f"{k}={v}" for k, v in shown.items() if v is not None)
         return f"configure({chosen})" if chosen else "the defaults (no configure)"
