@@ -292,6 +292,40 @@ def test_configure_twice_differently_names_both() -> None:
     assert _job(stack).provider is first
 
 
+def test_max_concurrency_reserves_the_handlers_concurrency_or_none() -> None:
+    app = App()
+    capped, unreserved = Stack(app, "Capped"), Stack(app, "Unreserved")
+    TrainingJobProvider.configure(capped, max_concurrency=25)
+    TrainingJobProvider.configure(unreserved, max_concurrency=None)
+    _job(capped), _job(unreserved)
+
+    def reserved(stack: Stack) -> dict[str, Any]:
+        functions = Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+        return {
+            f["Properties"]["Handler"]: f["Properties"].get("ReservedConcurrentExecutions")
+            for f in functions.values()
+        }
+
+    assert reserved(capped) == {"handler.index.handle": 25}
+    assert reserved(unreserved) == {"handler.index.handle": None}
+    # No reservation: checkov's CKV_AWS_115 is acknowledged, saying why.
+    [handler] = Template.from_stack(unreserved).find_resources("AWS::Lambda::Function").values()
+    skipped = {s["id"] for s in handler["Metadata"]["checkov"]["skip"]}
+    assert "CKV_AWS_115" in skipped
+    assert "max_concurrency=None" in TrainingJobProvider.of(unreserved).options.describe()
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, "10"])
+def test_max_concurrency_refuses_what_lambda_cannot_reserve(value: Any) -> None:
+    stack = Stack(App(), "Cap")
+    with pytest.raises(
+        ValueError,
+        match=r"^\[Cap\] TrainingJobProvider.configure: max_concurrency: .* is invalid: a "
+        r"whole number of at least 1 \(the handler's reserved concurrency\), or None",
+    ):
+        TrainingJobProvider.configure(stack, max_concurrency=value)
+
+
 def test_configure_refuses_subnets_without_a_vpc() -> None:
     stack = Stack(App(), "NoVpc")
     with pytest.raises(ValueError, match=r"vpc: None is invalid: vpc_subnets and security_groups"):

@@ -271,3 +271,34 @@ def test_a_refused_describe_is_an_error_not_a_job_that_is_gone(world: QueuedWorl
     assert (
         fw.run(fw.event("Delete", world.queued(), PhysicalResourceId=unknown)).status == "SUCCESS"
     )
+
+
+@pytest.mark.parametrize("operation", ["SubmitServiceJob", "DescribeServiceJob"])
+def test_batch_throttled_for_150_seconds_is_waited_out_at_the_next_polls(
+    world: QueuedWorld, operation: str
+) -> None:
+    world.batch.throttle(operation, 150)
+
+    deployed = world.resource.deploy(world.queued())
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS", deployed.reason
+    # Submitted again at each poll with the request's client token: one service job.
+    assert len(world.batch.jobs) == 1
+    assert len({s["clientToken"] for s in world.submits()}) == 1
+    assert world.sagemaker.clock.seconds >= 150
+
+
+def test_batch_throttled_until_the_budget_ends_fails_naming_the_call(
+    world: QueuedWorld,
+) -> None:
+    world.batch.throttle("SubmitServiceJob", 24 * 3600)
+
+    deployed = world.resource.deploy(world.queued())
+
+    assert deployed.status == "FAILED"
+    assert "SubmitServiceJob was throttled (ThrottlingException: Rate exceeded)" in (
+        deployed.reason
+    )
+    assert "budget of 3300 s ran out" in deployed.reason
+    assert world.batch.jobs == {}
