@@ -140,7 +140,7 @@ class _FakeService:
         self.meta = _Meta(self.service)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: dict[str, list[Fault]] = {}
-        self._throttled: dict[str, float] = {}
+        self._refused: dict[str, tuple[float, str, str]] = {}
 
     def fail_next(self, operation: str, code: str, message: str = "", times: int = 1) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``code``."""
@@ -149,7 +149,11 @@ class _FakeService:
     def throttle(self, operation: str, seconds: float) -> None:
         """Answer every call of ``operation`` ThrottlingException ("Rate exceeded") for
         the next ``seconds`` of the simulated clock."""
-        self._throttled[operation] = self._seconds() + seconds
+        self.refuse(operation, seconds, "ThrottlingException", "Rate exceeded")
+
+    def refuse(self, operation: str, seconds: float, code: str, message: str) -> None:
+        """Answer every call of ``operation`` with ``code`` for the next ``seconds``."""
+        self._refused[operation] = (self._seconds() + seconds, code, message)
 
     def _seconds(self) -> float:
         raise NotImplementedError(f"{type(self).__name__} has no clock to throttle by")
@@ -160,8 +164,9 @@ class _FakeService:
     def _enter(self, operation: str, params: dict[str, Any]) -> None:
         validate(self.meta.service_model.operation_model(operation), params)
         self.calls.append((operation, params))
-        if operation in self._throttled and self._seconds() < self._throttled[operation]:
-            raise client_error("ThrottlingException", "Rate exceeded", operation)
+        until, code, message = self._refused.get(operation, (0.0, "", ""))
+        if self._seconds() < until:
+            raise client_error(code, message, operation)
         faults = self._faults.get(operation, [])
         if faults:
             fault = faults[0]

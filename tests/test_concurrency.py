@@ -25,11 +25,17 @@ JOBS = 300
 RUNTIME_SECONDS = 20 * 60
 
 
-def _deploy(jobs: int, *, concurrency: int | None, throttle: float = 0) -> tuple[Simulation, Any]:
+def _deploy(
+    jobs: int, *, concurrency: int | None, throttle: float = 0, new_roles: float = 0
+) -> tuple[Simulation, Any]:
     sagemaker = FakeSageMaker()
     sagemaker.plan.runtime = RUNTIME_SECONDS
     if throttle:
         sagemaker.throttle("CreateTrainingJob", throttle)
+    if new_roles:
+        # Roles created with the stack, which SageMaker cannot assume yet.
+        message = "Could not assume role arn:aws:iam::123456789012:role/training"
+        sagemaker.refuse("CreateTrainingJob", new_roles, "ValidationException", message)
     framework = Framework(sagemaker)
     simulation = Simulation(
         sagemaker.clock, framework.runtime, services=framework.services, concurrency=concurrency
@@ -99,3 +105,14 @@ def test_create_throttled_for_150_seconds_across_the_deploy_completes_every_job(
     assert len(sagemaker.jobs) == 50
     first_job = min(job.created for job in sagemaker.jobs.values())
     assert (first_job - EPOCH).total_seconds() >= 150
+
+
+def test_roles_not_yet_assumable_hold_no_execution_while_iam_propagates() -> None:
+    simulation, sagemaker = _deploy(300, concurrency=DEFAULT_MAX_CONCURRENCY, new_roles=60)
+    bodies = [body for _, body in simulation.answers]
+    assert len(bodies) == JOBS and {body["Status"] for body in bodies} == {"SUCCESS"}
+    # A minute of propagation delays the jobs by about a minute, not by 300 jobs'
+    # retries taking turns in 10 executions.
+    started = max((job.created - EPOCH).total_seconds() for job in sagemaker.jobs.values())
+    assert 60 <= started < 60 + 2 * QUERY_INTERVAL_SECONDS
+    assert max(simulation.answered.values()) < RUNTIME_SECONDS + 60 + 3 * QUERY_INTERVAL_SECONDS

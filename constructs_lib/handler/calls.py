@@ -19,7 +19,8 @@ from .runtime import Description, Runtime, TrainingJobError
 
 # Retries. Throttling and quota-busy answers of read/stop calls are retried for a
 # short budget (the Lambda's timeout bounds a call); a role created moments ago in
-# the same stack may not be assumable yet, so CreateTrainingJob retries that longer.
+# the same stack may not be assumable yet: CreateTrainingJob tries again at the next
+# polls for longer (ROLE_PROPAGATION_BUDGET_SECONDS).
 THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",
@@ -53,11 +54,18 @@ T = TypeVar("T")
 
 
 class Throttled(Exception):  # noqa: N818 (a state, not a failure)
-    """A call the waiter tries again at the next poll, while the resource's budget lasts."""
+    """A call the waiter tries again at the next poll, while the resource's budget lasts
+    (or ``budget`` seconds, then fails with ``final``): throttled, or a role not yet
+    assumable."""
 
-    def __init__(self, operation: str, code: str, message: str) -> None:
-        super().__init__(f"{operation} was throttled ({code}: {message})")
+    def __init__(self, operation: str, error: ClientError) -> None:
+        code, message = _error(error)
+        verb = "was throttled" if code in THROTTLING_CODES else "was refused"
+        super().__init__(f"{operation} {verb} ({code}: {message})")
         self.operation = operation
+        self.error = error
+        self.budget: float | None = None
+        self.final = ""
 
 
 def _deferrable(operation: str) -> bool:
@@ -132,25 +140,24 @@ def _job_tags(runtime: Runtime, kind: JobKind, name: str) -> dict[str, str] | No
 def _call(runtime: Runtime, operation: str, function: Callable[..., T], /, **params: Any) -> T:
     """Call an API, retrying with capped exponential backoff what is worth retrying,
     within a bounded time."""
-    budget = THROTTLE_BUDGET_SECONDS
     started = runtime.clock()
     delay = FIRST_DELAY_SECONDS
     while True:
         try:
             return function(**params)
         except ClientError as error:
-            if operation.startswith("Create") and _is_role_not_assumable(error):
-                budget = ROLE_PROPAGATION_BUDGET_SECONDS
-            elif not _is_retryable(operation, error):
+            role = operation.startswith("Create") and _is_role_not_assumable(error)
+            if not role and not _is_retryable(operation, error):
                 raise
-            code, message = _error(error)
-            deferred = code in THROTTLING_CODES and _deferrable(operation)
+            code = _error(error)[0]
+            # A throttled create or read, or a role not yet assumable, goes on at the
+            # next poll once the invocation's few seconds of retries are spent.
+            deferred = role or (code in THROTTLING_CODES and _deferrable(operation))
             pause = delay * runtime.jitter()
-            if runtime.clock() - started + pause > (
-                DEFERRED_BUDGET_SECONDS if deferred else budget
-            ):
+            budget = DEFERRED_BUDGET_SECONDS if deferred else THROTTLE_BUDGET_SECONDS
+            if runtime.clock() - started + pause > budget:
                 if deferred:
-                    raise Throttled(operation, code, message) from error
+                    raise Throttled(operation, error) from error
                 raise
             print(json.dumps({"retry": operation, "error": code, "after": pause}))
             runtime.sleep(pause)

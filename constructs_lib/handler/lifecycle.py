@@ -34,6 +34,7 @@ from .attributes import (
 from .calls import (
     ROLE_PROPAGATION_BUDGET_SECONDS,
     THROTTLE_BUDGET_SECONDS,
+    Throttled,
     _call,
     _describe,
     _error,
@@ -271,6 +272,12 @@ def _start(
     name_prop = _NAME_PROPS[kind.key]
     try:
         _call(runtime, kind.create_operation, _operation(runtime, kind.create_operation), **request)
+    except Throttled as deferred:
+        if _is_role_not_assumable(deferred.error):
+            # Tried again at the next polls, for the propagation's budget.
+            deferred.budget = ROLE_PROPAGATION_BUDGET_SECONDS
+            deferred.final = _role_advice(kind, name, request, _error(deferred.error)[1])
+        raise
     except ClientError as error:
         code, message = _error(error)
         if code == "ResourceInUse":
@@ -294,18 +301,22 @@ def _start(
                 may_wait=may_wait,
             )
         if _is_role_not_assumable(error):
-            raise TrainingJobError(
-                f"SageMaker could not assume the execution role {_role_arn(request)} "
-                f"for {noun} {name}, even after retrying for "
-                f"{ROLE_PROPAGATION_BUDGET_SECONDS:.0f} s: {message} Check that the role's "
-                "trust policy allows sagemaker.amazonaws.com; if the role was just "
-                "created, IAM may still be propagating it: deploy again."
-            ) from error
+            raise TrainingJobError(_role_advice(kind, name, request, message)) from error
         raise TrainingJobError(
             f"{kind.create_operation} for {noun} {name} failed ({code}): {message}"
         ) from error
     progress.created(event, kind, name)
     return True
+
+
+def _role_advice(kind: JobKind, name: str, request: Mapping[str, Any], message: str) -> str:
+    return (
+        f"SageMaker could not assume the execution role {_role_arn(request)} for "
+        f"{kind.noun.lower()} {name}, even after retrying for "
+        f"{ROLE_PROPAGATION_BUDGET_SECONDS:.0f} s: {message} Check that the role's trust "
+        "policy allows sagemaker.amazonaws.com; if the role was just created, IAM may "
+        "still be propagating it: deploy again."
+    )
 
 
 def _start_awaited(

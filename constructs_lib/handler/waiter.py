@@ -161,6 +161,8 @@ def _throttled(
     timeout = event.get("ResourceProperties", {}).get("ServiceTimeout")
     budget = float(timeout or TOTAL_TIMEOUT_SECONDS) - DEADLINE_HEADROOM_SECONDS
     physical = _physical(event)
+    if throttled.budget is not None and now - since >= throttled.budget:
+        return _answer(services, event, "FAILED", physical, reason=throttled.final, state=state)
     if now + QUERY_INTERVAL_SECONDS - float(state["Started"]) > budget:
         reason = (
             f"{event['RequestType']} of {physical} gave up: {throttled} at every try for "
