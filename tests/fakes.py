@@ -164,9 +164,10 @@ class _FakeService:
     def _enter(self, operation: str, params: dict[str, Any]) -> None:
         validate(self.meta.service_model.operation_model(operation), params)
         self.calls.append((operation, params))
-        until, code, message = self._refused.get(operation, (0.0, "", ""))
-        if self._seconds() < until:
-            raise client_error(code, message, operation)
+        if operation in self._refused:
+            until, code, message = self._refused[operation]
+            if self._seconds() < until:
+                raise client_error(code, message, operation)
         faults = self._faults.get(operation, [])
         if faults:
             fault = faults[0]
