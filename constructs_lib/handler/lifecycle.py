@@ -15,6 +15,7 @@ by the resource's type.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -364,14 +365,23 @@ def _update(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) -> dict[s
     return _create(event, runtime, kind, replaces=name)
 
 
-def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:
-    """Whether this poll should ask SageMaker: polls come every query interval, but
-    a job with a longer poll interval is described once per interval only."""
+def _poll_clock(event: Mapping[str, Any], runtime: Runtime) -> tuple[float, float] | None:
+    """The job's poll interval and the seconds since its creation; None when every
+    query interval is a poll."""
     interval = float(event["ResourceProperties"].get(POLL_INTERVAL) or 0)
     created = event.get("Data", {}).get(CREATED_AT)
     if interval <= QUERY_INTERVAL_SECONDS or created is None:
+        return None
+    return interval, runtime.now().timestamp() - float(created)
+
+
+def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:
+    """Whether this poll should ask SageMaker: polls come every query interval, but
+    a job with a longer poll interval is described once per interval only."""
+    clock = _poll_clock(event, runtime)
+    if clock is None:
         return True
-    elapsed = runtime.now().timestamp() - float(created)
+    interval, elapsed = clock
     if elapsed < QUERY_INTERVAL_SECONDS:
         return True  # the first poll: catch a job that fails at once
     return elapsed // interval > (elapsed - QUERY_INTERVAL_SECONDS) // interval
@@ -379,12 +389,11 @@ def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:
 
 def _until_due(event: Mapping[str, Any], runtime: Runtime) -> int:
     """Seconds until the next poll :func:`_poll_due` finds due (the waiter waits so)."""
-    interval = int(float(event["ResourceProperties"].get(POLL_INTERVAL) or 0))
-    created = event.get("Data", {}).get(CREATED_AT)
-    if interval <= QUERY_INTERVAL_SECONDS or created is None:
+    clock = _poll_clock(event, runtime)
+    if clock is None:
         return QUERY_INTERVAL_SECONDS
-    elapsed = int(runtime.now().timestamp() - float(created))
-    return max(QUERY_INTERVAL_SECONDS, interval - elapsed % interval)
+    interval, elapsed = clock
+    return max(QUERY_INTERVAL_SECONDS, math.ceil(interval - elapsed % interval))
 
 
 # ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aws_cdk import CfnResource
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._nag import acknowledge, acknowledge_guard, rules, skip_checkov
@@ -27,7 +28,8 @@ CONCURRENCY_REASON = (
 STATE_MACHINE_LOGS_REASON = (
     "Step Functions delivers its logs through CloudWatch Logs' log delivery, whose "
     "actions (logs:CreateLogDelivery, logs:PutResourcePolicy, ...) support no resource "
-    "scoping: IAM requires '*' (aws-cdk-lib's StateMachine grants them so)."
+    "scoping, nor do X-Ray's with tracing: IAM requires '*' (aws-cdk-lib's "
+    "StateMachine grants them so)."
 )
 STATE_MACHINE_TRACING_REASON = (
     "X-Ray tracing of the waiting state machine is off, as the provider's functions' "
@@ -110,8 +112,10 @@ def acknowledge_log_group(log_group: Construct) -> None:
     acknowledge_guard(log_group, ["cloudwatch_log_group_encrypted_check"], LOGS_REASON)
 
 
-def acknowledge_state_machine(state_machine: Construct, options: ProviderOptions) -> None:
-    """The waiting state machine's findings: tracing when it was not asked for."""
+def acknowledge_state_machine(state_machine: sfn.StateMachine, options: ProviderOptions) -> None:
+    """The waiting state machine's findings: its role's log delivery on ``*``, and
+    tracing when it was not asked for."""
+    acknowledge(state_machine.role, ["AwsSolutions-IAM5[Resource::*]"], STATE_MACHINE_LOGS_REASON)
     if not options.tracing:
         acknowledge(state_machine, ["AwsSolutions-SF2"], STATE_MACHINE_TRACING_REASON)
         acknowledge_guard(

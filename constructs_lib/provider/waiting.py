@@ -24,7 +24,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._nag import acknowledge
 from ..handler.properties import FAILURE, MAX_SERVICE_TIMEOUT_SECONDS, WAIT, WAITING_SUFFIX
 from . import compliance
 from .options import ProviderOptions
@@ -150,9 +149,4 @@ def waiting_state_machine(
             )
         )
     compliance.acknowledge_state_machine(state_machine, options)
-    acknowledge(
-        state_machine.role,
-        ["AwsSolutions-IAM5[Resource::*]"],
-        compliance.STATE_MACHINE_LOGS_REASON,
-    )
     return state_machine
