@@ -105,6 +105,10 @@ class Framework:
         #: and the execution-seconds they held (tests/simulation.py's cost model).
         self.invocations = 0
         self.execution_seconds = 0.0
+        #: The largest state handed to or returned from the state machine (bytes), over
+        #: every run; the Wait states of the last run (seconds).
+        self.largest_state = 0
+        self.waits: list[int] = []
 
     def event(self, request_type: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
         self._requests += 1
@@ -172,6 +176,8 @@ class Framework:
         assert all(e.status == "SUCCEEDED" for e in simulation.executions.values())
         self.invocations = simulation.invocations
         self.execution_seconds = simulation.execution_seconds
+        self.largest_state = max(self.largest_state, simulation.largest_state)
+        self.waits = simulation.waits
         url, body = simulation.answers[0]
         assert url == event["ResponseURL"]
         response = Response(

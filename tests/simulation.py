@@ -37,9 +37,13 @@ INVOCATION_SECONDS = 0.05
 CALL_SECONDS = 0.1
 #: The handler function's timeout, as the construct sets it.
 LAMBDA_TIMEOUT = 300.0
-#: Lambda's limit on an invocation's payload (asynchronous), and Step Functions' on
-#: an execution's input.
-PAYLOAD_LIMIT = 256 * 1024
+#: Lambda's limit on an asynchronous invocation's payload: the largest event
+#: CloudFormation can deliver.
+EVENT_LIMIT = 1024 * 1024
+#: Step Functions' limit on an execution's input, on each state and on a task's
+#: result: past it, the execution fails with States.DataLimitExceeded, which no Catch
+#: takes, and CloudFormation would never be answered.
+STATE_LIMIT = 256 * 1024
 #: The function's ARN in the simulated definition.
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ml-sagemaker-jobs"
 
@@ -84,6 +88,10 @@ class Simulation:
         self.answers: list[tuple[str, dict[str, Any]]] = []
         self.executions: dict[str, Execution] = {}
         self.invocations = 0
+        #: The seconds of each Wait state entered, in order.
+        self.waits: list[int] = []
+        #: The largest state a task returned, in bytes.
+        self.largest_state = 0
         self.throttles = 0
         self.execution_seconds = 0.0
         self.peak = 0
@@ -98,7 +106,8 @@ class Simulation:
 
     def continue_later(self, name: str, payload: dict[str, Any]) -> None:
         encoded = json.dumps(payload)
-        assert len(encoded.encode()) < PAYLOAD_LIMIT, "execution input over 256 KB"
+        self.largest_state = max(self.largest_state, len(encoded.encode()))
+        assert len(encoded.encode()) <= STATE_LIMIT, "execution input over 256 KiB"
         assert len(name) <= 80, f"execution name {name!r} over 80 characters"
         known = self.executions.get(name)
         if known is not None:
@@ -119,7 +128,7 @@ class Simulation:
     def send(self, event: dict[str, Any], *, at: float | None = None) -> None:
         """CloudFormation invokes the function asynchronously with ``event``."""
         encoded = json.dumps(event)
-        assert len(encoded.encode()) < PAYLOAD_LIMIT
+        assert len(encoded.encode()) <= EVENT_LIMIT, "an event Lambda would not take"
         when = self.now() if at is None else at
         self.sent[event["RequestId"]] = when
         self._at(when, lambda: self._async_invoke(encoded, retry=0))
@@ -165,8 +174,11 @@ class Simulation:
         self._busy.append(start + duration)
         self.peak = max(self.peak, len(self._busy))
         if isinstance(outcome, dict):
-            # What the function returns must travel as JSON.
-            outcome = json.loads(json.dumps(outcome))
+            # What the function returns must travel as JSON, within the state's limit.
+            returned = json.dumps(outcome)
+            self.largest_state = max(self.largest_state, len(returned.encode()))
+            assert len(returned.encode()) <= STATE_LIMIT, "States.DataLimitExceeded"
+            outcome = json.loads(returned)
         self._at(start + duration, lambda: done(outcome))
         return True
 
@@ -181,6 +193,7 @@ class Simulation:
         if kind == "Wait":
             seconds = _path(data, state["SecondsPath"])
             assert isinstance(seconds, int) and seconds >= 0, f"Wait of {seconds!r}"
+            self.waits.append(seconds)
             self._at(self.now() + seconds, lambda: self._enter(execution, state["Next"], data))
         elif kind == "Task":
             execution.attempts = {}
@@ -203,10 +216,14 @@ class Simulation:
         parameters = state["Parameters"]
         assert parameters["FunctionName"] == FUNCTION_ARN
         payload = _path(data, parameters["Payload.$"])
+        assert len(json.dumps(payload).encode()) <= STATE_LIMIT, "States.DataLimitExceeded"
 
         def done(outcome: Any) -> None:
             if isinstance(outcome, BaseException):
-                self._fail(execution, name, data, type(outcome).__name__, str(outcome))
+                # Step Functions' Cause of a function's error: the error as JSON.
+                error = {"errorType": type(outcome).__name__, "errorMessage": str(outcome)}
+                cause = json.dumps(error, separators=(",", ":"))
+                self._fail(execution, name, data, type(outcome).__name__, cause)
                 return
             output = _path({"Payload": outcome, "StatusCode": 200}, state["OutputPath"])
             self._next(execution, state, output)

@@ -119,18 +119,36 @@ def test_an_error_of_either_step_is_answered_failed_with_its_message() -> None:
     assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "job-1")
 
 
-def test_a_hand_over_that_fails_is_answered_failed_instead_of_leaving_cloudformation_waiting() -> (
-    None
-):
+def test_a_hand_over_that_fails_stops_the_job_it_started_and_answers_failed() -> None:
+    sagemaker = FakeSageMaker()
+    sagemaker.plan.runtime = 20 * 60
+    services = _Services(refuse_start=True)
+    event = _event()
+    waiter.handle(event, Framework(sagemaker).runtime, services)
+    [(_, body)] = services.answers
+    [created] = sagemaker.calls_of("CreateTrainingJob")
+    name = created["TrainingJobName"]
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", name)
+    assert "could not be started" in body["Reason"] and "Rate exceeded" in body["Reason"]
+    # Not left running with no deploy waiting for it: stopped, and the answer says so.
+    assert sagemaker.calls_of("StopTrainingJob") == [{"TrainingJobName": name}]
+    assert f"Its job {name} was stopped" in body["Reason"]
+
+
+def test_a_hand_over_that_fails_after_an_update_in_place_stops_nothing() -> None:
     services = _Services(refuse_start=True)
     steps = waiter.Steps(
-        on_event=lambda e, r: {"PhysicalResourceId": "job-1"},
+        on_event=lambda e, r: {"PhysicalResourceId": e["PhysicalResourceId"]},
         is_complete=lambda e, r: {"IsComplete": False},
     )
-    waiter.handle(_event(), _runtime(), services, steps)
+    framework = Framework(FakeSageMaker())
+    event = framework.event(
+        "Update", _properties(), PhysicalResourceId="job-1", OldResourceProperties=_properties()
+    )
+    waiter.handle(event, framework.runtime, services, steps)
     [(_, body)] = services.answers
-    assert body["Status"] == "FAILED"
-    assert "could not go on waiting for job-1" in body["Reason"] and "throttled" in body["Reason"]
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "job-1")
+    assert "stopped" not in body["Reason"]
 
 
 def test_a_function_that_keeps_crashing_is_answered_failed_by_the_state_machine() -> None:

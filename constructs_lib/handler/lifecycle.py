@@ -372,7 +372,7 @@ def _poll_clock(event: Mapping[str, Any], runtime: Runtime) -> tuple[float, floa
     created = event.get("Data", {}).get(CREATED_AT)
     if interval <= QUERY_INTERVAL_SECONDS or created is None:
         return None
-    return interval, runtime.now().timestamp() - float(created)
+    return interval, max(0.0, runtime.now().timestamp() - float(created))
 
 
 def _poll_due(event: Mapping[str, Any], runtime: Runtime) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import carry
 from .kinds import JobKind
 from .properties import (
     QUOTA_WAIT,
@@ -80,6 +81,15 @@ def _quota_full(
         ) from error
     # Only a quota that states its use can be waited for: anything else fails now.
     if quota is not None and _quota_wait(event) > 0:
+        if may_wait and not carry.fits(event):
+            too_large = carry.TooLargeToCarry(carry.archived_size(event))
+            raise TrainingJobError(
+                f"{kind.create_operation} for {noun} {name} met a full SageMaker quota "
+                f"('{quota_name}', {quota.used} of {quota.limit} in use by other jobs), and "
+                f"the job cannot wait for a slot: {too_large}. Deploy again once the quota "
+                "frees, request an increase in Service Quotas, queue the jobs (AWS Batch), "
+                "or make the request smaller."
+            ) from error
         if may_wait:
             print(json.dumps({"waiting for quota": quota_name, "job": name, "message": message}))
             return False

@@ -102,5 +102,6 @@ class Runtime:
 
 
 def _now(runtime: Runtime) -> str:
-    """The runtime's time, as the resource's data keeps it (whole seconds)."""
-    return f"{runtime.now().timestamp():.0f}"
+    """The runtime's time, as the resource's data keeps it (to the millisecond: a job's
+    age read from whole seconds could come out negative)."""
+    return f"{runtime.now().timestamp():.3f}"

@@ -19,10 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import lifecycle
+from . import carry, lifecycle
 from .calls import Throttled
+from .kinds import by_resource_type
 from .progress import PROGRESS
 from .properties import (
+    AWAITING_QUOTA,
     DEADLINE_HEADROOM_SECONDS,
     FAILURE,
     MAX_SERVICE_TIMEOUT_SECONDS,
@@ -77,13 +79,13 @@ def handle(
     continuation = payload.get(CONTINUATION)
     if isinstance(continuation, Mapping):
         state = dict(continuation)
-        event = dict(state["Event"])
+        event = carry.restored(state["Event"])
         if isinstance(payload.get(FAILURE), Mapping):
             failure = payload[FAILURE]
             physical = _physical(event)
             reason = (
                 f"the provider's function failed while waiting for {physical}: "
-                f"{failure.get('Error')}: {failure.get('Cause')}"
+                f"{failure.get('Error')}: {_cause(failure.get('Cause'))}"
             )
             return _answer(services, event, "FAILED", physical, reason=reason, state=state)
         return _step(event, runtime, services, steps, state, looping=True)
@@ -113,13 +115,16 @@ def _step(
         if state.get("Start"):
             result = steps.on_event(dict(event), runtime)
             state["Start"] = False
+            if event.get("PhysicalResourceId"):
+                state["Before"] = event["PhysicalResourceId"]
             physical = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
             event = {**event, **result, "PhysicalResourceId": physical or event["RequestId"]}
         state["Polls"] += 1
         answer = steps.is_complete(dict(event), runtime)
         state.pop("Throttled", None)
     except Throttled as throttled:
-        return _throttled(event, services, state, throttled, looping=looping)
+        context: dict[str, Any] = {"runtime": runtime, "services": services, "steps": steps}
+        return _throttled(event, state, throttled, looping=looping, **context)
     except Exception as error:  # every error is CloudFormation's to see
         return _answer(services, event, "FAILED", _physical(event), reason=str(error), state=state)
     physical = event["PhysicalResourceId"]
@@ -138,7 +143,19 @@ def _step(
             f"{TOTAL_TIMEOUT_SECONDS} s, CloudFormation's limit for a custom resource"
         )
         return _answer(services, event, "FAILED", physical, reason=reason, state=state)
-    return _go_on(event, services, state, looping=looping)
+    return _go_on(event, runtime, services, steps, state, looping=looping)
+
+
+def _cause(cause: Any) -> Any:
+    """What a failed Lambda task's ``Cause`` says: Step Functions gives the function's
+    error as JSON (``errorType``, ``errorMessage``, ``stackTrace``); its message."""
+    try:
+        error = json.loads(cause)
+    except (TypeError, ValueError):
+        return cause
+    if isinstance(error, Mapping) and "errorMessage" in error:
+        return error["errorMessage"]
+    return cause
 
 
 def _physical(event: Mapping[str, Any]) -> str:
@@ -148,10 +165,12 @@ def _physical(event: Mapping[str, Any]) -> str:
 
 def _throttled(
     event: dict[str, Any],
-    services: Services,
     state: dict[str, Any],
     throttled: Throttled,
     *,
+    runtime: lifecycle.Runtime,
+    services: Services,
+    steps: Steps,
     looping: bool,
 ) -> dict[str, Any]:
     """A throttled call: again at the next poll, unless the resource's budget ends."""
@@ -177,27 +196,86 @@ def _throttled(
             {**log, "resource": event["LogicalResourceId"], "again in": QUERY_INTERVAL_SECONDS}
         )
     )
-    return _go_on(event, services, state, looping=looping)
+    return _go_on(event, runtime, services, steps, state, looping=looping)
 
 
 def _go_on(
-    event: dict[str, Any], services: Services, state: dict[str, Any], *, looping: bool
+    event: dict[str, Any],
+    runtime: lifecycle.Runtime,
+    services: Services,
+    steps: Steps,
+    state: dict[str, Any],
+    *,
+    looping: bool,
 ) -> dict[str, Any]:
-    """The state for the next poll: returned to the state machine that invoked this
-    one, else given to a new execution of it (named after the event: a retried
-    invocation finds it started)."""
+    """The state for the next poll (what polling needs, never the request: see
+    :mod:`carry`): returned to the state machine that invoked this one, else given to
+    a new execution of it (named after the event: a retried invocation finds it
+    started). A state that cannot be carried, or a hand-over that fails, stops what
+    this event started and answers CloudFormation: never a job left running with no
+    one to answer for it."""
+    context: dict[str, Any] = {"runtime": runtime, "services": services, "steps": steps}
     wait = state.pop(WAIT, QUERY_INTERVAL_SECONDS)
-    payload = {CONTINUATION: {**state, "Event": event}, WAIT: wait}
+    deferred = bool(state.get("Start"))
+    awaiting = bool(event.get("Data", {}).get(AWAITING_QUOTA))
+    try:
+        carried = carry.carried(event, with_request=deferred or awaiting)
+    except carry.TooLargeToCarry as error:
+        why = "its work was deferred to the next poll" if deferred else "it waits for a quota"
+        return _give_up(event, state, f"{why}, but {error}", **context)
+    payload = {CONTINUATION: {**state, "Event": carried}, WAIT: wait}
+    if carry.size(payload) > carry.STATE_BUDGET:
+        reason = (
+            f"its state for the next poll takes {carry.size(payload):,} bytes, more than the "
+            f"{carry.STATE_BUDGET:,} the waiting state machine can carry"
+        )
+        return _give_up(event, state, reason, **context)
     outcome = f"waiting after poll {state['Polls']}"
     if looping:
         return {"Outcome": outcome, **payload}
     try:
         services.continue_later(str(event["RequestId"]), payload)
     except Exception as error:
-        physical = _physical(event)
-        reason = f"the provider could not go on waiting for {physical}: {error}"
-        return _answer(services, event, "FAILED", physical, reason=reason, state=state)
+        reason = f"the waiting state machine could not be started ({error})"
+        return _give_up(event, state, reason, **context)
     return {"Outcome": outcome}
+
+
+def _give_up(
+    event: dict[str, Any],
+    state: dict[str, Any],
+    why: str,
+    *,
+    runtime: lifecycle.Runtime,
+    services: Services,
+    steps: Steps,
+) -> dict[str, Any]:
+    """Answer FAILED for an event whose wait cannot go on, having stopped the job this
+    event started (a Create's job, an Update's replacement), if any."""
+    physical = _physical(event)
+    stopped = _stop_started(event, state, runtime, steps)
+    reason = f"{event['RequestType']} of {physical} cannot go on waiting: {why}.{stopped}"
+    return _answer(services, event, "FAILED", physical, reason=reason, state=state)
+
+
+def _stop_started(
+    event: Mapping[str, Any], state: Mapping[str, Any], runtime: lifecycle.Runtime, steps: Steps
+) -> str:
+    """Stop the job this event started (as a Delete would): what the reason says of it.
+    An Update in place, a rollback's return to the old job (both keep the physical id
+    the event came with: ``Before``) and a Delete start none."""
+    _, role = by_resource_type(event.get("ResourceType"))
+    physical = str(event.get("PhysicalResourceId") or "")
+    started = event["RequestType"] == "Create" or (
+        event["RequestType"] == "Update" and physical != str(state.get("Before", physical))
+    )
+    if role != "job" or not started or physical in ("", CREATE_FAILED_MARKER):
+        return ""
+    try:
+        steps.on_event({**event, "RequestType": "Delete"}, runtime)
+    except Exception as error:  # the answer must go out whatever the stop did
+        return f" Stopping its job {physical} failed too ({error}): stop it yourself."
+    return f" Its job {physical} was stopped, so that no job runs that no deploy waits for."
 
 
 def response_body(
