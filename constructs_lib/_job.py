@@ -24,6 +24,7 @@ from constructs import Construct
 
 from . import _mistakes, _script_mode
 from ._compact import share as share_grants
+from ._event_size import check_event_size
 from ._grants import grant_execution_role
 from ._nag import acknowledge, rules
 from ._network import job_security_groups, job_vpc_config
@@ -369,13 +370,15 @@ class JobCore:
             quota_wait = timing.quota_wait_seconds()
             if quota_wait > 0:
                 control[cr_props.QUOTA_WAIT] = quota_wait
+        properties = {kind.request_property: request, **control}
+        check_event_size(self.scope, properties, request_property=kind.request_property)
         resource = CustomResource(
             self.scope,
             "Resource",
             service_token=self.provider.service_token,
             resource_type=kind.resource_type,
             service_timeout=service_timeout,
-            properties={kind.request_property: request, **control},
+            properties=properties,
         )
         # The execution role and its grants must exist before the job starts.
         resource.node.add_dependency(self.role)
