@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import (
+    Annotations,
     CfnWaitCondition,
     CustomResource,
     RemovalPolicy,
@@ -41,6 +42,7 @@ from .image import ImageConfig
 from .provider import TrainingJobProvider
 from .request import TrainingJobProps, instance_types
 
+SHARED_CHECKPOINT_WARNING_ID = "constructs-lib:shared-checkpoint"
 #: 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
 MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
 
@@ -62,6 +64,9 @@ class BoundDefinition:
     by_job_name: dict[str, dict[str, str]]
     """Hyperparameters the handler fills in from the job's name (see
     ``_script_mode.by_job_name``)."""
+    named_locations: dict[str, dict[str, str]]
+    """Request members the handler fills in from the job's name: its own checkpoint
+    folder (``handler.properties.NAMED_LOCATIONS``)."""
 
 
 def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
@@ -301,7 +306,25 @@ class JobCore:
             hyperparameters,
             problems,
             by_job_name,
+            self._named_locations(props),
         )
+
+    def _named_locations(self, props: TrainingJobProps) -> dict[str, dict[str, str]]:
+        """The checkpoint folder of each job (a warning when the checkpoint is shared)."""
+        if props.checkpoint is None:
+            return {}
+        location = props.checkpoint.named_location()
+        if location is None:
+            Annotations.of(self.scope).add_warning_v2(
+                SHARED_CHECKPOINT_WARNING_ID,
+                "checkpoint: shared=True: every job of this construct (each retraining, "
+                "each scheduled run) syncs the same checkpoints, so a new job resumes the "
+                "last one's, and a job whose hyperparameters or data changed continues a "
+                "model trained with the old ones. Leave shared unset to give each job a "
+                "folder of its own.",
+            )
+            return {}
+        return {f"{self.kind.definition_path}CheckpointConfig.S3Uri": location}
 
     def grant_definition(
         self, grantee: iam.IGrantable, props: TrainingJobProps, bound: BoundDefinition
@@ -337,6 +360,7 @@ class JobCore:
         wait_material: Callable[[], Any],
         rule: Callable[[str, list[str]], events.Rule],
         by_job_name: Mapping[str, Mapping[str, str]] | None = None,
+        named_locations: Mapping[str, Mapping[str, str]] | None = None,
         quality_gate: list[dict[str, Any]] | None = None,
     ) -> CustomResource:
         """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
@@ -344,6 +368,7 @@ class JobCore:
         :param wait_material: what identifies the job for its wait (see :meth:`wait_key`).
         :param rule: makes the job's state-change rule (id, statuses).
         :param by_job_name: hyperparameters the handler fills in from the job's name.
+        :param named_locations: request members it fills in from the name likewise.
         :param quality_gate: the rendered gate: checked where the attributes are read
             (the job's resource when the deploy polls it, else its result resource).
         """
@@ -364,6 +389,8 @@ class JobCore:
             control[cr_props.COMPLETION] = "created"
         if by_job_name:
             control[cr_props.BY_JOB_NAME] = {k: dict(v) for k, v in by_job_name.items()}
+        if named_locations:
+            control[cr_props.NAMED_LOCATIONS] = {k: dict(v) for k, v in named_locations.items()}
         if queue is not None:
             control[cr_props.QUEUE] = dict(queue)
         else:

@@ -25,6 +25,7 @@ from .handler.kinds import TRAINING, TUNING, JobKind
 from .handler.properties import fill_in_name
 
 if TYPE_CHECKING:
+    from ._scheduling import ScheduleParts
     from .registry import IModelPackageGroup
 
 #: The Scheduler's unique id of each invocation (16 characters, e.g. d32c5kddcf5bb8c3).
@@ -51,11 +52,13 @@ def scheduled_request(
     kind: JobKind,
     prefix: str,
     by_job_name: Mapping[str, Mapping[str, str]],
+    named_locations: Mapping[str, Mapping[str, str]] | None = None,
     group: IModelPackageGroup | None,
 ) -> dict[str, Any]:
     """The Create request of one scheduled run: the job's, named
-    ``<prefix>-<execution id>``, with the hyperparameters that hold the name filled in
-    (as the handler fills them in), registering its model in ``group`` if given."""
+    ``<prefix>-<execution id>``, with the hyperparameters and locations (its own
+    checkpoint folder) that hold the name filled in (as the handler fills them in),
+    registering its model in ``group`` if given."""
     name = f"{prefix}-{EXECUTION_ID}"
     run = {key: value for key, value in request.items() if key != kind.name_field}
     # The definitions the name goes into are the run's own (the job's stay as they are).
@@ -64,7 +67,7 @@ def scheduled_request(
     if isinstance(run.get("TrainingJobDefinitions"), list):
         run["TrainingJobDefinitions"] = [dict(d) for d in run["TrainingJobDefinitions"]]
     run[kind.name_field] = name
-    fill_in_name(run, by_job_name, name)  # as the handler fills in the deploy's job
+    fill_in_name(run, by_job_name, name, named_locations)  # as the handler fills them in
     if group is not None:
         run["ModelPackageConfig"] = {"ModelPackageGroupArn": group.model_package_group_arn}
     return run
@@ -110,22 +113,16 @@ def service_job_submission(
 
 def retrain_on_schedule(
     job: Construct,
+    parts: ScheduleParts,
     *,
-    kind: JobKind,
-    request: Mapping[str, Any],
-    prefix: str,
-    execution_role: iam.IRole,
-    by_job_name: Mapping[str, Mapping[str, str]],
     schedule: scheduler.ScheduleExpression,
     group: IModelPackageGroup | None,
     enabled: bool,
-    queue: Mapping[str, Any] | None = None,
 ) -> scheduler.Schedule:
-    """The schedule of ``job`` (see the module), with its least-privilege role.
-
-    :param queue: a queued job's queue settings: each run is submitted to its AWS
-        Batch queue (``batch:submitServiceJob``), as the deploy submits the job.
-    """
+    """The schedule of ``job`` (see the module), with its least-privilege role. A
+    queued job's runs (``parts.queue``) are submitted to its AWS Batch queue
+    (``batch:submitServiceJob``), as the deploy submits the job."""
+    kind, prefix, execution_role, queue = parts.kind, parts.prefix, parts.role, parts.queue
     stack = Stack.of(job)
     runs = name_prefix(prefix, kind)
     if not runs:
@@ -147,7 +144,14 @@ def retrain_on_schedule(
         resource=kind.arn_resource,
         resource_name=f"{runs if Token.is_unresolved(runs) else runs.lower()}-*",
     )
-    run = scheduled_request(request, kind=kind, prefix=runs, by_job_name=by_job_name, group=group)
+    run = scheduled_request(
+        parts.request,
+        kind=kind,
+        prefix=runs,
+        by_job_name=parts.by_job_name,
+        named_locations=parts.named_locations,
+        group=group,
+    )
     if queue is not None:
         service_jobs = stack.format_arn(
             service="batch",

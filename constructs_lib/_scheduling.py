@@ -4,6 +4,7 @@ event names a job's own rules match (the deploy's job, and its scheduled runs)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jsii
@@ -38,6 +39,23 @@ def rule_names(job: object, job_name: str) -> Any:
     return Lazy.any(_Names(job_name, job))
 
 
+@dataclass(frozen=True)
+class ScheduleParts:
+    """What a job construct tells its schedule: the request each run sends and how a
+    run's name goes into it."""
+
+    kind: JobKind
+    request: dict[str, Any]
+    #: The job's name prefix (or fixed name), which the runs' names start with.
+    prefix: str
+    role: iam.IRole
+    #: Hyperparameters and request members holding the job's name.
+    by_job_name: dict[str, dict[str, str]] = field(default_factory=dict)
+    named_locations: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: A queued job's AWS Batch settings.
+    queue: dict[str, Any] | None = None
+
+
 class RetrainsOnSchedule:
     """``retrain_on_schedule`` of a job construct, from what :meth:`_schedule_parts`
     says of it."""
@@ -45,13 +63,8 @@ class RetrainsOnSchedule:
     #: The prefix of the scheduled runs' names, once the job has a schedule.
     _scheduled_prefix: str | None = None
 
-    def _schedule_parts(
-        self,
-    ) -> tuple[
-        JobKind, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], dict[str, Any] | None
-    ]:
-        """(kind, request, name prefix, execution role, hyperparameters by name, the
-        queue's settings of a queued job)."""
+    def _schedule_parts(self) -> ScheduleParts:
+        """What the schedule's runs are made of."""
         raise NotImplementedError
 
     def retrain_on_schedule(
@@ -81,22 +94,13 @@ class RetrainsOnSchedule:
 
         scope = self if isinstance(self, Construct) else None
         assert scope is not None
-        kind, request, prefix, role, by_name, queue = self._schedule_parts()
+        parts = self._schedule_parts()
         if self._scheduled_prefix is not None:
             raise ValueError(
                 f"[{scope.node.path}] retrain_on_schedule: the job has a schedule already"
             )
         made = _schedule.retrain_on_schedule(
-            scope,
-            kind=kind,
-            request=request,
-            prefix=prefix,
-            execution_role=role,
-            by_job_name=by_name,
-            schedule=schedule,
-            group=register,
-            enabled=enabled,
-            queue=queue,
+            scope, parts, schedule=schedule, group=register, enabled=enabled
         )
-        self._scheduled_prefix = _schedule.name_prefix(prefix, kind)
+        self._scheduled_prefix = _schedule.name_prefix(parts.prefix, parts.kind)
         return made

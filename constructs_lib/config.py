@@ -170,22 +170,52 @@ class InstancePlacement:
 @dataclass(frozen=True, kw_only=True)
 class Checkpoint:
     """Where managed spot training (or your code) keeps checkpoints: synced between
-    ``local_path`` in the container (default ``/opt/ml/checkpoints``) and S3."""
+    ``local_path`` in the container (default ``/opt/ml/checkpoints``) and S3, under a
+    folder of each job's own (``<prefix><job name>/``) unless ``shared``."""
 
     location: S3Location
     local_path: str | None = None
+    shared: bool = False
 
     @staticmethod
     def to_bucket(
-        bucket: s3.IBucket, key_prefix: str = "", *, local_path: str | None = None
+        bucket: s3.IBucket,
+        key_prefix: str = "",
+        *,
+        local_path: str | None = None,
+        shared: bool = False,
     ) -> Checkpoint:
-        """Checkpoints under ``key_prefix`` of ``bucket``; ``local_path`` default:
-        SageMaker's ``/opt/ml/checkpoints``."""
-        return Checkpoint(location=S3Location(bucket, key_prefix), local_path=local_path)
+        """Checkpoints under ``key_prefix`` of ``bucket``, in a folder named after each
+        job (``<key prefix><job name>/``, filled in when the job is created, as the
+        SDK fills in ``sagemaker_job_name``): a retraining, a scheduled run or a
+        replacement starts from none of an earlier job's checkpoints, only a job
+        SageMaker resumes (a spot interruption) from its own.
+
+        :param local_path: default: SageMaker's ``/opt/ml/checkpoints``.
+        :param shared: every job of the construct syncs ``key_prefix`` itself, so a
+            new job resumes the last one's checkpoints (a synth warning says so: a job
+            with changed hyperparameters would resume a model trained with others).
+            Default: off.
+        """
+        return Checkpoint(
+            location=S3Location(bucket, key_prefix), local_path=local_path, shared=shared
+        )
 
     def render(self) -> dict[str, Any]:
-        """This value in the request\'s own shape and casing."""
+        """This value in the request\'s own shape and casing (the location under which
+        each job's folder goes)."""
         return _prune({"S3Uri": self.location.s3_uri, "LocalPath": self.local_path})
+
+    def named_location(self) -> dict[str, str] | None:
+        """The job's own folder, ``{"Prefix", "Suffix"}`` around its name; None when
+        shared."""
+        if self.shared:
+            return None
+        uri = self.location.s3_uri
+        prefix = self.location.key_prefix
+        separator = "" if not prefix or prefix.endswith("/") else "/"
+        # (A trailing '/': S3 syncs by prefix, and 'job-1' would take 'job-10' too.)
+        return {"Prefix": f"{uri}{separator}", "Suffix": "/"}
 
     def grant(self, grantee: iam.IGrantable) -> None:
         """Checkpoints are written, and read back after an interruption."""

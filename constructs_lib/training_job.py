@@ -39,7 +39,7 @@ from ._queueing import (
     warn_if_waiting_is_short,
 )
 from ._registering import RegistersModels
-from ._scheduling import RetrainsOnSchedule
+from ._scheduling import RetrainsOnSchedule, ScheduleParts
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ._tagging import taggable
@@ -392,6 +392,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             self._image = bound.image
             #: Hyperparameters the handler fills in from the job's name.
             self._by_job_name = bound.by_job_name
+            self._named_locations = bound.named_locations
             self._code = bound.code
             self._connections = bound.connections
             self._definition_problems = bound.problems
@@ -442,6 +443,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
                 wait_material=lambda: cr_props.without_in_place(self.request),
                 rule=self._exact_rule,
                 by_job_name=bound.by_job_name,
+                named_locations=bound.named_locations,
                 quality_gate=render_gate(
                     self,
                     quality_gate,
@@ -507,18 +509,15 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             return self.on_state_change(construct_id, statuses=statuses)
         return super()._exact_rule(construct_id, statuses)
 
-    def _schedule_parts(
-        self,
-    ) -> tuple[
-        Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], dict[str, Any] | None
-    ]:
-        return (
-            TRAINING,
-            self.request,
-            self.request.get("TrainingJobName") or self._name_prefix,
-            self.role,
-            dict(self._by_job_name),
-            self._queue,
+    def _schedule_parts(self) -> ScheduleParts:
+        return ScheduleParts(
+            kind=TRAINING,
+            request=self.request,
+            prefix=self.request.get("TrainingJobName") or self._name_prefix,
+            role=self.role,
+            by_job_name=dict(self._by_job_name),
+            named_locations=dict(self._named_locations),
+            queue=self._queue,
         )
 
     # -- imports ------------------------------------------------------------

@@ -29,7 +29,7 @@ from ._job import (
 from ._mistakes import s3_prefix_problems
 from ._queueing import refuse_queue
 from ._registering import RegistersModels
-from ._scheduling import RetrainsOnSchedule
+from ._scheduling import RetrainsOnSchedule, ScheduleParts
 from ._schema.validate import Problem, cross_field_problems
 from ._secrets import warn_about_secrets
 from ._tagging import taggable
@@ -196,6 +196,7 @@ class HyperparameterTuningJob(
             self._image = bound.image
             #: Hyperparameters the handler fills in from the job's name.
             self._by_job_name = bound.by_job_name
+            self._named_locations = bound.named_locations
             self._connections = bound.connections
             #: The CreateTrainingJob request the training definition's props render
             #: (without name and tags): checked by TrainingJob's cross-field rules.
@@ -278,6 +279,7 @@ class HyperparameterTuningJob(
                     for key, value in bound.by_job_name.items()
                     if key not in {tuned.name for tuned in self.ranges}
                 },
+                named_locations=bound.named_locations,
                 quality_gate=render_gate(
                     self,
                     quality_gate,
@@ -363,18 +365,14 @@ class HyperparameterTuningJob(
         the optional package ``aws-cdk.aws-sagemaker-alpha``."""
         return _alpha.model_data(self, self.best_model_data_url, self.grant_read_model_artifacts)
 
-    def _schedule_parts(
-        self,
-    ) -> tuple[
-        Any, dict[str, Any], str, iam.IRole, dict[str, dict[str, str]], dict[str, Any] | None
-    ]:
-        return (
-            TUNING,
-            self.request,
-            self.request.get("HyperParameterTuningJobName") or self._name_prefix,
-            self.role,
-            dict(self._by_job_name),
-            None,
+    def _schedule_parts(self) -> ScheduleParts:
+        return ScheduleParts(
+            kind=TUNING,
+            request=self.request,
+            prefix=self.request.get("HyperParameterTuningJobName") or self._name_prefix,
+            role=self.role,
+            by_job_name=dict(self._by_job_name),
+            named_locations=dict(self._named_locations),
         )
 
     @property

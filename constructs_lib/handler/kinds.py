@@ -52,6 +52,9 @@ class JobKind:
     updatable_resource_members: tuple[str, ...]
     #: Whether ``Update<api_name>`` exists.
     has_update_operation: bool
+    #: Where the request holds its training job's definition (a dotted path's start):
+    #: the request itself, or a tuning job's ``TrainingJobDefinition.``.
+    definition_path: str = ""
 
     @property
     def create_operation(self) -> str:
@@ -148,6 +151,7 @@ TUNING = JobKind(
     updatable_members=("Tags",),
     updatable_resource_members=(),
     has_update_operation=False,
+    definition_path="TrainingJobDefinition.",
 )
 
 KINDS = (TRAINING, TUNING)

@@ -53,6 +53,7 @@ from .properties import (
     LIBRARY_TAGS,
     LOGICAL_ID_TAG,
     NAME_PREFIX,
+    NAMED_LOCATIONS,
     OWNER_TAG,
     POLL_INTERVAL,
     QUERY_INTERVAL_SECONDS,
@@ -236,7 +237,7 @@ def _job_request(
         default_prefix=kind.default_prefix,
     )
     request[kind.name_field] = name
-    fill_in_name(request, properties.get(BY_JOB_NAME), name)
+    fill_in_name(request, properties.get(BY_JOB_NAME), name, properties.get(NAMED_LOCATIONS))
     library_tags = [
         {"Key": OWNER_TAG, "Value": str(event["RequestId"])},
         {"Key": REQUEST_HASH_TAG, "Value": digest},

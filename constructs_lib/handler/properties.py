@@ -45,6 +45,11 @@ LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG, LOGICAL_ID_TAG)
 #: ``model_dir``), ``{key: {"Prefix", "Suffix"}}``: filled in at creation (see
 #: :func:`fill_in_name`), outside the request.
 BY_JOB_NAME = "JobNameHyperParameters"
+#: Request members holding the job's name, ``{dotted path: {"Prefix", "Suffix"}}``: a
+#: checkpoint location per job (``CheckpointConfig.S3Uri``; a tuning job's
+#: ``TrainingJobDefinition.CheckpointConfig.S3Uri``), filled in at creation as
+#: ``Prefix + name + Suffix`` (see :func:`fill_in_name`), outside the request.
+NAMED_LOCATIONS = "JobNameLocations"
 #: The quality gate (``quality_gate=``): ``[{"Metric": str, "AtMost"?: n, "AtLeast"?:
 #: n}]``, checked against the final metrics when the job completed; on the job's
 #: resource (``Completion.wait()``) or on its result (``wait_condition()``).
@@ -113,9 +118,16 @@ def request_hash(request: Mapping[str, Any]) -> str:
     return TRAINING.request_hash(request)
 
 
-def fill_in_name(request: dict[str, Any], by_name: Any, name: str) -> None:
+def fill_in_name(request: dict[str, Any], by_name: Any, name: str, locations: Any = None) -> None:
     """Set ``by_name`` (:data:`BY_JOB_NAME`) in every training (definition) of a
-    Create ``request``: ``Prefix + name + Suffix``, JSON-encoded as the SDK does."""
+    Create ``request``: ``Prefix + name + Suffix``, JSON-encoded as the SDK does; and
+    ``locations`` (:data:`NAMED_LOCATIONS`): ``Prefix + name + Suffix`` at each path.
+    Nested members are replaced, not changed: ``request`` may share them."""
+    if isinstance(locations, Mapping):
+        for path, parts in locations.items():
+            if isinstance(parts, Mapping):
+                value = f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}"
+                _replace(request, str(path).split("."), value)
     if not isinstance(by_name, Mapping) or not by_name:
         return
     values = {
@@ -132,6 +144,19 @@ def fill_in_name(request: dict[str, Any], by_name: Any, name: str) -> None:
         targets = [(request, "HyperParameters")]
     for target, member in targets:
         target[member] = {**(target.get(member) or {}), **values}
+
+
+def _replace(target: dict[str, Any], keys: list[str], value: str) -> None:
+    """Set ``value`` at ``keys`` of ``target``, copying the members on the way (an
+    absent member: nothing to set)."""
+    for key in keys[:-1]:
+        member = target.get(key)
+        if not isinstance(member, Mapping):
+            return
+        target[key] = dict(member)
+        target = target[key]
+    if keys[-1] in target:
+        target[keys[-1]] = value
 
 
 def waiting_state_machine_arn(function_arn: str) -> str:
