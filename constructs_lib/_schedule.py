@@ -1,9 +1,12 @@
-"""Retraining on a schedule, outside the deploy: an EventBridge Scheduler schedule
-whose universal target calls SageMaker's ``CreateTrainingJob`` (a tuning job's
-``CreateHyperParameterTuningJob``) with the job's own rendered and validated request,
+"""Retraining on a schedule, outside the deploy: an EventBridge Scheduler schedule,
 each run under its own name (``<prefix>-<aws.scheduler.execution-id>``, which the
-Scheduler substitutes in the target's input). No Lambda: the schedule's role may
-create jobs of that prefix only and pass exactly the job's execution role.
+Scheduler substitutes in the target's input), with its own checkpoint folder. A run
+that registers nothing is the job's own rendered and validated request, sent by the
+Scheduler's universal target (``CreateTrainingJob``; a tuning job's
+``CreateHyperParameterTuningJob``; a queued job's ``SubmitServiceJob``): no Lambda, and
+the schedule's role may create jobs of that prefix only and pass exactly the job's
+execution role. A run that registers its model is an execution of the job's runs'
+state machine, which judges it by the job's quality gate first (``_retraining.py``).
 
 Imported only by an app that schedules (``job.retrain_on_schedule``): ``aws_scheduler``
 is loaded then, as ``aws_batch`` is for queues."""
@@ -21,12 +24,14 @@ from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
 from ._nag import acknowledge, rules, wildcard_findings
+from ._retraining import REPACK_SUFFIX, Registration, named, run_definition, runs_state_machine
+from ._serving import REPACK_MODEL_CHANNEL
 from .handler.kinds import TRAINING, TUNING, JobKind
 from .handler.properties import fill_in_name
+from .provider import TrainingJobProvider
 
 if TYPE_CHECKING:
     from ._scheduling import ScheduleParts
-    from .registry import IModelPackageGroup
 
 #: The Scheduler's unique id of each invocation (16 characters, e.g. d32c5kddcf5bb8c3).
 EXECUTION_ID = scheduler.ContextAttribute.execution_id
@@ -39,10 +44,11 @@ _IAM_ACTIONS = {
 }
 
 
-def name_prefix(prefix: str, kind: JobKind) -> str:
+def name_prefix(prefix: str, kind: JobKind, *, extra: int = 0) -> str:
     """The prefix of the scheduled runs' names: the job's own, cut so that the name
-    with the execution id fits the kind's limit (63 characters; a tuning job's 32)."""
-    cut = kind.max_name_length - 1 - EXECUTION_ID_CHARS
+    with the execution id (and ``extra`` characters: a repack job's suffix) fits the
+    kind's limit (63 characters; a tuning job's 32)."""
+    cut = kind.max_name_length - 1 - EXECUTION_ID_CHARS - extra
     return prefix[:cut].rstrip("-")
 
 
@@ -53,12 +59,10 @@ def scheduled_request(
     prefix: str,
     by_job_name: Mapping[str, Mapping[str, str]],
     named_locations: Mapping[str, Mapping[str, str]] | None = None,
-    group: IModelPackageGroup | None,
 ) -> dict[str, Any]:
     """The Create request of one scheduled run: the job's, named
     ``<prefix>-<execution id>``, with the hyperparameters and locations (its own
-    checkpoint folder) that hold the name filled in (as the handler fills them in),
-    registering its model in ``group`` if given."""
+    checkpoint folder) that hold the name filled in (as the handler fills them in)."""
     name = f"{prefix}-{EXECUTION_ID}"
     run = {key: value for key, value in request.items() if key != kind.name_field}
     # The definitions the name goes into are the run's own (the job's stay as they are).
@@ -68,8 +72,6 @@ def scheduled_request(
         run["TrainingJobDefinitions"] = [dict(d) for d in run["TrainingJobDefinitions"]]
     run[kind.name_field] = name
     fill_in_name(run, by_job_name, name, named_locations)  # as the handler fills them in
-    if group is not None:
-        run["ModelPackageConfig"] = {"ModelPackageGroupArn": group.model_package_group_arn}
     return run
 
 
@@ -116,20 +118,23 @@ def retrain_on_schedule(
     parts: ScheduleParts,
     *,
     schedule: scheduler.ScheduleExpression,
-    group: IModelPackageGroup | None,
+    registration: Registration | None,
     enabled: bool,
-) -> scheduler.Schedule:
-    """The schedule of ``job`` (see the module), with its least-privilege role. A
-    queued job's runs (``parts.queue``) are submitted to its AWS Batch queue
-    (``batch:submitServiceJob``), as the deploy submits the job."""
-    kind, prefix, execution_role, queue = parts.kind, parts.prefix, parts.role, parts.queue
-    stack = Stack.of(job)
-    runs = name_prefix(prefix, kind)
+) -> tuple[scheduler.Schedule, str]:
+    """The schedule of ``job`` (see the module), with its least-privilege role, and the
+    runs' name prefix. A queued job's runs (``parts.queue``) are submitted to its AWS
+    Batch queue (``batch:submitServiceJob``), as the deploy submits the job; runs that
+    register their model are executions of the job's runs' state machine
+    (``_retraining.py``)."""
+    kind = parts.kind
+    repack = registration.repack if registration is not None else None
+    runs = name_prefix(parts.prefix, kind, extra=len(REPACK_SUFFIX) if repack else 0)
     if not runs:
         raise ValueError(
             f"[{job.node.path}] retrain_on_schedule: the job's name leaves no prefix for "
             "the scheduled runs' names"
         )
+    stack = Stack.of(job)
     role = iam.Role(
         job,
         "ScheduleRole",
@@ -139,6 +144,33 @@ def retrain_on_schedule(
         ),
         description=f"EventBridge Scheduler retraining {kind.noun.lower()} {job.node.path}",
     )
+    acknowledge(
+        role,
+        rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
+        "The schedule's role holds its own few statements, scoped to the runs' name "
+        "prefix (or queue, or state machine) and the execution role; a shared managed "
+        "policy would widen them.",
+    )
+    if registration is None:
+        target = _direct_target(stack, role, parts, runs)
+    else:
+        target = _runs_target(job, role, parts, runs, registration)
+    made = scheduler.Schedule(
+        job,
+        "Retrain",
+        schedule=schedule,
+        target=target,
+        enabled=enabled,
+        description=f"Retrains {kind.noun.lower()} {job.node.path} ({runs}-<execution id>)",
+    )
+    return made, runs
+
+
+def _direct_target(
+    stack: Stack, role: iam.Role, parts: ScheduleParts, runs: str
+) -> scheduler.IScheduleTarget:
+    """The Scheduler's universal target sending the run's request itself."""
+    kind, queue = parts.kind, parts.queue
     runs_arn = stack.format_arn(
         service="sagemaker",
         resource=kind.arn_resource,
@@ -150,7 +182,6 @@ def retrain_on_schedule(
         prefix=runs,
         by_job_name=parts.by_job_name,
         named_locations=parts.named_locations,
-        group=group,
     )
     if queue is not None:
         service_jobs = stack.format_arn(
@@ -179,11 +210,18 @@ def retrain_on_schedule(
         *([tagging] if tagging is not None else []),
         iam.PolicyStatement(
             actions=["iam:PassRole"],
-            resources=[execution_role.role_arn],
+            resources=[parts.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
     ]
-    target = targets.Universal(
+    acknowledge(
+        role,
+        wildcard_findings(stack, [], wildcards),
+        "Each scheduled run is named '<prefix>-<execution id>': the schedule may create "
+        "jobs of that prefix only (a queued job's runs: submit to its queue, and tag the "
+        "service jobs AWS Batch names by an id it picks).",
+    )
+    return targets.Universal(
         service=service,
         action=action,
         input=scheduler.ScheduleTargetInput.from_object(target_input),
@@ -193,28 +231,87 @@ def retrain_on_schedule(
         max_event_age=Duration.hours(1),
         retry_attempts=3,
     )
-    acknowledge(
-        role,
-        rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
-        "The schedule's role holds its own few statements, scoped to the runs' name "
-        "prefix (or queue) and the execution role; a shared managed policy would widen "
-        "them.",
+
+
+def _runs_target(
+    job: Construct, role: iam.Role, parts: ScheduleParts, runs: str, registration: Registration
+) -> scheduler.IScheduleTarget:
+    """An execution of the job's runs' state machine per run, its names in the input."""
+    provider = TrainingJobProvider.of(job)
+    provider.allow_runs(parts.kind, runs)
+    run_name = f"{runs}-{EXECUTION_ID}"
+    create, names = named(
+        parts.request,
+        kind=parts.kind,
+        by_job_name=parts.by_job_name,
+        named_locations=parts.named_locations,
+        name_path="$.RunName",
+        names_path="$.Names",
+        name=run_name,
     )
-    acknowledge(
-        role,
-        wildcard_findings(stack, [], wildcards),
-        "Each scheduled run is named '<prefix>-<execution id>': the schedule may create "
-        "jobs of that prefix only (a queued job's runs: submit to its queue, and tag the "
-        "service jobs AWS Batch names by an id it picks).",
+    execution_input: dict[str, Any] = {"RunName": run_name, "Names": names}
+    repack_parameters = None
+    if registration.repack is not None:
+        repack_name = f"{run_name}{REPACK_SUFFIX}"
+        repack_parameters, repack_names = named(
+            registration.repack.request,
+            kind=TRAINING,
+            by_job_name=registration.repack._by_job_name,
+            named_locations=registration.repack._named_locations,
+            name_path="$.RepackName",
+            names_path="$.RepackNames",
+            name=repack_name,
+        )
+        repack_parameters["InputDataConfig"] = [
+            _read_verdict(channel) for channel in repack_parameters["InputDataConfig"]
+        ]
+        execution_input.update({"RepackName": repack_name, "RepackNames": repack_names})
+    definition = run_definition(
+        parts,
+        create=create,
+        judge_function=provider.handler_function.function_arn,
+        gate=list(registration.gate),
+        registration=registration,
+        repack=repack_parameters,
     )
-    if group is not None:
-        # SageMaker registers each run's model as the job's execution role.
-        group.grant_register(execution_role)
-    return scheduler.Schedule(
+    machine = runs_state_machine(
         job,
-        "Retrain",
-        schedule=schedule,
-        target=target,
-        enabled=enabled,
-        description=f"Retrains {kind.noun.lower()} {job.node.path} ({runs}-<execution id>)",
+        parts,
+        runs=runs,
+        definition=definition,
+        registration=registration,
+        provider=provider,
     )
+    key = provider.options.encryption_key
+    if key is not None:
+        # Starting an execution encrypts its input with the state machine's key.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:EncryptionContext:aws:states:stateMachineArn": (
+                            machine.state_machine_arn
+                        )
+                    }
+                },
+            )
+        )
+    return targets.StepFunctionsStartExecution(
+        machine,
+        input=scheduler.ScheduleTargetInput.from_object(execution_input),
+        role=role,
+        max_event_age=Duration.hours(1),
+        retry_attempts=3,
+    )
+
+
+def _read_verdict(channel: Mapping[str, Any]) -> Any:
+    """The repack job's ``model`` channel, reading the run's model from the verdict."""
+    if channel.get("ChannelName") != REPACK_MODEL_CHANNEL:
+        return channel
+    source = dict(channel["DataSource"]["S3DataSource"])
+    source.pop("S3Uri")
+    source["S3Uri.$"] = "$.Verdict.ModelDataUrl"
+    return {**channel, "DataSource": {"S3DataSource": source}}

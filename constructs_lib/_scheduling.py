@@ -12,10 +12,15 @@ from aws_cdk import IStableAnyProducer, Lazy
 from constructs import Construct
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_sagemaker as sagemaker
     from aws_cdk import aws_scheduler as scheduler
 
+    from ._registering import ModelApproval
     from .handler.kinds import JobKind
+    from .instance_type import InstanceType
     from .registry import IModelPackageGroup
 
 
@@ -72,25 +77,47 @@ class RetrainsOnSchedule:
         schedule: scheduler.ScheduleExpression,
         *,
         register: IModelPackageGroup | None = None,
+        container: sagemaker.CfnModel.ContainerDefinitionProperty | None = None,
+        approval: ModelApproval | None = None,
+        inference_instance_types: Sequence[InstanceType | str] | None = None,
+        content_types: Sequence[str] | None = None,
+        response_types: Sequence[str] | None = None,
+        description: str | None = None,
         enabled: bool = True,
     ) -> scheduler.Schedule:
         """Retrain on ``schedule`` (``ScheduleExpression.cron(...)``, ``.rate(...)``)
-        outside the deploy: an EventBridge Scheduler schedule whose universal target
-        sends SageMaker this job's own request (validated at synth), each run under its
-        own name, ``<prefix>-<aws.scheduler.execution-id>``; no Lambda. Each run's
-        model is registered as a new version of ``register`` when given (the
-        request's ``ModelPackageConfig``). The schedule's role may create jobs of that
-        prefix only and pass exactly the job's execution role, which has the job's
-        grants; the runs' state changes reach the job's ``on_state_change`` rules. A
-        queued job's runs are submitted to its AWS Batch queue
-        (``batch:submitServiceJob``), as the deploy submits it.
+        outside the deploy, each run under its own name
+        (``<prefix>-<aws.scheduler.execution-id>``) and checkpoint folder; the runs'
+        state changes reach the job's ``on_state_change`` rules.
+
+        Without ``register``, the schedule's universal target sends SageMaker this
+        job's own request (validated at synth); no Lambda (a queued job's runs are
+        submitted to its AWS Batch queue, as the deploy submits it).
+
+        With ``register``, each run is an execution of a state machine of the job's
+        own that keeps the deploy's guarantees: it waits for the run's job, judges it
+        by the job's ``quality_gate`` with the deploy's rule, repacks a framework
+        model with the serving code as ``register_model`` does, and registers the
+        version: with ``approval`` when it passed, ``Rejected`` when it missed (the
+        approval description says which metric, its value and the bound; the
+        execution then fails with ``QualityGateMissed``). The arguments are
+        ``register_model``'s.
 
         :param schedule: when to run.
         :param register: a model package group each run registers its model in;
             default: none.
+        :param container: what serves the model: ``job.inference_container(...)`` for
+            a job on a framework image (required there); default: the training image.
+        :param approval: a passing run's version status; default: pending manual
+            approval.
+        :param inference_instance_types: default: none listed.
+        :param content_types: default: none listed.
+        :param response_types: default: none listed.
+        :param description: the versions' description; default: none.
         :param enabled: default: on.
         """
-        from . import _schedule  # noqa: PLC0415 - loaded when used
+        from . import _retraining, _schedule  # noqa: PLC0415 - loaded when used
+        from ._registering import ModelApproval  # noqa: PLC0415
 
         scope = self if isinstance(self, Construct) else None
         assert scope is not None
@@ -99,8 +126,36 @@ class RetrainsOnSchedule:
             raise ValueError(
                 f"[{scope.node.path}] retrain_on_schedule: the job has a schedule already"
             )
-        made = _schedule.retrain_on_schedule(
-            scope, parts, schedule=schedule, group=register, enabled=enabled
+        registration = None
+        if register is not None:
+            registration = _retraining.registration(
+                scope,
+                parts,
+                group=register,
+                container=container,
+                approval=approval or ModelApproval.PENDING_MANUAL_APPROVAL,
+                inference_instance_types=inference_instance_types,
+                content_types=content_types,
+                response_types=response_types,
+                description=description,
+            )
+        else:
+            given = {
+                "container": container,
+                "approval": approval,
+                "inference_instance_types": inference_instance_types,
+                "content_types": content_types,
+                "response_types": response_types,
+                "description": description,
+            }
+            for name, value in given.items():
+                if value is not None:
+                    raise ValueError(
+                        f"[{scope.node.path}] retrain_on_schedule: {name} is invalid without "
+                        "register=: it describes the version each run registers"
+                    )
+        made, runs = _schedule.retrain_on_schedule(
+            scope, parts, schedule=schedule, registration=registration, enabled=enabled
         )
-        self._scheduled_prefix = _schedule.name_prefix(parts.prefix, parts.kind)
+        self._scheduled_prefix = runs
         return made

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: The SDK's repack job: scikit-learn's container on a small CPU instance.
 REPACK_FRAMEWORK_VERSION = "1.2-1"
 REPACK_INSTANCE_TYPE = "ml.m5.large"
+#: The repack job's channel that brings it the model to repack.
+REPACK_MODEL_CHANNEL = "model"
 #: Where a repacked model's serving container finds the code.
 MODEL_CODE_DIRECTORY = "/opt/ml/model/code"
 #: TensorFlow Serving runs ``code/inference.py`` of the model, by that name.
@@ -347,7 +349,7 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
             location=code.location,
         )
         artifacts = TrainingInput(
-            channel_name="model", data_source=_s3_object(model.model_data_url)
+            channel_name=REPACK_MODEL_CHANNEL, data_source=_s3_object(model.model_data_url)
         )
         repack = TrainingJob(
             scope,

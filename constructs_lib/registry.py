@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_cdk import ArnFormat, Names, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -40,6 +41,8 @@ READ_ACTIONS = (
 )
 #: What registering a version in a group takes (and tagging it).
 REGISTER_ACTIONS = ("sagemaker:CreateModelPackage", "sagemaker:AddTags")
+#: The EventBridge detail-type of a version's changes (its approval among them).
+VERSION_STATE_CHANGE = "SageMaker Model Package State Change"
 #: What approving or rejecting a version takes.
 APPROVE_ACTIONS = ("sagemaker:UpdateModelPackage",)
 
@@ -67,6 +70,16 @@ class IModelPackageGroup(Protocol):
 
     def grant_approve(self, grantee: iam.IGrantable) -> iam.Grant:
         """Approve or reject the group's versions."""
+        ...
+
+    def on_version_approved(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """A rule for a version of the group becoming approved."""
         ...
 
 
@@ -117,6 +130,36 @@ class _GroupBase(Resource):
     def grant_approve(self, grantee: iam.IGrantable) -> iam.Grant:
         """Approve or reject the group's versions (``UpdateModelPackage``)."""
         return self.grant(grantee, *APPROVE_ACTIONS)
+
+    def on_version_approved(
+        self,
+        construct_id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for a version of this group becoming ``Approved`` (a
+        scheduled run that passed with ``approval=APPROVED``, or a person's approval):
+        the hook for serving the newest approved version, e.g. a pipeline that deploys
+        the stack again with it. The event's ``detail`` holds the version's
+        ``ModelPackageArn``."""
+        rule = events.Rule(
+            self,
+            construct_id,
+            description=description
+            or f"Versions of model package group {self.node.path} approved",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[VERSION_STATE_CHANGE],
+                detail={
+                    "ModelPackageGroupName": [self.model_package_group_name],
+                    "ModelApprovalStatus": [ModelApproval.APPROVED.value],
+                },
+            ),
+        )
+        if target is not None:
+            rule.add_target(target)
+        return rule
 
 
 def _arn_name(name: str) -> str:
@@ -271,22 +314,25 @@ class RegisteredModel(Construct):
 
 
 def _container(
-    trained: TrainedModel, container: sagemaker.CfnModel.ContainerDefinitionProperty | None
+    trained: TrainedModel,
+    container: sagemaker.CfnModel.ContainerDefinitionProperty | None,
+    caller: str = "register_model",
 ) -> sagemaker.CfnModelPackage.ModelPackageContainerDefinitionProperty:
     """The version's container: the one given (``job.inference_container(...)``), or the
-    training image serving the artifacts (a built-in algorithm, an image of your own)."""
-    path = trained.scope.node.path
+    training image serving the artifacts (a built-in algorithm, an image of your own).
+    ``caller`` names the method in messages."""
+    path = f"{trained.scope.node.path}] {caller}"
     if container is None:
         if trained.spec is not None:
             raise ValueError(
-                f"[{path}] register_model: container: None is invalid: the job trains on a "
+                f"[{path}: container: None is invalid: the job trains on a "
                 "framework image, whose model is served by the framework's serving image "
                 "with the serving code: give container=job.inference_container("
                 "entry_point=..., instance_type=...)"
             )
         if trained.image is None or trained.image.image_uri is None:
             raise ValueError(
-                f"[{path}] register_model: container: None is invalid: the job runs no image "
+                f"[{path}: container: None is invalid: the job runs no image "
                 "of its own (an algorithm resource or a serverless job): give container="
             )
         return sagemaker.CfnModelPackage.ModelPackageContainerDefinitionProperty(
@@ -295,7 +341,7 @@ def _container(
     environment: Any = container.environment
     if container.image is None:
         raise ValueError(
-            f"[{path}] register_model: container: {container!r} is invalid: a model "
+            f"[{path}: container: {container!r} is invalid: a model "
             "package's container names its image"
         )
     return sagemaker.CfnModelPackage.ModelPackageContainerDefinitionProperty(

@@ -512,10 +512,17 @@ def _promote(
         description="Trained by the deploy",
     )
     registered.grant_read_model_artifacts(model_role)
-    # Nightly retraining outside the deploy: each run's model is a new version of the
-    # group (pending approval), for a human or a pipeline to approve.
+    # Nightly retraining outside the deploy: each run is judged by the same gate, and
+    # its model becomes a new version of the group, served as the deploy's is: pending
+    # approval (for a human or a pipeline) when it passed, rejected when it missed.
     source.retrain_on_schedule(
-        scheduler.ScheduleExpression.cron(hour="3", minute="0"), register=group
+        scheduler.ScheduleExpression.cron(hour="3", minute="0"),
+        register=group,
+        container=container,
+        inference_instance_types=[endpoint_instance_type],
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        description="Retrained on schedule",
     )
     CfnOutput(stack, "ModelPackageArn", value=registered.model_package_arn)
     return sagemaker.CfnModel.ContainerDefinitionProperty(

@@ -1,10 +1,11 @@
-"""Retraining on a schedule (issue 31, section 3): the schedule's input, once the stack
-is deployed and the Scheduler substituted its context attribute, is a valid
-CreateTrainingJob (CreateHyperParameterTuningJob) request by botocore's model and the
-request the deploy's job was created with, but for the name (and what holds it) and
-the registration; the schedule's role may create jobs of the runs' prefix and pass the
-execution role only; the job's rules see the runs, its wait does not; an app that
-schedules nothing loads no ``aws_scheduler``."""
+"""Retraining on a schedule (issue 31, section 3), runs that register nothing: the
+schedule's input, once the stack is deployed and the Scheduler substituted its context
+attribute, is a valid CreateTrainingJob (CreateHyperParameterTuningJob) request by
+botocore's model and the request the deploy's job was created with, but for the name
+(and what holds it: ``sagemaker_job_name``, the checkpoint folder); the schedule's role
+may create jobs of the runs' prefix and pass the execution role only; the job's rules
+see the runs, its wait does not; an app that schedules nothing loads no
+``aws_scheduler``. Runs that register: tests/test_scheduled_runs.py."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from constructs_lib import (
     FairShare,
     HyperparameterTuningJob,
     MetricDefinition,
-    ModelPackageGroup,
     TrainingCode,
     TrainingDefinition,
     TrainingImage,
@@ -49,14 +49,13 @@ BATCH = botocore.session.get_session().get_service_model("batch")
 
 
 class Scheduled:
-    """A script-mode job retrained nightly into a group, and a tuning job retrained
-    weekly, each stack deployed on the fakes."""
+    """A script-mode job retrained nightly, and a tuning job retrained weekly, each
+    stack deployed on the fakes."""
 
     def __init__(self) -> None:
         app = App()
         self.stack = stack = Stack(app, "ml", env=ENV)
         bucket = s3.Bucket(stack, "Data")
-        self.group = ModelPackageGroup(stack, "Registry")
         self.job = TrainingJob(
             stack,
             "Train",
@@ -69,7 +68,7 @@ class Scheduled:
             completion=Completion.wait_condition(),
         )
         self.rule = self.job.on_completed("Trained")  # made before the schedule
-        self.job.retrain_on_schedule(NIGHTLY, register=self.group)
+        self.job.retrain_on_schedule(NIGHTLY)
         self.template = dict(app.synth().get_stack_artifact(stack.artifact_id).template)
         self.engine = Engine()
         self.engine.sagemaker.plan = Plan(runtime=600.0)
@@ -135,10 +134,8 @@ def test_a_scheduled_run_sends_the_jobs_own_request_under_its_own_name(
     assert run["TrainingJobName"] == name and len(name) <= 63
     # The name the toolkit reads is the run's, as the handler fills in the deploy's.
     assert json.loads(run["HyperParameters"]["sagemaker_job_name"]) == name
-    group_arn = scheduled.engine.resources[
-        scheduled.stack.get_logical_id(scheduled.group.resource)
-    ].attributes["ModelPackageGroupArn"]
-    assert run.pop("ModelPackageConfig") == {"ModelPackageGroupArn": group_arn}
+    # Nothing registers a version behind the quality gate's back.
+    assert "ModelPackageConfig" not in run
     [deployed] = scheduled.engine.sagemaker.jobs.values()
     expected = _without_library_tags(deployed.request)
     for request in (run, expected):
@@ -177,9 +174,6 @@ def test_the_schedules_role_creates_the_runs_and_passes_the_execution_role_only(
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
     assert len(statements) == 2
-    # The registering runs' execution role may add versions to the group.
-    execution = role_statements(template, scheduled.stack, scheduled.job.role)
-    assert any("sagemaker:CreateModelPackage" in s["Action"] for s in execution)
 
 
 def test_the_jobs_rules_see_the_runs_and_its_wait_does_not(scheduled: Scheduled) -> None:

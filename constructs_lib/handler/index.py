@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 
-from . import lifecycle, models, waiter
+from . import judge, lifecycle, models, waiter
 from .properties import waiting_state_machine_arn
 
 if TYPE_CHECKING:
@@ -75,7 +75,13 @@ def _log(entry: str, event: dict[str, Any]) -> None:
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The custom resources' service token, and the waiting state machine's task:
-    answers CloudFormation itself (waiter); returns the state to go on with."""
+    answers CloudFormation itself (waiter); returns the state to go on with. Also the
+    verdict step of a scheduled run's state machine (:mod:`judge`)."""
+    if judge.JUDGE in event:
+        _log("judge", event[judge.JUDGE])
+        verdict = judge.judge(event[judge.JUDGE], runtime())
+        print(json.dumps({"verdict": verdict}))
+        return verdict
     shown = event.get(waiter.CONTINUATION, {}).get("Event", event)
     _log("continue" if waiter.CONTINUATION in event else "event", shown)
     machine = waiting_state_machine_arn(context.invoked_function_arn)

@@ -282,6 +282,22 @@ class TrainingJobProvider(Construct):
             self._signal_function = self._functions.signal()
         return self._signal_function
 
+    def log_group(self, scope: Construct, construct_id: str) -> logs.LogGroup:
+        """A log group of the library in ``scope`` (e.g. a job's scheduled runs' state
+        machine): the configured key and retention."""
+        return self._functions.log_group(construct_id, scope)
+
+    def allow_runs(self, kind: JobKind, runs: str) -> None:
+        """Let the provider read the scheduled runs named ``<runs>-...`` (the verdict of
+        a run's quality gate): those of a generated name's prefix it reads already."""
+        prefix = self.tuning_name_prefix if kind is TUNING else self.job_name_prefix
+        if not Token.is_unresolved(runs) and runs.startswith(f"{prefix}-"):
+            return
+        if kind is TUNING:
+            self._permissions.allow_tuning(f"{runs}-*")
+        else:
+            self._permissions.allow_training(f"{runs}-*")
+
     @property
     def execution_policy(self) -> iam.ManagedPolicy:
         """What every execution role of this stack's jobs needs alike, in one managed

@@ -106,8 +106,13 @@ def acknowledge_function(
         acknowledge(role, ["AwsSolutions-IAM5[Resource::*]"], TRACING_REASON)
 
 
-def acknowledge_log_group(log_group: Construct) -> None:
-    """A log group under AWS managed encryption."""
+def acknowledge_log_group(log_group: Construct, *, outside_provider: bool = False) -> None:
+    """A log group under AWS managed encryption (cdk-nag's finding is acknowledged on
+    the provider for its own, on the log group for one ``outside_provider``)."""
+    if outside_provider:
+        acknowledge(
+            log_group, rules("CloudWatchLogGroupEncrypted", packs=_COMPLIANCE_PACKS), LOGS_REASON
+        )
     skip_checkov(log_group.node.default_child, ["CKV_AWS_158"], LOGS_REASON)  # type: ignore[arg-type]
     acknowledge_guard(log_group, ["cloudwatch_log_group_encrypted_check"], LOGS_REASON)
 

@@ -154,17 +154,18 @@ class Functions:
         log_group.grant_write(role)
         return function
 
-    def log_group(self, construct_id: str) -> logs.LogGroup:
-        """A log group of the library: the configured key and retention."""
+    def log_group(self, construct_id: str, scope: Construct | None = None) -> logs.LogGroup:
+        """A log group of the library (in ``scope``, default: the provider's): the
+        configured key and retention."""
         key = self._options.encryption_key
         log_group = logs.LogGroup(
-            self._scope,
+            scope or self._scope,
             construct_id,
             retention=self._options.log_retention or logs.RetentionDays.ONE_YEAR,
             encryption_key=key,
         )
         if key is None:
-            compliance.acknowledge_log_group(log_group)
+            compliance.acknowledge_log_group(log_group, outside_provider=scope is not None)
         elif not self._logs_may_use_key:
             self._logs_may_use_key = True
             _let_logs_use(self._scope, key)
