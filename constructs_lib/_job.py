@@ -23,7 +23,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from . import _mistakes, _script_mode
+from . import _cautions, _mistakes, _script_mode
 from ._compact import share as share_grants
 from ._event_size import check_event_size
 from ._grants import grant_execution_role
@@ -212,6 +212,7 @@ class JobCore:
         else:
             self.role = role
             share_grants(role)
+            _cautions.warn_of_immutable_role(scope, role)
         self._provider: TrainingJobProvider | None = None
         self.resource: CustomResource | None = None
         #: Where the completed job's attributes come from.
@@ -265,6 +266,9 @@ class JobCore:
         problems.extend(_script_mode.count_problems(hyperparameters, by_job_name))
         problems.extend(_mistakes.definition_problems(scope, props))
         _mistakes.warn_of_pip_without_network(scope, props)
+        framework = image.framework.framework if image is not None and image.framework else None
+        _cautions.warn_of_hosts_without_distribution(scope, props, instances, framework)
+        _cautions.warn_of_buckets_without_keys(scope, props)
         inputs = [channel.bind(scope) for channel in props.inputs]
         if code is not None and props.network_isolation:
             if any(c.channel_name == _script_mode.CODE_CHANNEL for c in inputs):

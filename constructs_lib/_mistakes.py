@@ -193,9 +193,43 @@ def bucket_region_problems(scope: Construct, props: TrainingJobProps) -> list[Pr
     return problems
 
 
+#: Instance families whose instances carry local NVMe storage (EC2's instance store
+#: volumes), which a hardware module encrypts: SageMaker refuses a VolumeKmsKeyId there.
+LOCAL_STORAGE_FAMILIES = frozenset(
+    {
+        "c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de",
+        "p5", "p5e", "p5en", "p6-b200", "trn1", "trn1n", "trn2",
+    }
+)  # fmt: skip
+
+
+def local_storage_problems(props: TrainingJobProps) -> list[Problem]:
+    """A volume key with an instance type whose storage is local: CreateTrainingJob
+    refuses it ("You can't request a VolumeKmsKeyId when using an instance type with
+    local storage")."""
+    if props.volume_encryption_key is None:
+        return []
+    types = [str(props.instance_type)] if props.instance_type is not None else []
+    types.extend(str(group.instance_type) for group in props.instance_groups or ())
+    local = [t for t in types if t.count(".") >= 2 and t.split(".")[1] in LOCAL_STORAGE_FAMILIES]
+    if not local:
+        return []
+    return [
+        Problem(
+            "ResourceConfig.VolumeKmsKeyId",
+            props.volume_encryption_key.key_arn,
+            f"{', '.join(local)} store data on local NVMe volumes, which a hardware "
+            "module on the instance encrypts, and SageMaker refuses a volume key with "
+            "them: drop volume_encryption_key, or choose an instance type without local "
+            "storage (ml.m5, ml.c5, ml.p3...)",
+        )
+    ]
+
+
 def definition_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
     """The mistakes of a training definition that its props show before rendering."""
     problems = key_region_problems(scope, props)
+    problems.extend(local_storage_problems(props))
     if props.volume_size is not None:
         _, problem = volume_gibibytes(props.volume_size)
         if problem is not None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, cast
 
 from constructs import Construct
 
+from ._keywords import keywords
+from ._typecheck import arguments, check_props
 from .completion import CompletionMode
 from .instance_type import InstanceType
 
@@ -40,6 +42,7 @@ class RegistersModels:
     def _registration_metadata(self) -> dict[str, str]:
         raise NotImplementedError
 
+    @keywords("register_model")
     def register_model(
         self,
         group: IModelPackageGroup,
@@ -69,8 +72,11 @@ class RegistersModels:
         :param response_types: the response MIME types; default: none listed.
         :param description: default: none.
         """
-        trained = self._trained_model()
         scope = cast(Construct, self)
+        check_props(
+            scope, RegistersModels.register_model, arguments(locals()), method="register_model"
+        )
+        trained = self._trained_model()
         if trained.completion.mode == CompletionMode.NONE:
             raise ValueError(
                 f"[{scope.node.path}] register_model: with Completion.none() the deployment "

@@ -38,6 +38,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ._cautions import warn_of_serving_processor
 from ._nag import acknowledge, rules, wildcard_findings
 from ._registering import ModelApproval
 from .handler.judge import FAILED, JUDGE, PASSED
@@ -475,6 +476,12 @@ def registration(
         )
     trained = job._trained_model()  # type: ignore[attr-defined]
     served = _container(trained, container, "retrain_on_schedule")
+    warn_of_serving_processor(
+        job,
+        served.image,
+        [str(t) for t in inference_instance_types or ()],
+        "retrain_on_schedule",
+    )
     stack = Stack.of(job)
     repack = None
     if container is not None and stack.resolve(served.model_data_url) != stack.resolve(

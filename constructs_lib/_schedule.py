@@ -23,6 +23,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
+from ._cautions import warn_of_overlapping_runs
 from ._nag import acknowledge, rules, wildcard_findings
 from ._retraining import REPACK_SUFFIX, Registration, named, run_definition, runs_state_machine
 from ._serving import REPACK_MODEL_CHANNEL
@@ -127,6 +128,7 @@ def retrain_on_schedule(
     register their model are executions of the job's runs' state machine
     (``_retraining.py``)."""
     kind = parts.kind
+    warn_of_overlapping_runs(job, schedule.expression_string, parts.longest_run)
     repack = registration.repack if registration is not None else None
     runs = name_prefix(parts.prefix, kind, extra=len(REPACK_SUFFIX) if repack else 0)
     if not runs:

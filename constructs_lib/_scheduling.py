@@ -11,6 +11,10 @@ import jsii
 from aws_cdk import IStableAnyProducer, Lazy
 from constructs import Construct
 
+from ._keywords import keywords
+from ._registering import ModelApproval
+from ._typecheck import arguments, check_props, check_value
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -18,7 +22,6 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sagemaker as sagemaker
     from aws_cdk import aws_scheduler as scheduler
 
-    from ._registering import ModelApproval
     from .handler.kinds import JobKind
     from .instance_type import InstanceType
     from .registry import IModelPackageGroup
@@ -59,6 +62,8 @@ class ScheduleParts:
     named_locations: dict[str, dict[str, str]] = field(default_factory=dict)
     #: A queued job's AWS Batch settings.
     queue: dict[str, Any] | None = None
+    #: How long a run may take (seconds; None when a token hides it).
+    longest_run: float | None = None
 
 
 class RetrainsOnSchedule:
@@ -72,6 +77,7 @@ class RetrainsOnSchedule:
         """What the schedule's runs are made of."""
         raise NotImplementedError
 
+    @keywords("retrain_on_schedule")
     def retrain_on_schedule(
         self,
         schedule: scheduler.ScheduleExpression,
@@ -116,11 +122,17 @@ class RetrainsOnSchedule:
         :param description: the versions' description; default: none.
         :param enabled: default: on.
         """
-        from . import _retraining, _schedule  # noqa: PLC0415 - loaded when used
-        from ._registering import ModelApproval  # noqa: PLC0415
+        from aws_cdk import aws_scheduler  # noqa: PLC0415 - loaded when used
+
+        from . import _retraining, _schedule  # noqa: PLC0415
 
         scope = self if isinstance(self, Construct) else None
         assert scope is not None
+        method = "retrain_on_schedule"
+        check_value(scope, "schedule", schedule, aws_scheduler.ScheduleExpression, method=method)
+        check_props(
+            scope, RetrainsOnSchedule.retrain_on_schedule, arguments(locals()), method=method
+        )
         parts = self._schedule_parts()
         if self._scheduled_prefix is not None:
             raise ValueError(

@@ -20,6 +20,7 @@ from constructs import Construct
 
 from ._algorithms.frameworks import INFERENCE
 from ._framework_image import FrameworkSpec, describe, resolve_in
+from ._keywords import keywords
 from ._registries import framework_image
 from ._typecheck import arguments, check_props
 from .code import CodeConfig, TrainingCode
@@ -74,6 +75,7 @@ class ServesTrainedModels:
     def _trained_model(self) -> TrainedModel:
         raise NotImplementedError
 
+    @keywords("inference_container")
     def inference_container(
         self,
         *,

@@ -1,12 +1,14 @@
 """What a construct's stack is, asked once per construct: ``Stack.of`` crosses to the
 CDK's JavaScript side, and a stack of many jobs asks it of the same buckets, keys and
-scopes for every job. A construct never changes stack."""
+scopes for every job. A construct never changes stack. And what a job gives a stack in
+another region (its artifacts), refused."""
 
 from __future__ import annotations
 
 import weakref
 
-from aws_cdk import IResource, Stack, Token
+import jsii
+from aws_cdk import IResolveContext, IResource, IStringProducer, Lazy, Stack, Token
 from constructs import IConstruct
 
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
@@ -41,3 +43,32 @@ def resource_region(resource: IResource) -> str | None:
     region = resource.env.region
     found = _RESOURCE_REGIONS[resource] = None if Token.is_unresolved(region) else region
     return found
+
+
+@jsii.implements(IStringProducer)
+class _InItsRegion:
+    """A job's model artifacts, for consumers in the job's region only."""
+
+    def __init__(self, job: IConstruct, value: str, member: str) -> None:
+        self._job = job
+        self._value = value
+        self._member = member
+
+    def produce(self, context: IResolveContext) -> str:
+        consumer = context.scope
+        mine, theirs = region_of(self._job), region_of(consumer)
+        if not Token.is_unresolved(mine) and not Token.is_unresolved(theirs) and mine != theirs:
+            raise ValueError(
+                f"[{consumer.node.path}] reads {self._member} of {self._job.node.path}: "
+                f"{theirs!r} is invalid: the model is in {mine}, and SageMaker reads model "
+                f"artifacts in the region that serves or uses them only. Train in {theirs}, "
+                "or copy the artifacts there (S3 replication) and read the copy."
+            )
+        return self._value
+
+
+def in_its_region(job: IConstruct, value: str, member: str) -> str:
+    """``value`` (a job's artifacts' location, ``member`` names it) for consumers in
+    the job's region: a consumer in another region (a cross-region reference) fails the
+    synth naming both."""
+    return Lazy.uncached_string(_InItsRegion(job, value, member))

@@ -26,6 +26,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from ._typecheck import arguments, check_props
 from .config import S3Location
 
 #: Never packed: caches and metadata whose bytes change without the code changing
@@ -132,6 +133,7 @@ class TrainingCode(ABC):
             set ``model_dir``; ``False`` leaves it out (the SDK's ``model_dir=False``).
             Other frameworks: ignored. Default: ``True``.
         """
+        check_props("TrainingCode.from_bucket", TrainingCode.from_bucket, arguments(locals()))
         return _BucketCode(bucket, key, entry_point, container_log_level, model_dir)
 
     @abstractmethod
@@ -282,7 +284,7 @@ class _DirectoryCode(TrainingCode):
                 asset_hash=packed.digest,
                 asset_hash_type=AssetHashType.CUSTOM,
             )
-        location = S3Location(asset.bucket, asset.s3_object_key)
+        location = S3Location(asset.bucket, asset.s3_object_key, from_asset=True)
         return CodeConfig(
             asset.s3_object_url,
             location,

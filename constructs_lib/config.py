@@ -22,6 +22,7 @@ from ._compact import allow_list_bucket
 from ._nag import KMS_ENCRYPT_DECRYPT, acknowledge_statement, add_statement
 from ._principal import acknowledgment_scope
 from ._stacks import stack_of
+from ._typecheck import arguments, check_props
 from .instance_type import InstanceType
 
 
@@ -52,6 +53,8 @@ class S3Location:
 
     bucket: s3.IBucket
     key_prefix: str = ""
+    #: Whether the CDK's bootstrap bucket holds it (a file asset the CDK uploads).
+    from_asset: bool = False
 
     @staticmethod
     def of(bucket: s3.IBucket, key_prefix: str = "") -> S3Location:
@@ -197,6 +200,7 @@ class Checkpoint:
             with changed hyperparameters would resume a model trained with others).
             Default: off.
         """
+        check_props("Checkpoint.to_bucket", Checkpoint.to_bucket, arguments(locals()))
         return Checkpoint(
             location=S3Location(bucket, key_prefix), local_path=local_path, shared=shared
         )

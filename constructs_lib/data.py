@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from ._typecheck import arguments, check_props
 from .config import S3Location, _prune, grant_key_encrypt_decrypt
 
 
@@ -135,6 +136,7 @@ class TrainingInput:
         :param instance_group_names: the instance groups that get this channel (for
             heterogeneous clusters); default: all.
         """
+        check_props("TrainingInput.from_bucket", TrainingInput.from_bucket, arguments(locals()))
         location = S3Location(bucket, key_prefix)
         return TrainingInput._s3(
             channel_name,
@@ -171,6 +173,7 @@ class TrainingInput:
         :param data_prefix: the key prefix of the objects the manifest lists, which the
             execution role may read; default: the whole bucket.
         """
+        check_props("TrainingInput.from_manifest", TrainingInput.from_manifest, arguments(locals()))
         location = S3Location(bucket, data_prefix)
         channel = TrainingInput._s3(
             channel_name,
@@ -251,7 +254,7 @@ class TrainingInput:
             return self
         digest = hashlib.sha256(self.channel_name.encode()).hexdigest()[:8]
         asset = s3_assets.Asset(scope, f"Input{digest}", path=self.asset_path)
-        location = S3Location(asset.bucket, asset.s3_object_key)
+        location = S3Location(asset.bucket, asset.s3_object_key, from_asset=True)
         return TrainingInput._s3(
             self.channel_name,
             location,
@@ -350,6 +353,7 @@ class TrainingOutput:
             default: the bucket's encryption.
         :param compression: default: ``GZIP`` (SageMaker's default).
         """
+        check_props("TrainingOutput.to_bucket", TrainingOutput.to_bucket, arguments(locals()))
         return TrainingOutput(
             bucket=bucket,
             key_prefix=key_prefix,

@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import Token
 
 from ._algorithms import frameworks
+from ._keywords import keywords
 
 # The SDK's support lists (sagemaker-core's fw_utils.py), by full framework version.
 TORCH_DISTRIBUTED_GPU_VERSIONS = frozenset(
@@ -97,6 +98,14 @@ _MWMS = _Strategy("multi_worker_mirrored_strategy", ("tensorflow",))
 _DATA_PARALLEL = _Strategy("smdistributed.dataparallel", ("pytorch", "tensorflow", "huggingface"))
 
 
+#: What a distribution does not say: how many instances (the job does).
+_THE_JOBS = {
+    name: f"the job has the instances: TrainingJob({name}=..., distribution=...); a "
+    "distribution says how they train together"
+    for name in ("instance_count", "instance_type", "instance_groups")
+}
+
+
 class Distribution:
     """How a framework container spreads one job over its instances and their
     devices; the SDK's ``distribution`` dictionary, typed. Create one with
@@ -108,12 +117,14 @@ class Distribution:
         self._options = options
 
     @staticmethod
+    @keywords("Distribution.torch_distributed", refused=_THE_JOBS)
     def torch_distributed() -> Distribution:
         """``torchrun`` on every instance, one process per GPU or Neuron core
         (PyTorch, and Hugging Face on PyTorch; GPU and Trainium instances)."""
         return Distribution(_TORCH, {})
 
     @staticmethod
+    @keywords("Distribution.mpi", refused=_THE_JOBS)
     def mpi(*, processes_per_host: int | None = None, custom_mpi_options: str = "") -> Distribution:
         """``mpirun`` over the instances (e.g. Horovod; PyTorch, TensorFlow, Hugging
         Face).
@@ -137,17 +148,20 @@ class Distribution:
         )
 
     @staticmethod
+    @keywords("Distribution.parameter_server", refused=_THE_JOBS)
     def parameter_server() -> Distribution:
         """TensorFlow's parameter servers, one per instance (one worker per instance:
         on a multi-GPU instance the other GPUs stay idle)."""
         return Distribution(_PARAMETER_SERVER, {})
 
     @staticmethod
+    @keywords("Distribution.multi_worker_mirrored_strategy", refused=_THE_JOBS)
     def multi_worker_mirrored_strategy() -> Distribution:
         """TensorFlow's ``MultiWorkerMirroredStrategy`` (TensorFlow 2.9 and later)."""
         return Distribution(_MWMS, {})
 
     @staticmethod
+    @keywords("Distribution.data_parallel", refused=_THE_JOBS)
     def data_parallel(*, custom_mpi_options: str = "") -> Distribution:
         """SageMaker's distributed data-parallel library (``smdistributed``; the
         PyTorch and TensorFlow versions it supports, GPU instances).

@@ -17,6 +17,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ._cautions import warn_of_serving_processor
 from ._nag import acknowledge_statement
 from ._registering import ModelApproval
 from .instance_type import InstanceType
@@ -146,8 +147,7 @@ class _GroupBase(Resource):
         rule = events.Rule(
             self,
             construct_id,
-            description=description
-            or f"Versions of model package group {self.node.path} approved",
+            description=description or f"Versions of model package group {self.node.path} approved",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=[VERSION_STATE_CHANGE],
@@ -278,6 +278,12 @@ class RegisteredModel(Construct):
         metadata: Mapping[str, str],
     ) -> None:
         container_definition = _container(trained, container)
+        warn_of_serving_processor(
+            trained.scope,
+            container_definition.image,
+            [str(t) for t in inference_instance_types or ()],
+            "register_model",
+        )
         super().__init__(scope, construct_id)
         self._trained = trained
         self.resource = sagemaker.CfnModelPackage(

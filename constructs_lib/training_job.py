@@ -30,6 +30,7 @@ from ._job import (
     superseding,
     tag_problems,
 )
+from ._keywords import keywords
 from ._mistakes import check_metric_name, s3_prefix_problems
 from ._network import NO_S3_ROUTE_WARNING_ID, PUBLIC_SUBNETS_WARNING_ID
 from ._queueing import (
@@ -42,6 +43,7 @@ from ._registering import RegistersModels
 from ._scheduling import RetrainsOnSchedule, ScheduleParts
 from ._schema.validate import Problem, Validator, cross_field_problems, is_unresolved
 from ._secrets import SECRET_WARNING_ID, warn_about_secrets
+from ._stacks import in_its_region
 from ._tagging import taggable
 from ._timing import (
     DEADLINE_HEADROOM,
@@ -131,6 +133,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         )
     """
 
+    @keywords("TrainingJob")
     def __init__(
         self,
         scope: Construct,
@@ -518,6 +521,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             by_job_name=dict(self._by_job_name),
             named_locations=dict(self._named_locations),
             queue=self._queue,
+            longest_run=self._longest_run_seconds(),
         )
 
     # -- imports ------------------------------------------------------------
@@ -600,7 +604,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             self._warn_of_unfinished_artifacts()
             output = self.props.output
             return f"{output.s3_uri}{self.training_job_name}/output/model.tar.gz"
-        return self._core.attribute("ModelArtifacts")
+        return in_its_region(self, self._core.attribute("ModelArtifacts"), "model_data_url")
 
     def _warn_of_unfinished_artifacts(self) -> None:
         if self._warned_of_artifacts:
@@ -645,7 +649,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         ``alpha.Model(containers=[alpha.ContainerDefinition(image=...,
         model_data=job.model_data)])``: binding it grants the model's role read on
         exactly these artifacts. Needs the optional package
-        ``aws-cdk.aws-sagemaker-alpha`` (``pip install 'constructs-lib[alpha]'``)."""
+        ``aws-cdk.aws-sagemaker-alpha`` (the ``[alpha]`` extra)."""
         return _alpha.model_data(self, self.model_data_url, self.grant_read_model_artifacts)
 
     def _trained_model(self) -> _serving.TrainedModel:

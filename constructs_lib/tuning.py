@@ -26,12 +26,14 @@ from ._job import (
     raise_problems,
     superseding,
 )
+from ._keywords import keywords
 from ._mistakes import s3_prefix_problems
 from ._queueing import refuse_queue
 from ._registering import RegistersModels
 from ._scheduling import RetrainsOnSchedule, ScheduleParts
 from ._schema.validate import Problem, cross_field_problems
 from ._secrets import warn_about_secrets
+from ._stacks import in_its_region
 from ._tagging import taggable
 from ._timing import MAX_WAITED_RUNTIME, Timing
 from ._tuning_request import (
@@ -60,6 +62,7 @@ from .tuning_config import (
     TuningObjective,
     TuningStrategy,
     WarmStart,
+    categorical_problems,
 )
 from .tuning_definition import TrainingDefinition, in_definition, render_definition
 
@@ -103,6 +106,7 @@ class HyperparameterTuningJob(
         )
     """
 
+    @keywords("HyperparameterTuningJob")
     def __init__(
         self,
         scope: Construct,
@@ -334,7 +338,11 @@ class HyperparameterTuningJob(
     def best_model_data_url(self) -> str:
         """S3 URI of the best training job's model artifacts (``model.tar.gz``); a
         resource that reads it is created only after the tuning job completed."""
-        return self._completed_attribute("BestModelArtifacts", "best_model_data_url")
+        return in_its_region(
+            self,
+            self._completed_attribute("BestModelArtifacts", "best_model_data_url"),
+            "best_model_data_url",
+        )
 
     @property
     def best_objective_value(self) -> str:
@@ -373,6 +381,7 @@ class HyperparameterTuningJob(
             role=self.role,
             by_job_name=dict(self._by_job_name),
             named_locations=dict(self._named_locations),
+            longest_run=self._longest_run_seconds(),
         )
 
     @property
@@ -459,7 +468,12 @@ class HyperparameterTuningJob(
         request = {"HyperParameterTuningJobName": "generated-by-handler", **self.request}
         api = VALIDATOR.problems(request)
         api.extend(map(in_definition, cross_field_problems(self.training_request)))
-        ours = [*definition_problems, *tuning_problems(self.request), *self._timing.problems()]
+        ours = [
+            *definition_problems,
+            *categorical_problems(self.ranges),
+            *tuning_problems(self.request),
+            *self._timing.problems(),
+        ]
         raise_problems(self, superseding(api, ours), tuning_props_for_path)
 
     def _warn_about_secrets(self) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from ._schema.validate import is_unresolved
+from ._schema.validate import Problem, is_unresolved
 from ._script_mode import encode_categorical
 
 if TYPE_CHECKING:
@@ -148,6 +148,30 @@ class CategoricalRange:
 
 #: A range of any kind.
 ParameterRange = ContinuousRange | IntegerRange | CategoricalRange
+
+
+def categorical_problems(ranges: Sequence[Any]) -> list[Problem]:
+    """Categorical ranges given one string for their values: its characters would be
+    the values searched (``"adam"`` -> ``"a", "d", "a", "m"``)."""
+    problems: list[Problem] = []
+    index = 0
+    for parameter_range in ranges:
+        if not isinstance(parameter_range, CategoricalRange):
+            continue
+        values = parameter_range.values
+        if isinstance(values, str | bytes):
+            problems.append(
+                Problem(
+                    f"HyperParameterTuningJobConfig.ParameterRanges.{CategoricalRange.member}"
+                    f"[{index}].Values",
+                    values,
+                    f"CategoricalRange({parameter_range.name!r}) takes a list of the values "
+                    f"searched ([{values!r}] for one, or ['adam', 'sgd']): one string would "
+                    "be searched character by character",
+                )
+            )
+        index += 1
+    return problems
 
 
 def render_ranges(

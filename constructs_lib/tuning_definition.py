@@ -13,6 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
+from ._keywords import keywords
 from ._schema import load
 from ._schema.validate import Problem
 from ._typecheck import arguments, check_props
@@ -30,6 +31,21 @@ DEFINITION_MEMBERS = frozenset(_SHAPES["HyperParameterTrainingJobDefinition"]["m
 ALGORITHM_MEMBERS = frozenset(_SHAPES["HyperParameterAlgorithmSpecification"]["members"])
 
 
+#: TrainingJob's props a tuning job's training definition does not take, and why.
+NOT_IN_A_DEFINITION = {
+    "keep_alive": "a warm pool keeps a training job's instances for a later job that asks "
+    "for them, and the library offers none to a tuning job's training jobs (set keep_alive "
+    "on a TrainingJob)",
+    "training_job_name": "the tuning job names its training jobs '<tuning job name>-<number>"
+    "-<hash>' (name the tuning job: HyperparameterTuningJob(tuning_job_name=...))",
+    "queue": "a tuning job runs its training jobs itself: queue no tuning job",
+    "completion": "the tuning job's completion says what the deploy waits for "
+    "(HyperparameterTuningJob(completion=...))",
+    "quality_gate": "the tuning job's quality gate judges its best training job "
+    "(HyperparameterTuningJob(quality_gate=...))",
+}
+
+
 class TrainingDefinition:
     """The training jobs a tuning job runs: what a :class:`TrainingJob` takes, with
     the same keyword names, for the members a tuning job's training definition has
@@ -43,6 +59,7 @@ class TrainingDefinition:
         for the tuning job, with exactly the grants it needs.
     """
 
+    @keywords("TrainingDefinition", refused=NOT_IN_A_DEFINITION)
     def __init__(
         self,
         *,

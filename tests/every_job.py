@@ -109,7 +109,8 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
         code=TrainingCode.from_directory(str(FIXTURES / "script"), entry_point="train.py"),
         inputs=[TrainingInput.from_bucket("train", data, "train/")],
         output=TrainingOutput.to_bucket(data, "script/", encryption_key=key),
-        instance_type=InstanceType.of("ml.g5.xlarge"),
+        # (No local NVMe storage: a volume key is taken.)
+        instance_type=InstanceType.of("ml.p3.2xlarge"),
         instance_count=2,
         distribution=Distribution.torch_distributed(),
         hyperparameters={"epochs": 3, "learning-rate": 0.05},

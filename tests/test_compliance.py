@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import Acknowledgment, App, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, App, Duration, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,6 +25,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
+from constructs_lib._cautions import BUCKET_KEY_WARNING_ID
 from sample_app.app import build_app
 from tests.every_job import add_every_job
 from tests.flags import FLAG_SETS
@@ -70,6 +71,7 @@ def test_a_default_job_needs_no_acknowledgment_from_the_user(flags: dict[str, An
     def build(app: App) -> None:
         stack = Stack(app, "User")
         data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        Annotations.of(stack).acknowledge_warning(BUCKET_KEY_WARNING_ID, SSE_S3)
         TrainingJob(
             stack,
             "Train",
@@ -88,6 +90,7 @@ def test_tuning_jobs_need_no_acknowledgment_from_the_user(flags: dict[str, Any])
     def build(app: App) -> None:
         stack = Stack(app, "User")
         data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        Annotations.of(stack).acknowledge_warning(BUCKET_KEY_WARNING_ID, SSE_S3)
         for index, name in enumerate((None, "Fixed-Tuning")):
             HyperparameterTuningJob(
                 stack,
@@ -111,6 +114,7 @@ def test_jobs_sharing_a_role_need_no_acknowledgment_from_the_user(flags: dict[st
     def build(app: App) -> None:
         stack = Stack(app, "User")
         data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        Annotations.of(stack).acknowledge_warning(BUCKET_KEY_WARNING_ID, SSE_S3)
         role = iam.Role(stack, "Shared", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
         for index in range(3):
             TrainingJob(
@@ -123,6 +127,10 @@ def test_jobs_sharing_a_role_need_no_acknowledgment_from_the_user(flags: dict[st
             )
 
     assert findings(build, context=flags) == []
+
+
+#: How a user acknowledges the warning of a bucket imported without its key.
+SSE_S3 = "my-training-data is encrypted with S3-managed keys: no KMS grant is needed"
 
 
 def _compliant_bucket(stack: Stack, construct_id: str, key: kms.IKey) -> s3.Bucket:
@@ -208,6 +216,7 @@ def test_a_registered_and_scheduled_job_needs_no_acknowledgment_from_the_user(
     def build(app: App) -> None:
         stack = Stack(app, "User")
         data = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+        Annotations.of(stack).acknowledge_warning(BUCKET_KEY_WARNING_ID, SSE_S3)
         group = ModelPackageGroup(stack, "Registry")
         job = TrainingJob(
             stack,

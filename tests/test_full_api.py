@@ -110,7 +110,8 @@ class Everything:
             enable_metrics_time_series=True,
             container_entrypoint=["python", "train.py"],
             container_arguments=["--epochs", "3"],
-            instance_type=InstanceType.of("ml.g5.xlarge"),
+            # (No local NVMe storage: a volume key is taken.)
+            instance_type=InstanceType.of("ml.p3.2xlarge"),
             instance_count=2,
             instance_placement=InstancePlacement(
                 enable_multiple_jobs=False,
