@@ -20,7 +20,8 @@ def _alpha(scope: Construct, what: str) -> Any:
     except ImportError:
         raise ImportError(
             f"[{scope.node.path}] {what} needs the package aws-cdk.aws-sagemaker-alpha "
-            "(of your aws-cdk-lib's version): pip install 'constructs-lib[alpha]'"
+            "of your aws-cdk-lib's version (the library's [alpha] extra): pip install "
+            "'aws-cdk.aws-sagemaker-alpha==<aws-cdk-lib version>a0'"
         ) from None
     return alpha
 

@@ -335,7 +335,10 @@ def test_script_mode_and_serving_synthesize_from_the_wheel(report: dict[str, Any
     assert members == {"training": ["serve.py", "train.py"], "repack": ["repack.py"]}
     # Without the optional alpha package, import works and model_data says what to do.
     assert report["alpha_installed"] is False
-    assert "pip install 'constructs-lib[alpha]'" in report["alpha_message"]
+    assert (
+        "pip install 'aws-cdk.aws-sagemaker-alpha==<aws-cdk-lib version>a0'"
+        in (report["alpha_message"])
+    )
 
 
 def test_handler_asset_holds_the_handler_files_and_nothing_else(

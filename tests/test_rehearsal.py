@@ -264,7 +264,9 @@ def test_without_the_local_extra_it_names_it(
     jobs: Jobs, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rehearsal.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ImportError, match=r"pip install 'constructs-lib\[local\]'"):
+    with pytest.raises(
+        ImportError, match=r"its \[local\] extra\): pip install 'sagemaker-training>=5.1,<6'"
+    ):
         run_locally(jobs.good, channels={"train": data})
 
 

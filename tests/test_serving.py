@@ -369,7 +369,7 @@ def test_model_data_without_the_alpha_package_says_which_to_install(
     with pytest.raises(
         ImportError,
         match=r"^\[Bad/Job\] model_data needs the package aws-cdk.aws-sagemaker-alpha .*"
-        r"pip install 'constructs-lib\[alpha\]'$",
+        r"pip install 'aws-cdk.aws-sagemaker-alpha==<aws-cdk-lib version>a0'$",
     ):
         job.model_data  # noqa: B018
 

@@ -349,7 +349,7 @@ def test_without_the_cli_extra_the_command_names_it(
     monkeypatch.setattr(cli, "_missing_extra", lambda: ["rich"])
 
     assert cli.main(["watch", "MlTraining", "--once"]) == 2
-    assert "pip install 'constructs-lib[cli]'" in capsys.readouterr().err
+    assert "pip install 'boto3>=1.35,<2' 'rich>=13.7,<16'" in capsys.readouterr().err
 
 
 def test_python_m_constructs_lib_is_the_command_and_imports_no_cdk() -> None:

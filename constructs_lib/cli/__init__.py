@@ -1,7 +1,7 @@
 """``constructs-lib``, the console command shipped with the library (``python -m
 constructs_lib`` is the same). It needs the ``cli`` extra::
 
-    pip install 'constructs-lib[cli]'
+    pip install 'boto3>=1.35,<2' 'rich>=13.7,<16'    # the library's [cli] extra
     constructs-lib watch MyStack              # the stack's jobs, live, while `cdk deploy` runs
     constructs-lib watch --assembly cdk.out --once
 
@@ -130,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(
             f"constructs-lib {args.command} needs {' and '.join(missing)}, which the "
-            "library does not install by itself: pip install 'constructs-lib[cli]'",
+            "library does not install by itself (its [cli] extra): pip install "
+            "'boto3>=1.35,<2' 'rich>=13.7,<16'",
             file=sys.stderr,
         )
         return 2

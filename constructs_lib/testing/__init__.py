@@ -13,7 +13,7 @@ metrics as SageMaker reads the log, before anything is paid for::
         assert run.metrics["validation:rmse"] < 1.0
         assert (run.model_dir / "model.joblib").exists()
 
-It needs the ``local`` extra (``pip install 'constructs-lib[local]'``) and your
+It needs the ``local`` extra (``pip install 'sagemaker-training>=5.1,<6'``) and your
 framework (scikit-learn, PyTorch...) installed.
 
 A synthesized template churns where the infrastructure does not: asset hashes

@@ -321,7 +321,7 @@ def run_locally(
     if importlib.util.find_spec("sagemaker_training") is None:
         raise ImportError(
             "run_locally runs SageMaker's training toolkit, which the library does not "
-            "install by itself: pip install 'constructs-lib[local]'"
+            "install by itself (its [local] extra): pip install 'sagemaker-training>=5.1,<6'"
         )
     from .._script_mode import CODE_CHANNEL, MODEL_DIR  # noqa: PLC0415
 
