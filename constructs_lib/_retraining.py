@@ -28,7 +28,6 @@ Imported only by an app that schedules with ``register=``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from ._nag import acknowledge, rules, wildcard_findings
 from ._registering import ModelApproval
 from .handler.judge import FAILED, JUDGE, PASSED
 from .handler.kinds import TRAINING, JobKind
+from .handler.properties import named_values
 from .provider import TrainingJobProvider
 from .provider.compliance import acknowledge_state_machine
 from .provider.waiting import CRASHED_RETRY, THROTTLED_RETRY
@@ -128,18 +128,18 @@ def named(
             parameters[kind.definition_path.rstrip(".")]
         )
     member = "StaticHyperParameters" if kind.definition_path else "HyperParameters"
-    if by_job_name and isinstance(definition.get(member), Mapping):
+    values, paths = named_values(by_job_name, named_locations, name)  # as the handler's
+    if values and isinstance(definition.get(member), Mapping):
         hyperparameters = definition[member] = dict(definition[member])
-        for key, parts in by_job_name.items():
-            encoded = json.dumps(f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
-            refer(hyperparameters, key, encoded)
-    for path, parts in named_locations.items():
+        for key, value in values.items():
+            refer(hyperparameters, key, value)
+    for path, value in paths.items():
         keys = path.split(".")
         target = parameters
         for key in keys[:-1]:
             target[key] = dict(target[key])
             target = target[key]
-        refer(target, keys[-1], f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
+        refer(target, keys[-1], value)
     return parameters, names
 
 

@@ -118,23 +118,37 @@ def request_hash(request: Mapping[str, Any]) -> str:
     return TRAINING.request_hash(request)
 
 
+def named_values(by_name: Any, locations: Any, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The values holding the name ``name``: of each hyperparameter of ``by_name``
+    (``Prefix + name + Suffix``, JSON-encoded as the SDK does), and at each path of
+    ``locations`` (``Prefix + name + Suffix``)."""
+
+    def filled(parts: Mapping[str, Any]) -> str:
+        return f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}"
+
+    hyperparameters = {
+        str(key): json.dumps(filled(parts))
+        for key, parts in (by_name.items() if isinstance(by_name, Mapping) else ())
+        if isinstance(parts, Mapping)
+    }
+    paths = {
+        str(path): filled(parts)
+        for path, parts in (locations.items() if isinstance(locations, Mapping) else ())
+        if isinstance(parts, Mapping)
+    }
+    return hyperparameters, paths
+
+
 def fill_in_name(request: dict[str, Any], by_name: Any, name: str, locations: Any = None) -> None:
     """Set ``by_name`` (:data:`BY_JOB_NAME`) in every training (definition) of a
     Create ``request``: ``Prefix + name + Suffix``, JSON-encoded as the SDK does; and
     ``locations`` (:data:`NAMED_LOCATIONS`): ``Prefix + name + Suffix`` at each path.
     Nested members are replaced, not changed: ``request`` may share them."""
-    if isinstance(locations, Mapping):
-        for path, parts in locations.items():
-            if isinstance(parts, Mapping):
-                value = f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}"
-                _replace(request, str(path).split("."), value)
-    if not isinstance(by_name, Mapping) or not by_name:
+    values, paths = named_values(by_name, locations, name)
+    for path, value in paths.items():
+        _replace(request, path.split("."), value)
+    if not values:
         return
-    values = {
-        str(key): json.dumps(f"{parts.get('Prefix', '')}{name}{parts.get('Suffix', '')}")
-        for key, parts in by_name.items()
-        if isinstance(parts, Mapping)
-    }
     definitions = request.get("TrainingJobDefinitions")
     if isinstance(definitions, list):
         targets = [(d, "StaticHyperParameters") for d in definitions if isinstance(d, dict)]
