@@ -30,6 +30,7 @@ from ._serving import REPACK_MODEL_CHANNEL
 from .handler.kinds import TRAINING, TUNING, JobKind
 from .handler.properties import fill_in_name
 from .provider import TrainingJobProvider
+from .provider.waiting import grant_encrypted_start
 
 if TYPE_CHECKING:
     from ._scheduling import ScheduleParts
@@ -284,22 +285,7 @@ def _runs_target(
         registration=registration,
         provider=provider,
     )
-    key = provider.options.encryption_key
-    if key is not None:
-        # Starting an execution encrypts its input with the state machine's key.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:EncryptionContext:aws:states:stateMachineArn": (
-                            machine.state_machine_arn
-                        )
-                    }
-                },
-            )
-        )
+    grant_encrypted_start(role, machine, provider.options.encryption_key)
     return targets.StepFunctionsStartExecution(
         machine,
         input=scheduler.ScheduleTargetInput.from_object(execution_input),

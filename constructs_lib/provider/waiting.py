@@ -20,6 +20,7 @@ from typing import Any
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -95,6 +96,29 @@ def definition(function_arn: str) -> dict[str, Any]:
     }
 
 
+def grant_encrypted_start(
+    caller: iam.IGrantable, state_machine: sfn.IStateMachine, key: kms.IKey | None
+) -> None:
+    """What ``caller`` needs besides ``states:StartExecution`` when ``key`` encrypts the
+    state machine: starting an execution encrypts its input with the key (scoped to
+    that state machine by the key's encryption context)."""
+    if key is None:
+        return
+    caller.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=[key.key_arn],
+            conditions={
+                "StringEquals": {
+                    "kms:EncryptionContext:aws:states:stateMachineArn": (
+                        state_machine.state_machine_arn
+                    )
+                }
+            },
+        )
+    )
+
+
 def waiting_state_machine(
     scope: Construct,
     options: ProviderOptions,
@@ -133,20 +157,6 @@ def waiting_state_machine(
         iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function_arn])
     )
     state_machine.grant_start_execution(caller)
-    if key is not None:
-        # Starting an execution encrypts its input with the key.
-        caller.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:EncryptionContext:aws:states:stateMachineArn": (
-                            state_machine.state_machine_arn
-                        )
-                    }
-                },
-            )
-        )
+    grant_encrypted_start(caller, state_machine, key)
     compliance.acknowledge_state_machine(state_machine, options)
     return state_machine
