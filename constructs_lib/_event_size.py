@@ -47,7 +47,9 @@ def estimated_size(value: Any) -> int:
     return len(text.encode()) + tokens * TOKEN_BYTES
 
 
-def _largest_members(request: Mapping[str, Any]) -> str:
+def _largest_members(request: Any) -> str:
+    if not isinstance(request, Mapping):
+        return ""
     sizes = sorted(((estimated_size(v), k) for k, v in request.items()), reverse=True)[:3]
     return ", ".join(f"{name} {size:,} bytes" for size, name in sizes)
 
@@ -56,21 +58,20 @@ def check_event_size(
     scope: Construct, properties: Mapping[str, Any], *, request_property: str
 ) -> None:
     """Refuse properties an Update's event could not carry; warn of ones no wait can."""
-    size = estimated_size(properties)
-    request = properties.get(request_property)
-    members = _largest_members(request) if isinstance(request, Mapping) else ""
+    text, tokens = _measured(properties)
+    size = len(text.encode()) + tokens * TOKEN_BYTES
     if size > MAX_PROPERTIES_BYTES:
         raise ValueError(
             f"[{scope.node.path}] the job's request: about {size:,} bytes is invalid: "
             f"CloudFormation hands the provider an Update (and a rollback's Update) with "
             f"the old and the new properties in one asynchronous Lambda invocation, of at "
             f"most {carry.EVENT_LIMIT:,} bytes, so a job's properties must stay under "
-            f"{MAX_PROPERTIES_BYTES:,} bytes. The largest members: {members}. Move large "
-            "values into the job's code or an input channel."
+            f"{MAX_PROPERTIES_BYTES:,} bytes. The largest members: "
+            f"{_largest_members(properties.get(request_property))}. Move large values into "
+            "the job's code or an input channel."
         )
-    text, tokens = _measured(properties)
-    archived = len(carry.archive({"ResourceProperties": json.loads(text)}))
-    archived += tokens * TOKEN_BYTES
+    # As the handler archives it (carry.archive), the tokens at what they may come to.
+    archived = len(carry.pack(f'{{"ResourceProperties":{text}}}')) + tokens * TOKEN_BYTES
     if archived > carry.ARCHIVE_BUDGET:
         Annotations.of(scope).add_warning_v2(
             LARGE_REQUEST_WARNING_ID,
@@ -78,5 +79,6 @@ def check_event_size(
             f"the {carry.ARCHIVE_BUDGET:,} the provider's waiting state machine can carry "
             "between polls (Step Functions limits a state to 256 KiB): should its Create "
             "be throttled or its quota be full at deploy, the deploy fails at once, naming "
-            f"the cause, instead of trying again later. The largest members: {members}.",
+            "the cause, instead of trying again later. The largest members: "
+            f"{_largest_members(properties.get(request_property))}.",
         )

@@ -73,10 +73,14 @@ def size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":")).encode())
 
 
+def pack(text: str) -> str:
+    """JSON ``text`` compressed, as text a state can hold."""
+    return base64.b64encode(zlib.compress(text.encode(), 9)).decode("ascii")
+
+
 def archive(properties: Mapping[str, Any]) -> str:
     """``properties`` compressed, as text a state can hold."""
-    packed = zlib.compress(json.dumps(properties, separators=(",", ":")).encode(), 9)
-    return base64.b64encode(packed).decode("ascii")
+    return pack(json.dumps(properties, separators=(",", ":")))
 
 
 def unarchive(text: str) -> dict[str, Any]:
@@ -85,14 +89,17 @@ def unarchive(text: str) -> dict[str, Any]:
     return restored
 
 
+def _archived(event: Mapping[str, Any]) -> str:
+    """The archive of ``event``'s properties: the one it came with (an event's
+    properties never change while it waits: not compressed again at each poll), or
+    made now."""
+    text = event.get(ARCHIVE)
+    return text if isinstance(text, str) else archive(_properties(event))
+
+
 def archived_size(event: Mapping[str, Any]) -> int:
-    """The bytes the archive of ``event``'s properties would take in the state."""
-    return len(archive(_properties(event)))
-
-
-def fits(event: Mapping[str, Any]) -> bool:
-    """Whether ``event``'s properties can travel through the wait, compressed."""
-    return archived_size(event) <= ARCHIVE_BUDGET
+    """The bytes the archive of ``event``'s properties takes in the state."""
+    return len(_archived(event))
 
 
 def _properties(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def carried(event: Mapping[str, Any], *, with_request: bool) -> dict[str, Any]:
         key: value for key, value in properties.items() if key not in REQUEST_PROPERTIES
     }
     if with_request:
-        text = archive(_properties(event))
+        text = _archived(event)
         if len(text) > ARCHIVE_BUDGET:
             raise TooLargeToCarry(len(text))
         kept[ARCHIVE] = text
@@ -119,8 +126,9 @@ def carried(event: Mapping[str, Any], *, with_request: bool) -> dict[str, Any]:
 
 
 def restored(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event a carried one came from, its properties whole again when archived."""
-    whole = {key: value for key, value in event.items() if key != ARCHIVE}
+    """The event a carried one came from, its properties whole again when archived
+    (the archive kept beside them, for the next hand-over)."""
+    whole = dict(event)
     text = event.get(ARCHIVE)
     if isinstance(text, str):
         whole.update(unarchive(text))

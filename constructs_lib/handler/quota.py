@@ -81,8 +81,9 @@ def _quota_full(
         ) from error
     # Only a quota that states its use can be waited for: anything else fails now.
     if quota is not None and _quota_wait(event) > 0:
-        if may_wait and not carry.fits(event):
-            too_large = carry.TooLargeToCarry(carry.archived_size(event))
+        archived = carry.archived_size(event) if may_wait else 0
+        if archived > carry.ARCHIVE_BUDGET:
+            too_large = carry.TooLargeToCarry(archived)
             raise TrainingJobError(
                 f"{kind.create_operation} for {noun} {name} met a full SageMaker quota "
                 f"('{quota_name}', {quota.used} of {quota.limit} in use by other jobs), and "

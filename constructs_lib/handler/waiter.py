@@ -224,9 +224,10 @@ def _go_on(
         why = "its work was deferred to the next poll" if deferred else "it waits for a quota"
         return _give_up(event, state, f"{why}, but {error}", **context)
     payload = {CONTINUATION: {**state, "Event": carried}, WAIT: wait}
-    if carry.size(payload) > carry.STATE_BUDGET:
+    size = carry.size(payload)
+    if size > carry.STATE_BUDGET:
         reason = (
-            f"its state for the next poll takes {carry.size(payload):,} bytes, more than the "
+            f"its state for the next poll takes {size:,} bytes, more than the "
             f"{carry.STATE_BUDGET:,} the waiting state machine can carry"
         )
         return _give_up(event, state, reason, **context)
