@@ -22,6 +22,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._mistakes import located
 from ._schema.validate import is_unresolved
 from .request import TrainingJobProps
 
@@ -69,13 +70,9 @@ def _imported(bucket: s3.IBucket) -> bool:
 def warn_of_buckets_without_keys(scope: Construct, props: TrainingJobProps) -> None:
     """Buckets imported without their key: if one is encrypted with a KMS key of yours,
     the job's role gets no grant on the key and the job fails reading or writing it."""
-    located: list[tuple[str, Any]] = [("output", props.output.location)]
-    located.extend((f"inputs[{i}]", channel.location) for i, channel in enumerate(props.inputs))
-    if props.checkpoint is not None:
-        located.append(("checkpoint", props.checkpoint.location))
     seen: set[int] = set()
-    for prop, location in located:
-        if location is None or location.from_asset:  # the bootstrap bucket: the CDK's
+    for _, prop, location in located(props):
+        if location.from_asset:  # the bootstrap bucket: the CDK's
             continue
         bucket = location.bucket
         if id(bucket) in seen or not _imported(bucket) or bucket.encryption_key is not None:

@@ -16,7 +16,7 @@ from constructs import Construct
 from ._schema.validate import Problem, is_unresolved
 from ._stacks import region_of, resource_region
 from ._suggest import did_you_mean
-from .config import MetricDefinition
+from .config import MetricDefinition, S3Location
 from .image import ImageConfig
 from .request import TrainingJobProps
 
@@ -162,23 +162,29 @@ def warn_of_pip_without_network(scope: Construct, props: TrainingJobProps) -> No
     )
 
 
+def located(props: TrainingJobProps) -> list[tuple[str, str, S3Location]]:
+    """The S3 locations a definition's props name: ``(request member, prop, location)``
+    of the output, each input channel and the checkpoint."""
+    found: list[tuple[str, str, Any]] = [
+        ("OutputDataConfig.S3OutputPath", "output", props.output.location)
+    ]
+    found.extend(
+        (f"InputDataConfig[{index}].DataSource.S3DataSource.S3Uri", f"inputs[{index}]", c.location)
+        for index, c in enumerate(props.inputs)
+    )
+    if props.checkpoint is not None:
+        found.append(("CheckpointConfig.S3Uri", "checkpoint", props.checkpoint.location))
+    return [(path, prop, location) for path, prop, location in found if location is not None]
+
+
 def bucket_region_problems(scope: Construct, props: TrainingJobProps) -> list[Problem]:
     """Buckets of another region than the job's: SageMaker reads and writes S3 in the
     job's region only."""
     stack_region = region_of(scope)
     if is_unresolved(stack_region):
         return []
-    located: list[tuple[str, Any]] = [("OutputDataConfig.S3OutputPath", props.output.location)]
-    located.extend(
-        (f"InputDataConfig[{index}].DataSource.S3DataSource.S3Uri", channel.location)
-        for index, channel in enumerate(props.inputs)
-    )
-    if props.checkpoint is not None:
-        located.append(("CheckpointConfig.S3Uri", props.checkpoint.location))
     problems: list[Problem] = []
-    for path, location in located:
-        if location is None:
-            continue
+    for path, _, location in located(props):
         region = resource_region(location.bucket)
         if region is not None and region != stack_region:
             problems.append(

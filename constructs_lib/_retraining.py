@@ -189,7 +189,6 @@ def run_definition(
     *,
     create: Mapping[str, Any],
     judge_function: str,
-    gate: Sequence[Mapping[str, Any]],
     registration: Registration,
     repack: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
@@ -216,7 +215,13 @@ def run_definition(
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {
                 "FunctionName": judge_function,
-                "Payload": {JUDGE: {"Kind": kind.key, "Name.$": "$.RunName", "Gate": list(gate)}},
+                "Payload": {
+                    JUDGE: {
+                        "Kind": kind.key,
+                        "Name.$": "$.RunName",
+                        "Gate": list(registration.gate),
+                    }
+                },
             },
             "ResultSelector": {
                 "Outcome.$": "$.Payload.Outcome",
@@ -341,9 +346,9 @@ def _register(
             "ResultSelector": {"ModelPackageArn.$": "$.ModelPackageArn"},
             "ResultPath": "$.Registered",
             "Retry": _SAGEMAKER_RETRY[:1],
-            "Next": f"{state}Describe",
+            "Next": f"{state}Approval",
         },
-        f"{state}Describe": {
+        f"{state}Approval": {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:sagemaker:updateModelPackage",
             "Parameters": {
@@ -395,7 +400,9 @@ def runs_state_machine(
     resources = [
         stack.format_arn(service="sagemaker", resource=kind.arn_resource, resource_name=f"{name}-*")
     ]
-    if registration.repack is not None and kind is not TRAINING:
+    # A tuning job's repack is a training job: its actions, on the runs' training jobs.
+    repacks_apart = registration.repack is not None and kind is not TRAINING
+    if repacks_apart:
         resources.append(
             stack.format_arn(
                 service="sagemaker", resource="training-job", resource_name=f"{name}-*"
@@ -409,7 +416,7 @@ def runs_state_machine(
                 "sagemaker:AddTags",
                 *(
                     ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"]
-                    if registration.repack is not None and kind is not TRAINING
+                    if repacks_apart
                     else []
                 ),
             ],

@@ -273,7 +273,6 @@ def _runs_target(
         parts,
         create=create,
         judge_function=provider.handler_function.function_arn,
-        gate=list(registration.gate),
         registration=registration,
         repack=repack_parameters,
     )

@@ -327,18 +327,18 @@ def _container(
     """The version's container: the one given (``job.inference_container(...)``), or the
     training image serving the artifacts (a built-in algorithm, an image of your own).
     ``caller`` names the method in messages."""
-    path = f"{trained.scope.node.path}] {caller}"
+    where = f"[{trained.scope.node.path}] {caller}: container"
     if container is None:
         if trained.spec is not None:
             raise ValueError(
-                f"[{path}: container: None is invalid: the job trains on a "
+                f"{where}: None is invalid: the job trains on a "
                 "framework image, whose model is served by the framework's serving image "
                 "with the serving code: give container=job.inference_container("
                 "entry_point=..., instance_type=...)"
             )
         if trained.image is None or trained.image.image_uri is None:
             raise ValueError(
-                f"[{path}: container: None is invalid: the job runs no image "
+                f"{where}: None is invalid: the job runs no image "
                 "of its own (an algorithm resource or a serverless job): give container="
             )
         return sagemaker.CfnModelPackage.ModelPackageContainerDefinitionProperty(
@@ -347,8 +347,7 @@ def _container(
     environment: Any = container.environment
     if container.image is None:
         raise ValueError(
-            f"[{path}: container: {container!r} is invalid: a model "
-            "package's container names its image"
+            f"{where}: {container!r} is invalid: a model package's container names its image"
         )
     return sagemaker.CfnModelPackage.ModelPackageContainerDefinitionProperty(
         image=container.image,
