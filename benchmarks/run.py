@@ -178,7 +178,7 @@ def promotion_modules_loaded() -> list[str]:
         "TrainingJob(stack, 'J', image=TrainingImage.from_algorithm('kmeans'),\n"
         "    output=TrainingOutput.to_bucket(s3.Bucket(stack, 'B'), 'm/'))\n"
         "print(','.join(m for m in ('aws_cdk.aws_scheduler', 'aws_cdk.aws_sagemaker',\n"
-        "    'constructs_lib._schedule', 'constructs_lib.registry') if m in sys.modules))\n"
+        "    'constructs_lib.schedule._schedule', 'constructs_lib.serving._registry') if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=ENV, check=True, capture_output=True, text=True
@@ -300,9 +300,9 @@ def validation_cost(repetitions: int) -> dict[str, float]:
     from aws_cdk import aws_s3 as s3
 
     from constructs_lib import TrainingImage, TrainingInput, TrainingOutput
-    from constructs_lib._schema.validate import Validator, cross_field_problems
-    from constructs_lib.image import ImageConfig
-    from constructs_lib.request import TrainingJobProps, render_request
+    from constructs_lib._shared.schema.validate import Validator, cross_field_problems
+    from constructs_lib.definition._image import ImageConfig
+    from constructs_lib.definition._request import TrainingJobProps, render_request
 
     stack = Stack(App(), "Validation")
     bucket = s3.Bucket(stack, "Data")

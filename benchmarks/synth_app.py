@@ -34,12 +34,7 @@ def build(jobs: int, shared_role: bool = False, anchor: bool = False, tuning: bo
         _tuning(stack, bucket, jobs)
         return app
     # Imported here: the bare app must not pay for importing the library.
-    from constructs_lib import (
-        TrainingImage,
-        TrainingInput,
-        TrainingJob,
-        TrainingOutput,
-    )
+    from constructs_lib import TrainingImage, TrainingInput, TrainingJob, TrainingOutput
 
     role = (
         iam.Role(stack, "Shared", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))

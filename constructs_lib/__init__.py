@@ -7,63 +7,64 @@ AWS CDK.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._shared.exports import lazy
 
 #: The release; the package's only version source (pyproject.toml reads it).
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from ._registering import ModelApproval
-    from .code import TrainingCode
-    from .completion import Completion, CompletionMode
-    from .config import (
+    from .core import Completion, CompletionMode, MetricThreshold
+    from .definition import (
         Checkpoint,
+        CompressionType,
         DebugCollection,
         DebugHookConfig,
+        Distribution,
         ExperimentConfig,
+        FileSystemAccessMode,
+        FileSystemType,
+        ImageConfig,
+        InputMode,
         InstanceGroup,
         InstancePlacement,
+        InstanceType,
         MetricDefinition,
         MlflowConfig,
         ModelPackageConfig,
+        OutputCompression,
         PlacementSpecification,
         ProfilerConfig,
+        RecordWrapper,
         RuleConfiguration,
+        S3DataDistribution,
+        S3DataType,
         S3Location,
         ServerlessJobConfig,
         ServerlessJobType,
         TensorBoardOutput,
-    )
-    from .data import (
-        CompressionType,
-        FileSystemAccessMode,
-        FileSystemType,
-        InputMode,
-        OutputCompression,
-        RecordWrapper,
-        S3DataDistribution,
-        S3DataType,
+        TrainingCode,
+        TrainingImage,
         TrainingInput,
+        TrainingJobProps,
         TrainingOutput,
+        render_request,
     )
-    from .distribution import Distribution
-    from .image import ImageConfig, TrainingImage
-    from .instance_type import InstanceType
     from .provider import TrainingJobProvider
-    from .quality_gate import MetricThreshold
-    from .registry import IModelPackageGroup, ModelPackageGroup, RegisteredModel
-    from .request import TrainingJobProps, render_request
-    from .training_job import ITrainingJob, TrainingJob
-    from .training_queue import FairShare, ITrainingQueue, TrainingQueue
-    from .tuning import HyperparameterTuningJob, IHyperparameterTuningJob, TrainingDefinition
-    from .tuning_config import (
+    from .queueing import FairShare, ITrainingQueue, TrainingQueue
+    from .serving import IModelPackageGroup, ModelApproval, ModelPackageGroup, RegisteredModel
+    from .training import ITrainingJob, TrainingJob
+    from .tuning import (
         CategoricalRange,
         ContinuousRange,
         HyperbandConfig,
+        HyperparameterTuningJob,
+        IHyperparameterTuningJob,
         IntegerRange,
         ParameterRange,
         ScalingType,
+        TrainingDefinition,
         TuningObjective,
         TuningStrategy,
         WarmStart,
@@ -72,65 +73,65 @@ if TYPE_CHECKING:
 
 #: Where each public name lives (what ``__getattr__`` imports on first use).
 _EXPORTS = {
-    "TrainingCode": ".code",
-    "Completion": ".completion",
-    "CompletionMode": ".completion",
-    "Checkpoint": ".config",
-    "DebugCollection": ".config",
-    "DebugHookConfig": ".config",
-    "ExperimentConfig": ".config",
-    "InstanceGroup": ".config",
-    "InstancePlacement": ".config",
-    "MetricDefinition": ".config",
-    "MlflowConfig": ".config",
-    "ModelPackageConfig": ".config",
-    "PlacementSpecification": ".config",
-    "ProfilerConfig": ".config",
-    "RuleConfiguration": ".config",
-    "S3Location": ".config",
-    "ServerlessJobConfig": ".config",
-    "ServerlessJobType": ".config",
-    "TensorBoardOutput": ".config",
-    "CompressionType": ".data",
-    "FileSystemAccessMode": ".data",
-    "FileSystemType": ".data",
-    "InputMode": ".data",
-    "OutputCompression": ".data",
-    "RecordWrapper": ".data",
-    "S3DataDistribution": ".data",
-    "S3DataType": ".data",
-    "MetricThreshold": ".quality_gate",
-    "ModelApproval": "._registering",
-    "IModelPackageGroup": ".registry",
-    "ModelPackageGroup": ".registry",
-    "RegisteredModel": ".registry",
-    "TrainingInput": ".data",
-    "TrainingOutput": ".data",
-    "Distribution": ".distribution",
-    "ImageConfig": ".image",
-    "TrainingImage": ".image",
-    "InstanceType": ".instance_type",
+    "TrainingCode": ".definition",
+    "Completion": ".core",
+    "CompletionMode": ".core",
+    "Checkpoint": ".definition",
+    "DebugCollection": ".definition",
+    "DebugHookConfig": ".definition",
+    "ExperimentConfig": ".definition",
+    "InstanceGroup": ".definition",
+    "InstancePlacement": ".definition",
+    "MetricDefinition": ".definition",
+    "MlflowConfig": ".definition",
+    "ModelPackageConfig": ".definition",
+    "PlacementSpecification": ".definition",
+    "ProfilerConfig": ".definition",
+    "RuleConfiguration": ".definition",
+    "S3Location": ".definition",
+    "ServerlessJobConfig": ".definition",
+    "ServerlessJobType": ".definition",
+    "TensorBoardOutput": ".definition",
+    "CompressionType": ".definition",
+    "FileSystemAccessMode": ".definition",
+    "FileSystemType": ".definition",
+    "InputMode": ".definition",
+    "OutputCompression": ".definition",
+    "RecordWrapper": ".definition",
+    "S3DataDistribution": ".definition",
+    "S3DataType": ".definition",
+    "MetricThreshold": ".core",
+    "ModelApproval": ".serving",
+    "IModelPackageGroup": ".serving",
+    "ModelPackageGroup": ".serving",
+    "RegisteredModel": ".serving",
+    "TrainingInput": ".definition",
+    "TrainingOutput": ".definition",
+    "Distribution": ".definition",
+    "ImageConfig": ".definition",
+    "TrainingImage": ".definition",
+    "InstanceType": ".definition",
     "TrainingJobProvider": ".provider",
-    "TrainingJobProps": ".request",
-    "render_request": ".request",
-    "ITrainingJob": ".training_job",
-    "TrainingJob": ".training_job",
-    "FairShare": ".training_queue",
-    "ITrainingQueue": ".training_queue",
-    "TrainingQueue": ".training_queue",
+    "TrainingJobProps": ".definition",
+    "render_request": ".definition",
+    "ITrainingJob": ".training",
+    "TrainingJob": ".training",
+    "FairShare": ".queueing",
+    "ITrainingQueue": ".queueing",
+    "TrainingQueue": ".queueing",
     "HyperparameterTuningJob": ".tuning",
     "IHyperparameterTuningJob": ".tuning",
     "TrainingDefinition": ".tuning",
-    "CategoricalRange": ".tuning_config",
-    "ContinuousRange": ".tuning_config",
-    "HyperbandConfig": ".tuning_config",
-    "IntegerRange": ".tuning_config",
-    "ParameterRange": ".tuning_config",
-    "ScalingType": ".tuning_config",
-    "TuningObjective": ".tuning_config",
-    "TuningStrategy": ".tuning_config",
-    "WarmStart": ".tuning_config",
-    "WarmStartType": ".tuning_config",
+    "CategoricalRange": ".tuning",
+    "ContinuousRange": ".tuning",
+    "HyperbandConfig": ".tuning",
+    "IntegerRange": ".tuning",
+    "ParameterRange": ".tuning",
+    "ScalingType": ".tuning",
+    "TuningObjective": ".tuning",
+    "TuningStrategy": ".tuning",
+    "WarmStart": ".tuning",
+    "WarmStartType": ".tuning",
 }
 
 __all__ = [
@@ -196,14 +197,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy(__name__, _EXPORTS, __all__)

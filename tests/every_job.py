@@ -36,7 +36,7 @@ from constructs_lib import (
     TrainingQueue,
     TuningObjective,
 )
-from constructs_lib._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
+from constructs_lib.definition._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The construct ids of the jobs :func:`add_every_job` adds.

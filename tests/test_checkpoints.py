@@ -27,7 +27,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib._job import SHARED_CHECKPOINT_WARNING_ID
+from constructs_lib.core._job import SHARED_CHECKPOINT_WARNING_ID
 from constructs_lib.handler.properties import NAMED_LOCATIONS, REQUEST, TUNING_REQUEST
 from constructs_lib.testing import warnings
 from tests.cloudformation import Engine

@@ -25,7 +25,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib._cautions import BUCKET_KEY_WARNING_ID
+from constructs_lib.definition._cautions import BUCKET_KEY_WARNING_ID
 from sample_app.app import build_app
 from tests.every_job import add_every_job
 from tests.flags import FLAG_SETS

@@ -25,7 +25,7 @@ import pytest
 from trove_classifiers import classifiers as known_classifiers
 
 import constructs_lib
-from constructs_lib import _algorithms as algorithms
+from constructs_lib.definition import _algorithms as algorithms
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -131,7 +131,7 @@ def test_wheel_holds_every_data_file_of_the_package(wheel: Path) -> None:
     # anything added later) is read at run time or declares something: all ship.
     tracked = _run(["git", "ls-files", "constructs_lib"], cwd=ROOT).stdout.split()
     data = {path for path in tracked if not path.endswith(".py")}
-    assert {"constructs_lib/py.typed", "constructs_lib/_algorithms/builtin_algorithms.json"} <= data
+    assert {"constructs_lib/py.typed", "constructs_lib/definition/_algorithms/builtin_algorithms.json"} <= data
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     assert data - shipped == set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from constructs_lib._algorithms import frameworks, load_frameworks
+from constructs_lib.definition._algorithms import frameworks, load_frameworks
 from tests import toolkit
 
 #: Every case in the first region, and in one of the others in turn.

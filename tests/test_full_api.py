@@ -42,7 +42,7 @@ from constructs_lib import (
     TrainingJob,
     TrainingOutput,
 )
-from constructs_lib.training_job import SECRET_WARNING_ID
+from constructs_lib.training._training_job import SECRET_WARNING_ID
 from tests.deliver import deliver
 from tests.iam import role_statements
 

@@ -27,7 +27,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib._schema import generate, load
+from constructs_lib._shared.schema import generate, load
 from constructs_lib.handler.kinds import TRAINING, TUNING
 from constructs_lib.handler.properties import NAME_PREFIX, QUEUE
 from tests.deliver import concretize
@@ -46,10 +46,10 @@ PLACEMENT = {
 def test_the_shipped_model_is_the_generators() -> None:
     """Regenerated from the botocore the library validates with: unchanged."""
     shipped = generate.handler_model_file()
-    assert shipped.exists(), "run python -m constructs_lib._schema.generate"
+    assert shipped.exists(), "run python -m constructs_lib._shared.schema.generate"
     assert gzip.decompress(shipped.read_bytes()) == gzip.decompress(
         generate.render_handler_model()
-    ), "the handler's model is stale: run python -m constructs_lib._schema.generate"
+    ), "the handler's model is stale: run python -m constructs_lib._shared.schema.generate"
 
 
 def test_the_shipped_model_and_the_synth_schema_come_from_one_botocore() -> None:

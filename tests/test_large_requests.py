@@ -21,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from botocore.model import Shape
 
 from constructs_lib import TrainingImage, TrainingJob, TrainingOutput
-from constructs_lib._event_size import (
+from constructs_lib.core._event_size import (
     LARGE_REQUEST_WARNING_ID,
     MAX_PROPERTIES_BYTES,
     check_event_size,

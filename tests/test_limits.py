@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import TrainingImage, TrainingInput, TrainingJob, TrainingOutput
-from constructs_lib._limits import MANAGED_POLICIES_CONTEXT
+from constructs_lib.security._limits import MANAGED_POLICIES_CONTEXT
 from tests.flags import FLAG_SETS
 
 

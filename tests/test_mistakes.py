@@ -27,7 +27,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib.tuning import RUNTIME_WARNING_ID
+from constructs_lib.tuning._tuning_job import RUNTIME_WARNING_ID
 
 ENV = Environment(account="123456789012", region="eu-west-1")
 

@@ -33,7 +33,8 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib._cautions import (
+from constructs_lib._shared.suggest import did_you_mean
+from constructs_lib.definition._cautions import (
     BUCKET_KEY_WARNING_ID,
     HOSTS_WARNING_ID,
     IMMUTABLE_ROLE_WARNING_ID,
@@ -41,7 +42,6 @@ from constructs_lib._cautions import (
     SERVING_PROCESSOR_WARNING_ID,
     schedule_interval,
 )
-from constructs_lib._suggest import did_you_mean
 from constructs_lib.testing import warnings
 
 EAST = Environment(account="123456789012", region="us-east-1")

@@ -29,8 +29,8 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
-from constructs_lib.training_job import (
+from constructs_lib.definition._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
+from constructs_lib.training._training_job import (
     PUBLIC_SUBNETS_WARNING_ID,
     UNFINISHED_ARTIFACTS_WARNING_ID,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from constructs_lib._schema import load
-from constructs_lib._tuning_request import api_member_paths, tuning_props_for_path
-from constructs_lib.request import PROPS_FOR_MEMBER
+from constructs_lib._shared.schema import load
+from constructs_lib.definition._request import PROPS_FOR_MEMBER
+from constructs_lib.tuning._request import api_member_paths, tuning_props_for_path
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 ROWS = dict(re.findall(r"^\| `(\w+)` \| (.+?) \|", README, flags=re.M))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from constructs_lib._algorithms.frameworks import versions_table
+from constructs_lib.definition._algorithms.frameworks import versions_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -16,6 +16,6 @@ def test_the_framework_table_is_the_shipped_ones() -> None:
     )
     assert table == versions_table(), (
         "README's framework table is out of date: replace it with the output of "
-        "python -c 'from constructs_lib._algorithms.frameworks import versions_table; "
+        "python -c 'from constructs_lib.definition._algorithms.frameworks import versions_table; "
         "print(versions_table())'"
     )

@@ -9,10 +9,10 @@ import pytest
 from aws_cdk import Aws, Token
 
 from constructs_lib import TrainingJob
-from constructs_lib._schema import SCHEMA_FILE, generate, load
-from constructs_lib._schema.validate import Validator, is_unresolved
-from constructs_lib.config import ServerlessJobType
-from constructs_lib.data import (
+from constructs_lib._shared.schema import SCHEMA_FILE, generate, load
+from constructs_lib._shared.schema.validate import Validator, is_unresolved
+from constructs_lib.definition._config import ServerlessJobType
+from constructs_lib.definition._data import (
     CompressionType,
     FileSystemAccessMode,
     FileSystemType,
@@ -22,7 +22,7 @@ from constructs_lib.data import (
     S3DataDistribution,
     S3DataType,
 )
-from constructs_lib.request import ESCAPE_HATCH_ONLY, PROP_FOR_PATH, PROPS_FOR_MEMBER
+from constructs_lib.definition._request import ESCAPE_HATCH_ONLY, PROP_FOR_PATH, PROPS_FOR_MEMBER
 
 # Real CDK tokens, as they appear in a request before synthesis.
 TOKEN_STRING = Aws.ACCOUNT_ID
@@ -31,7 +31,7 @@ TOKEN_NUMBER = Token.as_number(Aws.ACCOUNT_ID)
 
 def test_committed_schema_matches_botocore() -> None:
     """Fails when the installed botocore's model moved on: run
-    ``python -m constructs_lib._schema.generate`` and commit the result."""
+    ``python -m constructs_lib._shared.schema.generate`` and commit the result."""
     assert generate.render() == SCHEMA_FILE.read_text()
 
 

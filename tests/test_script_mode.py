@@ -29,7 +29,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib._algorithms import load_frameworks
+from constructs_lib.definition._algorithms import load_frameworks
 from tests import toolkit
 from tests.iam import role_statements
 

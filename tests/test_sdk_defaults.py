@@ -27,7 +27,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib.config import (
+from constructs_lib.definition._config import (
     DebugCollection,
     DebugHookConfig,
     ProfilerConfig,

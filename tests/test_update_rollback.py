@@ -20,13 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 
-from constructs_lib import (
-    Completion,
-    TrainingImage,
-    TrainingInput,
-    TrainingJob,
-    TrainingOutput,
-)
+from constructs_lib import Completion, TrainingImage, TrainingInput, TrainingJob, TrainingOutput
 from constructs_lib.handler.properties import REPLACES_TAG
 from tests.cloudformation import Engine
 from tests.fakes import EPOCH, FakeSageMaker, Plan

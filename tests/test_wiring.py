@@ -24,7 +24,7 @@ from constructs_lib import (
     TrainingOutput,
 )
 from constructs_lib.testing import TemplateSnapshotExtension, normalize_template
-from constructs_lib.training_job import NO_S3_ROUTE_WARNING_ID
+from constructs_lib.training._training_job import NO_S3_ROUTE_WARNING_ID
 from tests.iam import role_statements
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -17,10 +17,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
-from .._limits import IamLimits, watch_template_size
-from .._stacks import stack_of
+from .._shared.stacks import stack_of
 from ..handler.kinds import TRAINING, TUNING, JobKind
 from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
+from ..security._limits import IamLimits, watch_template_size
 from . import compliance
 from .execution import execution_policy
 from .functions import Functions

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._nag import acknowledge, acknowledge_guard, rules, skip_checkov
+from ..security._nag import acknowledge, acknowledge_guard, rules, skip_checkov
 from .options import ProviderOptions
 
 _COMPLIANCE_PACKS = ("NIST.800.53.R5", "HIPAA.Security")

@@ -6,7 +6,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .._nag import acknowledge, wildcard_findings
+from ..security._nag import acknowledge, wildcard_findings
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRAINING_LOG_ACTIONS = (

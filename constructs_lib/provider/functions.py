@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .._nag import KMS_ENCRYPT_DECRYPT, acknowledge, acknowledge_guard, skip_checkov
+from ..security._nag import KMS_ENCRYPT_DECRYPT, acknowledge, acknowledge_guard, skip_checkov
 from . import compliance
 from .network import Network
 from .options import SIGNAL_CONCURRENCY, ProviderOptions

@@ -12,7 +12,7 @@ from aws_cdk import Annotations, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IValidation
 
-from .._network import selected_subnet_ids
+from ..security._network import selected_subnet_ids
 from .options import ProviderOptions
 
 #: What the provider's functions call, as interface endpoint service names (S3 may be

@@ -13,8 +13,8 @@ import jsii
 from aws_cdk import ArnFormat, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 
-from .._nag import acknowledge, add_statement, wildcard_findings
-from ..training_queue import JOB_ACTIONS, SUBMIT_ACTIONS
+from ..queueing._queue import JOB_ACTIONS, SUBMIT_ACTIONS
+from ..security._nag import acknowledge, add_statement, wildcard_findings
 
 #: The actions the provider performs on the training jobs of its stack.
 TRAINING_JOB_ACTIONS = [

@@ -36,8 +36,8 @@ from ._tree import write_tree
 if TYPE_CHECKING:
     from aws_cdk import Duration
 
-    from ..training_job import TrainingJob
-    from ..tuning import HyperparameterTuningJob
+    from ..training._training_job import TrainingJob
+    from ..tuning._tuning_job import HyperparameterTuningJob
 
 #: What SageMaker would run: the training toolkit's entry point in the containers.
 _TRAIN = "from sagemaker_training import trainer; trainer.train()"
@@ -111,8 +111,8 @@ class _Rehearsal:
     def __init__(self, job: Any) -> None:
         from aws_cdk import Stack  # noqa: PLC0415 - the testing helpers import light
 
-        from ..training_job import TrainingJob  # noqa: PLC0415
-        from ..tuning import HyperparameterTuningJob  # noqa: PLC0415
+        from ..training._training_job import TrainingJob  # noqa: PLC0415
+        from ..tuning._tuning_job import HyperparameterTuningJob  # noqa: PLC0415
 
         self.path = job.node.path
         #: What the handler fills in from the job's name (sagemaker_job_name ...).
@@ -161,7 +161,7 @@ class _Rehearsal:
     def hyperparameters(self, given: Mapping[str, Any] | None) -> dict[str, str]:
         """The job's encoded hyperparameters, with ``given`` values (a tuning job: one
         per tuned range, as SageMaker passes the values it chose)."""
-        from .._script_mode import encode  # noqa: PLC0415
+        from ..definition._script_mode import encode  # noqa: PLC0415
 
         key = "StaticHyperParameters" if self.tuning else "HyperParameters"
         values: dict[str, Any] = dict(self.definition.get(key) or {})
@@ -195,7 +195,7 @@ class _Rehearsal:
         return values
 
     def _tuned(self, name: str, value: Any) -> str:
-        from .._script_mode import encode, encode_categorical  # noqa: PLC0415
+        from ..definition._script_mode import encode, encode_categorical  # noqa: PLC0415
 
         kind, spec = self.ranges[name]
         if kind == "CategoricalParameterRanges":
@@ -225,7 +225,7 @@ class _Rehearsal:
 
     def channels(self, given: Mapping[str, str | os.PathLike[str]]) -> dict[str, Path]:
         """The job's channels' data, each channel's local directory or file."""
-        from .._script_mode import CODE_CHANNEL  # noqa: PLC0415
+        from ..definition._script_mode import CODE_CHANNEL  # noqa: PLC0415
 
         names = [
             str(c["ChannelName"])
@@ -323,7 +323,7 @@ def run_locally(
             "run_locally runs SageMaker's training toolkit, which the library does not "
             "install by itself (its [local] extra): pip install 'sagemaker-training>=5.1,<6'"
         )
-    from .._script_mode import CODE_CHANNEL, MODEL_DIR  # noqa: PLC0415
+    from ..definition._script_mode import CODE_CHANNEL, MODEL_DIR  # noqa: PLC0415
 
     rehearsal = _Rehearsal(job)
     values = rehearsal.hyperparameters(hyperparameters)

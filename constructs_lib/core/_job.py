@@ -1,0 +1,444 @@
+"""The job core: what every kind of job construct (TrainingJob,
+HyperparameterTuningJob) builds alike around its rendered request — the execution
+role, the custom resource served by the stack's one provider, the completion mode's
+wiring (wait condition, state-change rule, result resource), state-change rules and
+how validation problems are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import (
+    Annotations,
+    CfnWaitCondition,
+    CustomResource,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .._shared.schema.validate import Problem
+from ..definition import _cautions, _mistakes, _script_mode
+from ..definition._code import CodeConfig
+from ..definition._data import TrainingInput
+from ..definition._image import ImageConfig
+from ..definition._request import TrainingJobProps, instance_types
+from ..handler import properties as cr_props
+from ..handler.kinds import JobKind
+from ..provider import TrainingJobProvider
+from ..security._compact import share as share_grants
+from ..security._nag import acknowledge, rules
+from ..security._network import job_security_groups, job_vpc_config
+from ..security._principal import POLICY_NAME, InlinePolicyPrincipal
+from ._completion import Completion, CompletionMode
+from ._event_size import check_event_size
+from ._grants import grant_execution_role
+from ._timing import SECONDS, Timing
+from ._wait_condition import wait_for_state_change, wait_key
+
+SHARED_CHECKPOINT_WARNING_ID = "constructs-lib:shared-checkpoint"
+#: 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
+MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
+
+
+@dataclass(frozen=True)
+class BoundDefinition:
+    """A training definition's parts bound to its job: image, code, channels, network,
+    and the hyperparameters as the request carries them."""
+
+    image: ImageConfig | None
+    inputs: list[TrainingInput]
+    connections: ec2.Connections
+    subnet_ids: list[str]
+    vpc_config: dict[str, Any] | None
+    code: CodeConfig | None
+    hyperparameters: dict[str, str] | None
+    problems: list[Problem]
+    """What is wrong with the code, its distribution or the hyperparameters."""
+    by_job_name: dict[str, dict[str, str]]
+    """Hyperparameters the handler fills in from the job's name (see
+    ``_script_mode.by_job_name``)."""
+    named_locations: dict[str, dict[str, str]]
+    """Request members the handler fills in from the job's name: its own checkpoint
+    folder (``handler.properties.NAMED_LOCATIONS``)."""
+
+
+def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
+    """The library's tag limit (SageMaker's 50 less its own)."""
+    tags = request.get("Tags")
+    if isinstance(tags, list) and len(tags) > MAX_TAGS:
+        return [
+            Problem(
+                "Tags",
+                len(tags),
+                f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library "
+                f"adds {len(cr_props.LIBRARY_TAGS)} to recognise its jobs)",
+            )
+        ]
+    return []
+
+
+def state_change_rule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    kind: JobKind,
+    job_name: str,
+    target: events.IRuleTarget | None,
+    statuses: Sequence[str] | None,
+    description: str | None,
+    rule_name: str | None,
+    names: Any = None,
+) -> events.Rule:
+    """An EventBridge rule for the state-change events of one job of ``kind``.
+
+    :param names: what the rule matches by name; default: exactly ``job_name`` (e.g.
+        a job's own rules also match its scheduled runs' prefix).
+    """
+    detail: dict[str, Any] = {kind.name_field: names if names is not None else [job_name]}
+    if statuses:
+        detail[kind.status_field] = list(statuses)
+    rule = events.Rule(
+        scope,
+        construct_id,
+        description=description or f"State changes of {kind.noun.lower()} {scope.node.path}",
+        rule_name=rule_name,
+        event_pattern=events.EventPattern(
+            source=["aws.sagemaker"], detail_type=[kind.detail_type], detail=detail
+        ),
+    )
+    if target is not None:
+        rule.add_target(target)
+    return rule
+
+
+def derived_job_arn(scope: Construct, kind: JobKind, name: str) -> str:
+    """The ARN of job ``name`` of ``kind`` in ``scope``'s account and region (SageMaker
+    ARNs carry the name in lower case)."""
+    resource_name = name if Token.is_unresolved(name) else name.lower()
+    return Stack.of(scope).format_arn(
+        service="sagemaker", resource=kind.arn_resource, resource_name=resource_name
+    )
+
+
+def removal_policy_name(scope: Construct, policy: RemovalPolicy, kind: JobKind) -> str:
+    if policy in (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
+        return "retain"
+    if policy == RemovalPolicy.DESTROY:
+        return "destroy"
+    raise ValueError(
+        f"[{scope.node.path}] removal_policy: {policy!r} is invalid: a "
+        f"{kind.noun.lower()} supports RETAIN or DESTROY (no SNAPSHOT)"
+    )
+
+
+def describe_problem(problem: Problem, props_for_path: Callable[[str], str]) -> str:
+    where = f"{problem.path} ({props_for_path(problem.path)})"
+    shown = "(missing)" if problem.value is None else repr(problem.value)
+    if len(shown) > 200:
+        shown = shown[:197] + "..."
+    return f"{where}: {shown} is invalid: {problem.rule}"
+
+
+def superseding(api: Sequence[Problem], ours: Sequence[Problem]) -> list[Problem]:
+    """The API's problems and the library's, where a rule of the library for a member
+    (e.g. at least 1 instance, at most 46 tags) replaces the API's looser one for the
+    same member: one mistake, one message."""
+    mine = {problem.path for problem in ours}
+    return [problem for problem in api if problem.path not in mine] + list(ours)
+
+
+def raise_problems(
+    scope: Construct, problems: Sequence[Problem], props_for_path: Callable[[str], str]
+) -> None:
+    """Fail synthesis naming the construct, each member with its prop, the value
+    and the rule."""
+    if not problems:
+        return
+    details = "\n".join(f"  - {describe_problem(p, props_for_path)}" for p in problems)
+    first = describe_problem(problems[0], props_for_path)
+    more = f" ({len(problems)} problems)\n{details}" if len(problems) > 1 else ""
+    raise ValueError(f"[{scope.node.path}] {first}{more}")
+
+
+class JobCore:
+    """The parts of a job construct that do not depend on its kind.
+
+    Built in two steps: the role first (the request needs its ARN), then
+    :meth:`create_resource` with the rendered request.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        kind: JobKind,
+        *,
+        role: iam.IRole | None,
+        completion: Completion | None,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        self.scope = scope
+        self.kind = kind
+        self.removal = removal_policy_name(scope, removal_policy, kind)
+        self.completion = completion or Completion.wait()
+        self.principal: iam.IPrincipal | None = None
+        self.owned_role: iam.Role | None = None
+        if role is None:
+            # The job's grants are an inline policy of its own role: no separate
+            # policy resource, so a job with its own role costs two resources.
+            grants = iam.PolicyDocument()
+            owned = iam.Role(
+                scope,
+                "ExecutionRole",
+                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                description=f"SageMaker execution role of {kind.noun.lower()} {scope.node.path}",
+                inline_policies={POLICY_NAME: grants},
+            )
+            self.role: iam.IRole = owned
+            self.owned_role = owned
+            self.principal = InlinePolicyPrincipal(owned, grants)
+            acknowledge(
+                owned,
+                rules("IAMNoInlinePolicy", packs=("NIST.800.53.R5", "HIPAA.Security")),
+                "The execution role's grants live in its own inline policy, scoped to "
+                "this job's data, keys and image; a shared managed policy would widen them.",
+            )
+        else:
+            self.role = role
+            share_grants(role)
+            _cautions.warn_of_immutable_role(scope, role)
+        self._provider: TrainingJobProvider | None = None
+        self.resource: CustomResource | None = None
+        #: Where the completed job's attributes come from.
+        self.results: CustomResource | None = None
+        self.wait_condition: CfnWaitCondition | None = None
+
+    @property
+    def provider(self) -> TrainingJobProvider:
+        """The stack's provider, found or created on first use (after the job's
+        request validated: a job that fails validation leaves no provider behind)."""
+        if self._provider is None:
+            self._provider = TrainingJobProvider.of(self.scope)
+        return self._provider
+
+    def bind_definition(self, props: TrainingJobProps, *, instances: int) -> BoundDefinition:
+        """Bind the image and channels to the job, and build its network: the security
+        groups (one created for it unless given) and the ``VpcConfig``; with code,
+        encode the hyperparameters for the framework container."""
+        scope = self.scope
+        types = instance_types(props)
+        distribution = props.distribution
+        image = (
+            props.image._bind_to_job(
+                scope,
+                instance_types=types,
+                smdistributed=distribution is not None and distribution.smdistributed,
+            )
+            if props.image is not None
+            else None
+        )
+        code = props.code.bind(scope) if props.code is not None else None
+        hyperparameters, problems = _script_mode.hyperparameters(
+            user=props.hyperparameters,
+            code=code,
+            distribution=distribution,
+            image=image,
+            region=Stack.of(scope).region,
+            instance_types=types,
+            instance_count=instances,
+            network_isolation=bool(props.network_isolation),
+        )
+        static, by_job_name = _script_mode.by_job_name(
+            code=code,
+            image=image,
+            distribution=distribution,
+            user=props.hyperparameters,
+            output_uri=lambda: props.output.s3_uri,
+        )
+        if static and hyperparameters is not None:
+            hyperparameters = dict(sorted({**hyperparameters, **static}.items()))
+        problems.extend(_script_mode.count_problems(hyperparameters, by_job_name))
+        problems.extend(_mistakes.definition_problems(scope, props))
+        _mistakes.warn_of_pip_without_network(scope, props)
+        framework = image.framework.framework if image is not None and image.framework else None
+        _cautions.warn_of_hosts_without_distribution(scope, props, instances, framework)
+        _cautions.warn_of_buckets_without_keys(scope, props)
+        inputs = [channel.bind(scope) for channel in props.inputs]
+        if code is not None and props.network_isolation:
+            if any(c.channel_name == _script_mode.CODE_CHANNEL for c in inputs):
+                problems.append(
+                    Problem(
+                        "InputDataConfig",
+                        _script_mode.CODE_CHANNEL,
+                        "a channel named 'code' brings the code to a job without network "
+                        "access: name your channel otherwise",
+                    )
+                )
+            inputs.append(_script_mode.code_channel(code))
+        connections = ec2.Connections(
+            security_groups=job_security_groups(
+                scope,
+                vpc=props.vpc,
+                vpc_subnets=props.vpc_subnets,
+                security_groups=props.security_groups,
+                instances=instances,
+                noun=self.kind.noun,
+            )
+        )
+        subnet_ids: list[str] = []
+        vpc_config = None
+        if props.vpc is not None:
+            vpc_config, subnet_ids = job_vpc_config(
+                scope,
+                vpc=props.vpc,
+                vpc_subnets=props.vpc_subnets,
+                security_groups=connections.security_groups,
+            )
+        return BoundDefinition(
+            image,
+            inputs,
+            connections,
+            subnet_ids,
+            vpc_config,
+            code,
+            hyperparameters,
+            problems,
+            by_job_name,
+            self._named_locations(props),
+        )
+
+    def _named_locations(self, props: TrainingJobProps) -> dict[str, dict[str, str]]:
+        """The checkpoint folder of each job (a warning when the checkpoint is shared)."""
+        if props.checkpoint is None:
+            return {}
+        location = props.checkpoint.named_location()
+        if location is None:
+            Annotations.of(self.scope).add_warning_v2(
+                SHARED_CHECKPOINT_WARNING_ID,
+                "checkpoint: shared=True: every job of this construct (each retraining, "
+                "each scheduled run) syncs the same checkpoints, so a new job resumes the "
+                "last one's, and a job whose hyperparameters or data changed continues a "
+                "model trained with the old ones. Leave shared unset to give each job a "
+                "folder of its own.",
+            )
+            return {}
+        return {f"{self.kind.definition_path}CheckpointConfig.S3Uri": location}
+
+    def grant_definition(
+        self, grantee: iam.IGrantable, props: TrainingJobProps, bound: BoundDefinition
+    ) -> None:
+        """The execution role's grants: the stack's shared execution policy (what every
+        job needs alike), and what this job's definition names."""
+        self.role.add_managed_policy(self.provider.execution_policy)
+        grant_execution_role(
+            self.scope,
+            grantee,
+            props,
+            image=bound.image,
+            code=bound.code,
+            inputs=bound.inputs,
+            subnet_ids=bound.subnet_ids,
+            security_groups=bound.connections.security_groups,
+            owned_role=self.owned_role,
+        )
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        if self.principal is None:
+            self.principal = self.role.grant_principal
+        return self.principal
+
+    def create_resource(
+        self,
+        request: Mapping[str, Any],
+        *,
+        queue: Mapping[str, Any] | None = None,
+        name_prefix: str,
+        timing: Timing,
+        wait_material: Callable[[], Any],
+        rule: Callable[[str, list[str]], events.Rule],
+        by_job_name: Mapping[str, Mapping[str, str]] | None = None,
+        named_locations: Mapping[str, Mapping[str, str]] | None = None,
+        quality_gate: list[dict[str, Any]] | None = None,
+    ) -> CustomResource:
+        """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
+
+        :param wait_material: what identifies the job for its wait (see :meth:`wait_key`).
+        :param rule: makes the job's state-change rule (id, statuses).
+        :param by_job_name: hyperparameters the handler fills in from the job's name.
+        :param named_locations: request members it fills in from the name likewise.
+        :param quality_gate: the rendered gate: checked where the attributes are read
+            (the job's resource when the deploy polls it, else its result resource).
+        """
+        kind = self.kind
+        service_timeout = timing.service_timeout()
+        control: dict[str, Any] = {
+            cr_props.NAME_PREFIX: name_prefix,
+            cr_props.REMOVAL_POLICY: self.removal,
+        }
+        if self.completion.mode == CompletionMode.WAIT:
+            if quality_gate:
+                control[cr_props.QUALITY_GATE] = quality_gate
+            control[cr_props.WAIT_TIMEOUT] = (
+                service_timeout.to_seconds() - SECONDS["DEADLINE_HEADROOM"]
+            )
+            control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
+        else:
+            control[cr_props.COMPLETION] = "created"
+        if by_job_name:
+            control[cr_props.BY_JOB_NAME] = {k: dict(v) for k, v in by_job_name.items()}
+        if named_locations:
+            control[cr_props.NAMED_LOCATIONS] = {k: dict(v) for k, v in named_locations.items()}
+        if queue is not None:
+            control[cr_props.QUEUE] = dict(queue)
+        else:
+            quota_wait = timing.quota_wait_seconds()
+            if quota_wait > 0:
+                control[cr_props.QUOTA_WAIT] = quota_wait
+        properties = {kind.request_property: request, **control}
+        check_event_size(self.scope, properties, request_property=kind.request_property)
+        resource = CustomResource(
+            self.scope,
+            "Resource",
+            service_token=self.provider.service_token,
+            resource_type=kind.resource_type,
+            service_timeout=service_timeout,
+            properties=properties,
+        )
+        # The execution role and its grants must exist before the job starts.
+        resource.node.add_dependency(self.role)
+        self.resource = resource
+        self.results = resource
+        if self.completion.mode == CompletionMode.WAIT_CONDITION:
+            self.wait_condition, self.results = wait_for_state_change(
+                self.scope,
+                self.kind,
+                resource,
+                self.provider,
+                timing=timing,
+                material=wait_material(),
+                rule=rule,
+                signal_kind="queued" if queue is not None else None,
+                result_properties={cr_props.QUALITY_GATE: quality_gate} if quality_gate else None,
+            )
+        return resource
+
+    def wait_key(self, material: Any, timing: Timing) -> str:
+        """Identifies the job's wait (see ``_wait_condition.wait_key``)."""
+        return wait_key(self.scope, material, timing)
+
+    @property
+    def job_name(self) -> str:
+        """The job's name: the resource's physical id."""
+        assert self.resource is not None
+        return self.resource.ref
+
+    def attribute(self, name: str) -> str:
+        assert self.results is not None
+        return self.results.get_att_string(name)

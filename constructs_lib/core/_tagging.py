@@ -1,0 +1,94 @@
+"""``Tags.of(scope).add(...)`` reaches a job as it reaches aws-cdk-lib's resources: the
+job construct is taggable (``ITaggable``, a ``TagManager`` of its resource type), and
+its request's ``Tags`` are rendered at synth from the manager, which starts with the
+job's own ``tags`` (as an L1's tags prop: ``Tags.of`` overrides them, by priority).
+A queued job's tags reach its service job and, through Batch, its training job.
+
+SageMaker allows 50 tags, of which the library uses some: the total is checked at synth,
+once the tags of every ``Tags.of`` are known.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import jsii
+from aws_cdk import IStableAnyProducer, Lazy, TagManager, TagType
+from constructs import Construct, IValidation
+
+from .._shared.schema.validate import tag_key_problems
+from ._job import describe_problem, tag_problems
+
+
+def taggable(
+    scope: Construct,
+    resource_type: str,
+    request: dict[str, Any],
+    additional_request: Mapping[str, Any] | None,
+    provider: Construct,
+) -> TagManager:
+    """The tags of the job ``scope`` (of ``resource_type``), starting with its own: the
+    request's ``Tags``, which from now on render from them at synth (none: no member),
+    their number and keys checked at synth (once for the stack, on its ``provider``).
+    An ``additional_request`` that removes the member (``{"Tags": None}``) keeps it
+    removed, ``Tags.of`` included."""
+    if additional_request is not None and additional_request.get("Tags", ...) is None:
+        return TagManager(TagType.KEY_VALUE, resource_type)
+    own = request.get("Tags")
+    initial = (
+        {str(tag["Key"]): tag["Value"] for tag in own if isinstance(tag, Mapping)}
+        if isinstance(own, list)
+        else None
+    )
+    tags = TagManager(TagType.KEY_VALUE, resource_type, initial or None)
+    request["Tags"] = Lazy.any(_Rendered(tags))
+    jobs = _TAGGED.get(provider)
+    if jobs is None:
+        jobs = _TAGGED[provider] = []
+        provider.node.add_validation(_TagRules(jobs))
+    jobs.append((scope, tags))
+    return tags
+
+
+#: Each stack's taggable jobs, by the stack's provider (one validation per stack).
+_TAGGED: weakref.WeakKeyDictionary[Construct, list[tuple[Construct, TagManager]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@jsii.implements(IValidation)
+class _TagRules:
+    """The tag rules of every job of a stack, once their ``Tags.of`` are applied."""
+
+    def __init__(self, jobs: list[tuple[Construct, TagManager]]) -> None:
+        self._jobs = jobs
+
+    def validate(self) -> list[str]:
+        errors: list[str] = []
+        for scope, manager in self._jobs:
+            errors.extend(_problems(scope, manager.tag_values()))
+        return errors
+
+
+def _problems(scope: Construct, tags: Mapping[str, str]) -> list[str]:
+    """The request's own tag rules (their number, reserved keys), on the tags once
+    every ``Tags.of`` applied."""
+    rendered = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]}
+    problems = [*tag_problems(rendered), *tag_key_problems(rendered["Tags"])]
+    return [
+        f"[{scope.node.path}] {describe_problem(problem, lambda _: 'tags, Tags.of')}"
+        for problem in problems
+    ]
+
+
+@jsii.implements(IStableAnyProducer)
+class _Rendered:
+    """The tags as the request's ``Tags`` (``[{"Key", "Value"}]``, sorted), at synth."""
+
+    def __init__(self, tags: TagManager) -> None:
+        self._tags = tags
+
+    def produce(self) -> Any:
+        return self._tags.render_tags()

@@ -1,0 +1,107 @@
+"""``job.register_model(...)`` of the job constructs, and the approval statuses: what
+the job classes import, light, so that an app that registers nothing imports neither
+the registry (``registry.py``) nor ``aws_sagemaker``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, cast
+
+from constructs import Construct
+
+from .._shared.keywords import keywords
+from .._shared.typecheck import arguments, check_props
+from ..core._completion import CompletionMode
+from ..definition._instance_type import InstanceType
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_sagemaker as sagemaker
+
+    from ._registry import IModelPackageGroup, RegisteredModel
+    from ._serving import TrainedModel
+
+
+class ModelApproval(Enum):
+    """A registered version's approval status (``ModelApprovalStatus``)."""
+
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    PENDING_MANUAL_APPROVAL = "PendingManualApproval"
+
+
+class RegistersModels:
+    """``register_model`` of a job construct (training or tuning), from what
+    :meth:`_trained_model` says it trained and :meth:`_registration_metadata` says of
+    it."""
+
+    def _trained_model(self) -> TrainedModel:
+        raise NotImplementedError
+
+    def _registration_metadata(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    @keywords("register_model")
+    def register_model(
+        self,
+        group: IModelPackageGroup,
+        *,
+        container: sagemaker.CfnModel.ContainerDefinitionProperty | None = None,
+        approval: ModelApproval = ModelApproval.PENDING_MANUAL_APPROVAL,
+        inference_instance_types: Sequence[InstanceType | str] | None = None,
+        content_types: Sequence[str] | None = None,
+        response_types: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> RegisteredModel:
+        """Register the trained model (a tuning job's best) as a version in ``group``,
+        created once the job completed and its quality gate passed; each retraining
+        registers a new version, and the earlier ones stay. The version carries the
+        job's ARN and its gated metrics' final values as customer metadata.
+
+        :param group: a ``ModelPackageGroup`` (or one imported).
+        :param container: what serves the model: ``job.inference_container(...)`` for
+            a job on a framework image (required there); default: the training image
+            serving the artifacts (a built-in algorithm, an image of your own).
+        :param approval: the version's status; it changes in place (a deploy that
+            approves a version trains nothing). Default: pending manual approval.
+        :param inference_instance_types: the real-time instance types it supports;
+            default: none listed.
+        :param content_types: the request MIME types (``text/csv``...); default: none
+            listed.
+        :param response_types: the response MIME types; default: none listed.
+        :param description: default: none.
+        """
+        scope = cast(Construct, self)
+        check_props(
+            scope, RegistersModels.register_model, arguments(locals()), method="register_model"
+        )
+        trained = self._trained_model()
+        if trained.completion.mode == CompletionMode.NONE:
+            raise ValueError(
+                f"[{scope.node.path}] register_model: with Completion.none() the deployment "
+                "does not wait for the job, so there is no model to register yet: use "
+                "Completion.wait() or Completion.wait_condition()"
+            )
+        where = cast(Construct, group).node.path if isinstance(group, Construct) else str(group)
+        construct_id = "ModelPackage" + hashlib.sha256(where.encode()).hexdigest()[:8]
+        if scope.node.try_find_child(construct_id) is not None:
+            raise ValueError(
+                f"[{scope.node.path}] register_model: the job already registers its model in "
+                f"{group.model_package_group_name}: one version per job and group"
+            )
+        from ._registry import RegisteredModel  # noqa: PLC0415 - loaded when used
+
+        return RegisteredModel(
+            scope,
+            construct_id,
+            trained=trained,
+            group=group,
+            container=container,
+            approval=approval,
+            inference_instance_types=inference_instance_types,
+            content_types=content_types,
+            response_types=response_types,
+            description=description,
+            metadata=self._registration_metadata(),
+        )
