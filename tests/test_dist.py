@@ -131,7 +131,10 @@ def test_wheel_holds_every_data_file_of_the_package(wheel: Path) -> None:
     # anything added later) is read at run time or declares something: all ship.
     tracked = _run(["git", "ls-files", "constructs_lib"], cwd=ROOT).stdout.split()
     data = {path for path in tracked if not path.endswith(".py")}
-    assert {"constructs_lib/py.typed", "constructs_lib/definition/_algorithms/builtin_algorithms.json"} <= data
+    assert {
+        "constructs_lib/py.typed",
+        "constructs_lib/definition/_algorithms/builtin_algorithms.json",
+    } <= data
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     assert data - shipped == set()

@@ -27,12 +27,12 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib.definition._config import (
+from constructs_lib.definition._config import S3Location
+from constructs_lib.definition._debugger import (
     DebugCollection,
     DebugHookConfig,
     ProfilerConfig,
     RuleConfiguration,
-    S3Location,
 )
 from constructs_lib.handler import properties
 from constructs_lib.handler.properties import fill_in_name

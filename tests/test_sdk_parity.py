@@ -39,7 +39,7 @@ from constructs_lib import (
     TrainingOutput,
     TuningObjective,
 )
-from constructs_lib.definition._config import RuleConfiguration
+from constructs_lib.definition._debugger import RuleConfiguration
 from tests.cloudformation import Engine
 from tests.fakes import ACCOUNT, REGION
 

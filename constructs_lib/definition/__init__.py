@@ -5,8 +5,6 @@ from __future__ import annotations
 from ._code import TrainingCode
 from ._config import (
     Checkpoint,
-    DebugCollection,
-    DebugHookConfig,
     ExperimentConfig,
     InstanceGroup,
     InstancePlacement,
@@ -14,12 +12,9 @@ from ._config import (
     MlflowConfig,
     ModelPackageConfig,
     PlacementSpecification,
-    ProfilerConfig,
-    RuleConfiguration,
     S3Location,
     ServerlessJobConfig,
     ServerlessJobType,
-    TensorBoardOutput,
 )
 from ._data import (
     CompressionType,
@@ -32,6 +27,13 @@ from ._data import (
     S3DataType,
     TrainingInput,
     TrainingOutput,
+)
+from ._debugger import (
+    DebugCollection,
+    DebugHookConfig,
+    ProfilerConfig,
+    RuleConfiguration,
+    TensorBoardOutput,
 )
 from ._distribution import Distribution
 from ._image import ImageConfig, TrainingImage

@@ -19,20 +19,17 @@ from aws_cdk import aws_kms as kms
 from ._code import TrainingCode
 from ._config import (
     Checkpoint,
-    DebugHookConfig,
     ExperimentConfig,
     InstanceGroup,
     InstancePlacement,
     MetricDefinition,
     MlflowConfig,
     ModelPackageConfig,
-    ProfilerConfig,
-    RuleConfiguration,
     ServerlessJobConfig,
-    TensorBoardOutput,
     _prune,
 )
 from ._data import InputMode, TrainingInput, TrainingOutput
+from ._debugger import DebugHookConfig, ProfilerConfig, RuleConfiguration, TensorBoardOutput
 from ._distribution import Distribution
 from ._image import ImageConfig, TrainingImage
 from ._instance_type import InstanceType

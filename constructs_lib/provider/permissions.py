@@ -13,7 +13,6 @@ import jsii
 from aws_cdk import ArnFormat, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 
-from ..queueing._queue import JOB_ACTIONS, SUBMIT_ACTIONS
 from ..security._nag import acknowledge, add_statement, wildcard_findings
 
 #: The actions the provider performs on the training jobs of its stack.
@@ -38,6 +37,12 @@ TUNING_JOB_ACTIONS = [
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
 ]
+
+#: The actions on AWS Batch that submit a training job to a queue (on the queue), and
+#: that tag the service job at submission, describe and terminate it (on the service
+#: jobs): the provider's when its jobs are queued, and a queue's ``grant_submit``.
+SUBMIT_ACTIONS = ("batch:SubmitServiceJob",)
+JOB_ACTIONS = ("batch:DescribeServiceJob", "batch:TerminateServiceJob", "batch:TagResource")
 
 #: How Batch names the training job of a service job: ``AWSBatch<job name>...``.
 BATCH_TRAINING_JOB_PREFIX = "AWSBatch"

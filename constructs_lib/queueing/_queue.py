@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .._shared.typecheck import arguments, check_props
+from ..provider.permissions import JOB_ACTIONS, SUBMIT_ACTIONS
 from ..security._compact import allow
 from ..security._nag import acknowledge_statement
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 
 #: Batch's service job type for SageMaker training jobs.
 SAGEMAKER_TRAINING = "SAGEMAKER_TRAINING"
-#: The IAM actions a submitter needs on the queue, and on the service jobs (tagging
-#: them at submission, describing and terminating them).
-SUBMIT_ACTIONS = ("batch:SubmitServiceJob",)
-JOB_ACTIONS = ("batch:DescribeServiceJob", "batch:TerminateServiceJob", "batch:TagResource")
 #: Batch's limits (CreateSchedulingPolicy, SubmitServiceJob, CreateJobQueue).
 MAX_SHARE_DECAY_SECONDS = 604_800
 MAX_COMPUTE_RESERVATION = 99

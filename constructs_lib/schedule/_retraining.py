@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_iam as iam
@@ -45,11 +45,12 @@ from ..provider import TrainingJobProvider
 from ..provider.compliance import acknowledge_state_machine
 from ..provider.waiting import CRASHED_RETRY, THROTTLED_RETRY
 from ..security._nag import acknowledge, rules, wildcard_findings
-from ..serving._registering import ModelApproval
+from ..serving._approval import ModelApproval
+from ..serving._serving import repack_jobs
 
 if TYPE_CHECKING:
     from ..serving._registry import IModelPackageGroup
-    from ._scheduling import ScheduleParts
+    from ._parts import Schedulable, ScheduleParts
 
 #: Seconds between a run's polls of its job (three state transitions each).
 POLL_SECONDS = 60
@@ -86,7 +87,7 @@ class Registration:
     image: str
     environment: Mapping[str, str] | None
     #: The repack job whose request a run repacks its model with (None: served as is).
-    repack: Any
+    repack: ScheduleParts | None
     #: The job's quality gate, rendered (``MetricThreshold.render``).
     gate: Sequence[Mapping[str, Any]] = ()
     content_types: Sequence[str] = ()
@@ -516,14 +517,11 @@ def registration(
     )
 
 
-def _repack_job(job: Construct, model_data_url: Any) -> Any:
-    """The repack job (a child of ``job``) whose artifacts are ``model_data_url``."""
-    from ..training._training_job import TrainingJob  # noqa: PLC0415 - a job kind, above this layer
-
+def _repack_job(job: Construct, model_data_url: Any) -> ScheduleParts | None:
+    """What a run needs of the repack job (a child of ``job``) whose artifacts are
+    ``model_data_url``: the request it repacks with (a job kind's own parts)."""
     stack = Stack.of(job)
-    for child in job.node.children:
-        if not isinstance(child, TrainingJob) or not child.node.id.startswith("Repack"):
-            continue
+    for child in repack_jobs(job):
         if stack.resolve(child.model_data_url) == model_data_url:
-            return child
+            return cast("Schedulable", child)._schedule_parts()
     return None

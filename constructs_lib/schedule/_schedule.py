@@ -33,7 +33,7 @@ from ..serving._serving import REPACK_MODEL_CHANNEL
 from ._retraining import REPACK_SUFFIX, Registration, named, run_definition, runs_state_machine
 
 if TYPE_CHECKING:
-    from ._scheduling import ScheduleParts
+    from ._parts import ScheduleParts
 
 #: The Scheduler's unique id of each invocation (16 characters, e.g. d32c5kddcf5bb8c3).
 EXECUTION_ID = scheduler.ContextAttribute.execution_id
@@ -259,8 +259,8 @@ def _runs_target(
         repack_parameters, repack_names = named(
             registration.repack.request,
             kind=TRAINING,
-            by_job_name=registration.repack._by_job_name,
-            named_locations=registration.repack._named_locations,
+            by_job_name=registration.repack.by_job_name,
+            named_locations=registration.repack.named_locations,
             name_path="$.RepackName",
             names_path="$.RepackNames",
             name=repack_name,

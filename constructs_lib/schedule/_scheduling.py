@@ -4,7 +4,6 @@ event names a job's own rules match (the deploy's job, and its scheduled runs)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jsii
@@ -13,17 +12,16 @@ from constructs import Construct
 
 from .._shared.keywords import keywords
 from .._shared.typecheck import arguments, check_props, check_value
-from ..serving._registering import ModelApproval
+from ..serving._approval import ModelApproval
+from ._parts import ScheduleParts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from aws_cdk import aws_iam as iam
     from aws_cdk import aws_sagemaker as sagemaker
     from aws_cdk import aws_scheduler as scheduler
 
     from ..definition._instance_type import InstanceType
-    from ..handler.kinds import JobKind
     from ..serving._registry import IModelPackageGroup
 
 
@@ -45,25 +43,6 @@ def rule_names(job: object, job_name: str) -> Any:
     """What ``job``'s rules match by name: the job, and (once it has a schedule:
     ``retrain_on_schedule``) its runs' prefix, read at synth (see :class:`_Names`)."""
     return Lazy.any(_Names(job_name, job))
-
-
-@dataclass(frozen=True)
-class ScheduleParts:
-    """What a job construct tells its schedule: the request each run sends and how a
-    run's name goes into it."""
-
-    kind: JobKind
-    request: dict[str, Any]
-    #: The job's name prefix (or fixed name), which the runs' names start with.
-    prefix: str
-    role: iam.IRole
-    #: Hyperparameters and request members holding the job's name.
-    by_job_name: dict[str, dict[str, str]] = field(default_factory=dict)
-    named_locations: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: A queued job's AWS Batch settings.
-    queue: dict[str, Any] | None = None
-    #: How long a run may take (seconds; None when a token hides it).
-    longest_run: float | None = None
 
 
 class RetrainsOnSchedule:

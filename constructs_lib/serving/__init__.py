@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from .._shared.exports import lazy
 
 if TYPE_CHECKING:
-    from ._registering import ModelApproval
+    from ._approval import ModelApproval
     from ._registry import IModelPackageGroup, ModelPackageGroup, RegisteredModel
 
 _EXPORTS = {
-    "ModelApproval": "._registering",
+    "ModelApproval": "._approval",
     "IModelPackageGroup": "._registry",
     "ModelPackageGroup": "._registry",
     "RegisteredModel": "._registry",

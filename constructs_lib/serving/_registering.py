@@ -1,12 +1,11 @@
-"""``job.register_model(...)`` of the job constructs, and the approval statuses: what
-the job classes import, light, so that an app that registers nothing imports neither
-the registry (``registry.py``) nor ``aws_sagemaker``."""
+"""``job.register_model(...)`` of the job constructs: what the job classes import,
+light, so that an app that registers nothing imports neither the registry
+(``_registry.py``) nor ``aws_sagemaker``."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from enum import Enum
 from typing import TYPE_CHECKING, cast
 
 from constructs import Construct
@@ -15,20 +14,13 @@ from .._shared.keywords import keywords
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import CompletionMode
 from ..definition._instance_type import InstanceType
+from ._approval import ModelApproval
 
 if TYPE_CHECKING:
     from aws_cdk import aws_sagemaker as sagemaker
 
     from ._registry import IModelPackageGroup, RegisteredModel
     from ._serving import TrainedModel
-
-
-class ModelApproval(Enum):
-    """A registered version's approval status (``ModelApprovalStatus``)."""
-
-    APPROVED = "Approved"
-    REJECTED = "Rejected"
-    PENDING_MANUAL_APPROVAL = "PendingManualApproval"
 
 
 class RegistersModels:

@@ -20,7 +20,7 @@ from constructs import Construct
 from ..definition._cautions import warn_of_serving_processor
 from ..definition._instance_type import InstanceType
 from ..security._nag import acknowledge_statement
-from ._registering import ModelApproval
+from ._approval import ModelApproval
 
 if TYPE_CHECKING:
     from ._serving import TrainedModel

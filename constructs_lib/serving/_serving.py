@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
     from ..definition._image import ImageConfig
     from ..definition._request import TrainingJobProps
-    from ..training._training_job import TrainingJob
 
 #: The SDK's repack job: scikit-learn's container on a small CPU instance.
 REPACK_FRAMEWORK_VERSION = "1.2-1"
 REPACK_INSTANCE_TYPE = "ml.m5.large"
+#: The construct ID of a job's repack jobs (children of the job), before a digest of
+#: the code archive each puts into the model.
+REPACK_ID_PREFIX = "Repack"
 #: The repack job's channel that brings it the model to repack.
 REPACK_MODEL_CHANNEL = "model"
 #: Where a repacked model's serving container finds the code.
@@ -52,6 +54,18 @@ _TFS_LOG_LEVELS = {
 }
 
 
+class RepackJob(Protocol):
+    """What serving uses of a repack job: its artifacts, and its role to grant to."""
+
+    @property
+    def model_data_url(self) -> str: ...
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal: ...
+
+    def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None: ...
+
+
 @dataclass(frozen=True)
 class TrainedModel:
     """What serving needs of a job: its construct, framework, code, artifacts."""
@@ -64,6 +78,9 @@ class TrainedModel:
     #: job shares.
     props: TrainingJobProps
     grant_read_model_artifacts: Callable[[iam.IGrantable], None]
+    #: The job kind a repack job is (the library's ``TrainingJob``, called with its
+    #: keyword props): given by the job, as training is a layer above serving.
+    training_job: Callable[..., RepackJob]
     #: The image the job trained with (None for a serverless job).
     image: ImageConfig | None = None
 
@@ -318,12 +335,11 @@ def inference_container(
     )
 
 
-def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
+def _repacked(model: TrainedModel, code: CodeConfig) -> RepackJob:
     """The job that repacks ``model`` with ``code`` (one per code archive), whose
     artifacts the serving model reads."""
     from ..definition._data import TrainingInput, TrainingOutput  # noqa: PLC0415
     from ..definition._image import TrainingImage  # noqa: PLC0415
-    from ..training._training_job import TrainingJob  # noqa: PLC0415
     from . import _repack  # noqa: PLC0415
 
     scope = model.scope
@@ -338,10 +354,10 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
     # choice), identified by the archive's location as the template renders it.
     where = json.dumps(Stack.of(scope).resolve(code.s3_uri), sort_keys=True)
     digest = hashlib.sha256(where.encode()).hexdigest()[:8]
-    construct_id = f"Repack{digest}"
+    construct_id = f"{REPACK_ID_PREFIX}{digest}"
     existing = scope.node.try_find_child(construct_id)
-    if isinstance(existing, TrainingJob):
-        repack = existing
+    if existing is not None:  # the repack job of this archive, made for another model
+        repack = cast("RepackJob", existing)
     else:
         props = model.props
         output = props.output
@@ -353,7 +369,7 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
         artifacts = TrainingInput(
             channel_name=REPACK_MODEL_CHANNEL, data_source=_s3_object(model.model_data_url)
         )
-        repack = TrainingJob(
+        repack = model.training_job(
             scope,
             construct_id,
             image=TrainingImage.from_framework("sklearn", REPACK_FRAMEWORK_VERSION),
@@ -378,6 +394,15 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> TrainingJob:
         # the repack job's role, depend on the job it runs.
         output.grant_read(repack)
     return repack
+
+
+def repack_jobs(job: Construct) -> list[RepackJob]:
+    """The repack jobs made for ``job``'s serving containers (its children)."""
+    return [
+        cast("RepackJob", child)
+        for child in job.node.children
+        if child.node.id.startswith(REPACK_ID_PREFIX) and hasattr(child, "model_data_url")
+    ]
 
 
 def _s3_object(uri: str) -> dict[str, Any]:

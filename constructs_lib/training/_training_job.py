@@ -40,24 +40,26 @@ from ..core._timing import (
     Timing,
 )
 from ..core._wait_condition import ENDED_STATUSES, WAIT_KEY_CHARS
-from ..definition import _rules, _script_mode
+from ..definition import _debugger, _script_mode
 from ..definition._code import TrainingCode
 from ..definition._config import (
     Checkpoint,
-    DebugHookConfig,
     ExperimentConfig,
     InstanceGroup,
     InstancePlacement,
     MetricDefinition,
     MlflowConfig,
     ModelPackageConfig,
-    ProfilerConfig,
-    RuleConfiguration,
     S3Location,
     ServerlessJobConfig,
-    TensorBoardOutput,
 )
 from ..definition._data import InputMode, TrainingInput, TrainingOutput
+from ..definition._debugger import (
+    DebugHookConfig,
+    ProfilerConfig,
+    RuleConfiguration,
+    TensorBoardOutput,
+)
 from ..definition._distribution import Distribution
 from ..definition._image import TrainingImage
 from ..definition._instance_type import InstanceType
@@ -74,7 +76,8 @@ from ..queueing._queueing import (
     service_job_rule,
     warn_if_waiting_is_short,
 )
-from ..schedule._scheduling import RetrainsOnSchedule, ScheduleParts
+from ..schedule._parts import ScheduleParts
+from ..schedule._scheduling import RetrainsOnSchedule
 from ..security import _nag
 from ..security._network import NO_S3_ROUTE_WARNING_ID, PUBLIC_SUBNETS_WARNING_ID
 from ..serving import _alpha, _serving
@@ -308,7 +311,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         check_props(self, TrainingJob.__init__, arguments(locals()))
         with _nag.batch():
             # Built-in rules by name: the region's evaluator, the hook and profiler.
-            rules = _rules.bind(
+            rules = _debugger.bind(
                 self,
                 debug_rules=debug_rules,
                 profiler_rules=profiler_rules,
@@ -656,6 +659,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             completion=self.completion,
             props=self.props,
             grant_read_model_artifacts=self.grant_read_model_artifacts,
+            training_job=TrainingJob,
             image=self._image,
         )
 

@@ -38,10 +38,12 @@ from ..handler.kinds import TUNING
 from ..provider import TrainingJobProvider
 from ..queueing._queue import ITrainingQueue
 from ..queueing._queueing import refuse_queue
-from ..schedule._scheduling import RetrainsOnSchedule, ScheduleParts
+from ..schedule._parts import ScheduleParts
+from ..schedule._scheduling import RetrainsOnSchedule
 from ..security import _nag
 from ..serving import _alpha, _serving
 from ..serving._registering import RegistersModels
+from ..training import TrainingJob
 from ._base import IHyperparameterTuningJob, _ImportedTuningJob
 from ._config import (
     HyperbandConfig,
@@ -407,6 +409,7 @@ class HyperparameterTuningJob(
             completion=self.completion,
             props=self.training.props,
             grant_read_model_artifacts=self.grant_read_model_artifacts,
+            training_job=TrainingJob,
             image=self._image,
         )
 

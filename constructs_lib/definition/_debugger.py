@@ -1,20 +1,24 @@
-"""SageMaker Debugger's and Profiler's built-in rules, by name, as the SDK sends
-them (``Rule.sagemaker(rule_configs.loss_not_decreasing())``): parameters and tensor
-collections from ``_algorithms/debugger_rules.json``, the evaluator image of the
-job's region, and the debugger hook the rules read."""
+"""SageMaker Debugger and Profiler: the hook that saves tensors, the profiler, the
+TensorBoard output, and the rules that evaluate them, in their own containers. The
+built-in rules go by name, as the SDK sends them
+(``Rule.sagemaker(rule_configs.loss_not_decreasing())``): parameters and tensor
+collections from ``_algorithms/debugger_rules.json``, the evaluator image of the job's
+region, and the debugger hook the rules read. One module, as the SDK's
+``sagemaker.debugger``: the classes and their built-in table need each other."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Size, Stack
+from aws_cdk import Duration, Size, Stack
 from constructs import Construct
 
 from .._shared.suggest import did_you_mean
 from . import _algorithms, _registries
-from ._config import DebugCollection, DebugHookConfig, ProfilerConfig, RuleConfiguration, S3Location
+from ._config import S3Location, _optional_map, _prune
 from ._instance_type import InstanceType
 from ._script_mode import as_text
 
@@ -22,11 +26,146 @@ from ._script_mode import as_text
 _KINDS = {"debug_rules": "debugger", "profiler_rules": "profiler"}
 
 
+@dataclass(frozen=True, kw_only=True)
+class DebugCollection:
+    """A tensor collection the debugger hook saves."""
+
+    name: str
+    parameters: Mapping[str, str] | None = None
+
+    def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
+        return _prune(
+            {"CollectionName": self.name, "CollectionParameters": _optional_map(self.parameters)}
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebugHookConfig:
+    """SageMaker Debugger's hook: where tensors go and which collections."""
+
+    output: S3Location
+    local_path: str | None = None
+    hook_parameters: Mapping[str, str] | None = None
+    collections: Sequence[DebugCollection] = ()
+
+    def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
+        return _prune(
+            {
+                "LocalPath": self.local_path,
+                "S3OutputPath": self.output.s3_uri,
+                "HookParameters": _optional_map(self.hook_parameters),
+                "CollectionConfigurations": [c.render() for c in self.collections] or None,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleConfiguration:
+    """A Debugger or Profiler rule, evaluated by its own container."""
+
+    name: str
+    evaluator_image: str
+    instance_type: InstanceType | None = None
+    volume_size: Size | None = None
+    local_path: str | None = None
+    output: S3Location | None = None
+    parameters: Mapping[str, str] | None = None
+    builtin_rule: str | None = None
+    """The built-in rule this is (see :meth:`builtin`); its evaluator image is the
+    region's, set when a job binds it."""
+
+    @staticmethod
+    def builtin(
+        rule: str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        instance_type: InstanceType | None = None,
+        volume_size: Size | None = None,
+        local_path: str | None = None,
+        output: S3Location | None = None,
+    ) -> RuleConfiguration:
+        """One of SageMaker's built-in Debugger rules (``LossNotDecreasing``,
+        ``VanishingGradient``, ``Overfit`` ...) or Profiler rules (``ProfilerReport``,
+        ``LowGPUUtilization`` ...), as the SDK's ``Rule.sagemaker(rule_configs...)``
+        and ``ProfilerRule.sagemaker(rule_configs...)`` send them: the rule's own
+        parameters (``rule_to_invoke``, a profiler rule's defaults), and the evaluator
+        image SageMaker publishes in the job's region. A Debugger rule in
+        ``debug_rules`` adds the tensor collections it reads to the job's debugger hook
+        (a hook writing to the job's output path when ``debug_hook`` is not set).
+
+        :param rule: the rule's name, as SageMaker's rule list spells it.
+        :param parameters: the rule's parameters (numbers are sent as strings);
+            default: the rule's.
+        :param name: the rule configuration's name; default: ``rule``.
+        """
+        return _builtin(
+            rule,
+            parameters=parameters,
+            name=name,
+            instance_type=instance_type,
+            volume_size=volume_size,
+            local_path=local_path,
+            output=output,
+        )
+
+    def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
+        return _prune(
+            {
+                "RuleConfigurationName": self.name,
+                "LocalPath": self.local_path,
+                "S3OutputPath": self.output.s3_uri if self.output else None,
+                "RuleEvaluatorImage": self.evaluator_image,
+                "InstanceType": str(self.instance_type) if self.instance_type else None,
+                "VolumeSizeInGB": self.volume_size.to_gibibytes() if self.volume_size else None,
+                "RuleParameters": _optional_map(self.parameters),
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilerConfig:
+    """SageMaker Profiler settings; ``disable=True`` turns the default profiling off."""
+
+    output: S3Location | None = None
+    interval: Duration | None = None
+    parameters: Mapping[str, str] | None = None
+    disable: bool | None = None
+
+    def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
+        return _prune(
+            {
+                "S3OutputPath": self.output.s3_uri if self.output else None,
+                "ProfilingIntervalInMilliseconds": (
+                    self.interval.to_milliseconds() if self.interval else None
+                ),
+                "ProfilingParameters": _optional_map(self.parameters),
+                "DisableProfiler": self.disable,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TensorBoardOutput:
+    """Where TensorBoard data is written (synced from ``local_path``)."""
+
+    output: S3Location
+    local_path: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        """This value in the request\'s own shape and casing."""
+        return _prune({"LocalPath": self.local_path, "S3OutputPath": self.output.s3_uri})
+
+
 def _table() -> dict[str, Any]:
     return _algorithms.load_rules()
 
 
-def builtin(
+def _builtin(
     rule: str,
     *,
     parameters: Mapping[str, Any] | None,
