@@ -1,8 +1,13 @@
 """SageMaker training jobs as resources of a CloudFormation stack, for the AWS CDK.
 
-The names below load on first use, so that what needs none of them (the
-``constructs-lib`` console command, ``python -m constructs_lib``) does not import the
-AWS CDK.
+The one public surface: the names below load from their capability's package on
+first use, so that what needs none of them (the ``constructs-lib`` console command,
+``python -m constructs_lib``) does not import the AWS CDK, and an app loads only the
+capabilities it uses. The packages, lowest layer first (each imports only those below
+it; ``tests/test_layers.py`` checks it): ``handler``, ``_shared``, ``security``,
+``provider``, ``definition``, ``core``, ``serving``, ``schedule`` and ``queueing``,
+``training``, ``tuning``, then ``testing`` and ``cli``. README "Architecture" draws
+them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ constructs_lib`` is the same). It needs the ``cli`` extra::
 
 Importing this package imports neither the AWS CDK nor boto3: the command starts fast,
 and says which extra to install when boto3 or rich is missing.
+
+May import: the handler (the kinds' names); nothing imports it but ``__main__``.
 """
 
 from __future__ import annotations

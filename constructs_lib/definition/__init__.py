@@ -1,4 +1,19 @@
-"""definition"""
+"""The request's typed parts: what a job definition says, and the checks of it that need
+no job.
+
+Holds the images (:mod:`._image`, :mod:`._framework_image`, :mod:`._registries` and
+the data package :mod:`._algorithms`: SageMaker's built-in algorithms, framework
+containers and Debugger rules per region), the S3 locations and request sections
+(:mod:`._config`), the channels and output (:mod:`._data`), your own code and script
+mode (:mod:`._code`, :mod:`._script_mode`), distribution (:mod:`._distribution`), the
+debugger and profiler with their built-in rules (:mod:`._debugger`), instance types
+(:mod:`._instance_type`), the CreateTrainingJob request rendered from
+:class:`TrainingJobProps` (:mod:`._request`), and the synth-time mistakes, cautions and
+secrets (:mod:`._mistakes`, :mod:`._cautions`, :mod:`._secrets`).
+
+May import: _shared, security. Imported by: core, serving, schedule, training, tuning,
+testing, and the root, which re-exports the names below.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ request dict in the API's own shape and casing (values may be CDK tokens). One s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,6 +93,32 @@ class TrainingJobProps:
 
 #: For each CreateTrainingJob member, the props that set it. A member without typed
 #: props is set through ``additional_request`` (see ESCAPE_HATCH_ONLY).
+#: The props held as tuples, whatever sequence the constructor got.
+_TUPLES = frozenset(
+    {
+        "inputs",
+        "security_groups",
+        "metric_definitions",
+        "instance_groups",
+        "debug_rules",
+        "profiler_rules",
+    }
+)
+
+
+def props_of(arguments: Mapping[str, Any]) -> TrainingJobProps:
+    """The training definition among a constructor's ``arguments`` (``TrainingJob``'s
+    keywords, captured once): the :class:`TrainingJobProps` members, sequences as
+    tuples."""
+    names = {field.name for field in dataclasses.fields(TrainingJobProps)}
+    props: dict[str, Any] = {
+        name: tuple(value) if name in _TUPLES and value is not None else value
+        for name, value in arguments.items()
+        if name in names
+    }
+    return TrainingJobProps(**props)
+
+
 PROPS_FOR_MEMBER: dict[str, tuple[str, ...]] = {
     "TrainingJobName": ("training_job_name",),
     "HyperParameters": ("hyperparameters", "code", "distribution"),

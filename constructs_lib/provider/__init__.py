@@ -5,6 +5,10 @@ Lambda functions and log groups; :mod:`.permissions` what it may do to training 
 tuning jobs; :mod:`.execution` what every execution role shares; :mod:`.network`
 where the functions run; :mod:`.compliance` why its findings are acknowledged; the
 handler's own waiter is ``handler/waiter.py``.
+
+May import: _shared, security, handler (the kinds, the properties' names, and the
+handler's files as its Lambda asset). Imported by: core, queueing, schedule,
+training, tuning, and the root (``TrainingJobProvider``).
 """
 
 from ._provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider

@@ -44,6 +44,9 @@ route to S3...) are CDK annotations: ``cdk synth`` prints them, but ``python app
 and pytest do not. :func:`warnings` returns them, to assert on or print::
 
     assert warnings(stack) == []
+
+May import: every layer below (definition, training, tuning); nothing imports it.
+Load-time promise: an app that does not test imports nothing of it.
 """
 
 from __future__ import annotations

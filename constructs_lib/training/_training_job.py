@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from .._shared.stacks import in_its_region
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
 from ..core._job import MAX_TAGS, JobCore, raise_problems, superseding, tag_problems
+from ..core._options import JobOptions
 from ..core._quality_gate import MetricThreshold, render_gate
 from ..core._tagging import taggable
 from ..core._timing import (
@@ -64,7 +66,7 @@ from ..definition._distribution import Distribution
 from ..definition._image import TrainingImage
 from ..definition._instance_type import InstanceType
 from ..definition._mistakes import check_metric_name, s3_prefix_problems
-from ..definition._request import TrainingJobProps, props_for_path, render_request
+from ..definition._request import TrainingJobProps, props_for_path, props_of, render_request
 from ..definition._secrets import SECRET_WARNING_ID, warn_about_secrets
 from ..handler import properties as cr_props
 from ..handler.kinds import TRAINING
@@ -308,157 +310,161 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             Default: none.
         """
         super().__init__(scope, construct_id)
-        check_props(self, TrainingJob.__init__, arguments(locals()))
+        args = arguments(locals())
+        check_props(self, TrainingJob.__init__, args)
+        options = JobOptions.of(args)
         with _nag.batch():
-            # Built-in rules by name: the region's evaluator, the hook and profiler.
-            rules = _debugger.bind(
+            #: What the job renders into its request: the props, captured once.
+            self.props = self._bind_rules(props_of(args))
+            self._bind(options, queue=queue, scheduling_priority=scheduling_priority, share=share)
+            self._render(options)
+            self._check()
+            self._grant(construct_id)
+            self._create_resource(options)
+
+    # -- the constructor's steps ---------------------------------------------
+
+    def _bind_rules(self, props: TrainingJobProps) -> TrainingJobProps:
+        """The built-in rules bound by name: the region's evaluator, and the hook and
+        profiler they read."""
+        rules = _debugger.bind(
+            self,
+            debug_rules=props.debug_rules,
+            profiler_rules=props.profiler_rules,
+            debug_hook=props.debug_hook,
+            profiler=props.profiler,
+            output=props.output.location,
+        )
+        return dataclasses.replace(
+            props,
+            debug_rules=tuple(rules.debug_rules),
+            profiler_rules=tuple(rules.profiler_rules),
+            debug_hook=rules.debug_hook,
+            profiler=rules.profiler,
+        )
+
+    def _bind(
+        self,
+        options: JobOptions,
+        *,
+        queue: ITrainingQueue | None,
+        scheduling_priority: int | None,
+        share: str | None,
+    ) -> None:
+        """The job core (role, completion, the stack's provider), the queue, and what
+        the definition names (image, channels, code, network)."""
+        completion = options.completion
+        if completion is None and queue is not None:
+            # The time queued is unknown: wait up to 12 hours, for Batch's event.
+            completion = Completion.wait_condition()
+        self._core = JobCore(
+            self,
+            TRAINING,
+            role=options.role,
+            completion=completion,
+            removal_policy=options.removal_policy,
+        )
+        self.completion = self._core.completion
+        self.role: iam.IRole = self._core.role
+        groups = self.props.instance_groups
+        instances = (
+            sum(g.instance_count for g in groups) if groups else (self.props.instance_count or 1)
+        )
+        #: The job's AWS Batch settings (None: SageMaker starts it directly).
+        self._queue = queue_settings(
+            self,
+            queue=queue,
+            scheduling_priority=scheduling_priority,
+            share=share,
+            instances=instances,
+            max_quota_wait=options.max_quota_wait,
+        )
+        self._bound = bound = self._core.bind_definition(self.props, instances=instances)
+        self._image = bound.image
+        #: Hyperparameters the handler fills in from the job's name.
+        self._by_job_name = bound.by_job_name
+        self._named_locations = bound.named_locations
+        self._code = bound.code
+        self._connections = bound.connections
+        self._definition_problems = bound.problems
+
+    def _render(self, options: JobOptions) -> None:
+        """The CreateTrainingJob request, and how long the deployment waits for it."""
+        bound = self._bound
+        #: The rendered CreateTrainingJob request (values may be CDK tokens).
+        self.request: dict[str, Any] = render_request(
+            self.props,
+            role_arn=self.role.role_arn,
+            default_runtime=MAX_WAITED_RUNTIME,
+            image=bound.image,
+            inputs=bound.inputs,
+            vpc_config=bound.vpc_config,
+            hyperparameters=bound.hyperparameters,
+        )
+        spot = self.request.get("EnableManagedSpotTraining") is True
+        self._timing = Timing(
+            self.completion,
+            self._longest_run_seconds(),
+            "StoppingCondition." + ("MaxWaitTimeInSeconds" if spot else "MaxRuntimeInSeconds"),
+            max_quota_wait=options.max_quota_wait,
+            queued=self._queue is not None,
+        )
+
+    def _check(self) -> None:
+        """The request against the API's model and the library's rules (errors), and
+        what is legal but likely a mistake (warnings)."""
+        self._validate()
+        self._warn_about_secrets()
+        if self._queue is not None and self.completion.mode == CompletionMode.WAIT:
+            warn_if_waiting_is_short(self, self._timing.longest)
+
+    def _grant(self, construct_id: str) -> None:
+        """Tags, the execution role's grants, and the provider's rights on the job
+        (the provider found or made now: a job that fails its checks leaves none)."""
+        self.provider: TrainingJobProvider = self._core.provider
+        self._tags = taggable(
+            self,
+            TRAINING.resource_type,
+            self.request,
+            self.props.additional_request,
+            self.provider,
+        )
+        self._core.grant_definition(self, self.props, self._bound)
+        #: The prefix of generated names (a fixed name stands for it).
+        self._name_prefix = self.provider.job_name_prefix_for(construct_id)
+        self.provider.register_job(
+            execution_role=self.role,
+            job_name=self.request.get("TrainingJobName"),
+            uses_vpc="VpcConfig" in self.request,
+            queue_arn=self._queue["JobQueue"] if self._queue else None,
+        )
+
+    def _create_resource(self, options: JobOptions) -> None:
+        """The custom resource (and the completion mode's wiring), gated by the
+        quality gate."""
+        bound = self._bound
+        self.resource: CustomResource = self._core.create_resource(
+            self.request,
+            queue=self._queue,
+            name_prefix=self._name_prefix,
+            timing=self._timing,
+            wait_material=lambda: cr_props.without_in_place(self.request),
+            rule=self._exact_rule,
+            by_job_name=bound.by_job_name,
+            named_locations=bound.named_locations,
+            quality_gate=render_gate(
                 self,
-                debug_rules=debug_rules,
-                profiler_rules=profiler_rules,
-                debug_hook=debug_hook,
-                profiler=profiler,
-                output=output.location,
-            )
-            debug_rules, profiler_rules = rules.debug_rules, rules.profiler_rules
-            debug_hook, profiler = rules.debug_hook, rules.profiler
-            self.props = TrainingJobProps(
-                image=image,
-                output=output,
-                inputs=tuple(inputs),
-                vpc=vpc,
-                vpc_subnets=vpc_subnets,
-                security_groups=tuple(security_groups) if security_groups is not None else None,
-                input_mode=input_mode,
-                metric_definitions=tuple(metric_definitions),
-                enable_metrics_time_series=enable_metrics_time_series,
-                container_entrypoint=container_entrypoint,
-                container_arguments=container_arguments,
-                instance_type=instance_type,
-                instance_count=instance_count,
-                instance_groups=tuple(instance_groups),
-                instance_placement=instance_placement,
-                volume_size=volume_size,
-                volume_encryption_key=volume_encryption_key,
-                keep_alive=keep_alive,
-                max_runtime=max_runtime,
-                max_wait=max_wait,
-                max_pending=max_pending,
-                spot_training=spot_training,
-                checkpoint=checkpoint,
-                hyperparameters=hyperparameters,
-                code=code,
-                distribution=distribution,
-                environment=environment,
-                tags=tags,
-                training_job_name=training_job_name,
-                network_isolation=network_isolation,
-                inter_container_traffic_encryption=inter_container_traffic_encryption,
-                max_retry_attempts=max_retry_attempts,
-                debug_hook=debug_hook,
-                debug_rules=tuple(debug_rules),
-                profiler=profiler,
-                profiler_rules=tuple(profiler_rules),
-                tensor_board_output=tensor_board_output,
-                experiment=experiment,
-                infra_check=infra_check,
-                remote_debug=remote_debug,
-                session_tag_chaining=session_tag_chaining,
-                mlflow=mlflow,
-                serverless=serverless,
-                model_package=model_package,
-                additional_request=additional_request,
-            )
-            if completion is None and queue is not None:
-                # The time queued is unknown: wait up to 12 hours, for Batch's event.
-                completion = Completion.wait_condition()
-            self._core = JobCore(
-                self, TRAINING, role=role, completion=completion, removal_policy=removal_policy
-            )
-            self.completion = self._core.completion
-            self.role: iam.IRole = self._core.role
-            instances = (
-                sum(g.instance_count for g in instance_groups)
-                if instance_groups
-                else (instance_count or 1)
-            )
-            #: The job's AWS Batch settings (None: SageMaker starts it directly).
-            self._queue = queue_settings(
-                self,
-                queue=queue,
-                scheduling_priority=scheduling_priority,
-                share=share,
-                instances=instances,
-                max_quota_wait=max_quota_wait,
-            )
-            bound = self._core.bind_definition(self.props, instances=instances)
-            self._image = bound.image
-            #: Hyperparameters the handler fills in from the job's name.
-            self._by_job_name = bound.by_job_name
-            self._named_locations = bound.named_locations
-            self._code = bound.code
-            self._connections = bound.connections
-            self._definition_problems = bound.problems
-            #: The rendered CreateTrainingJob request (values may be CDK tokens).
-            self.request: dict[str, Any] = render_request(
-                self.props,
-                role_arn=self.role.role_arn,
-                default_runtime=MAX_WAITED_RUNTIME,
-                image=bound.image,
-                inputs=bound.inputs,
-                vpc_config=bound.vpc_config,
-                hyperparameters=bound.hyperparameters,
-            )
-            self._timing = Timing(
-                self.completion,
-                self._longest_run_seconds(),
-                "StoppingCondition."
-                + (
-                    "MaxWaitTimeInSeconds"
-                    if self.request.get("EnableManagedSpotTraining") is True
-                    else "MaxRuntimeInSeconds"
-                ),
-                max_quota_wait=max_quota_wait,
-                queued=self._queue is not None,
-            )
-            self._validate()
-            self._warn_about_secrets()
-            if self._queue is not None and self.completion.mode == CompletionMode.WAIT:
-                warn_if_waiting_is_short(self, self._timing.longest)
-            self.provider: TrainingJobProvider = self._core.provider
-            self._tags = taggable(
-                self, TRAINING.resource_type, self.request, additional_request, self.provider
-            )
-            self._core.grant_definition(self, self.props, bound)
-            #: The prefix of generated names (a fixed name stands for it).
-            self._name_prefix = self.provider.job_name_prefix_for(construct_id)
-            self.provider.register_job(
-                execution_role=self.role,
-                job_name=self.request.get("TrainingJobName"),
-                uses_vpc="VpcConfig" in self.request,
-                queue_arn=self._queue["JobQueue"] if self._queue else None,
-            )
-            self.resource: CustomResource = self._core.create_resource(
-                self.request,
-                queue=self._queue,
-                name_prefix=self._name_prefix,
-                timing=self._timing,
-                wait_material=lambda: cr_props.without_in_place(self.request),
-                rule=self._exact_rule,
-                by_job_name=bound.by_job_name,
-                named_locations=bound.named_locations,
-                quality_gate=render_gate(
-                    self,
-                    quality_gate,
-                    definition=self.request,
-                    emits_metrics=bool(bound.image and bound.image.emits_metrics),
-                    completion=self.completion,
-                ),
-            )
-            #: The wait condition of ``Completion.wait_condition()`` (else None).
-            self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
-            self._warned_of_artifacts = False
-            #: The bounds the model's final metrics must meet (``quality_gate``).
-            self.quality_gate: tuple[MetricThreshold, ...] = tuple(quality_gate or ())
+                options.quality_gate,
+                definition=self.request,
+                emits_metrics=bool(bound.image and bound.image.emits_metrics),
+                completion=self.completion,
+            ),
+        )
+        #: The wait condition of ``Completion.wait_condition()`` (else None).
+        self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
+        self._warned_of_artifacts = False
+        #: The bounds the model's final metrics must meet (``quality_gate``).
+        self.quality_gate: tuple[MetricThreshold, ...] = tuple(options.quality_gate or ())
 
     @property
     def tags(self) -> TagManager:

@@ -1,4 +1,12 @@
-"""tuning"""
+"""The hyperparameter tuning job: the ``HyperparameterTuningJob`` construct
+(:mod:`._tuning_job`), its training definition (:mod:`._definition`), its typed
+values (:mod:`._config`: objective, ranges, strategies, warm start), the
+CreateHyperParameterTuningJob request around the definition (:mod:`._request`), and
+what every tuning job has, of the stack or imported (:mod:`._base`).
+
+May import: every layer below, training included. Imported by: testing, and the root,
+which re-exports the names below.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
 """The CreateHyperParameterTuningJob request outside its training definition: the
-prop that sets each member, the config the props render, and the rules of the
-request that its shapes cannot state."""
+props (captured once), the prop that sets each member, the request and config the
+props render, and the rules of the request that its shapes cannot state."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration
@@ -15,8 +17,15 @@ from .._shared.schema.validate import Problem, Validator, is_unresolved
 from ..core._completion import CompletionMode
 from ..core._job import tag_problems
 from ..core._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME
-from ..definition._request import props_for_path
-from ._config import HyperbandConfig, ParameterRange, TuningObjective, TuningStrategy, render_ranges
+from ..definition._request import merge, props_for_path, render_tags
+from ._config import (
+    HyperbandConfig,
+    ParameterRange,
+    TuningObjective,
+    TuningStrategy,
+    WarmStart,
+    render_ranges,
+)
 from ._definition import DEFINITION_PROPS
 
 OPERATION = "CreateHyperParameterTuningJob"
@@ -146,6 +155,67 @@ def render_config(
             ),
         }
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TuningProps:
+    """What a ``HyperparameterTuningJob`` renders beside its training definition (see
+    the construct for each prop's meaning and default)."""
+
+    objective: TuningObjective
+    ranges: tuple[ParameterRange, ...]
+    max_jobs: int | None = None
+    max_parallel_jobs: int = 1
+    max_runtime: Duration | None = None
+    strategy: TuningStrategy = TuningStrategy.BAYESIAN
+    hyperband: HyperbandConfig | None = None
+    early_stopping: bool | None = None
+    random_seed: int | None = None
+    target_objective_value: float | None = None
+    warm_start: WarmStart | None = None
+    autotune: bool | None = None
+    tags: Mapping[str, str] | None = None
+    tuning_job_name: str | None = None
+    additional_request: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> TuningProps:
+        """The props among the constructor's ``arguments``, captured once."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        props: dict[str, Any] = {k: v for k, v in arguments.items() if k in names}
+        return cls(**{**props, "ranges": tuple(props["ranges"])})
+
+
+def render_tuning_request(
+    props: TuningProps, definition: dict[str, Any], *, json_values: bool, mode: CompletionMode
+) -> dict[str, Any]:
+    """The CreateHyperParameterTuningJob request of ``props`` around the rendered
+    training ``definition``, ``additional_request`` merged last."""
+    config = render_config(
+        strategy=props.strategy,
+        hyperband=props.hyperband,
+        objective=props.objective,
+        ranges=props.ranges,
+        json_values=json_values,
+        mode=mode,
+        max_jobs=props.max_jobs,
+        max_parallel_jobs=props.max_parallel_jobs,
+        max_runtime=props.max_runtime,
+        early_stopping=props.early_stopping,
+        random_seed=props.random_seed,
+        target_objective_value=props.target_objective_value,
+    )
+    request = pruned(
+        {
+            "HyperParameterTuningJobName": props.tuning_job_name,
+            CONFIG: config,
+            "TrainingJobDefinition": definition,
+            "WarmStartConfig": props.warm_start.render() if props.warm_start else None,
+            "Tags": render_tags(props.tags) if props.tags else None,
+            "Autotune": {"Mode": "Enabled"} if props.autotune else None,
+        }
+    )
+    return merge(request, props.additional_request or {})
 
 
 def runtime_shortfall(

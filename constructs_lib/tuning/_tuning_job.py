@@ -26,13 +26,14 @@ from .._shared.stacks import in_its_region
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
 from ..core._job import JobCore, raise_problems, superseding
+from ..core._options import JobOptions
 from ..core._quality_gate import MetricThreshold, render_gate
 from ..core._tagging import taggable
 from ..core._timing import MAX_WAITED_RUNTIME, Timing
 from ..definition import _script_mode
 from ..definition._config import S3Location
 from ..definition._mistakes import s3_prefix_problems
-from ..definition._request import merge, render_request, render_tags
+from ..definition._request import render_request
 from ..definition._secrets import warn_about_secrets
 from ..handler.kinds import TUNING
 from ..provider import TrainingJobProvider
@@ -58,9 +59,9 @@ from ._request import (
     CONFIG,
     MAX_TUNING_RUNTIME_SECONDS,
     VALIDATOR,
+    TuningProps,
     longest_run_seconds,
-    pruned,
-    render_config,
+    render_tuning_request,
     runtime_shortfall,
     tuning_problems,
     tuning_props_for_path,
@@ -180,122 +181,138 @@ class HyperparameterTuningJob(
             training definition reports. Default: none.
         """
         super().__init__(scope, construct_id)
-        check_props(self, HyperparameterTuningJob.__init__, arguments(locals()))
+        args = arguments(locals())
+        check_props(self, HyperparameterTuningJob.__init__, args)
         refuse_queue(self, queue)
+        options = JobOptions.of(args, role=training.role)
         with _nag.batch():
             self.training = training
+            #: What the job renders beside its training definition, captured once.
+            self._props = TuningProps.of(args)
             self.objective = objective
-            self.ranges = tuple(ranges)
-            props = training.props
-            self._core = JobCore(
+            self.ranges = self._props.ranges
+            self._bind(options)
+            self._render(options)
+            self._check()
+            self._grant(construct_id)
+            self._create_resource(options)
+
+    # -- the constructor's steps ---------------------------------------------
+
+    def _bind(self, options: JobOptions) -> None:
+        """The job core (role, completion) and what the training definition names
+        (image, channels, code, network)."""
+        props = self.training.props
+        self._core = JobCore(
+            self,
+            TUNING,
+            role=options.role,
+            completion=options.completion,
+            removal_policy=options.removal_policy,
+        )
+        self.completion = self._core.completion
+        self.role: iam.IRole = self._core.role
+        self._bound = bound = self._core.bind_definition(props, instances=props.instance_count or 1)
+        self._image = bound.image
+        #: Hyperparameters the handler fills in from the job's name.
+        self._by_job_name = bound.by_job_name
+        self._named_locations = bound.named_locations
+        self._connections = bound.connections
+
+    def _render(self, options: JobOptions) -> None:
+        """The training definition's CreateTrainingJob request, the
+        CreateHyperParameterTuningJob request around it, and how long the deployment
+        waits."""
+        bound = self._bound
+        #: The CreateTrainingJob request the training definition's props render
+        #: (without name and tags): checked by TrainingJob's cross-field rules.
+        self.training_request = render_request(
+            self.training.props,
+            role_arn=self.role.role_arn,
+            default_runtime=MAX_WAITED_RUNTIME,
+            image=bound.image,
+            inputs=bound.inputs,
+            vpc_config=bound.vpc_config,
+            hyperparameters=bound.hyperparameters,
+            tuned=True,
+        )
+        definition, self._definition_problems = render_definition(self.training_request)
+        self._definition_problems.extend(
+            map(in_definition, [*bound.problems, *s3_prefix_problems(self.training_request)])
+        )
+        #: The rendered CreateHyperParameterTuningJob request (values may be tokens).
+        self.request: dict[str, Any] = render_tuning_request(
+            self._props,
+            definition,
+            json_values=self.training.props.code is not None,
+            mode=self.completion.mode,
+        )
+        self._timing = Timing(
+            self.completion,
+            self._longest_run_seconds(),
+            f"{CONFIG}.ResourceLimits.MaxRuntimeInSeconds",
+            max_run_seconds=MAX_TUNING_RUNTIME_SECONDS,
+            max_quota_wait=options.max_quota_wait,
+        )
+
+    def _check(self) -> None:
+        """The request against the API's model and the library's rules (errors), and
+        what is legal but likely a mistake (warnings)."""
+        self._validate(self._definition_problems)
+        # Both defaulted is no signal: 45 minutes is only a cap of each job.
+        props = self.training.props
+        each_given = props.max_runtime is not None or props.max_wait is not None
+        if self._props.max_runtime is None and each_given:
+            self._warn_if_runtime_cannot_fit()
+        self._warn_about_secrets()
+
+    def _grant(self, construct_id: str) -> None:
+        """Tags, the execution role's grants, and the provider's rights on the job
+        (the provider found or made now: a job that fails its checks leaves none)."""
+        self.provider: TrainingJobProvider = self._core.provider
+        self._tags = taggable(
+            self,
+            TUNING.resource_type,
+            self.request,
+            self._props.additional_request,
+            self.provider,
+        )
+        self._core.grant_definition(self, self.training.props, self._bound)
+        #: The prefix of generated names (a fixed name stands for it).
+        self._name_prefix = self.provider.tuning_name_prefix_for(construct_id)
+        self.provider.register_job(
+            execution_role=self.role,
+            job_name=self.request.get("HyperParameterTuningJobName"),
+            uses_vpc="VpcConfig" in self.request.get("TrainingJobDefinition", {}),
+            kind=TUNING,
+        )
+
+    def _create_resource(self, options: JobOptions) -> None:
+        """The custom resource (and the completion mode's wiring), gated by the
+        quality gate on the best training job's metrics."""
+        bound = self._bound
+        tuned = {parameter.name for parameter in self.ranges}
+        self.resource: CustomResource = self._core.create_resource(
+            self.request,
+            name_prefix=self._name_prefix,
+            timing=self._timing,
+            wait_material=lambda: TUNING.without_in_place(self.request),
+            rule=self._exact_rule,
+            # A tuned model_dir is the tuning job's choice, not the name's.
+            by_job_name={k: v for k, v in bound.by_job_name.items() if k not in tuned},
+            named_locations=bound.named_locations,
+            quality_gate=render_gate(
                 self,
-                TUNING,
-                role=training.role,
-                completion=completion,
-                removal_policy=removal_policy,
-            )
-            self.completion = self._core.completion
-            self.role: iam.IRole = self._core.role
-            bound = self._core.bind_definition(props, instances=props.instance_count or 1)
-            self._image = bound.image
-            #: Hyperparameters the handler fills in from the job's name.
-            self._by_job_name = bound.by_job_name
-            self._named_locations = bound.named_locations
-            self._connections = bound.connections
-            #: The CreateTrainingJob request the training definition's props render
-            #: (without name and tags): checked by TrainingJob's cross-field rules.
-            self.training_request = render_request(
-                props,
-                role_arn=self.role.role_arn,
-                default_runtime=MAX_WAITED_RUNTIME,
-                image=bound.image,
-                inputs=bound.inputs,
-                vpc_config=bound.vpc_config,
-                hyperparameters=bound.hyperparameters,
-                tuned=True,
-            )
-            definition, definition_problems = render_definition(self.training_request)
-            runtime_defaulted = max_runtime is None
-            definition_problems.extend(
-                map(in_definition, [*bound.problems, *s3_prefix_problems(self.training_request)])
-            )
-            config = render_config(
-                strategy=strategy,
-                hyperband=hyperband,
-                objective=objective,
-                ranges=self.ranges,
-                json_values=props.code is not None,
-                mode=self.completion.mode,
-                max_jobs=max_jobs,
-                max_parallel_jobs=max_parallel_jobs,
-                max_runtime=max_runtime,
-                early_stopping=early_stopping,
-                random_seed=random_seed,
-                target_objective_value=target_objective_value,
-            )
-            request = pruned(
-                {
-                    "HyperParameterTuningJobName": tuning_job_name,
-                    CONFIG: config,
-                    "TrainingJobDefinition": definition,
-                    "WarmStartConfig": warm_start.render() if warm_start else None,
-                    "Tags": render_tags(tags) if tags else None,
-                    "Autotune": {"Mode": "Enabled"} if autotune else None,
-                }
-            )
-            #: The rendered CreateHyperParameterTuningJob request (values may be tokens).
-            self.request: dict[str, Any] = merge(request, additional_request or {})
-            self._timing = Timing(
-                self.completion,
-                self._longest_run_seconds(),
-                f"{CONFIG}.ResourceLimits.MaxRuntimeInSeconds",
-                max_run_seconds=MAX_TUNING_RUNTIME_SECONDS,
-                max_quota_wait=max_quota_wait,
-            )
-            self._validate(definition_problems)
-            # Both defaulted is no signal: 45 minutes is only a cap of each job.
-            each_given = props.max_runtime is not None or props.max_wait is not None
-            if runtime_defaulted and each_given:
-                self._warn_if_runtime_cannot_fit()
-            self._warn_about_secrets()
-            self.provider: TrainingJobProvider = self._core.provider
-            self._tags = taggable(
-                self, TUNING.resource_type, self.request, additional_request, self.provider
-            )
-            self._core.grant_definition(self, props, bound)
-            #: The prefix of generated names (a fixed name stands for it).
-            self._name_prefix = self.provider.tuning_name_prefix_for(construct_id)
-            self.provider.register_job(
-                execution_role=self.role,
-                job_name=self.request.get("HyperParameterTuningJobName"),
-                uses_vpc="VpcConfig" in self.request.get("TrainingJobDefinition", {}),
-                kind=TUNING,
-            )
-            self.resource: CustomResource = self._core.create_resource(
-                self.request,
-                name_prefix=self._name_prefix,
-                timing=self._timing,
-                wait_material=lambda: TUNING.without_in_place(self.request),
-                rule=self._exact_rule,
-                # A tuned model_dir is the tuning job's choice, not the name's.
-                by_job_name={
-                    key: value
-                    for key, value in bound.by_job_name.items()
-                    if key not in {tuned.name for tuned in self.ranges}
-                },
-                named_locations=bound.named_locations,
-                quality_gate=render_gate(
-                    self,
-                    quality_gate,
-                    definition=self.request.get("TrainingJobDefinition") or {},
-                    emits_metrics=bool(bound.image and bound.image.emits_metrics),
-                    completion=self.completion,
-                ),
-            )
-            #: The wait condition of ``Completion.wait_condition()`` (else None).
-            self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
-            #: The bounds the best model's final metrics must meet (``quality_gate``).
-            self.quality_gate: tuple[MetricThreshold, ...] = tuple(quality_gate or ())
+                options.quality_gate,
+                definition=self.request.get("TrainingJobDefinition") or {},
+                emits_metrics=bool(bound.image and bound.image.emits_metrics),
+                completion=self.completion,
+            ),
+        )
+        #: The wait condition of ``Completion.wait_condition()`` (else None).
+        self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
+        #: The bounds the best model's final metrics must meet (``quality_gate``).
+        self.quality_gate: tuple[MetricThreshold, ...] = tuple(options.quality_gate or ())
 
     # -- imports ------------------------------------------------------------
 
