@@ -178,7 +178,8 @@ def promotion_modules_loaded() -> list[str]:
         "TrainingJob(stack, 'J', image=TrainingImage.from_algorithm('kmeans'),\n"
         "    output=TrainingOutput.to_bucket(s3.Bucket(stack, 'B'), 'm/'))\n"
         "print(','.join(m for m in ('aws_cdk.aws_scheduler', 'aws_cdk.aws_sagemaker',\n"
-        "    'constructs_lib.schedule._schedule', 'constructs_lib.serving._registry') if m in sys.modules))\n"
+        "    'constructs_lib.schedule._schedule', 'constructs_lib.serving._registry')\n"
+        "    if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=ENV, check=True, capture_output=True, text=True
