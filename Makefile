@@ -12,11 +12,11 @@ CHECKOV_VERSION := 3.3.30
 SDK := .venv-sdk
 SDK_PACKAGES := sagemaker-core==2.27.0 sagemaker-training==5.1.4 scikit-learn==1.9.1
 # The SageMaker Python SDK v2 (estimators, tuner, rule_configs), whose requests the
-# library's are compared with (tests/test_sdk_parity.py); it pins sagemaker-core 1.x.
+# library's are compared with (tests/definition/test_sdk_parity.py); it pins sagemaker-core 1.x.
 SDK2 := .venv-sdk2
 SDK2_PACKAGES := sagemaker==2.257.7
 # The boto3 of the Lambda Python runtime, older than ours: the handler must speak the
-# API the synth validated with it too (tests/test_handler_models.py).
+# API the synth validated with it too (tests/handler/test_handler_models.py).
 LAMBDA := .venv-lambda
 LAMBDA_PACKAGES := boto3==1.40.0 botocore==1.40.0
 # Node 24 (jsii's supported releases are 22 and 24; 20 is end-of-life), pinned in

@@ -27,7 +27,7 @@ from constructs_lib.testing import TemplateSnapshotExtension, normalize_template
 from constructs_lib.training._training_job import NO_S3_ROUTE_WARNING_ID
 from tests.iam import role_statements
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ENV = Environment(account="123456789012", region="eu-west-1")
 ENI_ACTIONS = [
     "ec2:DescribeNetworkInterfaces",

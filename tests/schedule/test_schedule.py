@@ -5,7 +5,7 @@ botocore's model and the request the deploy's job was created with, but for the 
 (and what holds it: ``sagemaker_job_name``, the checkpoint folder); the schedule's role
 may create jobs of the runs' prefix and pass the execution role only; the job's rules
 see the runs, its wait does not; an app that schedules nothing loads no
-``aws_scheduler``. Runs that register: tests/test_scheduled_runs.py."""
+``aws_scheduler``. Runs that register: tests/schedule/test_scheduled_runs.py."""
 
 from __future__ import annotations
 

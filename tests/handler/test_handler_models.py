@@ -34,7 +34,7 @@ from tests.deliver import concretize
 from tests.fakes import FakeSageMaker
 from tests.harness import Framework, cfn_strings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_PYTHON = ROOT / ".venv-lambda" / "bin" / "python"
 MLFLOW = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/tracking"
 PLACEMENT = {

@@ -17,9 +17,9 @@ import pytest
 from constructs_lib.handler.properties import QUERY_INTERVAL_SECONDS
 from constructs_lib.provider.options import DEFAULT_MAX_CONCURRENCY
 from tests.fakes import EPOCH, FakeSageMaker
+from tests.handler.test_waiter import _properties
 from tests.harness import Framework
 from tests.simulation import Simulation
-from tests.test_waiter import _properties
 
 JOBS = 300
 RUNTIME_SECONDS = 20 * 60

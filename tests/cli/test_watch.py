@@ -39,7 +39,7 @@ from tests.moto_stack import (
     write_log,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

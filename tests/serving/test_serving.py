@@ -38,7 +38,7 @@ from constructs_lib import (
 from tests import toolkit
 from tests.iam import role_statements
 
-SCRIPT = Path(__file__).resolve().parent / "fixtures" / "script"
+SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "script"
 ENV = Environment(account="123456789012", region="eu-west-1")
 
 

@@ -43,7 +43,7 @@ from constructs_lib.definition._debugger import RuleConfiguration
 from tests.cloudformation import Engine
 from tests.fakes import ACCOUNT, REGION
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SDK2_PYTHON = ROOT / ".venv-sdk2" / "bin" / "python"
 BUCKET = "parity-bucket"
 CODE_KEY = "code/sourcedir.tar.gz"

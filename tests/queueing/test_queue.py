@@ -28,9 +28,9 @@ from constructs_lib import (
 from constructs_lib.handler.properties import QUEUE, REQUEST
 from constructs_lib.testing import warnings
 from tests.deliver import concretize
+from tests.handler.test_queued_lifecycle import QueuedWorld
 from tests.harness import cfn_strings
 from tests.nag import findings
-from tests.test_queued_lifecycle import QueuedWorld
 
 QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/platform-gpus"
 

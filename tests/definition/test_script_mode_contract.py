@@ -30,8 +30,8 @@ from constructs_lib import (
 )
 from tests import toolkit
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_app" / "data"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_app" / "data"
 ENV = Environment(account="123456789012", region="eu-west-1")
 HYPERPARAMETERS: dict[str, Any] = {
     "epochs": 3,

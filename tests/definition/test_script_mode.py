@@ -33,7 +33,7 @@ from constructs_lib.definition._algorithms import load_frameworks
 from tests import toolkit
 from tests.iam import role_statements
 
-SCRIPT = Path(__file__).resolve().parent / "fixtures" / "script"
+SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "script"
 ENV = Environment(account="123456789012", region="eu-west-1")
 
 

@@ -25,9 +25,9 @@ from constructs_lib.handler.properties import (
     REQUEST,
 )
 from tests.fakes import FakeSageMaker, service_model, validate
+from tests.handler.test_handler_lifecycle import request
 from tests.harness import Framework, cfn_strings
 from tests.simulation import CALL_SECONDS, INVOCATION_SECONDS, Crash, Simulation
-from tests.test_handler_lifecycle import request
 
 
 def _properties() -> dict[str, Any]:

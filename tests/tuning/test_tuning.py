@@ -39,7 +39,7 @@ from constructs_lib.handler import lifecycle
 from constructs_lib.handler.kinds import TUNING
 from tests.flags import FLAG_SETS
 from tests.iam import role_statements
-from tests.test_training_job import permissions
+from tests.training.test_training_job import permissions
 
 ENV = Environment(account="123456789012", region="us-east-1")
 XGBOOST = TrainingImage.from_algorithm("xgboost", "1.7-1")
