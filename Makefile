@@ -16,7 +16,7 @@ SDK_PACKAGES := sagemaker-core==2.27.0 sagemaker-training==5.1.4 scikit-learn==1
 SDK2 := .venv-sdk2
 SDK2_PACKAGES := sagemaker==2.257.7
 # The boto3 of the Lambda Python runtime, older than ours: the handler must speak the
-# API the synth validated with it too (tests/handler/test_handler_models.py).
+# API the synth validated with it too (tests/lambda_handler/test_handler_models.py).
 LAMBDA := .venv-lambda
 LAMBDA_PACKAGES := boto3==1.40.0 botocore==1.40.0
 # Node 24 (jsii's supported releases are 22 and 24; 20 is end-of-life), pinned in

@@ -52,8 +52,8 @@ def previous_waiter() -> ModuleType | None:
 def _previous(extra: dict[str, Any], waiter: ModuleType) -> tuple[int, float]:
     """Invocations and execution-seconds of one deploy under the previous waiter."""
     from tests.fakes import FakeSageMaker
-    from tests.handler.test_handler_lifecycle import properties
     from tests.harness import Framework
+    from tests.lambda_handler.test_handler_lifecycle import properties
     from tests.simulation import CALL_SECONDS, INVOCATION_SECONDS
 
     fake = FakeSageMaker()
@@ -92,8 +92,8 @@ def _previous(extra: dict[str, Any], waiter: ModuleType) -> tuple[int, float]:
 
 def _current(extra: dict[str, Any]) -> tuple[int, float]:
     from tests.fakes import FakeSageMaker
-    from tests.handler.test_handler_lifecycle import properties
     from tests.harness import Framework
+    from tests.lambda_handler.test_handler_lifecycle import properties
 
     fake = FakeSageMaker()
     fake.plan.runtime = RUNTIME_SECONDS
@@ -135,8 +135,8 @@ def three_hundred_jobs(per_hour: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """300 jobs of 20 minutes created at once, the function's concurrency at 10; what
     300 waiting jobs held in the previous design, from its measured execution-seconds
     per job-hour (``per_hour``, :func:`per_job_hour`)."""
-    from tests.handler.test_concurrency import RUNTIME_SECONDS as JOB_SECONDS
-    from tests.handler.test_concurrency import _deploy
+    from tests.lambda_handler.test_concurrency import RUNTIME_SECONDS as JOB_SECONDS
+    from tests.lambda_handler.test_concurrency import _deploy
 
     with contextlib.redirect_stdout(io.StringIO()):
         simulation, _ = _deploy(300, concurrency=10)

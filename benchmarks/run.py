@@ -233,8 +233,8 @@ def calls_per_job_hour() -> dict[str, dict[str, float]]:
         SIGNAL_RESOURCE_TYPE,
     )
     from tests.fakes import FakeSageMaker
-    from tests.handler.test_handler_lifecycle import properties
     from tests.harness import Framework
+    from tests.lambda_handler.test_handler_lifecycle import properties
 
     runtime_seconds = 45 * 60
     hours = runtime_seconds / 3600

@@ -30,8 +30,8 @@ from constructs_lib.handler.properties import (
     WAIT_TIMEOUT,
 )
 from tests.fakes import FakeSageMaker
-from tests.handler.test_handler_lifecycle import properties as job_properties
 from tests.harness import QUERY_INTERVAL, Framework
+from tests.lambda_handler.test_handler_lifecycle import properties as job_properties
 
 HANDLE = "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/arn%3Aaws/handle?sig=x"
 

@@ -28,8 +28,8 @@ from constructs_lib import (
 from constructs_lib.handler.properties import QUEUE, REQUEST
 from constructs_lib.testing import warnings
 from tests.deliver import concretize
-from tests.handler.test_queued_lifecycle import QueuedWorld
 from tests.harness import cfn_strings
+from tests.lambda_handler.test_queued_lifecycle import QueuedWorld
 from tests.nag import findings
 
 QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/platform-gpus"

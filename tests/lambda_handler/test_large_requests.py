@@ -30,9 +30,9 @@ from constructs_lib.handler import carry, lifecycle, waiter
 from constructs_lib.handler.properties import NAME_PREFIX, POLL_INTERVAL, QUOTA_WAIT, REQUEST
 from constructs_lib.testing import warnings
 from tests.fakes import FakeSageMaker, service_model, validate
-from tests.handler.test_handler_lifecycle import request
-from tests.handler.test_quota_wait import BUSY
 from tests.harness import Framework, Resource, cfn_strings
+from tests.lambda_handler.test_handler_lifecycle import request
+from tests.lambda_handler.test_quota_wait import BUSY
 from tests.simulation import EVENT_LIMIT, STATE_LIMIT, Simulation
 
 _MODEL = botocore.session.get_session().get_service_model("sagemaker")

@@ -45,8 +45,8 @@ from constructs_lib import TrainingImage, TrainingJob, TrainingOutput
 from constructs_lib.handler import lifecycle, waiter
 from constructs_lib.handler.properties import NAME_PREFIX, REQUEST, WAITING_SUFFIX
 from tests.fakes import FakeCloudFormation, FakeSageMaker, SimClock
-from tests.handler.test_large_requests import largest_request
 from tests.harness import STACK_ID, Framework, Response, cfn_strings
+from tests.lambda_handler.test_large_requests import largest_request
 from tests.simulation import STATE_LIMIT, Crash, Simulation
 
 ACCOUNT = "123456789012"

@@ -19,10 +19,10 @@ from constructs_lib import Completion, TrainingImage, TrainingJob, TrainingOutpu
 from constructs_lib.handler.lifecycle import Quota, parse_quota
 from constructs_lib.handler.properties import COMPLETION, QUOTA_WAIT, REQUEST, WAIT_TIMEOUT
 from tests.deliver import concretize
-from tests.handler.test_lifecycle_harness import World
-from tests.handler.test_tuning_lifecycle import World as TuningWorld
-from tests.handler.test_tuning_lifecycle import _tuning_requests
 from tests.harness import QUERY_INTERVAL, cfn_strings
+from tests.lambda_handler.test_lifecycle_harness import World
+from tests.lambda_handler.test_tuning_lifecycle import World as TuningWorld
+from tests.lambda_handler.test_tuning_lifecycle import _tuning_requests
 
 BUSY = (
     "The account-level service limit 'ml.p5.48xlarge for training job usage' is 4 Instances, "

@@ -24,8 +24,8 @@ from constructs_lib.handler.properties import (
     WAIT_TIMEOUT,
 )
 from tests.fakes import FakeEC2, FakeSageMaker, Plan
-from tests.handler.test_handler_lifecycle import cfn_strings, request
 from tests.harness import CREATE_FAILED_MARKER, QUERY_INTERVAL, Framework, Resource
+from tests.lambda_handler.test_handler_lifecycle import cfn_strings, request
 
 VPC = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
 
@@ -444,7 +444,7 @@ def test_vpc_eni_wait_is_bounded(world: World) -> None:
     assert destroyed.polls <= limit // QUERY_INTERVAL + 2
 
 
-# -- rollbacks (whole templates: tests/handler/test_update_rollback.py) ----------------------
+# -- rollbacks (whole templates: tests/lambda_handler/test_update_rollback.py) ---------
 
 
 def test_failed_replacement_rolls_back_to_the_old_job(world: World) -> None:

@@ -17,8 +17,8 @@ from constructs_lib.handler import lifecycle, signal
 from constructs_lib.handler.properties import QUEUE, REQUEST
 from constructs_lib.handler.queued import SERVICE_JOB_ARN, client_token, training_job_names
 from tests.fakes import FakeBatch, ModelValidationError
-from tests.handler.test_lifecycle_harness import World
 from tests.harness import Framework, Resource, cfn_strings
+from tests.lambda_handler.test_lifecycle_harness import World
 
 QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue/training"
 

@@ -12,8 +12,8 @@ import pytest
 from constructs_lib.handler import progress, signal
 from constructs_lib.handler.kinds import TRAINING
 from tests.fakes import FakeSageMaker
-from tests.handler.test_handler_lifecycle import properties
 from tests.harness import STACK_ID, Framework
+from tests.lambda_handler.test_handler_lifecycle import properties
 
 HINT = (
     "`constructs-lib watch ml` shows each job of the stack, its status history and the "

@@ -17,8 +17,8 @@ import pytest
 from constructs_lib.handler.properties import QUERY_INTERVAL_SECONDS
 from constructs_lib.provider.options import DEFAULT_MAX_CONCURRENCY
 from tests.fakes import EPOCH, FakeSageMaker
-from tests.handler.test_waiter import _properties
 from tests.harness import Framework
+from tests.lambda_handler.test_waiter import _properties
 from tests.simulation import Simulation
 
 JOBS = 300

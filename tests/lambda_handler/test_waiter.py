@@ -25,8 +25,8 @@ from constructs_lib.handler.properties import (
     REQUEST,
 )
 from tests.fakes import FakeSageMaker, service_model, validate
-from tests.handler.test_handler_lifecycle import request
 from tests.harness import Framework, cfn_strings
+from tests.lambda_handler.test_handler_lifecycle import request
 from tests.simulation import CALL_SECONDS, INVOCATION_SECONDS, Crash, Simulation
 
 
