@@ -23,6 +23,13 @@ def stack_of(construct: IConstruct) -> Stack:
     return found
 
 
+def remember(construct: IConstruct, scope: IConstruct) -> None:
+    """``construct``, just made in ``scope`` (and no stack itself), is in ``scope``'s
+    stack: its ``Stack.of`` is then never asked of the JavaScript side (a stack of many
+    jobs makes the same few scopes their parents)."""
+    _STACKS[construct] = stack_of(scope)
+
+
 def region_of(construct: IConstruct) -> str:
     """The region of ``construct``'s stack (a token when the stack is agnostic)."""
     stack = stack_of(construct)

@@ -15,7 +15,6 @@ from aws_cdk import (
     CfnWaitCondition,
     CustomResource,
     RemovalPolicy,
-    Stack,
     Token,
 )
 from aws_cdk import aws_ec2 as ec2
@@ -23,7 +22,9 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._shared.remembered import seconds
 from .._shared.schema.validate import Problem
+from .._shared.stacks import region_of, remember, stack_of
 from ..definition import _cautions, _mistakes, _script_mode
 from ..definition._code import CodeConfig
 from ..definition._data import TrainingInput
@@ -122,7 +123,7 @@ def derived_job_arn(scope: Construct, kind: JobKind, name: str) -> str:
     """The ARN of job ``name`` of ``kind`` in ``scope``'s account and region (SageMaker
     ARNs carry the name in lower case)."""
     resource_name = name if Token.is_unresolved(name) else name.lower()
-    return Stack.of(scope).format_arn(
+    return stack_of(scope).format_arn(
         service="sagemaker", resource=kind.arn_resource, resource_name=resource_name
     )
 
@@ -200,6 +201,7 @@ class JobCore:
                 description=f"SageMaker execution role of {kind.noun.lower()} {scope.node.path}",
                 inline_policies={POLICY_NAME: grants},
             )
+            remember(owned, scope)
             self.role: iam.IRole = owned
             self.owned_role = owned
             self.principal = InlinePolicyPrincipal(owned, grants)
@@ -249,7 +251,7 @@ class JobCore:
             code=code,
             distribution=distribution,
             image=image,
-            region=Stack.of(scope).region,
+            region=region_of(scope),
             instance_types=types,
             instance_count=instances,
             network_isolation=bool(props.network_isolation),
@@ -385,9 +387,7 @@ class JobCore:
         if self.completion.mode == CompletionMode.WAIT:
             if quality_gate:
                 control[cr_props.QUALITY_GATE] = quality_gate
-            control[cr_props.WAIT_TIMEOUT] = (
-                service_timeout.to_seconds() - SECONDS["DEADLINE_HEADROOM"]
-            )
+            control[cr_props.WAIT_TIMEOUT] = seconds(service_timeout) - SECONDS["DEADLINE_HEADROOM"]
             control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
         else:
             control[cr_props.COMPLETION] = "created"

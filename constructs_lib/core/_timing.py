@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 
+from .._shared.remembered import duration_of_seconds
 from .._shared.schema.validate import Problem
 from ..handler import properties as cr_props
 from ..provider import MAX_SERVICE_TIMEOUT
@@ -107,7 +108,7 @@ class Timing:
         if self.longest is None or self.queued or self.quota_wait_seconds() > 0:
             return MAX_SERVICE_TIMEOUT
         needed = int(self.longest) + SECONDS["START_AND_UPLOAD_MARGIN"]
-        return Duration.seconds(
+        return duration_of_seconds(
             min(max(needed, SECONDS["MIN_SERVICE_TIMEOUT"]), SECONDS["MAX_SERVICE_TIMEOUT"])
         )
 

@@ -14,11 +14,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_cdk import Aws, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
+from aws_cdk import Aws, CfnWaitCondition, CfnWaitConditionHandle, CustomResource
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..handler import properties as cr_props
 from ..handler.kinds import TRAINING, JobKind
 from ..provider import MAX_SERVICE_TIMEOUT, TrainingJobProvider
@@ -35,7 +36,7 @@ def wait_key(scope: Construct, material: Any, timing: Timing) -> str:
     that change in place, as the template resolves it) and the wait's timeout. A
     change of either needs a new wait condition, since CloudFormation never
     evaluates one again on update."""
-    resolved = Stack.of(scope).resolve(material)
+    resolved = stack_of(scope).resolve(material)
     material = {"request": resolved, "timeout": timing.wait_condition_timeout()}
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:WAIT_KEY_CHARS]

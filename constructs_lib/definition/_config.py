@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .._shared.remembered import bucket_arn, bucket_key, bucket_name, objects_arn
 from .._shared.stacks import stack_of
 from .._shared.typecheck import arguments, check_props
 from ..security._compact import allow_list_bucket
@@ -63,12 +64,12 @@ class S3Location:
     @property
     def s3_uri(self) -> str:
         """``s3://<bucket>/<key prefix>``."""
-        return f"s3://{self.bucket.bucket_name}/{self.key_prefix}"
+        return f"s3://{bucket_name(self.bucket)}/{self.key_prefix}"
 
     @functools.cached_property
     def _key(self) -> kms.IKey | None:
         """The bucket's customer key, read once."""
-        return self.bucket.encryption_key
+        return bucket_key(self.bucket)
 
     def _in_another_stack(self, principal: iam.IPrincipal) -> bool:
         """Whether the principal's template refers to the bucket of another stack."""
@@ -81,7 +82,7 @@ class S3Location:
         add_statement(
             principal,
             actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-            resources=[self.bucket.arn_for_objects(f"{self.key_prefix}*")],
+            resources=[objects_arn(self.bucket, f"{self.key_prefix}*")],
             cross_stack=self._in_another_stack(principal),
             reason="SageMaker writes objects whose names it chooses (the job name, checkpoint "
             "and tensor files) under this prefix: the wildcard is the prefix itself.",
@@ -96,7 +97,7 @@ class S3Location:
         add_statement(
             principal,
             actions=["s3:GetObject"],
-            resources=[self.bucket.arn_for_objects(pattern)],
+            resources=[objects_arn(self.bucket, pattern)],
             cross_stack=self._in_another_stack(principal),
             reason="Reads the objects under this key prefix only (a channel, or a job's "
             "artifacts): the wildcard is the prefix itself.",
@@ -107,7 +108,7 @@ class S3Location:
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """List the prefix and get its objects."""
         self.grant_get(grantee)
-        allow_list_bucket(grantee.grant_principal, self.bucket.bucket_arn, self.key_prefix)
+        allow_list_bucket(grantee.grant_principal, bucket_arn(self.bucket), self.key_prefix)
 
 
 @dataclass(frozen=True)

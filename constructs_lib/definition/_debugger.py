@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import Duration, Size
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from .._shared.suggest import did_you_mean
 from . import _algorithms, _registries
 from ._config import S3Location, _optional_map, _prune
@@ -289,7 +290,7 @@ def _bound(scope: Construct, prop: str, rule: RuleConfiguration) -> RuleConfigur
             f"{'SageMaker Profiler' if kind == 'debugger' else 'SageMaker Debugger'}, "
             f"not of {'Debugger' if kind == 'debugger' else 'Profiler'}: give it in {other}"
         )
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     uri, _ = _registries.regional_image(
         stack,
         registries=table["registries"],

@@ -8,9 +8,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Stack, Token
+from aws_cdk import Token
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ._algorithms import frameworks
 from ._algorithms.frameworks import TRAINING, Choice, ResolvedImage
 
@@ -98,7 +99,7 @@ def resolve_in(
     choice becomes an error of ``failure``'s message."""
     try:
         resolved = resolve()
-        region = Stack.of(scope).region
+        region = stack_of(scope).region
         if not Token.is_unresolved(region):
             resolved.check_region(region)
     except Choice as choice:

@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from .._shared.suggest import did_you_mean
 from ..security._ecr_pull import acknowledge_token, grant_ecr_pull
 from . import _algorithms
@@ -317,7 +318,7 @@ class _BuiltinAlgorithmImage(TrainingImage):
         return registries[self._registry_index]
 
     def bind(self, scope: Construct) -> ImageConfig:
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
         cached = self._bound.get(id(stack))
         if cached is not None and cached[0] is stack:
             return cached[1]
@@ -361,7 +362,7 @@ class _FrameworkImage(TrainingImage):
         resolved = resolve_for_job(
             scope, self.spec, instance_types=instance_types, smdistributed=smdistributed
         )
-        uri, repository_arn = framework_image(Stack.of(scope), resolved)
+        uri, repository_arn = framework_image(stack_of(scope), resolved)
         spec = FrameworkSpec(
             self.spec.framework,
             self.spec.version,

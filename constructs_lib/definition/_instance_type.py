@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Token
+from .._shared.remembered import unresolved
 
 _PATTERN = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
 
@@ -13,7 +13,7 @@ class InstanceType:
     """An ML instance type for training, e.g. ``InstanceType.of("ml.m5.xlarge")``."""
 
     def __init__(self, name: str) -> None:
-        if not Token.is_unresolved(name) and not _PATTERN.match(name):
+        if not unresolved(name) and not _PATTERN.match(name):
             raise ValueError(
                 f"InstanceType: {name!r} is invalid: a SageMaker instance type is "
                 "'ml.<family>.<size>', e.g. 'ml.m5.xlarge'"

@@ -17,6 +17,7 @@ from aws_cdk import Duration, Size, SizeRoundingBehavior
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
+from .._shared.remembered import seconds
 from ._code import TrainingCode
 from ._config import (
     Checkpoint,
@@ -266,7 +267,7 @@ def render_resource_config(props: TrainingJobProps) -> dict[str, Any] | None:
             "VolumeKmsKeyId": (
                 props.volume_encryption_key.key_arn if props.volume_encryption_key else None
             ),
-            "KeepAlivePeriodInSeconds": props.keep_alive.to_seconds() if props.keep_alive else None,
+            "KeepAlivePeriodInSeconds": seconds(props.keep_alive) if props.keep_alive else None,
             "InstanceGroups": groups or None,
             "InstancePlacementConfig": (
                 props.instance_placement.render() if props.instance_placement else None
@@ -290,11 +291,9 @@ def render_stopping_condition(props: TrainingJobProps, default_runtime: Duration
     """``StoppingCondition``."""
     return _prune(
         {
-            "MaxRuntimeInSeconds": (props.max_runtime or default_runtime).to_seconds(),
-            "MaxWaitTimeInSeconds": props.max_wait.to_seconds() if props.max_wait else None,
-            "MaxPendingTimeInSeconds": (
-                props.max_pending.to_seconds() if props.max_pending else None
-            ),
+            "MaxRuntimeInSeconds": seconds(props.max_runtime or default_runtime),
+            "MaxWaitTimeInSeconds": seconds(props.max_wait) if props.max_wait else None,
+            "MaxPendingTimeInSeconds": (seconds(props.max_pending) if props.max_pending else None),
         }
     )
 

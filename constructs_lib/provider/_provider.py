@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
+from .._shared.remembered import role_arn
 from .._shared.stacks import stack_of
 from ..handler.kinds import TRAINING, TUNING, JobKind
 from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
@@ -143,7 +144,7 @@ class TrainingJobProvider(Construct):
             unreserved: an account whose quota leaves no room for it needs ``None``
             (no reservation). Default: 10.
         """
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
         _check_concurrency(stack, max_concurrency)
         options = ProviderOptions(
             vpc=vpc,
@@ -212,7 +213,8 @@ class TrainingJobProvider(Construct):
         self, scope: Construct, construct_id: str, *, options: ProviderOptions | None = None
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
+        self._service_token: str | None = None
+        stack = stack_of(self)
         _PROVIDERS[stack] = self
         #: How this provider was built (:meth:`configure`, or the defaults).
         self.options = options or ProviderOptions()
@@ -310,7 +312,9 @@ class TrainingJobProvider(Construct):
     @property
     def service_token(self) -> str:
         """The ``ServiceToken`` of the stack's job custom resources."""
-        return self.handler_function.function_arn
+        if self._service_token is None:
+            self._service_token = self.handler_function.function_arn
+        return self._service_token
 
     def job_name_prefix_for(self, construct_id: str) -> str:
         """The name prefix of a job with generated names (``<stack prefix>-<id>``)."""
@@ -349,4 +353,4 @@ class TrainingJobProvider(Construct):
             return
         self._passed_roles.add(id(execution_role))
         self._execution_roles.append(execution_role)
-        self._permissions.allow_pass_role(execution_role.role_arn)
+        self._permissions.allow_pass_role(role_arn(execution_role))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..security._nag import acknowledge, wildcard_findings
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -21,7 +22,7 @@ METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 def execution_policy(scope: Construct) -> iam.ManagedPolicy:
     """The SageMaker training log group, the training metrics namespace, and the ECR
     authorization token, as one managed policy in ``scope``."""
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     log_group = stack.format_arn(
         service="logs",
         resource="log-group",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..security._nag import KMS_ENCRYPT_DECRYPT, acknowledge, acknowledge_guard, skip_checkov
 from . import compliance
 from .network import Network
@@ -175,7 +176,7 @@ class Functions:
 def _let_logs_use(scope: Construct, key: kms.IKey) -> None:
     """CloudWatch Logs of this account and region may use the key for log groups
     (a key imported into the app cannot be changed: its policy must say so)."""
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],

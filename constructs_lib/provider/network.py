@@ -8,10 +8,11 @@ import json
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IValidation
 
+from .._shared.stacks import stack_of
 from ..security._network import selected_subnet_ids
 from .options import ProviderOptions
 
@@ -129,7 +130,7 @@ def _endpoint_services(scope: Construct, vpc: ec2.IVpc) -> set[str]:
     for construct in scope.node.root.node.find_all():
         if isinstance(construct, ec2.CfnVPCEndpoint) and construct.vpc_id == vpc_id:
             # A plain string, or a token that resolves to one joined with the region.
-            name = json.dumps(Stack.of(construct).resolve(construct.service_name))
+            name = json.dumps(stack_of(construct).resolve(construct.service_name))
             for service in (*ENDPOINT_SERVICES, "xray", "batch"):
                 if name.endswith(f'.{service}"') or name.endswith(f'.{service}"]]}}'):
                     found.add(service)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..handler.properties import FAILURE, MAX_SERVICE_TIMEOUT_SECONDS, WAIT, WAITING_SUFFIX
 from . import compliance
 from .options import ProviderOptions
@@ -132,7 +133,7 @@ def waiting_state_machine(
     ``caller``. Named after the function (``<function name>-waiting``): the handler
     finds it so, and with the configured key, the key's grants name its ARN in their
     encryption context."""
-    function_arn = Stack.of(scope).format_arn(
+    function_arn = stack_of(scope).format_arn(
         service="lambda",
         resource="function",
         resource_name=function_name,

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_cdk import Arn, ArnFormat, Duration, Stack, Token
+from aws_cdk import Arn, ArnFormat, Duration, Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from .._shared.typecheck import arguments, check_props
 from ..provider.permissions import JOB_ACTIONS, SUBMIT_ACTIONS
 from ..security._compact import allow
@@ -151,7 +152,7 @@ class ITrainingQueue(Construct):
 def service_jobs_arn(scope: Construct) -> str:
     """The ARN of every service job of ``scope``'s account and region: Batch names a
     service job by an id it picks, so its ARN is known only after submission."""
-    return Stack.of(scope).format_arn(
+    return stack_of(scope).format_arn(
         service="batch",
         resource="service-job",
         resource_name="*",

@@ -32,11 +32,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..definition._cautions import warn_of_serving_processor
 from ..handler.judge import FAILED, JUDGE, PASSED
 from ..handler.kinds import TRAINING, JobKind
@@ -379,7 +380,7 @@ def runs_state_machine(
 ) -> sfn.StateMachine:
     """The state machine of ``job``'s scheduled runs (named ``<runs>-*``), with its
     least-privilege role."""
-    stack = Stack.of(job)
+    stack = stack_of(job)
     kind = parts.kind
     options = provider.options
     key = options.encryption_key
@@ -490,7 +491,7 @@ def registration(
         [str(t) for t in inference_instance_types or ()],
         "retrain_on_schedule",
     )
-    stack = Stack.of(job)
+    stack = stack_of(job)
     repack = None
     if container is not None and stack.resolve(served.model_data_url) != stack.resolve(
         trained.model_data_url
@@ -520,7 +521,7 @@ def registration(
 def _repack_job(job: Construct, model_data_url: Any) -> ScheduleParts | None:
     """What a run needs of the repack job (a child of ``job``) whose artifacts are
     ``model_data_url``: the request it repacks with (a job kind's own parts)."""
-    stack = Stack.of(job)
+    stack = stack_of(job)
     for child in repack_jobs(job):
         if stack.resolve(child.model_data_url) == model_data_url:
             return cast("Schedulable", child)._schedule_parts()

@@ -23,6 +23,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..definition._cautions import warn_of_overlapping_runs
 from ..handler.kinds import TRAINING, TUNING, JobKind
 from ..handler.properties import fill_in_name
@@ -137,7 +138,7 @@ def retrain_on_schedule(
             f"[{job.node.path}] retrain_on_schedule: the job's name leaves no prefix for "
             "the scheduled runs' names"
         )
-    stack = Stack.of(job)
+    stack = stack_of(job)
     role = iam.Role(
         job,
         "ScheduleRole",

@@ -22,9 +22,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
+from .._shared.stacks import stack_of
 from ._principal import InlinePolicyPrincipal
 
 #: Resources per compacted statement where aws-cdk-lib sizes the policy (an ARN
@@ -85,7 +85,7 @@ def share(role: iam.IRole) -> None:
 
 def _length(principal: iam.IPrincipal, value: Any) -> int:
     """The real length of ``value`` as it will render (minified)."""
-    stack = Stack.of(principal)  # type: ignore[arg-type]
+    stack = stack_of(principal)  # type: ignore[arg-type]
     return len(json.dumps(stack.resolve(value), separators=(",", ":")))
 
 

@@ -27,6 +27,8 @@ from aws_cdk import (
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct, IValidation
 
+from .._shared.stacks import stack_of
+
 #: Characters of all inline policies of one role (whitespace not counted).
 MAX_INLINE_POLICY_CHARS = 10_240
 #: Characters of one managed policy (whitespace not counted).
@@ -67,7 +69,7 @@ class IamLimits:
         self._roles = roles
 
     def validate(self) -> list[str]:
-        stack = Stack.of(self._scope)
+        stack = stack_of(self._scope)
         quota, errors = self._quota(stack)
         roles: list[iam.CfnRole] = []
         for candidate in self._roles():

@@ -23,6 +23,7 @@ from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation
 
+from .._shared.stacks import stack_of
 from ._compact import allow
 from ._principal import acknowledgment_scope
 
@@ -147,7 +148,7 @@ class _AcknowledgeResolved:
         self._reason = reason
 
     def validate(self) -> list[str]:
-        stack = Stack.of(self._principal)
+        stack = stack_of(self._principal)
         acknowledge(
             self._principal, wildcard_findings(stack, self._actions, self._resources), self._reason
         )
@@ -162,7 +163,7 @@ def acknowledge_statement(
     if isinstance(principal, Construct):
         has_wildcard = any("*" in a for a in actions) or any("*" in r for r in resources)
         if has_wildcard:  # the wildcards we write are in the strings themselves
-            stack = Stack.of(principal)
+            stack = stack_of(principal)
             acknowledge(principal, wildcard_findings(stack, actions, resources), reason)
 
 

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ._nag import acknowledge, add_statement, rules, skip_checkov
 
 _SELECTION_FIELDS = (
@@ -190,7 +191,7 @@ def grant_network_interfaces(
     :param owned_role: the job's own role (then checkov's finding about the one
         unscoped action is skipped on it), or None for a role the user gave.
     """
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
 
     def arn(resource: str, name: str) -> str:
         return stack.format_arn(service="ec2", resource=resource, resource_name=name)

@@ -11,12 +11,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aws_cdk import ArnFormat, Names, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import ArnFormat, Names, RemovalPolicy, Resource, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from .._shared.stacks import stack_of
 from ..definition._cautions import warn_of_serving_processor
 from ..definition._instance_type import InstanceType
 from ..security._nag import acknowledge_statement
@@ -97,7 +98,7 @@ class _GroupBase(Resource):
 
     def model_packages_arn(self) -> str:
         """The ARN pattern of the group's versions (``model-package/<group>/*``)."""
-        return Stack.of(self).format_arn(
+        return stack_of(self).format_arn(
             service="sagemaker",
             resource="model-package",
             resource_name=f"{_arn_name(self.model_package_group_name)}/*",
@@ -231,7 +232,7 @@ class ModelPackageGroup(_GroupBase):
         scope: Construct, construct_id: str, model_package_group_arn: str
     ) -> IModelPackageGroup:
         """A group by ARN (``arn:...:model-package-group/<name>``), of any account."""
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
         name = stack.split_arn(model_package_group_arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name
         return _ImportedGroup(scope, construct_id, name=str(name), arn=model_package_group_arn)
 
@@ -242,7 +243,7 @@ class _ImportedGroup(_GroupBase):
     ) -> None:
         super().__init__(scope, construct_id)
         self._name = name
-        self._arn = arn or Stack.of(scope).format_arn(
+        self._arn = arn or stack_of(scope).format_arn(
             service="sagemaker",
             resource="model-package-group",
             resource_name=_arn_name(name),

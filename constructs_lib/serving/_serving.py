@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .._shared.keywords import keywords
+from .._shared.stacks import stack_of
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
 from ..definition._algorithms.frameworks import INFERENCE
@@ -299,7 +299,7 @@ def inference_container(
             "base_framework_version= for another serving image)"
         ),
     )
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     image, _ = framework_image(stack, resolved)
     bound = code.bind(scope)
     if needs_repack(spec.framework, spec.version, network_isolation):
@@ -352,7 +352,7 @@ def _repacked(model: TrainedModel, code: CodeConfig) -> RepackJob:
         )
     # One repack job per code archive (its entry point is the serving container's
     # choice), identified by the archive's location as the template renders it.
-    where = json.dumps(Stack.of(scope).resolve(code.s3_uri), sort_keys=True)
+    where = json.dumps(stack_of(scope).resolve(code.s3_uri), sort_keys=True)
     digest = hashlib.sha256(where.encode()).hexdigest()[:8]
     construct_id = f"{REPACK_ID_PREFIX}{digest}"
     existing = scope.node.try_find_child(construct_id)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._shared.stacks import stack_of
 from ._tree import write_tree
 
 if TYPE_CHECKING:
@@ -109,7 +110,6 @@ class _Rehearsal:
     """One job's run, from its construct: the request, the code, the checks."""
 
     def __init__(self, job: Any) -> None:
-        from aws_cdk import Stack  # noqa: PLC0415 - the testing helpers import light
 
         from ..training._training_job import TrainingJob  # noqa: PLC0415
         from ..tuning._tuning_job import HyperparameterTuningJob  # noqa: PLC0415
@@ -121,13 +121,13 @@ class _Rehearsal:
         if isinstance(job, TrainingJob):
             self.tuning = False
             code, image = job.props.code, job._image
-            request = Stack.of(job).resolve(job.request)
+            request = stack_of(job).resolve(job.request)
             self.definition: dict[str, Any] = request
             self.ranges: dict[str, Any] = {}
         elif isinstance(job, HyperparameterTuningJob):
             self.tuning = True
             code, image = job.training.props.code, job._image
-            request = Stack.of(job).resolve(job.request)
+            request = stack_of(job).resolve(job.request)
             self.definition = request["TrainingJobDefinition"]
             config = request["HyperParameterTuningJobConfig"]
             self.ranges = {

@@ -24,8 +24,9 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .._shared.keywords import keywords
+from .._shared.remembered import role_arn
 from .._shared.schema.validate import Problem, Validator, cross_field_problems, is_unresolved
-from .._shared.stacks import in_its_region
+from .._shared.stacks import in_its_region, remember
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
 from ..core._job import MAX_TAGS, JobCore, raise_problems, superseding, tag_problems
@@ -312,6 +313,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         super().__init__(scope, construct_id)
         args = arguments(locals())
         check_props(self, TrainingJob.__init__, args)
+        remember(self, scope)
         options = JobOptions.of(args)
         with _nag.batch():
             #: What the job renders into its request: the props, captured once.
@@ -394,7 +396,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         #: The rendered CreateTrainingJob request (values may be CDK tokens).
         self.request: dict[str, Any] = render_request(
             self.props,
-            role_arn=self.role.role_arn,
+            role_arn=role_arn(self.role),
             default_runtime=MAX_WAITED_RUNTIME,
             image=bound.image,
             inputs=bound.inputs,

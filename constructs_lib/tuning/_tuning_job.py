@@ -21,8 +21,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .._shared.keywords import keywords
+from .._shared.remembered import role_arn
 from .._shared.schema.validate import Problem, cross_field_problems
-from .._shared.stacks import in_its_region
+from .._shared.stacks import in_its_region, remember
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
 from ..core._job import JobCore, raise_problems, superseding
@@ -183,6 +184,7 @@ class HyperparameterTuningJob(
         super().__init__(scope, construct_id)
         args = arguments(locals())
         check_props(self, HyperparameterTuningJob.__init__, args)
+        remember(self, scope)
         refuse_queue(self, queue)
         options = JobOptions.of(args, role=training.role)
         with _nag.batch():
@@ -228,7 +230,7 @@ class HyperparameterTuningJob(
         #: (without name and tags): checked by TrainingJob's cross-field rules.
         self.training_request = render_request(
             self.training.props,
-            role_arn=self.role.role_arn,
+            role_arn=role_arn(self.role),
             default_runtime=MAX_WAITED_RUNTIME,
             image=bound.image,
             inputs=bound.inputs,
