@@ -23,11 +23,25 @@ def stack_of(construct: IConstruct) -> Stack:
     return found
 
 
-def remember(construct: IConstruct, scope: IConstruct) -> None:
-    """``construct``, just made in ``scope`` (and no stack itself), is in ``scope``'s
-    stack: its ``Stack.of`` is then never asked of the JavaScript side (a stack of many
-    jobs makes the same few scopes their parents)."""
+_PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
+
+
+def remember(construct: IConstruct, scope: IConstruct, construct_id: str) -> None:
+    """``construct``, just made in ``scope`` as ``construct_id`` (and no stack itself),
+    is in ``scope``'s stack, at ``scope``'s path and its id: neither is then asked of
+    the JavaScript side (a stack of many jobs makes the same few scopes their
+    parents)."""
     _STACKS[construct] = stack_of(scope)
+    parent = path_of(scope)
+    _PATHS[construct] = f"{parent}/{construct_id}" if parent else construct_id
+
+
+def path_of(construct: IConstruct) -> str:
+    """``construct.node.path``, remembered."""
+    found = _PATHS.get(construct)
+    if found is None:
+        found = _PATHS[construct] = construct.node.path
+    return found
 
 
 def region_of(construct: IConstruct) -> str:

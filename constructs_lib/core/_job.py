@@ -6,6 +6,7 @@ how validation problems are reported."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from constructs import Construct
 
 from .._shared.remembered import seconds
 from .._shared.schema.validate import Problem
-from .._shared.stacks import region_of, remember, stack_of
+from .._shared.stacks import path_of, region_of, remember, stack_of
 from ..definition import _cautions, _mistakes, _script_mode
 from ..definition._code import CodeConfig
 from ..definition._data import TrainingInput
@@ -55,7 +56,8 @@ class BoundDefinition:
 
     image: ImageConfig | None
     inputs: list[TrainingInput]
-    connections: ec2.Connections
+    security_groups: list[ec2.ISecurityGroup]
+    """The job's security groups (its ``connections``, made when first asked for)."""
     subnet_ids: list[str]
     vpc_config: dict[str, Any] | None
     code: CodeConfig | None
@@ -168,6 +170,12 @@ def raise_problems(
     raise ValueError(f"[{scope.node.path}] {first}{more}")
 
 
+@functools.cache
+def _sagemaker_principal() -> iam.ServicePrincipal:
+    """The principal every owned execution role trusts: one value object for all."""
+    return iam.ServicePrincipal("sagemaker.amazonaws.com")
+
+
 class JobCore:
     """The parts of a job construct that do not depend on its kind.
 
@@ -197,11 +205,11 @@ class JobCore:
             owned = iam.Role(
                 scope,
                 "ExecutionRole",
-                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                description=f"SageMaker execution role of {kind.noun.lower()} {scope.node.path}",
+                assumed_by=_sagemaker_principal(),
+                description=f"SageMaker execution role of {kind.noun.lower()} {path_of(scope)}",
                 inline_policies={POLICY_NAME: grants},
             )
-            remember(owned, scope)
+            remember(owned, scope, "ExecutionRole")
             self.role: iam.IRole = owned
             self.owned_role = owned
             self.principal = InlinePolicyPrincipal(owned, grants)
@@ -283,15 +291,13 @@ class JobCore:
                     )
                 )
             inputs.append(_script_mode.code_channel(code))
-        connections = ec2.Connections(
-            security_groups=job_security_groups(
-                scope,
-                vpc=props.vpc,
-                vpc_subnets=props.vpc_subnets,
-                security_groups=props.security_groups,
-                instances=instances,
-                noun=self.kind.noun,
-            )
+        security_groups = job_security_groups(
+            scope,
+            vpc=props.vpc,
+            vpc_subnets=props.vpc_subnets,
+            security_groups=props.security_groups,
+            instances=instances,
+            noun=self.kind.noun,
         )
         subnet_ids: list[str] = []
         vpc_config = None
@@ -300,12 +306,12 @@ class JobCore:
                 scope,
                 vpc=props.vpc,
                 vpc_subnets=props.vpc_subnets,
-                security_groups=connections.security_groups,
+                security_groups=security_groups,
             )
         return BoundDefinition(
             image,
             inputs,
-            connections,
+            security_groups,
             subnet_ids,
             vpc_config,
             code,
@@ -346,7 +352,7 @@ class JobCore:
             code=bound.code,
             inputs=bound.inputs,
             subnet_ids=bound.subnet_ids,
-            security_groups=bound.connections.security_groups,
+            security_groups=bound.security_groups,
             owned_role=self.owned_role,
         )
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -96,12 +98,42 @@ def flatten(reference: Any) -> str:
     return json.dumps(reference, separators=(",", ":"))
 
 
+#: A token in a string, as the CDK encodes it.
+_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+#: Each stack's tokens, flattened: a stack of many jobs names the same buckets.
+_FLAT: weakref.WeakKeyDictionary[Stack, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _flatten_string(stack: Stack, value: str) -> str:
+    """``flatten(stack.resolve(value))``, each token of the string resolved once per
+    stack: a string resolves to the join of its literal parts and its tokens' values,
+    and flattening a join joins the flattened parts."""
+    if "${Token[" not in value:
+        return flatten(value)
+    known = _FLAT.get(stack)
+    if known is None:
+        known = _FLAT[stack] = {}
+    parts: list[str] = []
+    end = 0
+    for match in _TOKEN.finditer(value):
+        token = match.group(0)
+        if token not in known:
+            known[token] = flatten(stack.resolve(token))
+        parts += [flatten(value[end : match.start()]), known[token]]
+        end = match.end()
+    parts.append(flatten(value[end:]))
+    return "".join(parts)
+
+
 def wildcard_findings(stack: Stack, actions: Iterable[str], resources: Iterable[str]) -> list[str]:
     """The AwsSolutions-IAM5 finding ids of a statement's wildcard actions and resources."""
     found = [f"AwsSolutions-IAM5[Action::{action}]" for action in actions if "*" in action]
     for resource in resources:
-        plain = isinstance(resource, str) and "${Token[" not in resource
-        flat = flatten(resource if plain else stack.resolve(resource))
+        flat = (
+            _flatten_string(stack, resource)
+            if isinstance(resource, str)
+            else flatten(stack.resolve(resource))
+        )
         if "*" in flat:
             found.append(f"AwsSolutions-IAM5[Resource::{flat}]")
     return found

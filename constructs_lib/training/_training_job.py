@@ -313,7 +313,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         super().__init__(scope, construct_id)
         args = arguments(locals())
         check_props(self, TrainingJob.__init__, args)
-        remember(self, scope)
+        remember(self, scope, construct_id)
         options = JobOptions.of(args)
         with _nag.batch():
             #: What the job renders into its request: the props, captured once.
@@ -387,7 +387,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         self._by_job_name = bound.by_job_name
         self._named_locations = bound.named_locations
         self._code = bound.code
-        self._connections = bound.connections
+        self._connections: ec2.Connections | None = None
         self._definition_problems = bound.problems
 
     def _render(self, options: JobOptions) -> None:
@@ -566,6 +566,8 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
     @property
     def connections(self) -> ec2.Connections:
         """The job's security groups (``IConnectable``); none without a VPC."""
+        if self._connections is None:
+            self._connections = ec2.Connections(security_groups=self._bound.security_groups)
         return self._connections
 
     @property

@@ -184,7 +184,7 @@ class HyperparameterTuningJob(
         super().__init__(scope, construct_id)
         args = arguments(locals())
         check_props(self, HyperparameterTuningJob.__init__, args)
-        remember(self, scope)
+        remember(self, scope, construct_id)
         refuse_queue(self, queue)
         options = JobOptions.of(args, role=training.role)
         with _nag.batch():
@@ -219,7 +219,7 @@ class HyperparameterTuningJob(
         #: Hyperparameters the handler fills in from the job's name.
         self._by_job_name = bound.by_job_name
         self._named_locations = bound.named_locations
-        self._connections = bound.connections
+        self._connections: ec2.Connections | None = None
 
     def _render(self, options: JobOptions) -> None:
         """The training definition's CreateTrainingJob request, the
@@ -331,6 +331,8 @@ class HyperparameterTuningJob(
     @property
     def connections(self) -> ec2.Connections:
         """The training jobs' security groups (``IConnectable``); none without a VPC."""
+        if self._connections is None:
+            self._connections = ec2.Connections(security_groups=self._bound.security_groups)
         return self._connections
 
     @property
