@@ -4,6 +4,8 @@ resources (the role and the job), which lets hundreds of jobs share a stack."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import jsii
@@ -22,6 +24,8 @@ class InlinePolicyPrincipal:
     def __init__(self, role: iam.Role, document: iam.PolicyDocument) -> None:
         self.role = role
         self._document = document
+        #: Statements added while held (:func:`held`), not yet in the document.
+        self._pending: list[iam.PolicyStatement] = []
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -42,11 +46,43 @@ class InlinePolicyPrincipal:
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
-        self._document.add_statements(statement)
+        if _held is None:
+            self._document.add_statements(statement)
+        else:
+            if not self._pending:
+                _held.append(self)
+            self._pending.append(statement)
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.role)
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
         return self.add_to_principal_policy(statement).statement_added
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            self._document.add_statements(*pending)
+
+
+#: The principals with statements held, while a :func:`held` block runs.
+_held: list[InlinePolicyPrincipal] | None = None
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold the statements added to inline-policy principals inside, and add each
+    principal's to its document in one call at the end, in the order they came (a job
+    adds several; each call crosses to the CDK's JavaScript side)."""
+    global _held  # noqa: PLW0603 - one block at a time, within one construct's init
+    if _held is not None:
+        yield
+        return
+    _held = []
+    try:
+        yield
+    finally:
+        principals, _held = _held, None
+        for principal in principals:
+            principal._flush()
 
 
 def acknowledgment_scope(principal: Any) -> Any:
