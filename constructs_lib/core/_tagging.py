@@ -19,6 +19,7 @@ from aws_cdk import IStableAnyProducer, Lazy, TagManager, TagType
 from constructs import Construct, IValidation
 
 from .._shared.schema.validate import tag_key_problems
+from .._shared.stacks import path_of
 from ._job import describe_problem, tag_problems
 
 
@@ -28,22 +29,22 @@ def taggable(
     request: dict[str, Any],
     additional_request: Mapping[str, Any] | None,
     provider: Construct,
-) -> TagManager:
+) -> JobTags:
     """The tags of the job ``scope`` (of ``resource_type``), starting with its own: the
     request's ``Tags``, which from now on render from them at synth (none: no member),
     their number and keys checked at synth (once for the stack, on its ``provider``).
     An ``additional_request`` that removes the member (``{"Tags": None}``) keeps it
     removed, ``Tags.of`` included."""
     if additional_request is not None and additional_request.get("Tags", ...) is None:
-        return TagManager(TagType.KEY_VALUE, resource_type)
+        return JobTags(resource_type, None)
     own = request.get("Tags")
     initial = (
         {str(tag["Key"]): tag["Value"] for tag in own if isinstance(tag, Mapping)}
         if isinstance(own, list)
         else None
     )
-    tags = TagManager(TagType.KEY_VALUE, resource_type, initial or None)
-    request["Tags"] = Lazy.any(_Rendered(tags))
+    tags = JobTags(resource_type, initial or None)
+    request["Tags"] = Lazy.any(tags)
     jobs = _TAGGED.get(provider)
     if jobs is None:
         jobs = _TAGGED[provider] = []
@@ -52,8 +53,39 @@ def taggable(
     return tags
 
 
+@jsii.implements(IStableAnyProducer)
+class JobTags:
+    """A job's tags: its ``TagManager`` (of ``resource_type``, starting with the job's
+    own tags), made when first asked for, by ``Tags.of``'s aspect (which asks every
+    construct it reaches for its ``tags``) or by you; a job without tags that nothing
+    asked renders none, and costs no crossing to the CDK's JavaScript side. A job with
+    its own tags has its manager at once: their order in the request is the manager's.
+    As the request's ``Tags`` (``[{"Key", "Value"}]``), rendered at synth."""
+
+    def __init__(self, resource_type: str, own: Mapping[str, str] | None) -> None:
+        self._resource_type = resource_type
+        self._own = own
+        self._manager: TagManager | None = None
+        if own:
+            self._manager = TagManager(TagType.KEY_VALUE, resource_type, own)
+
+    @property
+    def manager(self) -> TagManager:
+        """The job's ``TagManager`` (``ITaggable.tags``)."""
+        if self._manager is None:
+            self._manager = TagManager(TagType.KEY_VALUE, self._resource_type, self._own)
+        return self._manager
+
+    def produce(self) -> Any:
+        return self._manager.render_tags() if self._manager is not None else None
+
+    def values(self) -> Mapping[str, str]:
+        """The tags, once every ``Tags.of`` applied."""
+        return self._manager.tag_values() if self._manager is not None else {}
+
+
 #: Each stack's taggable jobs, by the stack's provider (one validation per stack).
-_TAGGED: weakref.WeakKeyDictionary[Construct, list[tuple[Construct, TagManager]]] = (
+_TAGGED: weakref.WeakKeyDictionary[Construct, list[tuple[Construct, JobTags]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -62,13 +94,13 @@ _TAGGED: weakref.WeakKeyDictionary[Construct, list[tuple[Construct, TagManager]]
 class _TagRules:
     """The tag rules of every job of a stack, once their ``Tags.of`` are applied."""
 
-    def __init__(self, jobs: list[tuple[Construct, TagManager]]) -> None:
+    def __init__(self, jobs: list[tuple[Construct, JobTags]]) -> None:
         self._jobs = jobs
 
     def validate(self) -> list[str]:
         errors: list[str] = []
-        for scope, manager in self._jobs:
-            errors.extend(_problems(scope, manager.tag_values()))
+        for scope, tags in self._jobs:
+            errors.extend(_problems(scope, tags.values()))
         return errors
 
 
@@ -78,17 +110,6 @@ def _problems(scope: Construct, tags: Mapping[str, str]) -> list[str]:
     rendered = {"Tags": [{"Key": key, "Value": value} for key, value in tags.items()]}
     problems = [*tag_problems(rendered), *tag_key_problems(rendered["Tags"])]
     return [
-        f"[{scope.node.path}] {describe_problem(problem, lambda _: 'tags, Tags.of')}"
+        f"[{path_of(scope)}] {describe_problem(problem, lambda _: 'tags, Tags.of')}"
         for problem in problems
     ]
-
-
-@jsii.implements(IStableAnyProducer)
-class _Rendered:
-    """The tags as the request's ``Tags`` (``[{"Key", "Value"}]``, sorted), at synth."""
-
-    def __init__(self, tags: TagManager) -> None:
-        self._tags = tags
-
-    def produce(self) -> Any:
-        return self._tags.render_tags()

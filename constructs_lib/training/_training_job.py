@@ -472,7 +472,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
     def tags(self) -> TagManager:
         """The job's tags (``ITaggable``): its own (``tags``) and what
         ``Tags.of(scope).add(...)`` adds, rendered into its request at synth."""
-        return self._tags
+        return self._tags.manager
 
     def on_state_change(
         self,

@@ -439,7 +439,7 @@ class HyperparameterTuningJob(
         """The tuning job's tags (``ITaggable``), which its training jobs get too: its
         own (``tags``) and what ``Tags.of(scope).add(...)`` adds, rendered into its
         request at synth."""
-        return self._tags
+        return self._tags.manager
 
     def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read the artifacts of this
