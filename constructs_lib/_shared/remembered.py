@@ -21,6 +21,7 @@ _SECONDS: weakref.WeakKeyDictionary[Duration, Any] = weakref.WeakKeyDictionary()
 _DURATIONS: dict[float, Duration] = {}
 _BUCKETS: weakref.WeakKeyDictionary[s3.IBucket, dict[str, Any]] = weakref.WeakKeyDictionary()
 _ROLE_ARNS: weakref.WeakKeyDictionary[iam.IRole, str] = weakref.WeakKeyDictionary()
+_POLICY_ARNS: weakref.WeakKeyDictionary[iam.IManagedPolicy, str] = weakref.WeakKeyDictionary()
 
 
 def unresolved(value: str) -> bool:
@@ -91,4 +92,12 @@ def role_arn(role: iam.IRole) -> str:
     found = _ROLE_ARNS.get(role)
     if found is None:
         found = _ROLE_ARNS[role] = role.role_arn
+    return found
+
+
+def managed_policy_arn(policy: iam.IManagedPolicy) -> str:
+    """``policy.managed_policy_arn``."""
+    found = _POLICY_ARNS.get(policy)
+    if found is None:
+        found = _POLICY_ARNS[policy] = policy.managed_policy_arn
     return found

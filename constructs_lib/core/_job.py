@@ -37,7 +37,7 @@ from ..provider import TrainingJobProvider
 from ..security._compact import share as share_grants
 from ..security._nag import acknowledge, rules
 from ..security._network import job_security_groups, job_vpc_config
-from ..security._principal import POLICY_NAME, InlinePolicyPrincipal
+from ..security._principal import InlinePolicyPrincipal, OwnedRole
 from ._completion import Completion, CompletionMode
 from ._event_size import check_event_size
 from ._grants import grant_execution_role
@@ -197,17 +197,17 @@ class JobCore:
         self.removal = removal_policy_name(scope, removal_policy, kind)
         self.completion = completion or Completion.wait()
         self.principal: iam.IPrincipal | None = None
-        self.owned_role: iam.Role | None = None
+        self.owned_role: OwnedRole | None = None
         if role is None:
             # The job's grants are an inline policy of its own role: no separate
             # policy resource, so a job with its own role costs two resources.
             grants = iam.PolicyDocument()
-            owned = iam.Role(
+            owned = OwnedRole(
                 scope,
                 "ExecutionRole",
                 assumed_by=_sagemaker_principal(),
                 description=f"SageMaker execution role of {kind.noun.lower()} {path_of(scope)}",
-                inline_policies={POLICY_NAME: grants},
+                grants=grants,
             )
             remember(owned, scope, "ExecutionRole")
             self.role: iam.IRole = owned
@@ -343,7 +343,10 @@ class JobCore:
     ) -> None:
         """The execution role's grants: the stack's shared execution policy (what every
         job needs alike), and what this job's definition names."""
-        self.role.add_managed_policy(self.provider.execution_policy)
+        if self.owned_role is not None:
+            self.owned_role.attach_library_policy(self.provider.execution_policy)
+        else:
+            self.role.add_managed_policy(self.provider.execution_policy)
         grant_execution_role(
             self.scope,
             grantee,

@@ -27,7 +27,9 @@ from aws_cdk import (
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct, IValidation
 
-from .._shared.stacks import stack_of
+from .._shared.remembered import managed_policy_arn, role_arn
+from .._shared.stacks import path_of, stack_of
+from ._principal import POLICY_NAME, OwnedRole
 
 #: Characters of all inline policies of one role (whitespace not counted).
 MAX_INLINE_POLICY_CHARS = 10_240
@@ -48,6 +50,16 @@ _FIX = (
 #: The construct id (and so the logical id's start) of the provider's policy that
 #: every execution role of its stack carries.
 SHARED_EXECUTION_POLICY = "SageMakerTrainingJobProviderExecutionPolicy"
+
+
+def _path(construct: IConstruct) -> Callable[[], str]:
+    """The construct's path, asked when a message needs it."""
+    return lambda: construct.node.path
+
+
+def _resource_path(role: OwnedRole) -> Callable[[], str]:
+    """The path of an owned role's resource (``.../ExecutionRole/Resource``)."""
+    return lambda: f"{path_of(role)}/Resource"
 
 
 def _counted(number: int, singular: str, plural: str) -> str:
@@ -72,13 +84,19 @@ class IamLimits:
         stack = stack_of(self._scope)
         quota, errors = self._quota(stack)
         roles: list[iam.CfnRole] = []
+        known: list[OwnedRole] = []
         for candidate in self._roles():
+            # A job's own role whose policies only the library changed is known
+            # without asking the CDK for its resource (seven crossings per role).
+            if isinstance(candidate, OwnedRole) and not candidate.changed_elsewhere:
+                known.append(candidate)
+                continue
             resource = candidate.node.default_child
             # A role imported by ARN has no resource here: its policies are not ours
             # to see.
             if isinstance(resource, iam.CfnRole):
                 roles.append(resource)
-        if not roles:
+        if not roles and not known:
             return errors
         policies = [c for c in stack.node.find_all() if isinstance(c, iam.CfnPolicy)]
         managed_policies = [c for c in stack.node.find_all() if isinstance(c, iam.CfnManagedPolicy)]
@@ -90,6 +108,14 @@ class IamLimits:
                 "roles": [
                     {"ref": r.ref, "arns": r.managed_policy_arns, "own": r.policies} for r in roles
                 ],
+                "known": [
+                    {
+                        "arn": role_arn(r),
+                        "arns": [managed_policy_arn(m) for m in r.library_policies],
+                        "own": [{"PolicyName": POLICY_NAME, "PolicyDocument": r.inline_grants}],
+                    }
+                    for r in known
+                ],
                 "policies": [{"document": p.policy_document, "roles": p.roles} for p in policies],
                 "managed": [
                     {"ref": m.ref, "document": m.policy_document, "roles": m.roles}
@@ -97,10 +123,18 @@ class IamLimits:
                 ],
             }
         )
-        checked: dict[str, tuple[iam.CfnRole, list[Any], list[Any]]] = {}
+        checked: dict[str, tuple[Callable[[], str], list[Any], list[Any]]] = {}
         for role, read in zip(roles, resolved["roles"], strict=True):
             checked.setdefault(
-                json.dumps(read["ref"]), (role, read.get("arns") or [], read.get("own") or [])
+                json.dumps(read["ref"]),
+                (_path(role), read.get("arns") or [], read.get("own") or []),
+            )
+        for owned, read in zip(known, resolved["known"], strict=True):
+            # The role's ARN is its resource's Arn attribute, and its Ref the name.
+            resource_ref = {"Ref": read["arn"]["Fn::GetAtt"][0]}
+            checked.setdefault(
+                json.dumps(resource_ref),
+                (_resource_path(owned), read.get("arns") or [], read.get("own") or []),
             )
         inline: dict[str, int] = {}
         managed: dict[str, list[str]] = {}
@@ -130,10 +164,10 @@ class IamLimits:
                     f"IAM allows {MAX_MANAGED_POLICY_CHARS} per managed policy, and the "
                     "deploy would fail. Split its statements across policies. " + _FIX
                 )
-        for ref, (role, arns, own) in checked.items():
+        for ref, (role_path, arns, own) in checked.items():
             errors.extend(
                 self._role_errors(
-                    role,
+                    role_path,
                     arns=arns,
                     own=own,
                     inline=inline.get(ref, 0),
@@ -145,7 +179,7 @@ class IamLimits:
 
     @staticmethod
     def _role_errors(
-        role: iam.CfnRole,
+        path: Callable[[], str],
         *,
         arns: list[Any],
         own: list[Any],
@@ -160,7 +194,7 @@ class IamLimits:
         )
         if size > MAX_INLINE_POLICY_CHARS:
             errors.append(
-                f"[{role.node.path}] the role's inline policies have {size} characters: IAM "
+                f"[{path()}] the role's inline policies have {size} characters: IAM "
                 f"allows {MAX_INLINE_POLICY_CHARS} per role, and the deploy would fail. " + _FIX
             )
         count = len(arns) + len(attached)
@@ -172,7 +206,7 @@ class IamLimits:
             others = count - grants - shared - overflow
             whose = "the default quota" if quota == DEFAULT_MANAGED_POLICIES_PER_ROLE else "yours"
             errors.append(
-                f"[{role.node.path}] {count} managed policies are attached to the role: IAM "
+                f"[{path()}] {count} managed policies are attached to the role: IAM "
                 f"allows {quota} per role ({whose}; set the context key "
                 f"{MANAGED_POLICIES_CONTEXT} if your account's quota is higher, up to "
                 f"{MAX_MANAGED_POLICIES_PER_ROLE}), and the deploy would fail. Of the "

@@ -10,6 +10,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import aws_iam as iam
+from constructs import Construct
 
 #: The name of the inline policy that holds a job's grants.
 POLICY_NAME = "TrainingJobGrants"
@@ -83,6 +84,55 @@ def held() -> Iterator[None]:
         principals, _held = _held, None
         for principal in principals:
             principal._flush()
+
+
+class OwnedRole(iam.Role):
+    """A job's own execution role: its grants are its inline policy :data:`POLICY_NAME`
+    (:attr:`inline_grants`, filled through :class:`InlinePolicyPrincipal`), and the library
+    attaches :attr:`library_policies` to it. Until anything else changes its policies
+    (your ``job.role.add_to_policy``, ``attach_inline_policy``, ``add_managed_policy``,
+    a grant to the role itself: each reaches these overrides, from Python or from the
+    CDK's JavaScript side), the library knows its policies without asking the CDK:
+    :attr:`changed_elsewhere` says when it no longer does."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        assumed_by: iam.IPrincipal,
+        description: str,
+        grants: iam.PolicyDocument,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            assumed_by=assumed_by,
+            description=description,
+            inline_policies={POLICY_NAME: grants},
+        )
+        self.inline_grants = grants
+        self.library_policies: list[iam.IManagedPolicy] = []
+        self.changed_elsewhere = False
+
+    def attach_library_policy(self, policy: iam.IManagedPolicy) -> None:
+        """Attach a managed policy of the library (known: it changes nothing elsewhere)."""
+        iam.Role.add_managed_policy(self, policy)
+        self.library_policies.append(policy)
+
+    def add_managed_policy(self, policy: iam.IManagedPolicy) -> None:
+        self.changed_elsewhere = True
+        super().add_managed_policy(policy)
+
+    def attach_inline_policy(self, policy: iam.Policy) -> None:
+        self.changed_elsewhere = True
+        super().attach_inline_policy(policy)
+
+    def add_to_principal_policy(
+        self, statement: iam.PolicyStatement
+    ) -> iam.AddToPrincipalPolicyResult:
+        self.changed_elsewhere = True
+        return super().add_to_principal_policy(statement)
 
 
 def acknowledgment_scope(principal: Any) -> Any:
