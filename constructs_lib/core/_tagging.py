@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import IStableAnyProducer, Lazy, TagManager, TagType
+from aws_cdk import CfnResource, CustomResource, IStableAnyProducer, Lazy, TagManager, TagType
 from constructs import Construct, IValidation
 
 from .._shared.schema.validate import tag_key_problems
@@ -36,7 +36,7 @@ def taggable(
     An ``additional_request`` that removes the member (``{"Tags": None}``) keeps it
     removed, ``Tags.of`` included."""
     if additional_request is not None and additional_request.get("Tags", ...) is None:
-        return JobTags(resource_type, None)
+        return JobTags(resource_type, None, rendered=False)
     own = request.get("Tags")
     initial = (
         {str(tag["Key"]): tag["Value"] for tag in own if isinstance(tag, Mapping)}
@@ -44,7 +44,8 @@ def taggable(
         else None
     )
     tags = JobTags(resource_type, initial or None)
-    request["Tags"] = Lazy.any(tags)
+    if initial:
+        request["Tags"] = Lazy.any(tags)
     jobs = _TAGGED.get(provider)
     if jobs is None:
         jobs = _TAGGED[provider] = []
@@ -56,24 +57,45 @@ def taggable(
 @jsii.implements(IStableAnyProducer)
 class JobTags:
     """A job's tags: its ``TagManager`` (of ``resource_type``, starting with the job's
-    own tags), made when first asked for, by ``Tags.of``'s aspect (which asks every
-    construct it reaches for its ``tags``) or by you; a job without tags that nothing
-    asked renders none, and costs no crossing to the CDK's JavaScript side. A job with
-    its own tags has its manager at once: their order in the request is the manager's.
-    As the request's ``Tags`` (``[{"Key", "Value"}]``), rendered at synth."""
+    own tags), and the request's ``Tags`` (``[{"Key", "Value"}]``) rendered from it at
+    synth.
 
-    def __init__(self, resource_type: str, own: Mapping[str, str] | None) -> None:
+    A job with tags of its own has its manager at once, and its request's ``Tags`` is
+    the manager's rendering. A job without makes its manager when something asks for
+    it: ``Tags.of``'s aspect, which asks every construct it reaches for its ``tags``,
+    or you; its request's ``Tags`` then becomes the manager's rendering (an override
+    of its resource's property, where the member would have been: last). A job without
+    tags that nothing asked for renders none and costs no crossing to the CDK's
+    JavaScript side."""
+
+    def __init__(
+        self, resource_type: str, own: Mapping[str, str] | None, *, rendered: bool = True
+    ) -> None:
         self._resource_type = resource_type
-        self._own = own
+        #: Whether the request's ``Tags`` are the manager's (not removed).
+        self._rendered = rendered
         self._manager: TagManager | None = None
+        #: Where the rendering goes once a manager is made (the job's resource and
+        #: its request property), for a job without tags of its own.
+        self._target: tuple[CustomResource, str] | None = None
         if own:
             self._manager = TagManager(TagType.KEY_VALUE, resource_type, own)
+
+    def render_into(self, resource: CustomResource, request_property: str) -> None:
+        """Render into ``resource``'s ``request_property`` once a manager is made."""
+        if self._manager is None and self._rendered:
+            self._target = (resource, request_property)
 
     @property
     def manager(self) -> TagManager:
         """The job's ``TagManager`` (``ITaggable.tags``)."""
         if self._manager is None:
-            self._manager = TagManager(TagType.KEY_VALUE, self._resource_type, self._own)
+            self._manager = TagManager(TagType.KEY_VALUE, self._resource_type)
+            if self._target is not None:
+                resource, request_property = self._target
+                cfn = resource.node.default_child
+                assert isinstance(cfn, CfnResource)
+                cfn.add_property_override(f"{request_property}.Tags", Lazy.any(self))
         return self._manager
 
     def produce(self) -> Any:

@@ -462,6 +462,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
                 completion=self.completion,
             ),
         )
+        self._tags.render_into(self.resource, TRAINING.request_property)
         #: The wait condition of ``Completion.wait_condition()`` (else None).
         self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
         self._warned_of_artifacts = False

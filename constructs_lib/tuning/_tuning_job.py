@@ -311,6 +311,7 @@ class HyperparameterTuningJob(
                 completion=self.completion,
             ),
         )
+        self._tags.render_into(self.resource, TUNING.request_property)
         #: The wait condition of ``Completion.wait_condition()`` (else None).
         self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
         #: The bounds the best model's final metrics must meet (``quality_gate``).
