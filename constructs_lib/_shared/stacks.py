@@ -8,7 +8,7 @@ from __future__ import annotations
 import weakref
 
 import jsii
-from aws_cdk import IResolveContext, IResource, IStringProducer, Lazy, Stack, Token
+from aws_cdk import FeatureFlags, IResolveContext, IResource, IStringProducer, Lazy, Stack, Token
 from constructs import IConstruct
 
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
@@ -50,6 +50,20 @@ def region_of(construct: IConstruct) -> str:
     found = _REGIONS.get(stack)
     if found is None:
         found = _REGIONS[stack] = stack.region
+    return found
+
+
+_MINIMIZES: weakref.WeakKeyDictionary[Stack, bool] = weakref.WeakKeyDictionary()
+#: aws-cdk-lib's feature flag that merges the statements of a policy document.
+MINIMIZE_POLICIES = "@aws-cdk/aws-iam:minimizePolicies"
+
+
+def minimizes_policies(construct: IConstruct) -> bool:
+    """Whether ``construct``'s stack has aws-cdk-lib merge policy statements."""
+    stack = stack_of(construct)
+    found = _MINIMIZES.get(stack)
+    if found is None:
+        found = _MINIMIZES[stack] = FeatureFlags.of(stack).is_enabled(MINIMIZE_POLICIES) is True
     return found
 
 

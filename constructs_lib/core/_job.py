@@ -25,7 +25,7 @@ from constructs import Construct
 
 from .._shared.remembered import seconds
 from .._shared.schema.validate import Problem
-from .._shared.stacks import path_of, region_of, remember, stack_of
+from .._shared.stacks import minimizes_policies, path_of, region_of, remember, stack_of
 from ..definition import _cautions, _mistakes, _script_mode
 from ..definition._code import CodeConfig
 from ..definition._data import TrainingInput
@@ -37,7 +37,7 @@ from ..provider import TrainingJobProvider
 from ..security._compact import share as share_grants
 from ..security._nag import acknowledge, rules
 from ..security._network import job_security_groups, job_vpc_config
-from ..security._principal import InlinePolicyPrincipal, OwnedRole
+from ..security._principal import InlineDocument, InlinePolicyPrincipal, OwnedRole
 from ._completion import Completion, CompletionMode
 from ._event_size import check_event_size
 from ._grants import grant_execution_role
@@ -201,7 +201,7 @@ class JobCore:
         if role is None:
             # The job's grants are an inline policy of its own role: no separate
             # policy resource, so a job with its own role costs two resources.
-            grants = iam.PolicyDocument()
+            grants = InlineDocument(minimize=minimizes_policies(scope))
             owned = OwnedRole(
                 scope,
                 "ExecutionRole",

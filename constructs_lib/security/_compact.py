@@ -25,7 +25,7 @@ from typing import Any
 from aws_cdk import aws_iam as iam
 
 from .._shared.stacks import stack_of
-from ._principal import InlinePolicyPrincipal
+from ._principal import InlinePolicyPrincipal, Statement
 
 #: Resources per compacted statement where aws-cdk-lib sizes the policy (an ARN
 #: renders to about 40 to 120 characters), and prefixes per s3:ListBucket statement.
@@ -48,7 +48,8 @@ class _Policy:
 
 @dataclass
 class _Statement:
-    statement: iam.PolicyStatement
+    #: aws-cdk-lib's statement, or (a job's own role) one held in Python.
+    statement: iam.PolicyStatement | Statement
     resources: set[str]
     policy: _Policy | None = None
     prefixes: list[str] = field(default_factory=list)
@@ -89,9 +90,26 @@ def _length(principal: iam.IPrincipal, value: Any) -> int:
     return len(json.dumps(stack.resolve(value), separators=(",", ":")))
 
 
-def _place(entry: _Principal, statement: iam.PolicyStatement) -> _Policy | None:
+def _new(
+    principal: iam.IPrincipal,
+    actions: list[str],
+    resources: list[str],
+    conditions: dict[str, Any] | None,
+) -> iam.PolicyStatement | Statement:
+    """A new statement: held in Python for a job's own role's inline policy (no
+    crossing to the CDK's JavaScript side), else aws-cdk-lib's."""
+    if isinstance(principal, InlinePolicyPrincipal):
+        return Statement(actions, resources, conditions)
+    return iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+
+
+def _place(entry: _Principal, statement: iam.PolicyStatement | Statement) -> _Policy | None:
     """Attach a new statement: to a library managed policy with room (shared roles),
     else where the principal puts it."""
+    if isinstance(statement, Statement):
+        assert isinstance(entry.principal, InlinePolicyPrincipal)
+        entry.principal.document.add(statement)
+        return None
     if entry.policies is None:
         entry.principal.add_to_principal_policy(statement)
         return None
@@ -145,7 +163,7 @@ def allow(
                 return
             except RuntimeError:
                 pass  # frozen by an earlier synthesis: start another statement
-    statement = iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+    statement = _new(principal, actions, resources, conditions)
     entry.statements[key] = _Statement(statement, set(resources), _place(entry, statement))
 
 
@@ -175,10 +193,8 @@ def allow_list_bucket(principal: iam.IPrincipal, bucket_arn: str, prefix: str | 
                 return
             except RuntimeError:
                 pass
-    statement = iam.PolicyStatement(
-        actions=["s3:ListBucket"],
-        resources=[bucket_arn],
-        conditions={"StringLike": {"s3:prefix": [pattern]}},
+    statement = _new(
+        principal, ["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [pattern]}}
     )
     placed = _place(entry, statement)
     entry.statements[key] = _Statement(statement, {bucket_arn}, placed, [pattern])

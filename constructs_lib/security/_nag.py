@@ -27,7 +27,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from .._shared.stacks import stack_of
 from ._compact import allow
-from ._principal import acknowledgment_scope, held
+from ._principal import acknowledgment_scope
 
 PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security")
 #: The policy-validation plugin of AWS's Control Tower proactive-control rules.
@@ -46,16 +46,14 @@ _pending: dict[int, tuple[IConstruct, dict[str, str]]] | None = None
 @contextlib.contextmanager
 def batch() -> Iterator[None]:
     """Gather the acknowledgments made inside, and record them with one call per
-    construct at the end (each call crosses to the CDK's JavaScript side); the
-    statements added to inline policies inside are held likewise (:func:`held`)."""
+    construct at the end (each call crosses to the CDK's JavaScript side)."""
     global _pending  # noqa: PLW0603 - one batch at a time, within one construct's init
     if _pending is not None:
         yield
         return
     _pending = {}
     try:
-        with held():
-            yield
+        yield
     finally:
         gathered, _pending = _pending, None
         for scope, acknowledgments in gathered.values():

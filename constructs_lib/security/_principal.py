@@ -4,16 +4,126 @@ resources (the role and the job), which lets hundreds of jobs share a stack."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import json
 from typing import Any
 
 import jsii
+from aws_cdk import IResolveContext
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 #: The name of the inline policy that holds a job's grants.
 POLICY_NAME = "TrainingJobGrants"
+
+
+class Statement:
+    """An Allow statement the library wrote, held in Python: its actions, resources
+    and conditions, rendered as aws-cdk-lib's ``PolicyStatement.toStatementJson``
+    renders them. Once rendered by a synthesis it is frozen, as aws-cdk-lib freezes
+    its statements: extending it then raises, and the caller starts another."""
+
+    def __init__(
+        self, actions: list[str], resources: list[str], conditions: dict[str, Any] | None
+    ) -> None:
+        self.frozen = False
+        self.actions = list(actions)
+        self.resources = list(resources)
+        self.conditions: dict[str, Any] = {}
+        for key, value in (conditions or {}).items():
+            self.add_condition(key, value)
+
+    def add_resources(self, *resources: str) -> None:
+        self._thaw()
+        self.resources.extend(resources)
+
+    def add_condition(self, key: str, value: Any) -> None:
+        """As ``PolicyStatement.addCondition``: a key's values merge, the new win."""
+        self._thaw()
+        existing = self.conditions.get(key)
+        self.conditions[key] = {**existing, **value} if existing else value
+
+    def _thaw(self) -> None:
+        if self.frozen:
+            raise RuntimeError("the statement was rendered by a synthesis: start another")
+
+    def to_json(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = {}
+        action = _normalized(self.actions, unique=True)
+        if action is not None:
+            rendered["Action"] = action
+        if self.conditions:
+            rendered["Condition"] = self.conditions
+        rendered["Effect"] = "Allow"
+        resource = _normalized(self.resources, unique=True)
+        if resource is not None:
+            rendered["Resource"] = resource
+        return rendered
+
+
+def _normalized(values: list[str], *, unique: bool) -> Any:
+    """aws-cdk-lib's ``_norm``: none for no values, the value for one, else the list
+    (without repeats when ``unique``)."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return list(dict.fromkeys(values)) if unique else list(values)
+
+
+class InlineDocument(iam.PolicyDocument):
+    """A job's own role's inline policy, held in Python and rendered at synth in one
+    piece: each statement added to an ``iam.PolicyDocument`` is a crossing to the
+    CDK's JavaScript side, several per job. It renders as aws-cdk-lib renders a
+    document: the statements in the order they came, repeats removed, ``Version``
+    last, nothing when empty. Where the app minimizes policies
+    (``@aws-cdk/aws-iam:minimizePolicies``, which merges statements by aws-cdk-lib's
+    own rules), its statements are handed to aws-cdk-lib at the first synthesis, which
+    renders them."""
+
+    def __init__(self, *, minimize: bool) -> None:
+        super().__init__()
+        self._entries: list[Statement | iam.PolicyStatement] = []
+        self._minimize = minimize
+        self._handed_over = False
+
+    def add(self, statement: Statement | iam.PolicyStatement) -> None:
+        """Add a statement (the library's, or one aws-cdk-lib made for a grant)."""
+        self._entries.append(statement)
+        if self._handed_over:
+            super().add_statements(_cdk_statement(statement))
+
+    def resolve(self, context: IResolveContext) -> Any:
+        if self._minimize:
+            if not self._handed_over:
+                self._handed_over = True
+                super().add_statements(*map(_cdk_statement, self._entries))
+            return super().resolve(context)
+        statements: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for entry in self._entries:
+            if isinstance(entry, Statement):
+                entry.frozen = True
+                rendered = entry.to_json()
+            else:
+                rendered = entry.to_statement_json()
+            key = json.dumps(rendered, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                statements.append(rendered)
+        if not statements:
+            return None
+        return {"Statement": statements, "Version": "2012-10-17"}
+
+
+def _cdk_statement(statement: Statement | iam.PolicyStatement) -> iam.PolicyStatement:
+    if isinstance(statement, iam.PolicyStatement):
+        return statement
+    statement.frozen = True
+    return iam.PolicyStatement(
+        actions=statement.actions,
+        resources=statement.resources,
+        conditions=statement.conditions or None,
+    )
 
 
 @jsii.implements(iam.IPrincipal)
@@ -22,11 +132,9 @@ class InlinePolicyPrincipal:
     of the role (``iam.Role(inline_policies={POLICY_NAME: document})``). Everything
     else (trust, account, fragments) is the role's."""
 
-    def __init__(self, role: iam.Role, document: iam.PolicyDocument) -> None:
+    def __init__(self, role: iam.Role, document: InlineDocument) -> None:
         self.role = role
-        self._document = document
-        #: Statements added while held (:func:`held`), not yet in the document.
-        self._pending: list[iam.PolicyStatement] = []
+        self.document = document
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -47,43 +155,11 @@ class InlinePolicyPrincipal:
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
     ) -> iam.AddToPrincipalPolicyResult:
-        if _held is None:
-            self._document.add_statements(statement)
-        else:
-            if not self._pending:
-                _held.append(self)
-            self._pending.append(statement)
+        self.document.add(statement)
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.role)
 
     def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
         return self.add_to_principal_policy(statement).statement_added
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending:
-            self._document.add_statements(*pending)
-
-
-#: The principals with statements held, while a :func:`held` block runs.
-_held: list[InlinePolicyPrincipal] | None = None
-
-
-@contextlib.contextmanager
-def held() -> Iterator[None]:
-    """Hold the statements added to inline-policy principals inside, and add each
-    principal's to its document in one call at the end, in the order they came (a job
-    adds several; each call crosses to the CDK's JavaScript side)."""
-    global _held  # noqa: PLW0603 - one block at a time, within one construct's init
-    if _held is not None:
-        yield
-        return
-    _held = []
-    try:
-        yield
-    finally:
-        principals, _held = _held, None
-        for principal in principals:
-            principal._flush()
 
 
 class OwnedRole(iam.Role):
@@ -102,7 +178,7 @@ class OwnedRole(iam.Role):
         *,
         assumed_by: iam.IPrincipal,
         description: str,
-        grants: iam.PolicyDocument,
+        grants: InlineDocument,
     ) -> None:
         super().__init__(
             scope,
