@@ -11,47 +11,45 @@ from aws_cdk import Duration
 from .._shared.remembered import duration_of_seconds
 from .._shared.schema.validate import Problem
 from ..handler import properties as cr_props
+from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
 from ..provider import MAX_SERVICE_TIMEOUT
 from ._completion import Completion, CompletionMode
 
+# The limits below in seconds, known here: each Duration read is a crossing to the
+# CDK's JavaScript side, and these are read at import and for every job.
+SECONDS = {
+    "MAX_SERVICE_TIMEOUT": MAX_SERVICE_TIMEOUT_SECONDS,
+    "START_AND_UPLOAD_MARGIN": 15 * 60,
+    "MIN_SERVICE_TIMEOUT": 30 * 60,
+    "DEADLINE_HEADROOM": cr_props.DEADLINE_HEADROOM_SECONDS,
+    "MAX_WAIT_CONDITION_TIMEOUT": 12 * 3600,
+    "MAX_JOB_RUNTIME": 28 * 24 * 3600,
+    "QUOTA_START_MARGIN": 60,
+}
+SECONDS["MAX_WAITED_RUNTIME"] = SECONDS["MAX_SERVICE_TIMEOUT"] - SECONDS["START_AND_UPLOAD_MARGIN"]
+SECONDS["MAX_WAIT_CONDITION_RUNTIME"] = (
+    SECONDS["MAX_WAIT_CONDITION_TIMEOUT"] - SECONDS["START_AND_UPLOAD_MARGIN"]
+)
+
 #: Time a job needs beyond its max runtime: instances to start, data and image to
 #: download, the model to upload. The deployment's wait allows for it.
-START_AND_UPLOAD_MARGIN = Duration.minutes(15)
+START_AND_UPLOAD_MARGIN = duration_of_seconds(SECONDS["START_AND_UPLOAD_MARGIN"])
 #: The longest run (max runtime, or max wait with spot) that waiting mode can hold
 #: within CloudFormation's hour.
-MAX_WAITED_RUNTIME = Duration.minutes(
-    MAX_SERVICE_TIMEOUT.to_minutes() - START_AND_UPLOAD_MARGIN.to_minutes()
-)
+MAX_WAITED_RUNTIME = duration_of_seconds(SECONDS["MAX_WAITED_RUNTIME"])
 #: CloudFormation's limit for a wait condition.
-MAX_WAIT_CONDITION_TIMEOUT = Duration.hours(12)
+MAX_WAIT_CONDITION_TIMEOUT = duration_of_seconds(SECONDS["MAX_WAIT_CONDITION_TIMEOUT"])
 #: SageMaker's limit for a training job's run.
-MAX_JOB_RUNTIME = Duration.days(28)
+MAX_JOB_RUNTIME = duration_of_seconds(SECONDS["MAX_JOB_RUNTIME"])
 #: A shorter ServiceTimeout would leave a delete no time to stop the job and wait
 #: for its network interfaces.
-MIN_SERVICE_TIMEOUT = Duration.minutes(30)
+MIN_SERVICE_TIMEOUT = duration_of_seconds(SECONDS["MIN_SERVICE_TIMEOUT"])
 #: The handler gives up this long before CloudFormation would, to say why.
-DEADLINE_HEADROOM = Duration.seconds(cr_props.DEADLINE_HEADROOM_SECONDS)
+DEADLINE_HEADROOM = duration_of_seconds(SECONDS["DEADLINE_HEADROOM"])
 #: What creating a job takes once its quota has a slot (the Create call, retries).
-QUOTA_START_MARGIN = Duration.minutes(1)
+QUOTA_START_MARGIN = duration_of_seconds(SECONDS["QUOTA_START_MARGIN"])
 #: The longest run the wait-condition mode holds: 12 hours less the margin.
-MAX_WAIT_CONDITION_RUNTIME = Duration.minutes(
-    MAX_WAIT_CONDITION_TIMEOUT.to_minutes() - START_AND_UPLOAD_MARGIN.to_minutes()
-)
-# The seconds of the limits above, read once (each Duration read is a jsii call).
-SECONDS = {
-    name: int(value.to_seconds())
-    for name, value in {
-        "MAX_SERVICE_TIMEOUT": MAX_SERVICE_TIMEOUT,
-        "START_AND_UPLOAD_MARGIN": START_AND_UPLOAD_MARGIN,
-        "MAX_WAITED_RUNTIME": MAX_WAITED_RUNTIME,
-        "MIN_SERVICE_TIMEOUT": MIN_SERVICE_TIMEOUT,
-        "DEADLINE_HEADROOM": DEADLINE_HEADROOM,
-        "MAX_WAIT_CONDITION_TIMEOUT": MAX_WAIT_CONDITION_TIMEOUT,
-        "MAX_WAIT_CONDITION_RUNTIME": MAX_WAIT_CONDITION_RUNTIME,
-        "MAX_JOB_RUNTIME": MAX_JOB_RUNTIME,
-        "QUOTA_START_MARGIN": QUOTA_START_MARGIN,
-    }.items()
-}
+MAX_WAIT_CONDITION_RUNTIME = duration_of_seconds(SECONDS["MAX_WAIT_CONDITION_RUNTIME"])
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IValidation
 
-from .._shared.remembered import role_arn
+from .._shared.remembered import duration_of_seconds, role_arn
 from .._shared.stacks import stack_of
 from ..handler.kinds import TRAINING, TUNING, JobKind
 from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
@@ -30,7 +30,7 @@ from .options import DEFAULT_MAX_CONCURRENCY, ProviderOptions
 from .permissions import JobPermissions
 
 #: CloudFormation waits for a custom resource at most one hour (ServiceTimeout).
-MAX_SERVICE_TIMEOUT = Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
+MAX_SERVICE_TIMEOUT = duration_of_seconds(MAX_SERVICE_TIMEOUT_SECONDS)
 
 _STACK_PREFIX_CHARS = 20
 _JOB_PREFIX_CHARS = 50
