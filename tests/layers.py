@@ -109,8 +109,8 @@ def imports(package_dir: Path) -> Iterator[Import]:
 
 def package_of(module: str) -> str:
     """The capability (top-level package) a module belongs to; ``""`` for the root."""
-    parts = module.split(".")
-    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] not in {"__main__"}) else ""
+    parts = module.split(".")[1:]
+    return parts[0] if parts and parts[0] != "__main__" else ""
 
 
 def _rank(package: str, layers: Sequence[frozenset[str]]) -> int:

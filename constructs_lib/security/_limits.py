@@ -129,9 +129,25 @@ class IamLimits:
                 json.dumps(read["ref"]),
                 (_path(role), read.get("arns") or [], read.get("own") or []),
             )
-        for owned, read in zip(known, resolved["known"], strict=True):
+        for owned, facts in zip(known, resolved["known"], strict=True):
             # The role's ARN is its resource's Arn attribute, and its Ref the name.
-            resource_ref = {"Ref": read["arn"]["Fn::GetAtt"][0]}
+            read = facts
+            arn = read["arn"]
+            if not (isinstance(arn, dict) and "Fn::GetAtt" in arn):
+                # Not an attribute of this template's resource: read the role's
+                # resource as any role's.
+                resource = owned.node.default_child
+                assert isinstance(resource, iam.CfnRole)
+                read = stack.resolve(
+                    {
+                        "ref": resource.ref,
+                        "arns": resource.managed_policy_arns,
+                        "own": resource.policies,
+                    }
+                )
+                resource_ref = read["ref"]
+            else:
+                resource_ref = {"Ref": arn["Fn::GetAtt"][0]}
             checked.setdefault(
                 json.dumps(resource_ref),
                 (_resource_path(owned), read.get("arns") or [], read.get("own") or []),

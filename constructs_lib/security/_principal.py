@@ -26,15 +26,16 @@ class Statement:
         self, actions: list[str], resources: list[str], conditions: dict[str, Any] | None
     ) -> None:
         self.frozen = False
-        self.actions = list(actions)
-        self.resources = list(resources)
+        # Without repeats, in the order they came, as aws-cdk-lib keeps them.
+        self.actions = list(dict.fromkeys(actions))
+        self.resources = list(dict.fromkeys(resources))
         self.conditions: dict[str, Any] = {}
         for key, value in (conditions or {}).items():
             self.add_condition(key, value)
 
     def add_resources(self, *resources: str) -> None:
         self._thaw()
-        self.resources.extend(resources)
+        self.resources.extend(r for r in dict.fromkeys(resources) if r not in self.resources)
 
     def add_condition(self, key: str, value: Any) -> None:
         """As ``PolicyStatement.addCondition``: a key's values merge, the new win."""
@@ -48,26 +49,25 @@ class Statement:
 
     def to_json(self) -> dict[str, Any]:
         rendered: dict[str, Any] = {}
-        action = _normalized(self.actions, unique=True)
+        action = _normalized(self.actions)
         if action is not None:
             rendered["Action"] = action
         if self.conditions:
             rendered["Condition"] = self.conditions
         rendered["Effect"] = "Allow"
-        resource = _normalized(self.resources, unique=True)
+        resource = _normalized(self.resources)
         if resource is not None:
             rendered["Resource"] = resource
         return rendered
 
 
-def _normalized(values: list[str], *, unique: bool) -> Any:
-    """aws-cdk-lib's ``_norm``: none for no values, the value for one, else the list
-    (without repeats when ``unique``)."""
+def _normalized(values: list[str]) -> Any:
+    """aws-cdk-lib's ``_norm``: none for no values, the value for one, else the list."""
     if not values:
         return None
     if len(values) == 1:
         return values[0]
-    return list(dict.fromkeys(values)) if unique else list(values)
+    return list(values)
 
 
 class InlineDocument(iam.PolicyDocument):

@@ -239,3 +239,91 @@ def test_a_template_within_the_limit_passes_the_size_check(tmp_path: Path) -> No
     app.synth()
     report = tmp_path / "validation-report.json"
     assert not report.exists() or "constructs-lib-limits" not in report.read_text()
+
+
+# -- a job's own role: known to the library until something else changes it --------
+
+
+def _own_role_job(stack: Stack, prefixes: int = 1) -> TrainingJob:
+    bucket = s3.Bucket(stack, "Data")
+    return TrainingJob(
+        stack,
+        "Job",
+        image=TrainingImage.from_algorithm("kmeans"),
+        inputs=[
+            TrainingInput.from_bucket(f"c{index}", bucket, f"{index}-{'p' * 900}/")
+            for index in range(prefixes)
+        ],
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+    )
+
+
+def test_an_own_roles_oversized_grants_fail_the_synth() -> None:
+    """Twenty channels under long prefixes: the job's own inline policy (which the
+    library renders itself) is measured as it resolves."""
+    app = App()
+    job = _own_role_job(Stack(app, "Own"), prefixes=20)
+    assert not job.role.changed_elsewhere  # type: ignore[attr-defined]
+    with pytest.raises(
+        Exception,
+        match=r"\[Own/Job/ExecutionRole/Resource\] the role's inline policies have \d{5} "
+        r"characters: IAM allows 10240 per role",
+    ):
+        app.synth()
+
+
+@pytest.mark.parametrize("how", ["add_managed_policy", "ManagedPolicy(roles=...)"])
+def test_managed_policies_you_attach_to_a_jobs_own_role_count(how: str) -> None:
+    """Ten policies of yours and the library's shared execution policy: eleven. Through
+    the role's own method (which the library notes) or through the policy's roles
+    (which the stack-wide scan finds by the role's reference)."""
+    app = App()
+    stack = Stack(app, "Own")
+    job = _own_role_job(stack)
+    for index in range(10):
+        statements = [
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:aws:s3:::b{index}/*"])
+        ]
+        if how == "add_managed_policy":
+            job.role.add_managed_policy(
+                iam.ManagedPolicy(stack, f"Mine{index}", statements=statements)
+            )
+        else:
+            iam.ManagedPolicy(stack, f"Mine{index}", statements=statements, roles=[job.role])
+    assert job.role.changed_elsewhere is (how == "add_managed_policy")  # type: ignore[attr-defined]
+    with pytest.raises(
+        Exception,
+        match=r"\[Own/Job/ExecutionRole/Resource\] 11 managed policies are attached to the role",
+    ):
+        app.synth()
+
+
+def test_statements_you_add_to_a_jobs_own_role_count_toward_its_inline_limit() -> None:
+    app = App()
+    stack = Stack(app, "Own")
+    job = _own_role_job(stack, prefixes=9)
+    job.role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObject"],
+            resources=[f"arn:aws:s3:::{'x' * 60}-{i}/*" for i in range(40)],
+        )
+    )
+    assert job.role.changed_elsewhere  # type: ignore[attr-defined]
+    with pytest.raises(Exception, match=r"\[Own/Job/ExecutionRole/Resource\] the role's inline"):
+        app.synth()
+
+
+def test_an_own_role_within_the_limits_synthesizes_with_its_grants() -> None:
+    app = App()
+    _own_role_job(Stack(app, "Own"), prefixes=3)
+    template = app.synth().get_stack_artifact("Own").template
+    [role] = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+        and r["Properties"].get("Description", "").endswith("Own/Job")
+    ]
+    [policy] = role["Properties"]["Policies"]
+    actions = [statement["Action"] for statement in policy["PolicyDocument"]["Statement"]]
+    assert "s3:GetObject" in actions and "s3:ListBucket" in actions
+    assert policy["PolicyDocument"]["Version"] == "2012-10-17"
