@@ -5,6 +5,7 @@ app loads only the capabilities it uses."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
@@ -164,3 +165,35 @@ def loaded() -> set[str]:
     modules = set(out.stdout.split())
     assert "constructs_lib.training._training_job" in modules  # the probe measured an app
     return modules
+
+
+def _constructor_code_lines(function: ast.FunctionDef, source: list[str]) -> int:
+    """Lines of code of a function's body: no docstring, blank lines or comments."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    lines = source[body[0].lineno - 1 : function.end_lineno] if body else []
+    return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
+
+
+def test_job_constructors_read_as_their_steps() -> None:
+    """Every job construct (a class that builds a ``JobCore``) keeps its constructor
+    to a short sequence of named steps: at most 80 lines of code."""
+    found: dict[str, int] = {}
+    for path in PACKAGE.rglob("*.py"):
+        source = path.read_text()
+        tree = ast.parse(source)
+        for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+            builds_core = any(
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "JobCore"
+                for node in ast.walk(cls)
+            )
+            init = next(
+                (f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"),
+                None,
+            )
+            if builds_core and init is not None:
+                found[cls.name] = _constructor_code_lines(init, source.splitlines())
+    assert {"TrainingJob", "HyperparameterTuningJob"} <= set(found)
+    assert all(lines <= 80 for lines in found.values()), found

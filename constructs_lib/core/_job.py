@@ -32,7 +32,7 @@ from ..definition._data import TrainingInput
 from ..definition._image import ImageConfig
 from ..definition._request import TrainingJobProps, instance_types
 from ..handler import properties as cr_props
-from ..handler.kinds import JobKind
+from ..handler.kinds import TUNING, JobKind
 from ..provider import TrainingJobProvider
 from ..security._compact import share as share_grants
 from ..security._nag import acknowledge, rules
@@ -41,12 +41,12 @@ from ..security._principal import InlineDocument, InlinePolicyPrincipal, OwnedRo
 from ._completion import Completion, CompletionMode
 from ._event_size import check_event_size
 from ._grants import grant_execution_role
+from ._quality_gate import MetricThreshold, render_gate
+from ._tagging import JobTags, taggable
 from ._timing import SECONDS, Timing
 from ._wait_condition import wait_for_state_change, wait_key
 
 SHARED_CHECKPOINT_WARNING_ID = "constructs-lib:shared-checkpoint"
-#: 50 tags per job; the handler adds its own (LIBRARY_TAGS) to recognise its jobs.
-MAX_TAGS = 50 - len(cr_props.LIBRARY_TAGS)
 
 
 @dataclass(frozen=True)
@@ -70,21 +70,6 @@ class BoundDefinition:
     named_locations: dict[str, dict[str, str]]
     """Request members the handler fills in from the job's name: its own checkpoint
     folder (``handler.properties.NAMED_LOCATIONS``)."""
-
-
-def tag_problems(request: Mapping[str, Any]) -> list[Problem]:
-    """The library's tag limit (SageMaker's 50 less its own)."""
-    tags = request.get("Tags")
-    if isinstance(tags, list) and len(tags) > MAX_TAGS:
-        return [
-            Problem(
-                "Tags",
-                len(tags),
-                f"must have at most {MAX_TAGS} tags (SageMaker allows 50; the library "
-                f"adds {len(cr_props.LIBRARY_TAGS)} to recognise its jobs)",
-            )
-        ]
-    return []
 
 
 def state_change_rule(
@@ -139,35 +124,6 @@ def removal_policy_name(scope: Construct, policy: RemovalPolicy, kind: JobKind) 
         f"[{scope.node.path}] removal_policy: {policy!r} is invalid: a "
         f"{kind.noun.lower()} supports RETAIN or DESTROY (no SNAPSHOT)"
     )
-
-
-def describe_problem(problem: Problem, props_for_path: Callable[[str], str]) -> str:
-    where = f"{problem.path} ({props_for_path(problem.path)})"
-    shown = "(missing)" if problem.value is None else repr(problem.value)
-    if len(shown) > 200:
-        shown = shown[:197] + "..."
-    return f"{where}: {shown} is invalid: {problem.rule}"
-
-
-def superseding(api: Sequence[Problem], ours: Sequence[Problem]) -> list[Problem]:
-    """The API's problems and the library's, where a rule of the library for a member
-    (e.g. at least 1 instance, at most 46 tags) replaces the API's looser one for the
-    same member: one mistake, one message."""
-    mine = {problem.path for problem in ours}
-    return [problem for problem in api if problem.path not in mine] + list(ours)
-
-
-def raise_problems(
-    scope: Construct, problems: Sequence[Problem], props_for_path: Callable[[str], str]
-) -> None:
-    """Fail synthesis naming the construct, each member with its prop, the value
-    and the rule."""
-    if not problems:
-        return
-    details = "\n".join(f"  - {describe_problem(p, props_for_path)}" for p in problems)
-    first = describe_problem(problems[0], props_for_path)
-    more = f" ({len(problems)} problems)\n{details}" if len(problems) > 1 else ""
-    raise ValueError(f"[{scope.node.path}] {first}{more}")
 
 
 @functools.cache
@@ -359,6 +315,40 @@ class JobCore:
             owned_role=self.owned_role,
         )
 
+    def grant_and_register(
+        self,
+        grantee: iam.IGrantable,
+        props: TrainingJobProps,
+        bound: BoundDefinition,
+        *,
+        request: dict[str, Any],
+        additional_request: Mapping[str, Any] | None,
+        construct_id: str,
+        job_name: str | None,
+        uses_vpc: bool,
+        queue_arn: str | None = None,
+    ) -> tuple[JobTags, str]:
+        """Tags, the execution role's grants, and the provider's rights on the job (the
+        provider found or made now: a job that fails its checks leaves none). Returns
+        the job's tags and the prefix of its generated names (a fixed name stands for
+        it)."""
+        provider = self.provider
+        tags = taggable(self.scope, self.kind.resource_type, request, additional_request, provider)
+        self.grant_definition(grantee, props, bound)
+        prefix = (
+            provider.tuning_name_prefix_for(construct_id)
+            if self.kind is TUNING
+            else provider.job_name_prefix_for(construct_id)
+        )
+        provider.register_job(
+            execution_role=self.role,
+            job_name=job_name,
+            uses_vpc=uses_vpc,
+            kind=self.kind,
+            queue_arn=queue_arn,
+        )
+        return tags, prefix
+
     @property
     def grant_principal(self) -> iam.IPrincipal:
         if self.principal is None:
@@ -376,7 +366,10 @@ class JobCore:
         rule: Callable[[str, list[str]], events.Rule],
         by_job_name: Mapping[str, Mapping[str, str]] | None = None,
         named_locations: Mapping[str, Mapping[str, str]] | None = None,
-        quality_gate: list[dict[str, Any]] | None = None,
+        gate: Sequence[MetricThreshold] | None = None,
+        gate_definition: Mapping[str, Any] | None = None,
+        emits_metrics: bool = False,
+        tags: JobTags | None = None,
     ) -> CustomResource:
         """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
 
@@ -384,10 +377,21 @@ class JobCore:
         :param rule: makes the job's state-change rule (id, statuses).
         :param by_job_name: hyperparameters the handler fills in from the job's name.
         :param named_locations: request members it fills in from the name likewise.
-        :param quality_gate: the rendered gate: checked where the attributes are read
-            (the job's resource when the deploy polls it, else its result resource).
+        :param gate: the quality gate (``quality_gate``), checked against
+            ``gate_definition`` (the training request whose metrics it bounds) and
+            rendered: checked where the attributes are read (the job's resource when the
+            deploy polls it, else its result resource).
+        :param emits_metrics: whether the image reports the metrics SageMaker lists.
+        :param tags: the job's tags, rendered into the resource once asked for.
         """
         kind = self.kind
+        quality_gate = render_gate(
+            self.scope,
+            gate,
+            definition=gate_definition or {},
+            emits_metrics=emits_metrics,
+            completion=self.completion,
+        )
         service_timeout = timing.service_timeout()
         control: dict[str, Any] = {
             cr_props.NAME_PREFIX: name_prefix,
@@ -422,6 +426,8 @@ class JobCore:
         )
         # The execution role and its grants must exist before the job starts.
         resource.node.add_dependency(self.role)
+        if tags is not None:
+            tags.render_into(resource, kind.request_property)
         self.resource = resource
         self.results = resource
         if self.completion.mode == CompletionMode.WAIT_CONDITION:

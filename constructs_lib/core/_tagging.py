@@ -20,7 +20,7 @@ from constructs import Construct, IValidation
 
 from .._shared.schema.validate import tag_key_problems
 from .._shared.stacks import path_of
-from ._job import describe_problem, tag_problems
+from ._problems import describe_problem, tag_problems
 
 
 def taggable(

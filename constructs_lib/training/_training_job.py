@@ -29,10 +29,10 @@ from .._shared.schema.validate import Problem, Validator, cross_field_problems, 
 from .._shared.stacks import in_its_region, remember
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
-from ..core._job import MAX_TAGS, JobCore, raise_problems, superseding, tag_problems
+from ..core._job import JobCore
 from ..core._options import JobOptions
-from ..core._quality_gate import MetricThreshold, render_gate
-from ..core._tagging import taggable
+from ..core._problems import MAX_TAGS, raise_problems, superseding, tag_problems
+from ..core._quality_gate import MetricThreshold
 from ..core._timing import (
     DEADLINE_HEADROOM,
     MAX_JOB_RUNTIME,
@@ -424,18 +424,13 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         """Tags, the execution role's grants, and the provider's rights on the job
         (the provider found or made now: a job that fails its checks leaves none)."""
         self.provider: TrainingJobProvider = self._core.provider
-        self._tags = taggable(
+        self._tags, self._name_prefix = self._core.grant_and_register(
             self,
-            TRAINING.resource_type,
-            self.request,
-            self.props.additional_request,
-            self.provider,
-        )
-        self._core.grant_definition(self, self.props, self._bound)
-        #: The prefix of generated names (a fixed name stands for it).
-        self._name_prefix = self.provider.job_name_prefix_for(construct_id)
-        self.provider.register_job(
-            execution_role=self.role,
+            self.props,
+            self._bound,
+            request=self.request,
+            additional_request=self.props.additional_request,
+            construct_id=construct_id,
             job_name=self.request.get("TrainingJobName"),
             uses_vpc="VpcConfig" in self.request,
             queue_arn=self._queue["JobQueue"] if self._queue else None,
@@ -454,15 +449,11 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             rule=self._exact_rule,
             by_job_name=bound.by_job_name,
             named_locations=bound.named_locations,
-            quality_gate=render_gate(
-                self,
-                options.quality_gate,
-                definition=self.request,
-                emits_metrics=bool(bound.image and bound.image.emits_metrics),
-                completion=self.completion,
-            ),
+            gate=options.quality_gate,
+            gate_definition=self.request,
+            emits_metrics=bool(bound.image and bound.image.emits_metrics),
+            tags=self._tags,
         )
-        self._tags.render_into(self.resource, TRAINING.request_property)
         #: The wait condition of ``Completion.wait_condition()`` (else None).
         self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
         self._warned_of_artifacts = False

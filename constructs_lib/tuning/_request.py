@@ -15,7 +15,7 @@ from aws_cdk import Duration
 from .._shared.schema import load
 from .._shared.schema.validate import Problem, Validator, is_unresolved
 from ..core._completion import CompletionMode
-from ..core._job import tag_problems
+from ..core._problems import tag_problems
 from ..core._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME
 from ..definition._request import merge, props_for_path, render_tags
 from ._config import (

@@ -26,10 +26,10 @@ from .._shared.schema.validate import Problem, cross_field_problems
 from .._shared.stacks import in_its_region, remember
 from .._shared.typecheck import arguments, check_props
 from ..core._completion import Completion, CompletionMode
-from ..core._job import JobCore, raise_problems, superseding
+from ..core._job import JobCore
 from ..core._options import JobOptions
-from ..core._quality_gate import MetricThreshold, render_gate
-from ..core._tagging import taggable
+from ..core._problems import raise_problems, superseding
+from ..core._quality_gate import MetricThreshold
 from ..core._timing import MAX_WAITED_RUNTIME, Timing
 from ..definition import _script_mode
 from ..definition._config import S3Location
@@ -272,21 +272,15 @@ class HyperparameterTuningJob(
         """Tags, the execution role's grants, and the provider's rights on the job
         (the provider found or made now: a job that fails its checks leaves none)."""
         self.provider: TrainingJobProvider = self._core.provider
-        self._tags = taggable(
+        self._tags, self._name_prefix = self._core.grant_and_register(
             self,
-            TUNING.resource_type,
-            self.request,
-            self._props.additional_request,
-            self.provider,
-        )
-        self._core.grant_definition(self, self.training.props, self._bound)
-        #: The prefix of generated names (a fixed name stands for it).
-        self._name_prefix = self.provider.tuning_name_prefix_for(construct_id)
-        self.provider.register_job(
-            execution_role=self.role,
+            self.training.props,
+            self._bound,
+            request=self.request,
+            additional_request=self._props.additional_request,
+            construct_id=construct_id,
             job_name=self.request.get("HyperParameterTuningJobName"),
             uses_vpc="VpcConfig" in self.request.get("TrainingJobDefinition", {}),
-            kind=TUNING,
         )
 
     def _create_resource(self, options: JobOptions) -> None:
@@ -303,15 +297,11 @@ class HyperparameterTuningJob(
             # A tuned model_dir is the tuning job's choice, not the name's.
             by_job_name={k: v for k, v in bound.by_job_name.items() if k not in tuned},
             named_locations=bound.named_locations,
-            quality_gate=render_gate(
-                self,
-                options.quality_gate,
-                definition=self.request.get("TrainingJobDefinition") or {},
-                emits_metrics=bool(bound.image and bound.image.emits_metrics),
-                completion=self.completion,
-            ),
+            gate=options.quality_gate,
+            gate_definition=self.request.get("TrainingJobDefinition") or {},
+            emits_metrics=bool(bound.image and bound.image.emits_metrics),
+            tags=self._tags,
         )
-        self._tags.render_into(self.resource, TUNING.request_property)
         #: The wait condition of ``Completion.wait_condition()`` (else None).
         self.wait_condition: CfnWaitCondition | None = self._core.wait_condition
         #: The bounds the best model's final metrics must meet (``quality_gate``).
