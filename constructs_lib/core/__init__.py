@@ -2,11 +2,14 @@
 rendered request (:mod:`._job`), the options every kind takes (:mod:`._options`), how
 long and how the deployment waits (:mod:`._timing`, :mod:`._completion`,
 :mod:`._wait_condition`), the execution role's grants for what a definition names
-(:mod:`._grants`), tags (:mod:`._tagging`), quality gates (:mod:`._quality_gate`) and
-the size of what CloudFormation hands the provider (:mod:`._event_size`).
+(:mod:`._grants`), tags (:mod:`._tagging`), quality gates (:mod:`._quality_gate`),
+how a request's problems are reported (:mod:`._problems`) and the size of what
+CloudFormation hands the provider (:mod:`._event_size`).
 
 A new job kind (processing, batch transform) renders its own request and hands it to
-:class:`._job.JobCore`; it reuses the rest as it is.
+:class:`._job.JobCore`, which binds the definition, makes the role, grants and
+registers (``grant_and_register``) and creates the gated resource
+(``create_resource``); it reuses the rest as it is.
 
 May import: _shared, security, provider, definition, handler (the job kinds and the
 properties' names, which the handler and the constructs share). Imported by: serving,
