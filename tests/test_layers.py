@@ -6,6 +6,7 @@ app loads only the capabilities it uses."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import textwrap
@@ -197,3 +198,46 @@ def test_job_constructors_read_as_their_steps() -> None:
                 found[cls.name] = _constructor_code_lines(init, source.splitlines())
     assert {"TrainingJob", "HyperparameterTuningJob"} <= set(found)
     assert all(lines <= 80 for lines in found.values()), found
+
+
+#: The public surface before the packages by capability (issue 38): every name stays.
+PUBLIC_NAMES = {
+    "CategoricalRange", "Checkpoint", "Completion", "CompletionMode", "CompressionType",
+    "ContinuousRange", "DebugCollection", "DebugHookConfig", "Distribution",
+    "ExperimentConfig", "FairShare", "FileSystemAccessMode", "FileSystemType",
+    "HyperbandConfig", "HyperparameterTuningJob", "IHyperparameterTuningJob",
+    "IModelPackageGroup", "ITrainingJob", "ITrainingQueue", "ImageConfig", "InputMode",
+    "InstanceGroup", "InstancePlacement", "InstanceType", "IntegerRange",
+    "MetricDefinition", "MetricThreshold", "MlflowConfig", "ModelApproval",
+    "ModelPackageConfig", "ModelPackageGroup", "OutputCompression", "ParameterRange",
+    "PlacementSpecification", "ProfilerConfig", "RecordWrapper", "RegisteredModel",
+    "RuleConfiguration", "S3DataDistribution", "S3DataType", "S3Location", "ScalingType",
+    "ServerlessJobConfig", "ServerlessJobType", "TensorBoardOutput", "TrainingCode",
+    "TrainingDefinition", "TrainingImage", "TrainingInput", "TrainingJob",
+    "TrainingJobProps", "TrainingJobProvider", "TrainingOutput", "TrainingQueue",
+    "TuningObjective", "TuningStrategy", "WarmStart", "WarmStartType", "render_request",
+}  # fmt: skip
+
+
+def test_the_root_is_the_public_surface_with_every_name() -> None:
+    """The root exports every public name it had, each from its capability's package
+    (which names it in its own ``__all__``), and nothing under a second name."""
+    code = textwrap.dedent(
+        """
+        import importlib, json
+        import constructs_lib
+        found = {}
+        for name in constructs_lib.__all__:
+            value = getattr(constructs_lib, name)
+            package = constructs_lib._EXPORTS[name]
+            module = importlib.import_module(package, "constructs_lib")
+            found[name] = [package, name in module.__all__, getattr(module, name) is value]
+        print(json.dumps(found))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    found = json.loads(out.stdout)
+    assert set(found) >= PUBLIC_NAMES
+    assert all(in_all and same for _, in_all, same in found.values()), found
