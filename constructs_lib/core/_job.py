@@ -180,6 +180,8 @@ class JobCore:
             share_grants(role)
             _cautions.warn_of_immutable_role(scope, role)
         self._provider: TrainingJobProvider | None = None
+        self._security_groups: list[ec2.ISecurityGroup] = []
+        self._connections: ec2.Connections | None = None
         self.resource: CustomResource | None = None
         #: Where the completed job's attributes come from.
         self.results: CustomResource | None = None
@@ -255,6 +257,7 @@ class JobCore:
             instances=instances,
             noun=self.kind.noun,
         )
+        self._security_groups = security_groups
         subnet_ids: list[str] = []
         vpc_config = None
         if props.vpc is not None:
@@ -314,6 +317,13 @@ class JobCore:
             security_groups=bound.security_groups,
             owned_role=self.owned_role,
         )
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The job's security groups (``IConnectable``), made when first asked for."""
+        if self._connections is None:
+            self._connections = ec2.Connections(security_groups=self._security_groups)
+        return self._connections
 
     def grant_and_register(
         self,

@@ -387,7 +387,6 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
         self._by_job_name = bound.by_job_name
         self._named_locations = bound.named_locations
         self._code = bound.code
-        self._connections: ec2.Connections | None = None
         self._definition_problems = bound.problems
 
     def _render(self, options: JobOptions) -> None:
@@ -558,9 +557,7 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
     @property
     def connections(self) -> ec2.Connections:
         """The job's security groups (``IConnectable``); none without a VPC."""
-        if self._connections is None:
-            self._connections = ec2.Connections(security_groups=self._bound.security_groups)
-        return self._connections
+        return self._core.connections
 
     @property
     def grant_principal(self) -> iam.IPrincipal:

@@ -219,7 +219,6 @@ class HyperparameterTuningJob(
         #: Hyperparameters the handler fills in from the job's name.
         self._by_job_name = bound.by_job_name
         self._named_locations = bound.named_locations
-        self._connections: ec2.Connections | None = None
 
     def _render(self, options: JobOptions) -> None:
         """The training definition's CreateTrainingJob request, the
@@ -322,9 +321,7 @@ class HyperparameterTuningJob(
     @property
     def connections(self) -> ec2.Connections:
         """The training jobs' security groups (``IConnectable``); none without a VPC."""
-        if self._connections is None:
-            self._connections = ec2.Connections(security_groups=self._bound.security_groups)
-        return self._connections
+        return self._core.connections
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
