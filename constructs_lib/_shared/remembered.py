@@ -6,6 +6,7 @@ first, so remembering changes no template."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from aws_cdk import Duration, Token
@@ -17,11 +18,20 @@ from aws_cdk import aws_s3 as s3
 #: references): a string without it is resolved, with no crossing to find out.
 _STRING_TOKEN = "${Token["
 
-_SECONDS: weakref.WeakKeyDictionary[Duration, Any] = weakref.WeakKeyDictionary()
+_SECONDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _DURATIONS: dict[float, Duration] = {}
-_BUCKETS: weakref.WeakKeyDictionary[s3.IBucket, dict[str, Any]] = weakref.WeakKeyDictionary()
-_ROLE_ARNS: weakref.WeakKeyDictionary[iam.IRole, str] = weakref.WeakKeyDictionary()
-_POLICY_ARNS: weakref.WeakKeyDictionary[iam.IManagedPolicy, str] = weakref.WeakKeyDictionary()
+#: Each object's values asked so far, by what was asked.
+_ASKED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _once(owner: Any, what: str, ask: Callable[[], Any]) -> Any:
+    """``ask()`` the first time ``what`` is wanted of ``owner``, then what it said."""
+    values = _ASKED.get(owner)
+    if values is None:
+        values = _ASKED[owner] = {}
+    if what not in values:
+        values[what] = ask()
+    return values[what]
 
 
 def unresolved(value: str) -> bool:
@@ -47,28 +57,15 @@ def duration_of_seconds(amount: int) -> Duration:
     return found
 
 
-def _bucket(bucket: s3.IBucket) -> dict[str, Any]:
-    found = _BUCKETS.get(bucket)
-    if found is None:
-        found = _BUCKETS[bucket] = {}
-    return found
-
-
 def bucket_name(bucket: s3.IBucket) -> str:
     """``bucket.bucket_name``."""
-    values = _bucket(bucket)
-    if "name" not in values:
-        values["name"] = bucket.bucket_name
-    name: str = values["name"]
+    name: str = _once(bucket, "name", lambda: bucket.bucket_name)
     return name
 
 
 def bucket_arn(bucket: s3.IBucket) -> str:
     """``bucket.bucket_arn``."""
-    values = _bucket(bucket)
-    if "arn" not in values:
-        values["arn"] = bucket.bucket_arn
-    arn: str = values["arn"]
+    arn: str = _once(bucket, "arn", lambda: bucket.bucket_arn)
     return arn
 
 
@@ -80,24 +77,17 @@ def objects_arn(bucket: s3.IBucket, key_pattern: str) -> str:
 
 def bucket_key(bucket: s3.IBucket) -> kms.IKey | None:
     """``bucket.encryption_key``."""
-    values = _bucket(bucket)
-    if "key" not in values:
-        values["key"] = bucket.encryption_key
-    key: kms.IKey | None = values["key"]
+    key: kms.IKey | None = _once(bucket, "key", lambda: bucket.encryption_key)
     return key
 
 
 def role_arn(role: iam.IRole) -> str:
     """``role.role_arn``."""
-    found = _ROLE_ARNS.get(role)
-    if found is None:
-        found = _ROLE_ARNS[role] = role.role_arn
-    return found
+    arn: str = _once(role, "arn", lambda: role.role_arn)
+    return arn
 
 
 def managed_policy_arn(policy: iam.IManagedPolicy) -> str:
     """``policy.managed_policy_arn``."""
-    found = _POLICY_ARNS.get(policy)
-    if found is None:
-        found = _POLICY_ARNS[policy] = policy.managed_policy_arn
-    return found
+    arn: str = _once(policy, "arn", lambda: policy.managed_policy_arn)
+    return arn

@@ -6,7 +6,6 @@ name S3 locations also grant the execution role what SageMaker needs there.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -66,9 +65,9 @@ class S3Location:
         """``s3://<bucket>/<key prefix>``."""
         return f"s3://{bucket_name(self.bucket)}/{self.key_prefix}"
 
-    @functools.cached_property
+    @property
     def _key(self) -> kms.IKey | None:
-        """The bucket's customer key, read once."""
+        """The bucket's customer key (read once per bucket)."""
         return bucket_key(self.bucket)
 
     def _in_another_stack(self, principal: iam.IPrincipal) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aws_cdk import Token
 from constructs import Construct
 
-from .._shared.stacks import stack_of
+from .._shared.stacks import region_of
 from ._algorithms import frameworks
 from ._algorithms.frameworks import TRAINING, Choice, ResolvedImage
 
@@ -99,7 +99,7 @@ def resolve_in(
     choice becomes an error of ``failure``'s message."""
     try:
         resolved = resolve()
-        region = stack_of(scope).region
+        region = region_of(scope)
         if not Token.is_unresolved(region):
             resolved.check_region(region)
     except Choice as choice:

@@ -52,6 +52,13 @@ _FIX = (
 SHARED_EXECUTION_POLICY = "SageMakerTrainingJobProviderExecutionPolicy"
 
 
+def _role_facts(role: iam.CfnRole) -> dict[str, Any]:
+    """What the check reads of a role's resource: its reference, its managed policies
+    and its own inline policies (objects, not lists: resolving drops what is
+    undefined)."""
+    return {"ref": role.ref, "arns": role.managed_policy_arns, "own": role.policies}
+
+
 def _path(construct: IConstruct) -> Callable[[], str]:
     """The construct's path, asked when a message needs it."""
     return lambda: construct.node.path
@@ -105,9 +112,7 @@ class IamLimits:
         resolved = stack.resolve(
             {
                 # Objects, not lists: resolving drops what is undefined.
-                "roles": [
-                    {"ref": r.ref, "arns": r.managed_policy_arns, "own": r.policies} for r in roles
-                ],
+                "roles": [_role_facts(r) for r in roles],
                 "known": [
                     {
                         "arn": role_arn(r),
@@ -138,13 +143,7 @@ class IamLimits:
                 # resource as any role's.
                 resource = owned.node.default_child
                 assert isinstance(resource, iam.CfnRole)
-                read = stack.resolve(
-                    {
-                        "ref": resource.ref,
-                        "arns": resource.managed_policy_arns,
-                        "own": resource.policies,
-                    }
-                )
+                read = stack.resolve(_role_facts(resource))
                 resource_ref = read["ref"]
             else:
                 resource_ref = {"Ref": arn["Fn::GetAtt"][0]}
