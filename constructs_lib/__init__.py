@@ -6,8 +6,8 @@ first use, so that what needs none of them (the ``constructs-lib`` console comma
 capabilities it uses. The packages, lowest layer first (each imports only those below
 it; ``tests/test_layers.py`` checks it): ``handler``, ``_shared``, ``security``,
 ``provider``, ``definition``, ``core``, ``serving``, ``schedule`` and ``queueing``,
-``training``, ``tuning``, then ``testing`` and ``cli``. README "Architecture" draws
-them.
+``training`` and ``processing``, ``tuning``, then ``testing`` and ``cli``. README
+"Architecture" draws them.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         InstanceGroup,
         InstancePlacement,
         InstanceType,
+        JobCode,
         MetricDefinition,
         MlflowConfig,
         ModelPackageConfig,
@@ -55,6 +56,13 @@ if TYPE_CHECKING:
         TrainingJobProps,
         TrainingOutput,
         render_request,
+    )
+    from .processing import (
+        EvaluationReport,
+        ProcessingInput,
+        ProcessingJob,
+        ProcessingOutput,
+        S3UploadMode,
     )
     from .provider import TrainingJobProvider
     from .queueing import FairShare, ITrainingQueue, TrainingQueue
@@ -79,6 +87,12 @@ if TYPE_CHECKING:
 #: Where each public name lives (what ``__getattr__`` imports on first use).
 _EXPORTS = {
     "TrainingCode": ".definition",
+    "JobCode": ".definition",
+    "EvaluationReport": ".processing",
+    "ProcessingInput": ".processing",
+    "ProcessingJob": ".processing",
+    "ProcessingOutput": ".processing",
+    "S3UploadMode": ".processing",
     "Completion": ".core",
     "CompletionMode": ".core",
     "Checkpoint": ".definition",
@@ -149,6 +163,7 @@ __all__ = [
     "DebugCollection",
     "DebugHookConfig",
     "Distribution",
+    "EvaluationReport",
     "ExperimentConfig",
     "FairShare",
     "FileSystemAccessMode",
@@ -165,6 +180,7 @@ __all__ = [
     "InstancePlacement",
     "InstanceType",
     "IntegerRange",
+    "JobCode",
     "MetricDefinition",
     "MetricThreshold",
     "MlflowConfig",
@@ -174,6 +190,9 @@ __all__ = [
     "OutputCompression",
     "ParameterRange",
     "PlacementSpecification",
+    "ProcessingInput",
+    "ProcessingJob",
+    "ProcessingOutput",
     "ProfilerConfig",
     "RecordWrapper",
     "RegisteredModel",
@@ -181,6 +200,7 @@ __all__ = [
     "S3DataDistribution",
     "S3DataType",
     "S3Location",
+    "S3UploadMode",
     "ScalingType",
     "ServerlessJobConfig",
     "ServerlessJobType",

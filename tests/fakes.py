@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,10 @@ class Plan:
     # reported the objective), whose tuned hyperparameters these are.
     best_job: bool = True
     tuned: dict[str, str] = field(default_factory=lambda: {"eta": "0.21", "max_depth": "5"})
+    # Processing jobs: what the script writes to each output when it completes
+    # ({output name: {path in the output: bytes}}), and its exit message on failure.
+    writes: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    exit_message: str | None = None
 
 
 @dataclass
@@ -112,7 +117,11 @@ class Job:
 
     @property
     def arn(self) -> str:
-        resource = "training-job" if self.kind == "training" else "hyper-parameter-tuning-job"
+        resource = {
+            "training": "training-job",
+            "tuning": "hyper-parameter-tuning-job",
+            "processing": "processing-job",
+        }[self.kind]
         return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{resource}/{self.name.lower()}"
 
     @property
@@ -197,6 +206,10 @@ class FakeSageMaker(_FakeService):
         self.created: list[str] = []
         self.artifacts: set[str] = set()
         self.plan = Plan()
+        #: Processing jobs (names are unique per kind), and where they write.
+        self.processing_jobs: dict[str, Job] = {}
+        self.deleted_processing: list[str] = []
+        self.s3: FakeS3 | None = None
 
     def _seconds(self) -> float:
         return float(self.clock.seconds)
@@ -308,6 +321,92 @@ class FakeSageMaker(_FakeService):
     def tuning_job(self, name: str) -> Job:
         return self.tuning_jobs[name]
 
+    # -- processing jobs ------------------------------------------------------------
+
+    def create_processing_job(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateProcessingJob"
+        self._enter(operation, params)
+        name = params["ProcessingJobName"]
+        if name in self.processing_jobs or name in self.deleted_processing:
+            raise client_error("ResourceInUse", f"Processing job {name} already exists", operation)
+        job = Job(
+            name=name, request=params, plan=self.plan, created=self.clock.now(), kind="processing"
+        )
+        job.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
+        self.processing_jobs[name] = job
+        self.created.append(name)
+        return self._leave(operation, {"ProcessingJobArn": job.arn})
+
+    def describe_processing_job(self, **params: Any) -> dict[str, Any]:
+        operation = "DescribeProcessingJob"
+        self._enter(operation, params)
+        job = self._processing_job(params["ProcessingJobName"], operation)
+        self._observe(job)
+        return self._leave(operation, self._processing_description(job))
+
+    def stop_processing_job(self, **params: Any) -> dict[str, Any]:
+        operation = "StopProcessingJob"
+        self._enter(operation, params)
+        self._stop(self._processing_job(params["ProcessingJobName"], operation), operation)
+        return self._leave(operation, {})
+
+    def delete_processing_job(self, **params: Any) -> dict[str, Any]:
+        operation = "DeleteProcessingJob"
+        self._enter(operation, params)
+        job = self._processing_job(params["ProcessingJobName"], operation)
+        self._delete(job, self.processing_jobs, self.deleted_processing, operation)
+        return self._leave(operation, {})
+
+    def processing_job(self, name: str) -> Job:
+        return self.processing_jobs[name]
+
+    def _processing_job(self, name: str, operation: str) -> Job:
+        if name not in self.processing_jobs:
+            raise client_error("ValidationException", f"Could not find job {name}", operation)
+        return self.processing_jobs[name]
+
+    def _processing_description(self, job: Job) -> dict[str, Any]:
+        request = job.request
+        description: dict[str, Any] = {
+            key: request[key]
+            for key in (
+                "ProcessingInputs",
+                "ProcessingOutputConfig",
+                "ProcessingResources",
+                "StoppingCondition",
+                "AppSpecification",
+                "Environment",
+                "NetworkConfig",
+                "RoleArn",
+                "ExperimentConfig",
+            )
+            if key in request
+        }
+        description.update(
+            ProcessingJobName=job.name,
+            ProcessingJobArn=job.arn,
+            ProcessingJobStatus=job.status,
+            CreationTime=job.created,
+            LastModifiedTime=job.ended or job.created,
+        )
+        if job.ended is not None:
+            description["ProcessingEndTime"] = job.ended
+        if job.status == "Failed":
+            description["FailureReason"] = job.plan.failure_reason
+            if job.plan.exit_message:
+                description["ExitMessage"] = job.plan.exit_message
+        return description
+
+    def _write_outputs(self, job: Job) -> None:
+        """What a completed processing job's script wrote, uploaded to its outputs."""
+        if self.s3 is None:
+            return
+        outputs = (job.request.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        for output in outputs:
+            uri = (output.get("S3Output") or {}).get("S3Uri", "")
+            for path, body in job.plan.writes.get(output["OutputName"], {}).items():
+                self.s3.put(f"{uri.rstrip('/')}/{path}", body)
+
     def advance(self, job: Job) -> None:
         """Let time act on ``job`` without a call: a job planned by ``runtime`` ends
         when that time has passed (as its state-change event tells)."""
@@ -360,6 +459,8 @@ class FakeSageMaker(_FakeService):
         if status == "Completed" and job.kind == "tuning":
             if job.plan.best_job:
                 job.best = self._best_training_job(job)
+        elif status == "Completed" and job.kind == "processing":
+            self._write_outputs(job)
         elif status == "Completed":
             self.artifacts.add(job.artifact)
 
@@ -466,7 +567,8 @@ class FakeSageMaker(_FakeService):
         return self.jobs[name]
 
     def _job_by_arn(self, arn: str, operation: str) -> Job:
-        for job in (*self.jobs.values(), *self.tuning_jobs.values()):
+        jobs = (*self.jobs.values(), *self.tuning_jobs.values(), *self.processing_jobs.values())
+        for job in jobs:
             if job.arn == arn:
                 return job
         raise client_error("ValidationException", f"Resource {arn} not found.", operation)
@@ -778,6 +880,27 @@ class FakeEC2(_FakeService):
         return seen < job.plan.eni_release_polls
 
 
+class FakeS3(_FakeService):
+    """The objects the handler reads (a processing job's evaluation report)."""
+
+    service = "s3"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.objects: dict[str, bytes] = {}
+
+    def put(self, uri: str, body: bytes) -> None:
+        self.objects[uri] = body
+
+    def get_object(self, **params: Any) -> dict[str, Any]:
+        self._enter("GetObject", params)
+        uri = f"s3://{params['Bucket']}/{params['Key']}"
+        if uri not in self.objects:
+            raise client_error("NoSuchKey", "The specified key does not exist.", "GetObject")
+        body = self.objects[uri]
+        return self._leave("GetObject", {"Body": io.BytesIO(body), "ContentLength": len(body)})
+
+
 class FakeCloudFormation(_FakeService):
     """The stack whose resources the handler serves: its status, which CloudFormation
     sets (``UPDATE_ROLLBACK_IN_PROGRESS`` while it rolls an update back)."""
@@ -813,8 +936,10 @@ def runtime(
     cloudformation: FakeCloudFormation | None = None,
     batch: FakeBatch | None = None,
 ) -> lifecycle.Runtime:
-    """A handler runtime on the fakes and their simulated clock, without jitter."""
+    """A handler runtime on the fakes and their simulated clock, without jitter (the
+    S3 of ``sagemaker.s3``, where its processing jobs write)."""
     clock = sagemaker.clock
+    s3 = sagemaker.s3
     return lifecycle.Runtime(
         sagemaker=sagemaker,  # type: ignore[arg-type]
         ec2_factory=(lambda: ec2) if ec2 is not None else None,  # type: ignore[arg-type,return-value]
@@ -822,6 +947,7 @@ def runtime(
             (lambda: cloudformation) if cloudformation is not None else None  # type: ignore[return-value]
         ),
         batch_factory=(lambda: batch) if batch is not None else None,  # type: ignore[arg-type,return-value]
+        s3_factory=(lambda: s3) if s3 is not None else None,  # type: ignore[arg-type,return-value]
         sleep=clock.sleep,
         clock=clock.clock,
         now=clock.now,

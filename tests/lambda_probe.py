@@ -33,6 +33,7 @@ ARNS = {
     "CreateHyperParameterTuningJob": {
         "HyperParameterTuningJobArn": f"{_ARN}:hyper-parameter-tuning-job/x"
     },
+    "CreateProcessingJob": {"ProcessingJobArn": f"{_ARN}:processing-job/x"},
 }
 sent = []
 

@@ -35,9 +35,14 @@ def test_every_package_has_a_layer() -> None:
     assert tops == set().union(*LAYERS) - {""}
 
 
+#: Job kinds added after the house was grouped into 16 entries (issue 38): each is a
+#: package of its own on the job core, as a new kind must be.
+LATER_JOB_KINDS = frozenset({"processing", "transform"})
+
+
 def test_the_top_level_shows_the_capabilities() -> None:
     entries = sorted(path.name for path in PACKAGE.iterdir() if path.name != "__pycache__")
-    assert len(entries) <= 16, entries
+    assert len(entries) <= 16 + len(LATER_JOB_KINDS & set(entries)), entries
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:

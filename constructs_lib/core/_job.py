@@ -249,24 +249,12 @@ class JobCore:
                     )
                 )
             inputs.append(_script_mode.code_channel(code))
-        security_groups = job_security_groups(
-            scope,
+        security_groups, subnet_ids, vpc_config = self.bind_network(
             vpc=props.vpc,
             vpc_subnets=props.vpc_subnets,
             security_groups=props.security_groups,
             instances=instances,
-            noun=self.kind.noun,
         )
-        self._security_groups = security_groups
-        subnet_ids: list[str] = []
-        vpc_config = None
-        if props.vpc is not None:
-            vpc_config, subnet_ids = job_vpc_config(
-                scope,
-                vpc=props.vpc,
-                vpc_subnets=props.vpc_subnets,
-                security_groups=security_groups,
-            )
         return BoundDefinition(
             image,
             inputs,
@@ -279,6 +267,33 @@ class JobCore:
             by_job_name,
             self._named_locations(props),
         )
+
+    def bind_network(
+        self,
+        *,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+        instances: int,
+    ) -> tuple[list[ec2.ISecurityGroup], list[str], dict[str, Any] | None]:
+        """The job's network: its security groups (one created for it in a VPC unless
+        given; its ``connections``), its subnets' ids and its ``VpcConfig``."""
+        groups = job_security_groups(
+            self.scope,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+            instances=instances,
+            noun=self.kind.noun,
+        )
+        self._security_groups = groups
+        subnet_ids: list[str] = []
+        vpc_config = None
+        if vpc is not None:
+            vpc_config, subnet_ids = job_vpc_config(
+                self.scope, vpc=vpc, vpc_subnets=vpc_subnets, security_groups=groups
+            )
+        return groups, subnet_ids, vpc_config
 
     def _named_locations(self, props: TrainingJobProps) -> dict[str, dict[str, str]]:
         """The checkpoint folder of each job (a warning when the checkpoint is shared)."""
@@ -342,9 +357,32 @@ class JobCore:
         provider found or made now: a job that fails its checks leaves none). Returns
         the job's tags and the prefix of its generated names (a fixed name stands for
         it)."""
+        return self.register(
+            request=request,
+            additional_request=additional_request,
+            construct_id=construct_id,
+            job_name=job_name,
+            uses_vpc=uses_vpc,
+            queue_arn=queue_arn,
+            grant=lambda: self.grant_definition(grantee, props, bound),
+        )
+
+    def register(
+        self,
+        *,
+        request: dict[str, Any],
+        additional_request: Mapping[str, Any] | None,
+        construct_id: str,
+        job_name: str | None,
+        uses_vpc: bool,
+        grant: Callable[[], None],
+        queue_arn: str | None = None,
+    ) -> tuple[JobTags, str]:
+        """:meth:`grant_and_register` of any kind: ``grant`` gives the execution role
+        what the job's request names."""
         provider = self.provider
         tags = taggable(self.scope, self.kind.resource_type, request, additional_request, provider)
-        self.grant_definition(grantee, props, bound)
+        grant()
         prefix = (
             provider.tuning_name_prefix_for(construct_id)
             if self.kind is TUNING
@@ -380,6 +418,7 @@ class JobCore:
         gate_definition: Mapping[str, Any] | None = None,
         emits_metrics: bool = False,
         tags: JobTags | None = None,
+        results_control: Mapping[str, Any] | None = None,
     ) -> CustomResource:
         """The job's custom resource, and for ``Completion.wait_condition()`` its wait.
 
@@ -393,6 +432,8 @@ class JobCore:
             deploy polls it, else its result resource).
         :param emits_metrics: whether the image reports the metrics SageMaker lists.
         :param tags: the job's tags, rendered into the resource once asked for.
+        :param results_control: control properties of where the attributes are read,
+            beside the gate (a processing job's report).
         """
         kind = self.kind
         quality_gate = render_gate(
@@ -407,9 +448,11 @@ class JobCore:
             cr_props.NAME_PREFIX: name_prefix,
             cr_props.REMOVAL_POLICY: self.removal,
         }
+        results: dict[str, Any] = dict(results_control or {})
+        if quality_gate:
+            results[cr_props.QUALITY_GATE] = quality_gate
         if self.completion.mode == CompletionMode.WAIT:
-            if quality_gate:
-                control[cr_props.QUALITY_GATE] = quality_gate
+            control.update(results)
             control[cr_props.WAIT_TIMEOUT] = seconds(service_timeout) - SECONDS["DEADLINE_HEADROOM"]
             control[cr_props.POLL_INTERVAL] = timing.poll_interval_seconds()
         else:
@@ -450,7 +493,7 @@ class JobCore:
                 material=wait_material(),
                 rule=rule,
                 signal_kind="queued" if queue is not None else None,
-                result_properties={cr_props.QUALITY_GATE: quality_gate} if quality_gate else None,
+                result_properties=results or None,
             )
         return resource
 

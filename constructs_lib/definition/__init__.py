@@ -17,7 +17,7 @@ testing, and the root, which re-exports the names below.
 
 from __future__ import annotations
 
-from ._code import TrainingCode
+from ._code import JobCode, TrainingCode
 from ._config import (
     Checkpoint,
     ExperimentConfig,
@@ -69,6 +69,7 @@ __all__ = [
     "InstanceGroup",
     "InstancePlacement",
     "InstanceType",
+    "JobCode",
     "MetricDefinition",
     "MlflowConfig",
     "ModelPackageConfig",

@@ -382,3 +382,7 @@ def _pack(members: Sequence[tuple[str, Path]]) -> tuple[Path, str]:
     archive = folder / ARCHIVE_NAME
     os.replace(part.name, archive)
     return archive, digest
+
+
+#: The same, under a name for every kind of job (a processing job's code too).
+JobCode = TrainingCode

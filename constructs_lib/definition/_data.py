@@ -152,6 +152,45 @@ class TrainingInput:
         )
 
     @staticmethod
+    def from_processing_output(
+        channel_name: str,
+        processing_job: Any,
+        output_name: str,
+        *,
+        content_type: str | None = None,
+        input_mode: InputMode | None = None,
+        compression: CompressionType | None = None,
+        distribution: S3DataDistribution | None = None,
+        record_wrapper: RecordWrapper | None = None,
+    ) -> TrainingInput:
+        """A channel reading what a ``ProcessingJob`` wrote to its output
+        ``output_name`` (that job's own folder): training on prepared data. The
+        training job starts once the processing job completed, and its role may read
+        that output's objects.
+
+        :param processing_job: a ``ProcessingJob`` of the app.
+        :param output_name: the name of one of its S3 outputs.
+        """
+        check_props(
+            "TrainingInput.from_processing_output",
+            TrainingInput.from_processing_output,
+            {k: v for k, v in arguments(locals()).items() if k != "processing_job"},
+        )
+        location = processing_job.output_location(output_name)
+        channel = TrainingInput._s3(
+            channel_name,
+            location,
+            S3DataType.S3_PREFIX,
+            distribution=distribution,
+            content_type=content_type,
+            input_mode=input_mode,
+            compression=compression,
+            record_wrapper=record_wrapper,
+        )
+        channel.data_source["S3DataSource"]["S3Uri"] = processing_job.output_uri(output_name)
+        return channel
+
+    @staticmethod
     def from_manifest(
         channel_name: str,
         bucket: s3.IBucket,

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .calls import _describe
-from .kinds import TRAINING, TUNING, JobKind
+from .kinds import PROCESSING, TRAINING, TUNING, JobKind
 from .properties import QUALITY_GATE
+from .report import output_uri, read_report
 from .runtime import (
     MAX_DATA_BYTES,
     MAX_REASON_CHARS,
@@ -30,6 +31,8 @@ def _attributes(
 ) -> dict[str, str]:
     """The attributes of a completed job, once its model passed the quality gate of
     the resource ``properties`` (none: no gate, as for a rollback's old job)."""
+    if kind is PROCESSING:
+        return processing_attributes(runtime, description, properties or {})
     if kind is TUNING:
         best = _best_training_job(runtime, description)
         check_gate(
@@ -61,6 +64,48 @@ def attributes(description: Description) -> dict[str, str]:
         if size > MAX_DATA_BYTES:
             break
         data[key] = value
+    return data
+
+
+def processing_attributes(
+    runtime: Runtime, description: Description, properties: Mapping[str, Any]
+) -> dict[str, str]:
+    """The attributes of a completed processing job: its name, ARN and status, the S3
+    URI of each output (``Output.<name>``), and with a report (:data:`REPORT` of the
+    resource ``properties``) its URI and metrics, once they passed the quality gate."""
+    name = description["ProcessingJobName"]
+    data = {
+        "ProcessingJobName": name,
+        "ProcessingJobArn": description["ProcessingJobArn"],
+        "ProcessingJobStatus": description["ProcessingJobStatus"],
+    }
+    for item in (description.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+        uri = output_uri(description, str(item.get("OutputName", "")))
+        if uri is not None:
+            data[f"Output.{item['OutputName']}"] = uri
+    report = read_report(runtime, description, properties)
+    if report is None:
+        return data
+    uri, metrics = report
+    data["ReportUri"] = uri
+    gate = properties.get(QUALITY_GATE)
+    missed = misses(gate, metrics) if gate else []
+    if missed:
+        reported = ", ".join(f"{k} = {v:g}" for k, v in sorted(metrics.items()))
+        raise TrainingJobError(
+            f"Processing job {name} completed, but its evaluation report {uri} does not "
+            f"pass the quality gate: {'; '.join(missed)} (the report's metrics: {reported}). "
+            "The stack does not use what was evaluated: CloudFormation rolls back, and on "
+            "an update the stack keeps what it had. Improve the model or change "
+            "quality_gate, then deploy again."
+        )
+    size = len(json.dumps(data))
+    for metric, value in sorted(metrics.items()):
+        entry = {f"Metric.{metric}": repr(value)}
+        size += len(json.dumps(entry)) - 1
+        if size > MAX_DATA_BYTES:
+            break
+        data.update(entry)
     return data
 
 
@@ -120,7 +165,34 @@ def _best_training_job(runtime: Runtime, description: Description) -> Descriptio
 def _failure_message(kind: JobKind, description: Description) -> str:
     if kind is TUNING:
         return tuning_failure_message(description)
+    if kind is PROCESSING:
+        return processing_failure_message(description)
     return failure_message(description)
+
+
+def failure_reason(description: Description) -> str | None:
+    """Why a job ended: SageMaker's FailureReason, and a processing job's ExitMessage
+    (what its script said when it exited)."""
+    reasons = [description.get(key) for key in ("FailureReason", "ExitMessage")]
+    return ": ".join(str(r) for r in reasons if r) or None
+
+
+def processing_failure_message(description: Description) -> str:
+    """What CloudFormation shows when a processing job ends without completing."""
+    name = description["ProcessingJobName"]
+    status = description["ProcessingJobStatus"]
+    reason = description.get("FailureReason") or "no reason given"
+    exit_message = description.get("ExitMessage")
+    said = (
+        f" Its exit message: {truncate(str(exit_message), MAX_REASON_CHARS // 2)}."
+        if exit_message
+        else ""
+    )
+    return (
+        f"Processing job {name} ended {status}: {truncate(reason, MAX_REASON_CHARS // 2)}."
+        f"{said} Its logs are in the CloudWatch log group /aws/sagemaker/ProcessingJobs, "
+        f"streams {name}/*. Fix the cause and deploy again."
+    )
 
 
 def tuning_failure_message(description: Description) -> str:

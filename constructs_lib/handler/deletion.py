@@ -15,7 +15,7 @@ from .kinds import JobKind
 from .properties import (
     REMOVAL_POLICY,
 )
-from .requests import _training_definition
+from .requests import vpc_config
 from .runtime import Description, Runtime, TrainingJobError
 
 # How long a Delete waits after the job ended for SageMaker to release the job's
@@ -70,17 +70,10 @@ def delete_record(runtime: Runtime, kind: JobKind, name: str) -> None:
             ) from error
 
 
-def _vpc_config(description: Description) -> Mapping[str, Any] | None:
-    """The VPC a job's instances ran in: a training job's, or the (first) training
-    definition's of a tuning job."""
-    vpc = _training_definition(description).get("VpcConfig")
-    return vpc if isinstance(vpc, Mapping) and vpc else None
-
-
 def _network_released(runtime: Runtime, kind: JobKind, description: Description) -> bool:
     """Whether SageMaker released the network interfaces of an ended VPC job (or the
     bounded wait for it is over)."""
-    vpc = _vpc_config(description)
+    vpc = vpc_config(description)
     if not vpc:
         return True
     ended = description.get(kind.end_time_field) or description.get("LastModifiedTime")

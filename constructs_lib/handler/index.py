@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_s3 import S3Client
 
 # botocore's standard retry mode backs off on transient errors beneath our own retries.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -47,6 +48,11 @@ def _batch() -> BatchClient:
     return client
 
 
+def _s3() -> S3Client:
+    client: S3Client = _boto().client("s3", config=_CONFIG)
+    return client
+
+
 def runtime() -> lifecycle.Runtime:
     """One runtime (and so one client each) per Lambda container, made on first use."""
     global _runtime  # noqa: PLW0603
@@ -56,6 +62,7 @@ def runtime() -> lifecycle.Runtime:
             ec2_factory=_ec2,
             cloudformation_factory=_cloudformation,
             batch_factory=_batch,
+            s3_factory=_s3,
         )
     return _runtime
 

@@ -18,7 +18,7 @@ from typing import Any
 class JobKind:
     """One kind of SageMaker job, as the lifecycle and the construct see it."""
 
-    #: ``training`` or ``tuning``.
+    #: ``training``, ``tuning`` or ``processing``.
     key: str
     #: How messages name a job of this kind ("Training job", ...).
     noun: str
@@ -55,6 +55,14 @@ class JobKind:
     #: Where the request holds its training job's definition (a dotted path's start):
     #: the request itself, or a tuning job's ``TrainingJobDefinition.``.
     definition_path: str = ""
+    #: The CloudWatch log group of the job's containers, and its streams' names
+    #: (``{name}``: the job's).
+    log_group: str = "/aws/sagemaker/TrainingJobs"
+    log_streams: str = "{name}/*"
+    #: The SageMaker console's page of such jobs (``#/<page>/<name>``).
+    console_page: str = "jobs"
+    #: The usage SageMaker's instance quotas name (``ml.m5.xlarge for <usage> usage``).
+    quota_usage: str = "training job"
 
     @property
     def create_operation(self) -> str:
@@ -152,9 +160,38 @@ TUNING = JobKind(
     updatable_resource_members=(),
     has_update_operation=False,
     definition_path="TrainingJobDefinition.",
+    # Its training jobs log to streams named after it.
+    log_streams="{name}-*",
+    console_page="hyper-tuning-jobs",
 )
 
-KINDS = (TRAINING, TUNING)
+PROCESSING = JobKind(
+    key="processing",
+    noun="Processing job",
+    api_name="ProcessingJob",
+    resource_type="Custom::SageMakerProcessingJob",
+    request_property="ProcessingJobRequest",
+    result_resource_type="Custom::SageMakerProcessingJobResult",
+    signal_resource_type="Custom::SageMakerProcessingJobSignal",
+    name_property="ProcessingJobName",
+    name_field="ProcessingJobName",
+    arn_field="ProcessingJobArn",
+    status_field="ProcessingJobStatus",
+    end_time_field="ProcessingEndTime",
+    arn_resource="processing-job",
+    max_name_length=63,
+    default_prefix="processing-job",
+    detail_type="SageMaker Processing Job State Change",
+    # Tags only: there is no UpdateProcessingJob.
+    updatable_members=("Tags",),
+    updatable_resource_members=(),
+    has_update_operation=False,
+    log_group="/aws/sagemaker/ProcessingJobs",
+    console_page="processing-jobs",
+    quota_usage="processing job",
+)
+
+KINDS = (TRAINING, TUNING, PROCESSING)
 _BY_RESOURCE_TYPE = {
     resource_type: (kind, role)
     for kind in KINDS

@@ -162,7 +162,10 @@ def is_complete(event: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": _delete_complete(event, runtime, kind, name)}
     if event.get("Data", {}).get(ROLLBACK):
-        return {"IsComplete": True, "Data": _rollback_attributes(runtime, kind, name)}
+        return {
+            "IsComplete": True,
+            "Data": _rollback_attributes(runtime, kind, name, event["ResourceProperties"]),
+        }
     properties = event["ResourceProperties"]
     created_only = properties.get(COMPLETION) == "created"
     description: Description | None = None

@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .kinds import TUNING, JobKind
+from .kinds import PROCESSING, TUNING, JobKind
 
 #: The key of the waiter's event holding the last status logged for its job.
 PROGRESS = "Progress"
@@ -30,10 +30,9 @@ _CONSOLES = {
     "aws-us-gov": "https://{region}.console.amazonaws-us-gov.com",
     "aws-cn": "https://{region}.console.amazonaws.cn",
 }
+
+
 #: The console page of each kind of job.
-_PAGES = {"training": "jobs", "tuning": "hyper-tuning-jobs"}
-
-
 def _arn_parts(stack_id: str) -> tuple[str, str, str]:
     """Partition, region and stack name of a stack ARN (``arn:<partition>:cloudformation:
     <region>:<account>:stack/<name>/<id>``); empty where ``stack_id`` is none."""
@@ -74,7 +73,7 @@ def console_url(region: str, kind: JobKind, name: str, partition: str | None = N
     if console is None or not region:
         return None
     host = console.format(region=region)
-    return f"{host}/sagemaker/home?region={region}#/{_PAGES[kind.key]}/{name}"
+    return f"{host}/sagemaker/home?region={region}#/{kind.console_page}/{name}"
 
 
 def _log(line: Mapping[str, Any]) -> None:
@@ -151,6 +150,14 @@ def _tuning_state(description: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _processing_state(description: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "job": description.get("ProcessingJobName"),
+        "status": description.get("ProcessingJobStatus"),
+        "message": description.get("ExitMessage") or description.get("FailureReason"),
+    }
+
+
 def _marker(state: Mapping[str, Any]) -> str:
     """What changes at a transition: the statuses (and a tuning job's counts)."""
     keys = ("status", "secondaryStatus", "batchStatus", "trainingJobs")
@@ -167,7 +174,8 @@ def _report(event: Mapping[str, Any], state: dict[str, Any]) -> str:
 def transition(event: Mapping[str, Any], kind: JobKind, description: Mapping[str, Any]) -> str:
     """Log the job's state if it changed since the last line (``event[PROGRESS]``);
     returns what to keep in :data:`PROGRESS`."""
-    state = _tuning_state(description) if kind is TUNING else _training_state(description)
+    states = {TUNING.key: _tuning_state, PROCESSING.key: _processing_state}
+    state = states.get(kind.key, _training_state)(description)
     return _report(event, {"kind": kind.key, **state})
 
 

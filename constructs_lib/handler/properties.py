@@ -47,13 +47,19 @@ LIBRARY_TAGS = (OWNER_TAG, REQUEST_HASH_TAG, REPLACES_TAG, LOGICAL_ID_TAG)
 BY_JOB_NAME = "JobNameHyperParameters"
 #: Request members holding the job's name, ``{dotted path: {"Prefix", "Suffix"}}``: a
 #: checkpoint location per job (``CheckpointConfig.S3Uri``; a tuning job's
-#: ``TrainingJobDefinition.CheckpointConfig.S3Uri``), filled in at creation as
+#: ``TrainingJobDefinition.CheckpointConfig.S3Uri``), a processing job's outputs
+#: (``ProcessingOutputConfig.Outputs.<index>.S3Output.S3Uri``), filled in at creation as
 #: ``Prefix + name + Suffix`` (see :func:`fill_in_name`), outside the request.
 NAMED_LOCATIONS = "JobNameLocations"
 #: The quality gate (``quality_gate=``): ``[{"Metric": str, "AtMost"?: n, "AtLeast"?:
 #: n}]``, checked against the final metrics when the job completed; on the job's
 #: resource (``Completion.wait()``) or on its result (``wait_condition()``).
 QUALITY_GATE = "QualityGate"
+#: A processing job's evaluation report (``report=``): ``{"Output": output name,
+#: "Path": the file's path in that output, "Metrics": {metric: JSON path}}``, read from
+#: S3 once the job completed; its metrics are the job's (``Metric.<name>``), which the
+#: quality gate bounds.
+REPORT = "EvaluationReport"
 #: ``wait`` (default): the resource completes when the job completed; ``created``:
 #: as soon as the job exists (a wait condition or nothing waits for the rest).
 COMPLETION = "CompletionMode"
@@ -160,17 +166,30 @@ def fill_in_name(request: dict[str, Any], by_name: Any, name: str, locations: An
         target[member] = {**(target.get(member) or {}), **values}
 
 
-def _replace(target: dict[str, Any], keys: list[str], value: str) -> None:
-    """Set ``value`` at ``keys`` of ``target``, copying the members on the way (an
-    absent member: nothing to set)."""
+def _replace(target: Any, keys: list[str], value: str) -> None:
+    """Set ``value`` at ``keys`` of ``target`` (a number picks an item of a list),
+    copying the members on the way (an absent member: nothing to set)."""
     for key in keys[:-1]:
-        member = target.get(key)
-        if not isinstance(member, Mapping):
+        member = _member(target, key)
+        if isinstance(member, Mapping):
+            copy: Any = dict(member)
+        elif isinstance(member, list):
+            copy = list(member)
+        else:
             return
-        target[key] = dict(member)
-        target = target[key]
-    if keys[-1] in target:
-        target[keys[-1]] = value
+        target[int(key) if isinstance(target, list) else key] = copy
+        target = copy
+    last = keys[-1]
+    if isinstance(target, list) and last.isdigit() and int(last) < len(target):
+        target[int(last)] = value
+    elif isinstance(target, dict) and last in target:
+        target[last] = value
+
+
+def _member(target: Any, key: str) -> Any:
+    if isinstance(target, list):
+        return target[int(key)] if key.isdigit() and int(key) < len(target) else None
+    return target.get(key) if isinstance(target, Mapping) else None
 
 
 def waiting_state_machine_arn(function_arn: str) -> str:

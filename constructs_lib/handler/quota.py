@@ -71,7 +71,7 @@ def _quota_full(
     the error that fails the deployment, naming the quota to raise."""
     noun = kind.noun.lower()
     quota = parse_quota(message)
-    quota_name = quota.name if quota else f"{_instance_type(request)} for training job usage"
+    quota_name = quota.name if quota else f"{_instance_type(request)} for {kind.quota_usage} usage"
     if quota is not None and not quota.can_fit:
         raise TrainingJobError(
             f"{kind.create_operation} for {noun} {name} can never fit the SageMaker quota "

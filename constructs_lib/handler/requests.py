@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .coerce import CoercionError, coerce
-from .kinds import TRAINING, TUNING, JobKind
+from .kinds import PROCESSING, TRAINING, TUNING, JobKind
 from .properties import (
     LIBRARY_TAGS,
 )
@@ -28,13 +28,18 @@ DEFAULT_NAME_PREFIX = TRAINING.default_prefix
 
 
 #: The construct prop that fixes a job's name, per kind (for messages).
-_NAME_PROPS = {TRAINING.key: "training_job_name", TUNING.key: "tuning_job_name"}
+_NAME_PROPS = {
+    TRAINING.key: "training_job_name",
+    TUNING.key: "tuning_job_name",
+    PROCESSING.key: "processing_job_name",
+}
 
 
 #: What a job of each kind changes in place (for messages).
 _IN_PLACE = {
     TRAINING.key: "only tags, profiler, remote debug and warm-pool keep-alive change in place",
     TUNING.key: "only tags change in place",
+    PROCESSING.key: "only tags change in place",
 }
 
 
@@ -50,7 +55,19 @@ def _training_definition(request: Mapping[str, Any]) -> Mapping[str, Any]:
     return request
 
 
+def vpc_config(request: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The VPC a job's instances run in: a training job's, the (first) training
+    definition's of a tuning job, a processing job's ``NetworkConfig``'s."""
+    network = request.get("NetworkConfig")
+    holder = network if isinstance(network, Mapping) else _training_definition(request)
+    vpc = holder.get("VpcConfig")
+    return vpc if isinstance(vpc, Mapping) and vpc else None
+
+
 def _instance_type(request: Mapping[str, Any]) -> str:
+    cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    if cluster.get("InstanceType"):
+        return str(cluster["InstanceType"])
     definition = _training_definition(request)
     resources = definition.get("ResourceConfig") or {}
     if resources.get("InstanceType"):

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import queued
-from .attributes import _attributes, _failure_message
+from .attributes import _attributes, _failure_message, failure_reason
 from .calls import _describe
 from .kinds import TRAINING, JobKind
 from .progress import stack_name, watch_hint
@@ -94,8 +94,8 @@ def _signal_if_ended(event: Mapping[str, Any], runtime: Runtime, kind: JobKind) 
             signal_body(
                 name,
                 status,
-                description.get("FailureReason"),
-                kind.noun,
+                failure_reason(description),
+                kind,
                 stack_name(str(event.get("StackId", ""))),
             ),
         )

@@ -14,6 +14,7 @@ from .calls import _call, _describe, _error, _job_tags
 from .kinds import JobKind
 from .properties import (
     REPLACES_TAG,
+    REPORT,
     REQUEST_HASH_TAG,
 )
 from .runtime import Runtime, TrainingJobError
@@ -84,16 +85,20 @@ def _stack_rolling_back(runtime: Runtime, stack_id: str) -> bool:
     return bool(stacks) and stacks[0]["StackStatus"] in ROLLING_BACK_STATUSES
 
 
-def _rollback_attributes(runtime: Runtime, kind: JobKind, name: str) -> dict[str, str]:
+def _rollback_attributes(
+    runtime: Runtime, kind: JobKind, name: str, properties: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """The attributes of the job a rollback returned to, whatever its state: a
-    rollback neither waits nor fails."""
+    rollback neither waits nor fails (its quality gate is not checked again; a
+    processing job's report is read again from the resource's ``properties``)."""
     description = _describe(runtime, kind, name)
     if description is None:
         print(json.dumps({"warning": "the job rolled back to no longer exists", "job": name}))
         return {kind.name_field: name}
     if description[kind.status_field] == "Completed":
         try:
-            return _attributes(runtime, kind, description)
+            kept = {k: v for k, v in (properties or {}).items() if k == REPORT}
+            return _attributes(runtime, kind, description, kept)
         except TrainingJobError as error:
             print(json.dumps({"warning": str(error), "job": name}))
     return {

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_batch import BatchClient
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
 
 
@@ -67,6 +68,7 @@ class Runtime:
     ec2_factory: Callable[[], EC2Client] | None = None
     cloudformation_factory: Callable[[], CloudFormationClient] | None = None
     batch_factory: Callable[[], BatchClient] | None = None
+    s3_factory: Callable[[], S3Client] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = _utcnow
@@ -75,6 +77,7 @@ class Runtime:
     _ec2: EC2Client | None = None
     _cloudformation: CloudFormationClient | None = None
     _batch: BatchClient | None = None
+    _s3: S3Client | None = None
 
     @property
     def ec2(self) -> EC2Client:
@@ -99,6 +102,14 @@ class Runtime:
                 raise TrainingJobError("No AWS Batch client configured to run queued jobs")
             self._batch = self.batch_factory()
         return self._batch
+
+    @property
+    def s3(self) -> S3Client:
+        if self._s3 is None:
+            if self.s3_factory is None:
+                raise TrainingJobError("No S3 client configured to read evaluation reports")
+            self._s3 = self.s3_factory()
+        return self._s3
 
 
 def _now(runtime: Runtime) -> str:

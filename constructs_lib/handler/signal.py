@@ -3,7 +3,9 @@
 The EventBridge rule of a job in ``wait_condition`` mode invokes ``handler`` with
 ``{"handleUrl": ..., "jobName": ..., "detail": <event detail>}``, plus
 ``"kind": "tuning"`` for a hyperparameter tuning job (whose events name the job in
-``HyperParameterTuningJobName`` and ``HyperParameterTuningJobStatus``), and
+``HyperParameterTuningJobName`` and ``HyperParameterTuningJobStatus``), ``"kind":
+"processing"`` for a processing job (``ProcessingJobName``, ``ProcessingJobStatus``,
+``FailureReason`` and the script's ``ExitMessage``), and
 ``"kind": "queued"`` for a training job through an AWS Batch queue (AWS Batch's
 "Batch Service Job State Change" events, ``jobArn`` and ``status``; ``jobName`` is
 then the service job's ARN). SageMaker may send
@@ -19,7 +21,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .kinds import by_key
+from .kinds import TRAINING, JobKind, by_key
 from .progress import watch_hint_for
 
 TERMINAL = {"Completed": "SUCCESS", "Failed": "FAILURE", "Stopped": "FAILURE"}
@@ -32,21 +34,20 @@ def signal_body(
     job_name: str,
     status: str,
     failure_reason: str | None,
-    noun: str = "Training job",
+    kind: JobKind = TRAINING,
     stack: str | None = None,
 ) -> dict[str, Any]:
-    """The wait condition signal for a job that ended with ``status`` (in the stack
-    named ``stack``, which a failure's reason names for the watch command)."""
+    """The wait condition signal for a job of ``kind`` that ended with ``status`` (in
+    the stack named ``stack``, which a failure's reason names for the watch command)."""
+    noun = kind.noun
     if status == "Completed":
         reason = f"{noun} {job_name} completed"
     else:
         detail = (failure_reason or "no reason given")[:MAX_REASON_CHARS]
-        # A tuning job's training jobs log to streams named after it.
-        streams = f"{job_name}/*" if noun == "Training job" else f"{job_name}-*"
         reason = (
             f"{noun} {job_name} ended {status}: {detail}. Its logs are in the "
-            f"CloudWatch log group /aws/sagemaker/TrainingJobs, streams {streams}."
-            f"{watch_hint_for(stack)}"
+            f"CloudWatch log group {kind.log_group}, streams "
+            f"{kind.log_streams.format(name=job_name)}.{watch_hint_for(stack)}"
         )
     return {"Status": TERMINAL[status], "Reason": reason, "UniqueId": job_name, "Data": status}
 
@@ -78,9 +79,9 @@ def handle_event(event: Any, put: Put) -> str:
         return f"ignored: the event is about {name!r}, not {expected!r}"
     if status not in TERMINAL:
         return f"ignored: status {status!r} is not an end"
-    reason = detail.get("FailureReason")
-    text = reason if isinstance(reason, str) else None
-    put(url, signal_body(name, status, text, kind.noun, stack))
+    reasons = [detail.get(key) for key in ("FailureReason", "ExitMessage")]
+    text = ": ".join(r for r in reasons if isinstance(r, str) and r) or None
+    put(url, signal_body(name, status, text, kind, stack))
     return f"signalled {TERMINAL[status]} for {name} ({status})"
 
 

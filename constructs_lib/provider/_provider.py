@@ -19,11 +19,15 @@ from constructs import Construct, IValidation
 
 from .._shared.remembered import duration_of_seconds, role_arn
 from .._shared.stacks import stack_of
-from ..handler.kinds import TRAINING, TUNING, JobKind
+from ..handler.kinds import PROCESSING, TRAINING, TUNING, JobKind
 from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
 from ..security._limits import IamLimits, watch_template_size
 from . import compliance
-from .execution import execution_policy
+from .execution import (
+    PROCESSING_LOG_GROUP,
+    PROCESSING_METRICS_NAMESPACE,
+    execution_policy,
+)
 from .functions import Functions
 from .network import endpoint_services, function_network
 from .options import DEFAULT_MAX_CONCURRENCY, ProviderOptions
@@ -236,6 +240,7 @@ class TrainingJobProvider(Construct):
         self._passed_roles: set[int] = set()
         self._execution_roles: list[iam.IRole] = []
         self._execution_policy: iam.ManagedPolicy | None = None
+        self._processing_policy: iam.ManagedPolicy | None = None
         self._signal_function: lambda_.Function | None = None
 
         self.role = iam.Role(
@@ -310,6 +315,20 @@ class TrainingJobProvider(Construct):
         return self._execution_policy
 
     @property
+    def processing_execution_policy(self) -> iam.ManagedPolicy:
+        """:attr:`execution_policy` for processing jobs: their log group and metrics
+        namespace (``/aws/sagemaker/ProcessingJobs``), made with the first one."""
+        if self._processing_policy is None:
+            self._processing_policy = execution_policy(
+                self,
+                construct_id="ProcessingExecutionPolicy",
+                log_group_name=PROCESSING_LOG_GROUP,
+                namespace=PROCESSING_METRICS_NAMESPACE,
+                jobs="processing job",
+            )
+        return self._processing_policy
+
+    @property
     def service_token(self) -> str:
         """The ``ServiceToken`` of the stack's job custom resources."""
         if self._service_token is None:
@@ -347,6 +366,8 @@ class TrainingJobProvider(Construct):
             self._permissions.allow_queue(queue_arn)
         if kind is TUNING:
             self._permissions.allow_tuning(job_name)
+        elif kind is PROCESSING:
+            self._permissions.allow_processing(job_name)
         elif job_name is not None:
             self._permissions.allow_training(job_name)
         if id(execution_role) in self._passed_roles:

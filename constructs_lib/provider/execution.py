@@ -17,31 +17,40 @@ TRAINING_LOG_ACTIONS = (
     "logs:DescribeLogStreams",
 )
 METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+PROCESSING_METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
 
 
-def execution_policy(scope: Construct) -> iam.ManagedPolicy:
-    """The SageMaker training log group, the training metrics namespace, and the ECR
-    authorization token, as one managed policy in ``scope``."""
+def execution_policy(
+    scope: Construct,
+    *,
+    construct_id: str = "ExecutionPolicy",
+    log_group_name: str = TRAINING_LOG_GROUP,
+    namespace: str = METRICS_NAMESPACE,
+    jobs: str = "training job",
+) -> iam.ManagedPolicy:
+    """The SageMaker log group of a kind of job (training's by default), its metrics
+    namespace, and the ECR authorization token, as one managed policy in ``scope``."""
     stack = stack_of(scope)
     log_group = stack.format_arn(
         service="logs",
         resource="log-group",
-        resource_name=TRAINING_LOG_GROUP,
+        resource_name=log_group_name,
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
     logs_resources = [log_group, f"{log_group}:log-stream:*"]
     policy = iam.ManagedPolicy(
         scope,
-        "ExecutionPolicy",
-        description="What every SageMaker training job of this stack needs alike",
+        construct_id,
+        description=f"What every SageMaker {jobs} of this stack needs alike",
         statements=[
             iam.PolicyStatement(actions=list(TRAINING_LOG_ACTIONS), resources=logs_resources),
             # cloudwatch:PutMetricData supports no resource scoping; the namespace
-            # condition limits it to SageMaker's training metrics.
+            # condition limits it to SageMaker's metrics of these jobs.
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+                conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
             ),
             # ecr:GetAuthorizationToken supports no resource scoping.
             iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
@@ -51,14 +60,14 @@ def execution_policy(scope: Construct) -> iam.ManagedPolicy:
         policy,
         wildcard_findings(stack, [], logs_resources),
         "SageMaker writes each job's logs to streams it names after the job, in "
-        "the one log group /aws/sagemaker/TrainingJobs.",
+        f"the one log group {log_group_name}.",
     )
     acknowledge(
         policy,
         ["AwsSolutions-IAM5[Resource::*]"],
         "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource "
         "scoping: IAM requires '*'. The metrics are limited to the "
-        "/aws/sagemaker/TrainingJobs namespace by condition; image pulls are "
+        f"{namespace} namespace by condition; image pulls are "
         "granted per job on its image's repository.",
     )
     return policy

@@ -1,7 +1,8 @@
 """What the provider may do to the jobs of its stack: the actions on training jobs
 (those of the stack's name prefix, and fixed names), on hyperparameter tuning jobs
-(the same, and reading their training jobs), ``iam:PassRole`` on exactly the jobs'
-execution roles, and watching a VPC job's network interfaces on delete.
+(the same, and reading their training jobs), on processing jobs (the same),
+``iam:PassRole`` on exactly the jobs' execution roles, and watching a VPC job's
+network interfaces on delete.
 
 Jobs register after the statements exist (and possibly after a synth froze them): the
 job ARNs are lists read at synthesis.
@@ -33,6 +34,17 @@ TUNING_JOB_ACTIONS = [
     "sagemaker:DescribeHyperParameterTuningJob",
     "sagemaker:StopHyperParameterTuningJob",
     "sagemaker:DeleteHyperParameterTuningJob",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+]
+
+#: The actions the provider performs on the processing jobs of its stack.
+PROCESSING_JOB_ACTIONS = [
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:DeleteProcessingJob",
     "sagemaker:AddTags",
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
@@ -84,6 +96,7 @@ class JobPermissions:
         self._watches_network = False
         self._job_name_prefix = job_name_prefix
         self._queue_arns: list[str] | None = None
+        self._processing_arns: list[str] | None = None
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=list(TRAINING_JOB_ACTIONS),
@@ -141,6 +154,28 @@ class JobPermissions:
                 wildcard_findings(self._stack, [], training_arns),
                 "SageMaker names a tuning job's training jobs '<tuning job name>-<number>-"
                 "<hash>': the provider only reads those of this stack's tuning jobs.",
+            )
+
+    def allow_processing(self, job_name: str | None) -> None:
+        """The processing actions on this stack's processing jobs (its prefix, and
+        ``job_name``)."""
+        if self._processing_arns is None:
+            self._processing_arns = [self._arn(f"{self._job_name_prefix}-*", "processing-job")]
+            self._role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=list(PROCESSING_JOB_ACTIONS),
+                    resources=Lazy.uncached_list(_ListOf(self._processing_arns)),
+                )
+            )
+            acknowledge(
+                self._role,
+                wildcard_findings(self._stack, [], [self._processing_arns[0]]),
+                "Generated processing job names are '<stack prefix>-<hash>': the provider "
+                "may act on the processing jobs of this stack's name prefix only.",
+            )
+        if job_name is not None:
+            self._processing_arns.extend(
+                self._arn(name, "processing-job") for name in _spellings(job_name)
             )
 
     @property

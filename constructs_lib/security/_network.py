@@ -88,7 +88,7 @@ def job_security_groups(
         # Ingress from the group itself; all outbound is allowed already (an egress
         # rule would be ignored, with a warning).
         group.add_ingress_rule(
-            group, ec2.Port.all_traffic(), "Between the instances of the training job"
+            group, ec2.Port.all_traffic(), f"Between the instances of the {noun.lower()}"
         )
         acknowledge(
             group,

@@ -669,13 +669,20 @@ class TrainingJob(ITrainingJob, _serving.ServesTrainedModels, RegistersModels, R
             **{f"Metric.{t.metric}": self.metric(t.metric) for t in self.quality_gate},
         }
 
-    def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
+    def grant_read_model_artifacts(
+        self, grantee: iam.IGrantable, *, every_job: bool = False
+    ) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read this job's artifacts:
-        the objects under ``<output prefix><job name>/``, and decrypt them."""
+        the objects under ``<output prefix><job name>/``, and decrypt them.
+
+        :param every_job: the artifacts of every job of this construct (the objects
+            under the output prefix), without naming this job: for the role of another
+            job the stack's provider starts (a processing job's), whose grants must not
+            wait for this job. Default: this job's only.
+        """
         output = self.props.output
-        S3Location(output.bucket, f"{output.key_prefix}{self.training_job_name}/").grant_get(
-            grantee
-        )
+        folder = "" if every_job else f"{self.training_job_name}/"
+        S3Location(output.bucket, f"{output.key_prefix}{folder}").grant_get(grantee)
         if output.encryption_key is not None:
             output.encryption_key.grant_decrypt(grantee)
 

@@ -429,12 +429,20 @@ class HyperparameterTuningJob(
         request at synth."""
         return self._tags.manager
 
-    def grant_read_model_artifacts(self, grantee: iam.IGrantable) -> None:
+    def grant_read_model_artifacts(
+        self, grantee: iam.IGrantable, *, every_job: bool = False
+    ) -> None:
         """Let ``grantee`` (e.g. a model's execution role) read the artifacts of this
         tuning job's training jobs (objects under ``<output prefix><tuning job
-        name>-``, where SageMaker names them), and decrypt them."""
+        name>-``, where SageMaker names them), and decrypt them.
+
+        :param every_job: those of every tuning job of this construct (the objects
+            under the output prefix), without naming this one: for the role of another
+            job the stack's provider starts. Default: this tuning job's only.
+        """
         output = self.training.props.output
-        location = S3Location(output.bucket, f"{output.key_prefix}{self.tuning_job_name}-")
+        folder = "" if every_job else f"{self.tuning_job_name}-"
+        location = S3Location(output.bucket, f"{output.key_prefix}{folder}")
         location.grant_get(grantee)
         if output.encryption_key is not None:
             output.encryption_key.grant_decrypt(grantee)

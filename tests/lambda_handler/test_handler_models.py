@@ -1,7 +1,7 @@
 """What synth accepts, the deploy runs: the handler ships the SageMaker model the
 library validated requests with, and its clients and coercion read it ahead of the
-Lambda runtime's older botocore (1.40, which lacks 29 CreateTrainingJob and 26
-CreateHyperParameterTuningJob request members of 1.44)."""
+Lambda runtime's older botocore (1.40, which lacks 29 CreateTrainingJob, 26
+CreateHyperParameterTuningJob and 5 CreateProcessingJob request members of 1.44)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from constructs_lib import (
     InstancePlacement,
     MlflowConfig,
     PlacementSpecification,
+    ProcessingJob,
+    ProcessingOutput,
     TrainingDefinition,
     TrainingImage,
     TrainingJob,
@@ -28,7 +30,7 @@ from constructs_lib import (
     TuningObjective,
 )
 from constructs_lib._shared.schema import generate, load
-from constructs_lib.handler.kinds import TRAINING, TUNING
+from constructs_lib.handler.kinds import PROCESSING, TRAINING, TUNING
 from constructs_lib.handler.properties import NAME_PREFIX, QUEUE
 from tests.deliver import concretize
 from tests.fakes import FakeSageMaker
@@ -61,7 +63,7 @@ def test_the_shipped_model_and_the_synth_schema_come_from_one_botocore() -> None
     model = botocore.model.ServiceModel(
         json.loads(gzip.decompress(generate.handler_model_file().read_bytes())), "sagemaker"
     )
-    for operation in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
+    for operation in ("CreateTrainingJob", "CreateHyperParameterTuningJob", "CreateProcessingJob"):
         committed = load(operation)
         root = model.operation_model(operation).input_shape
         assert root is not None and root.name == committed["root"]
@@ -74,6 +76,12 @@ def test_the_shipped_model_and_the_synth_schema_come_from_one_botocore() -> None
                 members = {k: v.name for k, v in shape.members.items()}  # type: ignore[attr-defined]
                 assert members == entry["members"], name
 
+
+#: ``InstancePreferences`` (botocore 1.44, not 1.40): the first type with capacity.
+PREFERENCES = [
+    {"InstanceType": "ml.m5.xlarge", "InstanceCount": 2},
+    {"InstanceType": "ml.c5.2xlarge", "InstanceCount": 2},
+]
 
 QUEUED = {
     "JobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/gpus",
@@ -114,10 +122,22 @@ def _events() -> list[dict[str, Any]]:
             "TrainingJobDefinition": {"ResourceConfig": {"InstancePlacementConfig": PLACEMENT}}
         },
     )
+    processing = ProcessingJob(
+        stack,
+        "Prepare",
+        image=TrainingImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1"),
+        outputs=[ProcessingOutput.to_bucket("train", bucket, "prepared/")],
+        additional_request={
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceType": None, "InstancePreferences": PREFERENCES}
+            }
+        },
+    )
     events = []
     for job, kind, prefix in (
         (training, TRAINING, "stack-abc-job"),
         (tuning, TUNING, "stk-a-tune"),
+        (processing, PROCESSING, "stack-abc-prepare"),
     ):
         resolved = Stack.of(job).resolve(job.request)
         properties = cfn_strings({kind.request_property: concretize(resolved), NAME_PREFIX: prefix})
@@ -126,7 +146,7 @@ def _events() -> list[dict[str, Any]]:
         events.append(framework.event("Create", properties))
     # The training job again, through an AWS Batch queue: its request is the payload.
     queued = {**events[0]["ResourceProperties"], QUEUE: cfn_strings(QUEUED)}
-    events.append({**events[0], "ResourceProperties": queued})
+    events.insert(2, {**events[0], "ResourceProperties": queued})
     return events
 
 
@@ -157,8 +177,8 @@ def test_the_lambda_runtimes_botocore_is_older(delivered: dict[str, Any]) -> Non
 
 
 def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any]) -> None:
-    assert [r.get("error") for r in delivered["results"]] == [None, None, None]
-    training, tuning, queued = delivered["sent"]
+    assert [r.get("error") for r in delivered["results"]] == [None, None, None, None]
+    training, tuning, queued, processing = delivered["sent"]
     assert training["operation"] == "CreateTrainingJob"
     body = training["body"]
     assert body["MlflowConfig"] == {"MlflowResourceArn": MLFLOW, "MlflowExperimentName": "churn"}
@@ -178,14 +198,22 @@ def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any
     payload = json.loads(queued["body"]["serviceRequestPayload"])
     assert payload["MlflowConfig"] == body["MlflowConfig"]
     assert payload["ResourceConfig"]["InstancePlacementConfig"] == PLACEMENT
+    # A processing job's newer members, typed: counts are integers again.
+    assert processing["operation"] == "CreateProcessingJob"
+    cluster = processing["body"]["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstancePreferences"] == PREFERENCES
+    assert "InstanceType" not in cluster and cluster["VolumeSizeInGB"] == 30
+    [output] = processing["body"]["ProcessingOutputConfig"]["Outputs"]
+    assert output["AppManaged"] is False and output["OutputName"] == "train"
 
 
 def test_the_runtimes_own_model_would_fail_the_deploy() -> None:
     """The same events through the runtime's models: what the shipped one prevents."""
     report = _probe("--runtime-models")
-    [training, tuning, queued] = [r.get("error") for r in report["results"]]
+    [training, tuning, queued, processing] = [r.get("error") for r in report["results"]]
     assert 'Unknown parameter in input: "MlflowConfig"' in str(training)
     assert "InstancePlacementConfig" in str(tuning)
+    assert "InstancePreferences" in str(processing)
     # Batch passes a payload through unvalidated: the queued job is submitted, but its
     # members unknown to the old model keep CloudFormation's strings ("true", "2"),
     # which SageMaker would refuse when Batch starts the job.
