@@ -276,15 +276,16 @@ def run_training(
         job.model_artifacts = None
 
 
-def write_log(stream: str, lines: list[str]) -> None:
-    """SageMaker's log of an instance: ``lines`` in the stream ``stream``."""
+def write_log(stream: str, lines: list[str], group: str = LOG_GROUP) -> None:
+    """SageMaker's log of an instance: ``lines`` in the stream ``stream`` (of the
+    training jobs' log group, or ``group``)."""
     client = boto3.client("logs", region_name=REGION)
-    if LOG_GROUP not in logs_backends[ACCOUNT][REGION].groups:
-        client.create_log_group(logGroupName=LOG_GROUP)
-    client.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    if group not in logs_backends[ACCOUNT][REGION].groups:
+        client.create_log_group(logGroupName=group)
+    client.create_log_stream(logGroupName=group, logStreamName=stream)
     start = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     client.put_log_events(
-        logGroupName=LOG_GROUP,
+        logGroupName=group,
         logStreamName=stream,
         logEvents=[
             {"timestamp": start + index, "message": line} for index, line in enumerate(lines)

@@ -1,6 +1,6 @@
 """A two-stack app as a user of the watch command has it: several training jobs (one
-waited for by a wait condition), a tuning job and a queued job in one stack, a job in
-another; synthesized once into a cloud assembly."""
+waited for by a wait condition), a tuning job and a queued job in one stack, a job and
+a processing job in another; synthesized once into a cloud assembly."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from constructs_lib import (
     Completion,
     ContinuousRange,
     HyperparameterTuningJob,
+    ProcessingJob,
+    ProcessingOutput,
     InstanceType,
     MetricDefinition,
     TrainingDefinition,
@@ -91,5 +93,12 @@ def build(outdir: Path) -> Path:
         other, "Role", f"arn:aws:iam::{ACCOUNT}:role/training", mutable=False
     )
     _job(other, "Train", other_bucket, other_role)
+    ProcessingJob(
+        other,
+        "Prepare",
+        image=TrainingImage.from_registry(f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/prep:1"),
+        outputs=[ProcessingOutput.to_bucket("train", other_bucket, "prepared/")],
+        role=other_role,
+    )
     app.synth()
     return outdir

@@ -1,5 +1,6 @@
 """A job's CloudWatch log, as SageMaker writes it: the log group
-``/aws/sagemaker/TrainingJobs``, one stream per instance named ``<job>/algo-<n>-<time>``
+``/aws/sagemaker/TrainingJobs`` (a processing job's: ``/aws/sagemaker/ProcessingJobs``),
+one stream per instance named ``<job>/algo-<n>-<time>``
 (a tuning job's training jobs: ``<tuning job>-<nnn>-<id>/...``). The last lines of a
 job, and (``--follow``) the lines written since the last look, as the SageMaker SDK's
 ``logs=True`` streams them."""
@@ -37,11 +38,11 @@ class LogReader:
     clients: Clients
     _followed: dict[str, _Stream] = field(default_factory=dict)
 
-    def _streams(self, prefix: str) -> list[_Stream]:
+    def _streams(self, prefix: str, log_group: str = LOG_GROUP) -> list[_Stream]:
         """The streams named ``<prefix>...``; of a tuning job's (several training
         jobs'), those of the training job that wrote last."""
         found: list[_Stream] = []
-        request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": prefix}
+        request: dict[str, Any] = {"logGroupName": log_group, "logStreamNamePrefix": prefix}
         try:
             while True:
                 page = self.clients.logs.describe_log_streams(**request)
@@ -63,14 +64,16 @@ class LogReader:
             found = [stream for stream in found if stream.name.startswith(f"{job}/")]
         return found
 
-    def tail(self, prefix: str, count: int) -> list[LogLine]:
-        """The last ``count`` lines of the streams named ``<prefix>...``, in time order."""
+    def tail(self, prefix: str, count: int, log_group: str = LOG_GROUP) -> list[LogLine]:
+        """The last ``count`` lines of the streams named ``<prefix>...`` (of
+        ``log_group``: a processing job's is ``/aws/sagemaker/ProcessingJobs``), in
+        time order."""
         if count <= 0:
             return []
         lines: list[LogLine] = []
-        for stream in self._streams(prefix):
+        for stream in self._streams(prefix, log_group):
             events = self.clients.logs.get_log_events(
-                logGroupName=LOG_GROUP,
+                logGroupName=log_group,
                 logStreamName=stream.name,
                 startFromHead=False,
                 limit=count,
@@ -78,14 +81,14 @@ class LogReader:
             lines.extend(_lines(stream.name, events))
         return sorted(lines, key=lambda line: line.timestamp)[-count:]
 
-    def follow(self, prefix: str) -> list[LogLine]:
+    def follow(self, prefix: str, log_group: str = LOG_GROUP) -> list[LogLine]:
         """The lines written to the streams named ``<prefix>...`` since the last call
         (the first call: everything so far)."""
         lines: list[LogLine] = []
-        for stream in self._streams(prefix):
-            known = self._followed.setdefault(stream.name, stream)
+        for stream in self._streams(prefix, log_group):
+            known = self._followed.setdefault(f"{log_group}:{stream.name}", stream)
             request: dict[str, Any] = {
-                "logGroupName": LOG_GROUP,
+                "logGroupName": log_group,
                 "logStreamName": stream.name,
                 "startFromHead": True,
             }

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..handler.kinds import TUNING
+from ..handler.kinds import PROCESSING, TUNING
 from ..handler.progress import console_url, metrics
 from ._aws import Clients, error_code
 from ._find import StackState
@@ -128,6 +128,28 @@ def training_view(
     view.console = console_url(region, view.resource.kind, name)
 
 
+def processing_view(
+    view: JobView, description: Mapping[str, Any], now: dt.datetime, region: str
+) -> None:
+    """Fill ``view`` from a DescribeProcessingJob answer: its status, time, and why it
+    failed (SageMaker's reason and the script's exit message)."""
+    status = str(description.get("ProcessingJobStatus"))
+    name = str(description.get("ProcessingJobName"))
+    view.job = view.job or name
+    view.status = status
+    view.outcome = _OUTCOMES.get(status, Outcome.RUNNING)
+    view.elapsed = _seconds(
+        description.get("ProcessingStartTime") or description.get("CreationTime"),
+        description.get("ProcessingEndTime"),
+        now,
+    )
+    view.max_runtime = (description.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    reasons = [description.get(key) for key in ("FailureReason", "ExitMessage")]
+    view.reason = ": ".join(str(r) for r in reasons if r) or None
+    view.log_prefix = f"{name}/"
+    view.console = console_url(region, view.resource.kind, name)
+
+
 def tuning_view(
     view: JobView, description: Mapping[str, Any], now: dt.datetime, region: str
 ) -> None:
@@ -235,6 +257,9 @@ class Describer:
                     else None
                 )
                 queued_view(view, service_job, training_job, now, region)
+            elif resource.kind is PROCESSING:
+                processing = self._clients.sagemaker.describe_processing_job(ProcessingJobName=job)
+                processing_view(view, processing, now, region)
             elif resource.kind is TUNING:
                 tuning = self._clients.sagemaker.describe_hyper_parameter_tuning_job(
                     HyperParameterTuningJobName=job
@@ -248,7 +273,9 @@ class Describer:
                 return JobView(resource, job=job)  # named, not created (yet)
             raise
         if view.outcome in (Outcome.RUNNING, Outcome.FAILED) and view.log_prefix:
-            view.logs = self._logs.tail(view.log_prefix, self._log_lines)
+            view.logs = self._logs.tail(
+                view.log_prefix, self._log_lines, view.resource.kind.log_group
+            )
         if view.ended:
             self._ended[(resource.logical_id, job)] = view
         return view

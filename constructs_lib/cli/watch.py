@@ -124,7 +124,7 @@ class Watcher:
         for (_, _, logs), stack in zip(self._parts, stacks, strict=True):
             for view in stack.jobs:
                 if view.log_prefix and view.outcome is not Outcome.PENDING:
-                    for line in logs.follow(view.log_prefix):
+                    for line in logs.follow(view.log_prefix, view.resource.kind.log_group):
                         lines.append(f"[{view.resource.path}] {line.message}")
         return lines
 

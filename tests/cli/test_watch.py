@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.sagemaker import sagemaker_backends
 from rich.console import Console
 
 from constructs_lib import cli
@@ -30,6 +31,7 @@ from constructs_lib.cli._aws import Clients
 from constructs_lib.cli._render import rich_view
 from tests import watch_app
 from tests.moto_stack import (
+    ACCOUNT,
     REGION,
     MotoBatch,
     MotoStack,
@@ -189,6 +191,28 @@ def test_a_failed_job_shows_sagemakers_reason_and_its_log_tail(world: World) -> 
     assert "noise 19" not in out
 
 
+def test_a_failed_processing_job_shows_its_exit_message_and_log_tail(world: World) -> None:
+    other = MotoStack.of(world.assembly, watch_app.OTHER_STACK, batch=world.batch).create()
+    name = other.start("Prepare")
+    job = sagemaker_backends[ACCOUNT][REGION].processing_jobs[name]
+    job.processing_job_status = "Failed"
+    job.failure_reason = "AlgorithmError: See job logs for more information"
+    job.exit_message = "KeyError: 'label'"
+    write_log(
+        f"{name}/algo-1-1700000000",
+        ["reading s3 data", "Traceback (most recent call last):", "KeyError: 'label'"],
+        "/aws/sagemaker/ProcessingJobs",
+    )
+
+    code, out = world.watch(watch_app.OTHER_STACK, logs=2)
+
+    assert code == watch.EXIT_FAILED
+    assert f"{name}" in out and "Failed" in out
+    assert "reason: AlgorithmError: See job logs for more information: KeyError: 'label'" in out
+    assert "| Traceback (most recent call last):" in out and "| KeyError: 'label'" in out
+    assert "reading s3 data" not in out
+
+
 def test_every_job_completed_exits_0_and_a_similar_job_is_not_taken(world: World) -> None:
     stack = world.stack
     for path in ("Train", "Long", "Tune"):
@@ -234,8 +258,10 @@ def test_before_the_stack_exists_every_job_is_not_started(world: World) -> None:
 
     assert code == watch.EXIT_RUNNING
     assert f"{watch_app.OTHER_STACK}  not deployed yet" in out
-    # The first stack exists (the fixture created it); its jobs have not started.
-    assert out.count("not started") == 5
+    # The first stack exists (the fixture created it); its jobs have not started; nor
+    # have the other's (its training job and its processing job).
+    assert out.count("not started") == 6
+    assert "  Prepare  not started" in out
 
 
 def test_a_stack_that_does_not_exist_is_an_error(world: World) -> None:
