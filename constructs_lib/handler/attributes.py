@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .calls import _describe
+from .gate import misses
 from .kinds import PROCESSING, TRAINING, TUNING, JobKind
 from .properties import QUALITY_GATE
 from .report import output_uri, read_report
@@ -240,24 +241,6 @@ def final_metrics(description: Description) -> dict[str, float]:
         str(item.get("MetricName", "")): float(item.get("Value", math.nan))
         for item in description.get("FinalMetricDataList") or []
     }
-
-
-def misses(gate: Any, metrics: Mapping[str, float]) -> list[str]:
-    """Each bound of ``gate`` the ``metrics`` miss (CloudFormation passes the bounds as
-    strings), as a phrase naming the metric, its value and the bound."""
-    missed: list[str] = []
-    for entry in gate if isinstance(gate, list) else []:
-        name = str(entry.get("Metric", ""))
-        value = metrics.get(name)
-        if value is None or math.isnan(value):
-            missed.append(f"{name} was not reported")
-            continue
-        high, low = entry.get("AtMost"), entry.get("AtLeast")
-        if high is not None and value > float(high):
-            missed.append(f"{name} = {value:g}, at most {float(high):g} allowed")
-        if low is not None and value < float(low):
-            missed.append(f"{name} = {value:g}, at least {float(low):g} required")
-    return missed
 
 
 def check_gate(properties: Mapping[str, Any], description: Description, what: str) -> None:

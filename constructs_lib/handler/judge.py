@@ -1,6 +1,6 @@
 """A scheduled run's verdict: the step of its state machine (``_retraining.py``) that
 judges the model the run trained by the job's quality gate, with the rule the deploy
-uses (``attributes.misses``), and says what the registered version is to carry.
+uses (``gate.misses``), and says what the registered version is to carry.
 
 A run's state machine waits for its job in Step Functions (Wait, Describe, Choice) and
 calls this once the job ended. Its states cannot judge the gate themselves: a job's
@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .attributes import _best_training_job, _failure_message, final_metrics, misses
+from .attributes import _best_training_job, _failure_message, final_metrics
 from .calls import _describe
+from .gate import misses
 from .kinds import TUNING, by_key
 from .runtime import MAX_REASON_CHARS, Runtime, TrainingJobError, truncate
 

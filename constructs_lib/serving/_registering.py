@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from constructs import Construct
 
@@ -45,6 +45,7 @@ class RegistersModels:
         content_types: Sequence[str] | None = None,
         response_types: Sequence[str] | None = None,
         description: str | None = None,
+        evaluation: Any = None,
     ) -> RegisteredModel:
         """Register the trained model (a tuning job's best) as a version in ``group``,
         created once the job completed and its quality gate passed; each retraining
@@ -63,6 +64,12 @@ class RegistersModels:
             listed.
         :param response_types: the response MIME types; default: none listed.
         :param description: default: none.
+        :param evaluation: a ``ProcessingJob`` that evaluated this model and has a
+            ``report``: the version is created once that job completed and its quality
+            gate passed, and carries the report as its model quality statistics
+            (``ModelMetrics.ModelQuality.Statistics``, ``application/json``), as the
+            SDK's ``ModelMetrics(model_statistics=MetricsSource(...))`` does, plus the
+            evaluation's ARN and gated metrics as customer metadata. Default: none.
         """
         scope = cast(Construct, self)
         check_props(
@@ -82,6 +89,11 @@ class RegistersModels:
                 f"[{scope.node.path}] register_model: the job already registers its model in "
                 f"{group.model_package_group_name}: one version per job and group"
             )
+        metadata = self._registration_metadata()
+        statistics = None
+        if evaluation is not None:
+            statistics, evaluated = _evaluation(scope, evaluation)
+            metadata = {**metadata, **evaluated}
         from ._registry import RegisteredModel  # noqa: PLC0415 - loaded when used
 
         return RegisteredModel(
@@ -95,5 +107,29 @@ class RegistersModels:
             content_types=content_types,
             response_types=response_types,
             description=description,
-            metadata=self._registration_metadata(),
+            metadata=metadata,
+            statistics=statistics,
         )
+
+
+def _evaluation(scope: Construct, evaluation: Any) -> tuple[str, dict[str, str]]:
+    """The report of ``evaluation`` (a processing job's S3 URI) and what the version
+    says of it: the job's ARN and the values of the metrics its gate bounds."""
+    report = getattr(getattr(evaluation, "props", None), "report", None)
+    completion = getattr(evaluation, "completion", None)
+    path = evaluation.node.path if isinstance(evaluation, Construct) else repr(evaluation)
+    if report is None or completion is None:
+        raise ValueError(
+            f"[{scope.node.path}] register_model: evaluation {path} is invalid: it must be "
+            "a ProcessingJob with a report (EvaluationReport), whose metrics the version "
+            "carries"
+        )
+    if completion.mode == CompletionMode.NONE:
+        raise ValueError(
+            f"[{scope.node.path}] register_model: evaluation {path} is invalid: with "
+            "Completion.none() the deployment does not wait for its report"
+        )
+    metadata = {"EvaluationJobArn": str(evaluation.processing_job_arn)}
+    for threshold in evaluation.quality_gate:
+        metadata[f"Evaluation.{threshold.metric}"] = str(evaluation.metric(threshold.metric))
+    return str(evaluation.report_uri), metadata

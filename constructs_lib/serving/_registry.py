@@ -277,6 +277,7 @@ class RegisteredModel(Construct):
         response_types: Sequence[str] | None,
         description: str | None,
         metadata: Mapping[str, str],
+        statistics: str | None = None,
     ) -> None:
         container_definition = _container(trained, container)
         warn_of_serving_processor(
@@ -302,6 +303,17 @@ class RegisteredModel(Construct):
                 ),
             ),
             customer_metadata_properties=dict(metadata) or None,
+            model_metrics=(
+                sagemaker.CfnModelPackage.ModelMetricsProperty(
+                    model_quality=sagemaker.CfnModelPackage.ModelQualityProperty(
+                        statistics=sagemaker.CfnModelPackage.MetricsSourceProperty(
+                            content_type="application/json", s3_uri=statistics
+                        )
+                    )
+                )
+                if statistics is not None
+                else None
+            ),
         )
         # Each retraining replaces the version: the earlier one stays in the registry.
         self.resource.apply_removal_policy(RemovalPolicy.RETAIN)

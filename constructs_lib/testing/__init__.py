@@ -16,6 +16,15 @@ metrics as SageMaker reads the log, before anything is paid for::
 It needs the ``local`` extra (``pip install 'sagemaker-training>=5.1,<6'``) and your
 framework (scikit-learn, PyTorch...) installed.
 
+A ``ProcessingJob`` with ``code=`` runs the same way from its inputs, in the
+``/opt/ml/processing/...`` layout, and gives its outputs' folders and its report's
+metrics; a report that is not written, or a metric path that finds nothing, fails
+here, before any deploy::
+
+    run = run_locally(stack.evaluation, inputs={"model": "model/", "test": "data/test/"})
+    assert run.metrics["mse"] < 4.0
+    assert (run.outputs["evaluation"] / "evaluation.json").exists()
+
 A synthesized template churns where the infrastructure does not: asset hashes
 change with any byte of a Lambda bundle or data file, and the bootstrap bucket and
 repository names carry the qualifier, account and region. :func:`normalize_template`
@@ -57,7 +66,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 # The standard library's only: the AWS CDK is imported where a rehearsal runs.
-from ._rehearsal import LocalRun, LocalRunError, read_metrics, run_locally
+from ._local import LocalRunError
+from ._processing import LocalProcessingRun
+from ._rehearsal import LocalRun, read_metrics, run_locally
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
@@ -136,6 +147,7 @@ __all__ = [
     "ASSET_BUCKET_PLACEHOLDER",
     "ASSET_HASH_PLACEHOLDER",
     "ASSET_REPOSITORY_PLACEHOLDER",
+    "LocalProcessingRun",
     "LocalRun",
     "LocalRunError",
     "normalize_template",

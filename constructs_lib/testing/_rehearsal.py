@@ -23,20 +23,20 @@ import os
 import re
 import shutil
 import subprocess
-import sysconfig
 import tempfile
-import venv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._shared.stacks import stack_of
+from ._local import LocalRunError, _overlay, _tail
 from ._tree import write_tree
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
 
+    from ..processing import ProcessingJob
     from ..training._training_job import TrainingJob
     from ..tuning._tuning_job import HyperparameterTuningJob
 
@@ -46,8 +46,6 @@ _TRAIN = "from sagemaker_training import trainer; trainer.train()"
 _SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 _PROGRAM = "sagemaker_program"
 _REGION = "sagemaker_region"
-#: Lines of the output a failure's message quotes.
-_TAIL_LINES = 25
 
 
 @dataclass
@@ -70,21 +68,6 @@ class LocalRun:
     def output_data_dir(self) -> Path:
         """What the script wrote to ``SM_OUTPUT_DATA_DIR`` (``output.tar.gz``)."""
         return self.base_dir / "output" / "data"
-
-
-class LocalRunError(Exception):
-    """A local run that failed: the script's exit code and the output's last lines, or
-    a metric definition that matched nothing (a paid run would end without the value)."""
-
-    def __init__(self, message: str, run: LocalRun) -> None:
-        super().__init__(message)
-        #: The run, to inspect its output or files.
-        self.run = run
-
-
-def _tail(output: str) -> str:
-    lines = output.rstrip("\n").splitlines()
-    return "\n".join(f"    {line}" for line in lines[-_TAIL_LINES:])
 
 
 def read_metrics(output: str, definitions: list[Mapping[str, Any]]) -> dict[str, float]:
@@ -273,42 +256,28 @@ class _Rehearsal:
         return float(value) if isinstance(value, int | float) else None
 
 
-def _overlay(base: Path) -> Path:
-    """A virtual environment of the current interpreter that sees the current
-    environment's packages (its site directories, ``.pth`` files included), so that
-    what the toolkit pip-installs lands there, not in yours. Its Python."""
-    import site  # noqa: PLC0415
-
-    home = base / "venv"
-    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(home)
-    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(home), "platbase": str(home)}))
-    parents = [*site.getsitepackages()]
-    if site.ENABLE_USER_SITE:
-        parents.append(site.getusersitepackages())
-    lines = [
-        f"import site; site.addsitedir({path!r})"
-        for path in dict.fromkeys(parents)
-        if Path(path).is_dir()
-    ]
-    (purelib / "_constructs_lib_rehearsal.pth").write_text("\n".join(lines) + "\n")
-    return home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def run_locally(
-    job: TrainingJob | HyperparameterTuningJob,
+    job: TrainingJob | HyperparameterTuningJob | ProcessingJob,
     *,
-    channels: Mapping[str, str | os.PathLike[str]],
+    channels: Mapping[str, str | os.PathLike[str]] | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
     timeout: Duration | None = None,
     workdir: str | os.PathLike[str] | None = None,
-) -> LocalRun:
-    """Run ``job``'s own code on local data, as SageMaker would run it (see the module).
+    inputs: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> Any:
+    """Run ``job``'s own code on local data, as SageMaker would run it (see the module),
+    and return what it gave: a ``LocalRun``, or for a processing job a
+    ``LocalProcessingRun`` (its outputs' local folders, its report's metrics).
 
     :param job: a script-mode ``TrainingJob`` or ``HyperparameterTuningJob`` (``code=``
-        on a ``TrainingImage.from_framework`` image).
-    :param channels: a local directory (or file) for each of the job's channels, e.g.
-        ``{"train": "data/train.csv"}``; a job without network access gets its code
-        channel by itself.
+        on a ``TrainingImage.from_framework`` image), or a ``ProcessingJob`` with
+        ``code=``.
+    :param channels: a training job's: a local directory (or file) for each of its
+        channels, e.g. ``{"train": "data/train.csv"}``; a job without network access
+        gets its code channel by itself.
+    :param inputs: a processing job's: a local directory (or file) for each of its
+        inputs (not its code's), copied to the input's local path; its script's files
+        under ``/opt/ml/processing`` are the run's own tree's.
     :param hyperparameters: values to run with instead of the job's (encoded as the
         job encodes them); for a tuning job, one value for each tuned range (and
         optionally static ones); default: the job's own.
@@ -318,6 +287,43 @@ def run_locally(
     :raises LocalRunError: the script failed, or a metric definition matched nothing.
     :raises ValueError: the job cannot run locally, or an argument does not fit it.
     """
+    if type(job).__name__ == "ProcessingJob":
+        from ._processing import run_processing_locally  # noqa: PLC0415
+
+        if channels is not None or hyperparameters is not None:
+            raise ValueError(
+                f"[{job.node.path}] run_locally: a processing job takes inputs=, not "
+                "channels= or hyperparameters="
+            )
+        return run_processing_locally(
+            job,  # type: ignore[arg-type]
+            inputs=inputs or {},
+            timeout=timeout,
+            workdir=workdir,
+        )
+    if inputs is not None:
+        raise ValueError(
+            f"[{job.node.path}] run_locally: inputs= is a processing job's; a training "
+            "job takes channels="
+        )
+    return _run_training(
+        job,  # type: ignore[arg-type]
+        channels=channels or {},
+        hyperparameters=hyperparameters,
+        timeout=timeout,
+        workdir=workdir,
+    )
+
+
+def _run_training(
+    job: TrainingJob | HyperparameterTuningJob,
+    *,
+    channels: Mapping[str, str | os.PathLike[str]],
+    hyperparameters: Mapping[str, Any] | None,
+    timeout: Duration | None,
+    workdir: str | os.PathLike[str] | None,
+) -> LocalRun:
+    """:func:`run_locally` of a training or tuning job."""
     if importlib.util.find_spec("sagemaker_training") is None:
         raise ImportError(
             "run_locally runs SageMaker's training toolkit, which the library does not "

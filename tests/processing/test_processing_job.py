@@ -405,3 +405,54 @@ def test_a_vpc_job_gets_its_network_and_a_security_group() -> None:
     assert network["EnableNetworkIsolation"] is True
     assert set(network["VpcConfig"]) == {"SecurityGroupIds", "Subnets"}
     assert len(job.connections.security_groups) == 1
+
+
+def test_a_registered_version_carries_the_evaluations_report() -> None:
+    from constructs_lib import ModelPackageGroup  # noqa: PLC0415
+
+    stack = Stack(App(), "Registry", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    train = TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
+        inputs=[TrainingInput.from_bucket("train", bucket, "train/")],
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        hyperparameters={"num_round": "10"},
+    )
+    evaluate = ProcessingJob(
+        stack,
+        "Evaluate",
+        image=IMAGE,
+        inputs=[ProcessingInput.from_training_job("model", train)],
+        outputs=[ProcessingOutput.to_bucket("evaluation", bucket, "evaluation/")],
+        report=REPORT_SPEC,
+        quality_gate=[MetricThreshold("mse", at_most=4.0)],
+    )
+    group = ModelPackageGroup(stack, "Group")
+    plain = ProcessingJob(stack, "Plain", image=IMAGE)
+    with pytest.raises(ValueError, match=r"evaluation Registry/Plain is invalid: it must be a "):
+        train.register_model(group, evaluation=plain)
+
+    train.register_model(group, evaluation=evaluate)
+
+    evaluated = stack.get_logical_id(evaluate.resource.node.default_child)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::ModelPackage",
+        {
+            "ModelMetrics": {
+                "ModelQuality": {
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri": {"Fn::GetAtt": [evaluated, "ReportUri"]},
+                    }
+                }
+            },
+            "CustomerMetadataProperties": Match.object_like(
+                {
+                    "EvaluationJobArn": {"Fn::GetAtt": [evaluated, "ProcessingJobArn"]},
+                    "Evaluation.mse": {"Fn::GetAtt": [evaluated, "Metric.mse"]},
+                }
+            ),
+        },
+    )
