@@ -3,7 +3,11 @@ source_dir=)`` sends it: the ``sourcedir.tar.gz`` as the input ``code`` (unpacke
 ``/opt/ml/processing/input/code/``), a generated ``runproc.sh`` as the input
 ``entrypoint``, and ``/bin/bash`` running that script, which unpacks the code,
 installs its ``requirements.txt`` and runs ``<command> <entry point>`` with the job's
-arguments."""
+arguments.
+
+SageMaker downloads each input object under the last part of its key: the library's
+assets are named by their hash (``<hash>.gz``, ``<hash>.sh``), so the script unpacks
+that name and the entrypoint runs that name."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from pathlib import Path
 from textwrap import dedent
 from typing import Any
 
-from aws_cdk import AssetHashType
+from aws_cdk import AssetHashType, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -37,15 +41,20 @@ DEFAULT_COMMAND = ("python",)
 _CACHE = Path(tempfile.gettempdir()) / "constructs-lib-runproc"
 
 
-def runproc_script(command: Sequence[str], entry_point: str) -> str:
-    """The SDK's ``FrameworkProcessor._generate_framework_script`` (no CodeArtifact)."""
+def runproc_script(
+    command: Sequence[str], entry_point: str, archive: str = "sourcedir.tar.gz"
+) -> str:
+    """The SDK's ``FrameworkProcessor._generate_framework_script`` (no CodeArtifact),
+    unpacking ``archive``: SageMaker downloads an input object under the last part of
+    its key, which for the library's code asset is ``<hash>.gz``, not the SDK's
+    ``sourcedir.tar.gz``."""
     login = "echo 'CodeArtifact repository not specified. Skipping login.'"
     return dedent(
         """\
         #!/bin/bash
 
         cd /opt/ml/processing/input/code/
-        tar -xzf sourcedir.tar.gz
+        tar -xzf {archive}
 
         # Exit on any error. SageMaker uses error code to mark failed job.
         set -e
@@ -67,6 +76,7 @@ def runproc_script(command: Sequence[str], entry_point: str) -> str:
         {entry_point_command} {entry_point} "$@"
     """
     ).format(
+        archive=archive,
         codeartifact_login_command=login,
         entry_point_command=" ".join(command),
         entry_point=entry_point,
@@ -93,12 +103,14 @@ class BoundCode:
     code: CodeConfig
     script: S3Location
     script_uri: str
+    script_name: str
     command: tuple[str, ...]
     runproc: str
 
     @property
     def entrypoint(self) -> list[str]:
-        return [*FRAMEWORK_ENTRYPOINT_COMMAND, f"{ENTRYPOINT_PATH}/{RUNPROC}"]
+        """``/bin/bash`` running the script where SageMaker downloads it."""
+        return [*FRAMEWORK_ENTRYPOINT_COMMAND, f"{ENTRYPOINT_PATH}/{self.script_name}"]
 
     def inputs(self) -> list[dict[str, Any]]:
         """The inputs ``code`` and ``entrypoint``, as the SDK sends them."""
@@ -128,11 +140,25 @@ def _input(name: str, uri: str, local_path: str) -> dict[str, Any]:
     }
 
 
+def _file_name(scope: Construct, key: str, what: str) -> str:
+    """The name SageMaker gives the object ``key`` when it downloads it (the last part
+    of the key), which the job's command must know at synth."""
+    if Token.is_unresolved(key):
+        raise ValueError(
+            f"[{scope.node.path}] code: the {what}'s object key is known only at deploy "
+            "(a stack synthesizer that names assets by parameters): a processing job runs "
+            "its code by the file's name, which SageMaker takes from the key. Use the "
+            "default stack synthesizer, or TrainingCode.from_bucket"
+        )
+    return key.rsplit("/", 1)[-1]
+
+
 def bind_code(scope: Construct, code: CodeConfig, command: Sequence[str] | None) -> BoundCode:
     """The code's archive (bound already) and its ``runproc.sh``, a file asset of the
     job's (one per script text)."""
     chosen = tuple(command) if command else DEFAULT_COMMAND
-    text = runproc_script(chosen, code.entry_point)
+    archive = _file_name(scope, code.location.key_prefix, "archive")
+    text = runproc_script(chosen, code.entry_point, archive)
     path, digest = _script_file(text)
     construct_id = f"Entrypoint{digest[:8]}"
     asset = scope.node.try_find_child(construct_id)
@@ -144,5 +170,7 @@ def bind_code(scope: Construct, code: CodeConfig, command: Sequence[str] | None)
             asset_hash=digest,
             asset_hash_type=AssetHashType.CUSTOM,
         )
-    location = S3Location(asset.bucket, asset.s3_object_key, from_asset=True)
-    return BoundCode(code, location, asset.s3_object_url, chosen, text)
+    key = asset.s3_object_key
+    location = S3Location(asset.bucket, key, from_asset=True)
+    name = _file_name(scope, key, "runproc.sh")
+    return BoundCode(code, location, asset.s3_object_url, name, chosen, text)

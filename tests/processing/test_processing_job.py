@@ -137,20 +137,25 @@ def test_the_request_is_the_apis(pipeline: Pipeline) -> None:
 
 def test_the_code_goes_as_the_sdks_framework_processor_sends_it(pipeline: Pipeline) -> None:
     request = pipeline.stack.resolve(pipeline.prepare.request)
-    assert request["AppSpecification"]["ContainerEntrypoint"] == [
-        "/bin/bash",
-        "/opt/ml/processing/input/entrypoint/runproc.sh",
-    ]
     names = [i["InputName"] for i in request["ProcessingInputs"]]
     assert names == ["raw", "code", "entrypoint"]
     code, entrypoint = request["ProcessingInputs"][1:]
     assert code["S3Input"]["LocalPath"] == "/opt/ml/processing/input/code/"
-    assert code["S3Input"]["S3Uri"].endswith(".gz")
     assert entrypoint["S3Input"]["LocalPath"] == "/opt/ml/processing/input/entrypoint"
-    assert entrypoint["S3Input"]["S3Uri"].endswith(".sh")
-    script = runproc_script(["python3"], "evaluate.py")
-    assert script.rstrip().endswith('python3 evaluate.py "$@"')
-    assert "tar -xzf sourcedir.tar.gz" in script
+    # SageMaker downloads an object under the last part of its key: the script and the
+    # archive are run and unpacked by those names.
+    archive = code["S3Input"]["S3Uri"].rsplit("/", 1)[-1]
+    script = entrypoint["S3Input"]["S3Uri"].rsplit("/", 1)[-1]
+    assert archive.endswith(".gz") and script.endswith(".sh")
+    assert request["AppSpecification"]["ContainerEntrypoint"] == [
+        "/bin/bash",
+        f"/opt/ml/processing/input/entrypoint/{script}",
+    ]
+    bound = pipeline.prepare._code
+    assert bound is not None
+    assert bound.runproc == runproc_script(["python3"], "evaluate.py", archive)
+    assert f"tar -xzf {archive}\n" in bound.runproc
+    assert bound.runproc.rstrip().endswith('python3 evaluate.py "$@"')
 
 
 def test_each_output_has_a_folder_per_job(pipeline: Pipeline) -> None:
