@@ -9,7 +9,11 @@ scikit-learn container, and the endpoint serves it with the same code. With
 Batch's event. With ``-c sample:promote=true`` only a model whose validation RMSE
 passes a quality gate is used: it is registered as a version of a model package group,
 the endpoint serves that version, and a nightly schedule retrains outside the deploy,
-registering each run's model as a new version."""
+registering each run's model as a new version. With ``-c sample:pipeline=true`` the
+deploy runs a whole pipeline: a processing job prepares the shipped data (train,
+validation and a held-out test set), the script trains on what it prepared, a second
+processing job evaluates the model on the test set and writes a report, whose MSE a
+quality gate bounds, and the model is registered with that report, then served."""
 
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ from constructs_lib import (
     Checkpoint,
     Completion,
     ContinuousRange,
+    EvaluationReport,
     HyperparameterTuningJob,
     InstanceType,
     IntegerRange,
@@ -50,6 +55,9 @@ from constructs_lib import (
     MetricThreshold,
     ModelApproval,
     ModelPackageGroup,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
     TrainingCode,
     TrainingDefinition,
     TrainingImage,
@@ -66,6 +74,10 @@ DATA = Path(__file__).resolve().parent / "data"
 MAX_VALIDATION_RMSE = 5.0
 #: The sample's own training (and serving) code, for ``-c sample:training=script``.
 CODE = Path(__file__).resolve().parent / "code"
+#: The pipeline's preparation and evaluation code (``-c sample:pipeline=true``).
+PIPELINE = Path(__file__).resolve().parent / "pipeline"
+#: The worst test-set MSE an evaluated model may have (``-c sample:pipeline=true``).
+MAX_TEST_MSE = MAX_VALIDATION_RMSE**2
 
 
 @dataclass(frozen=True)
@@ -249,6 +261,7 @@ class TrainAndServeStack(Stack):
         script: bool = False,
         queue: bool = False,
         promote: bool = False,
+        pipeline: bool = False,
         **kwargs: Any,
     ) -> None:
         """:param platform: the VPC, key and bucket to use; default: built in this stack.
@@ -273,34 +286,22 @@ class TrainAndServeStack(Stack):
         :param promote: gate the model on its validation RMSE (at most
             ``MAX_VALIDATION_RMSE``), register it in a model package group, serve the
             registered version, and retrain nightly into the group; default: the
-            endpoint serves what the deploy trained, whatever its metrics."""
+            endpoint serves what the deploy trained, whatever its metrics.
+        :param pipeline: prepare the data with a processing job, train the script on
+            what it prepared, evaluate the model on the held-out test set with a second
+            processing job whose report's MSE a quality gate bounds, register the model
+            with that report and serve the registered version; default: train on the
+            shipped CSVs as they are."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
         vpc, key, bucket = platform.vpc, platform.key, platform.bucket
         if guardrails:
-            # The provider's functions: HTTPS out only, to the endpoints of what they
-            # call (and S3 through its gateway endpoint); only they may use the
-            # endpoints.
-            functions = ec2.SecurityGroup(
-                self,
-                "ProviderFunctions",
-                vpc=vpc,
-                description="Training job provider functions: HTTPS to AWS APIs only",
-                allow_all_outbound=False,
-            )
-            functions.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
-            for service in TrainingJobProvider.endpoint_services(tracing=True, queues=queue):
-                endpoint = vpc.add_interface_endpoint(
-                    service.short_name, service=service, open=False
-                )
-                endpoint.connections.allow_default_port_from(functions, "Provider functions")
-            # Before the first TrainingJob: the provider is built once per stack.
-            TrainingJobProvider.configure(
-                self, vpc=vpc, security_groups=[functions], encryption_key=key, tracing=True
-            )
+            _guardrails(self, vpc=vpc, key=key, queue=queue)
 
-        _check_choices(script=script, tuning=tuning, queue=queue)
+        _check_choices(script=script, tuning=tuning, queue=queue, pipeline=pipeline)
+        # The pipeline trains the script: its evaluation loads the model it saves.
+        script = script or pipeline
         image, code, hyperparameters = _what_trains(script=script)
         inputs = [
             TrainingInput.from_asset("train", str(DATA / "train.csv"), content_type="text/csv"),
@@ -308,6 +309,15 @@ class TrainAndServeStack(Stack):
                 "validation", str(DATA / "validation.csv"), content_type="text/csv"
             ),
         ]
+        prepared: ProcessingJob | None = None
+        if pipeline:
+            prepared = _prepare(self, vpc=vpc, key=key, bucket=bucket)
+            inputs = [
+                TrainingInput.from_processing_output(
+                    channel, prepared, channel, content_type="text/csv"
+                )
+                for channel in ("train", "validation")
+            ]
         metric_definitions = [
             MetricDefinition(name="validation:rmse", regex=r"validation-rmse:([0-9.]+)")
         ]
@@ -436,6 +446,16 @@ class TrainAndServeStack(Stack):
             )
         if promote:
             container = _promote(self, source, container, endpoint_instance_type, model_role)
+        if prepared is not None and isinstance(source, TrainingJob):
+            container = _evaluate_and_register(
+                self,
+                source,
+                prepared,
+                container,
+                endpoint_instance_type=endpoint_instance_type,
+                model_role=model_role,
+                platform=Platform(vpc=vpc, key=key, bucket=bucket),
+            )
         model = sagemaker.CfnModel(
             self,
             "Model",
@@ -463,22 +483,57 @@ class TrainAndServeStack(Stack):
             self, "Endpoint", endpoint_config_name=config.attr_endpoint_config_name
         )
 
-        if isinstance(source, HyperparameterTuningJob):
-            CfnOutput(self, "TuningJobName", value=source.tuning_job_name)
-            CfnOutput(self, "BestTrainingJobName", value=source.best_training_job_name)
-            CfnOutput(self, "ModelDataUrl", value=model_data_url)
-            CfnOutput(self, "ValidationRmse", value=source.best_objective_value)
-            CfnOutput(self, "BestEta", value=source.best_hyperparameter("eta"))
-            CfnOutput(self, "BestMaxDepth", value=source.best_hyperparameter("max_depth"))
-        else:
-            CfnOutput(self, "TrainingJobName", value=source.training_job_name)
-            CfnOutput(self, "ModelDataUrl", value=model_data_url)
-            CfnOutput(self, "ValidationRmse", value=source.metric("validation:rmse"))
+        _outputs(self, source, model_data_url)
         CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
 
 
-def _check_choices(*, script: bool, tuning: bool, queue: bool) -> None:
+def _outputs(
+    stack: Stack, source: TrainingJob | HyperparameterTuningJob, model_data_url: str
+) -> None:
+    """What the deploy trained (or tuned), and how well."""
+    if isinstance(source, HyperparameterTuningJob):
+        CfnOutput(stack, "TuningJobName", value=source.tuning_job_name)
+        CfnOutput(stack, "BestTrainingJobName", value=source.best_training_job_name)
+        CfnOutput(stack, "ModelDataUrl", value=model_data_url)
+        CfnOutput(stack, "ValidationRmse", value=source.best_objective_value)
+        CfnOutput(stack, "BestEta", value=source.best_hyperparameter("eta"))
+        CfnOutput(stack, "BestMaxDepth", value=source.best_hyperparameter("max_depth"))
+    else:
+        CfnOutput(stack, "TrainingJobName", value=source.training_job_name)
+        CfnOutput(stack, "ModelDataUrl", value=model_data_url)
+        CfnOutput(stack, "ValidationRmse", value=source.metric("validation:rmse"))
+
+
+def _guardrails(stack: Stack, *, vpc: ec2.IVpc, key: kms.IKey, queue: bool) -> None:
+    """The library's provider in the isolated VPC (with the interface endpoints its
+    functions call), encrypting with the key and tracing with X-Ray."""
+    # The provider's functions: HTTPS out only, to the endpoints of what they
+    # call (and S3 through its gateway endpoint); only they may use the
+    # endpoints.
+    functions = ec2.SecurityGroup(
+        stack,
+        "ProviderFunctions",
+        vpc=vpc,
+        description="Training job provider functions: HTTPS to AWS APIs only",
+        allow_all_outbound=False,
+    )
+    functions.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
+    for service in TrainingJobProvider.endpoint_services(tracing=True, queues=queue):
+        endpoint = vpc.add_interface_endpoint(service.short_name, service=service, open=False)
+        endpoint.connections.allow_default_port_from(functions, "Provider functions")
+    # Before the first TrainingJob: the provider is built once per stack.
+    TrainingJobProvider.configure(
+        stack, vpc=vpc, security_groups=[functions], encryption_key=key, tracing=True
+    )
+
+
+def _check_choices(*, script: bool, tuning: bool, queue: bool, pipeline: bool = False) -> None:
     """The sample's context choices that do not go together."""
+    if pipeline and tuning:
+        raise ValueError(
+            "[sample app] context sample:pipeline=true evaluates and registers one "
+            "training job's model: drop sample:tuning=true (or sample:pipeline)"
+        )
     if script and tuning:
         raise ValueError(
             "[sample app] context sample:training=script trains one job: drop "
@@ -525,6 +580,103 @@ def _promote(
         description="Retrained on schedule",
     )
     CfnOutput(stack, "ModelPackageArn", value=registered.model_package_arn)
+    return sagemaker.CfnModel.ContainerDefinitionProperty(
+        model_package_name=registered.model_package_arn
+    )
+
+
+def _processing(
+    scope: Construct, construct_id: str, platform: Platform, **props: Any
+) -> ProcessingJob:
+    """A processing job of the pipeline: the sample's code on SageMaker's scikit-learn
+    container, in the isolated VPC, its volume and outputs encrypted with the key."""
+    return ProcessingJob(
+        scope,
+        construct_id,
+        image=TrainingImage.from_framework("sklearn", "1.2-1"),
+        command=["python3"],
+        instance_type=InstanceType.of("ml.m5.xlarge"),
+        volume_size=Size.gibibytes(10),
+        volume_encryption_key=platform.key,
+        output_encryption_key=platform.key,
+        max_runtime=Duration.minutes(20),
+        vpc=platform.vpc,
+        tags={"project": "constructs-lib-sample"},
+        **props,
+    )
+
+
+def _prepare(
+    scope: Construct, *, vpc: ec2.IVpc, key: kms.IKey, bucket: s3.IBucket
+) -> ProcessingJob:
+    """The pipeline's first step: split the shipped CSVs into train, validation and a
+    held-out test set, each its own output (a folder per job, so a rollback keeps the
+    previous data)."""
+    return _processing(
+        scope,
+        "Prepare",
+        Platform(vpc=vpc, key=key, bucket=bucket),
+        code=TrainingCode.from_directory(str(PIPELINE), entry_point="prepare.py"),
+        inputs=[
+            ProcessingInput.from_asset("shipped-train", str(DATA / "train.csv")),
+            ProcessingInput.from_asset("shipped-validation", str(DATA / "validation.csv")),
+        ],
+        outputs=[
+            ProcessingOutput.to_bucket(name, bucket, "prepared/")
+            for name in ("train", "validation", "test")
+        ],
+        arguments=["--seed", "7", "--test-fraction", "0.15"],
+    )
+
+
+def _evaluate_and_register(
+    stack: Stack,
+    trained: TrainingJob,
+    prepared: ProcessingJob,
+    container: sagemaker.CfnModel.ContainerDefinitionProperty,
+    *,
+    endpoint_instance_type: str,
+    model_role: iam.IRole,
+    platform: Platform,
+) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+    """Evaluate the model on the held-out test set (a processing job whose report's MSE
+    the gate bounds), register it with that report as an approved version, and return
+    the container that serves the version."""
+    evaluation = _processing(
+        stack,
+        "Evaluate",
+        platform,
+        code=TrainingCode.from_directory(str(PIPELINE), entry_point="evaluate.py"),
+        inputs=[
+            ProcessingInput.from_training_job("model", trained),
+            ProcessingInput.from_processing_output("test", prepared, "test"),
+        ],
+        outputs=[ProcessingOutput.to_bucket("evaluation", platform.bucket, "evaluation/")],
+        report=EvaluationReport(
+            output="evaluation",
+            path="evaluation.json",
+            metrics={
+                "mse": "regression_metrics.mse.value",
+                "rmse": "regression_metrics.rmse.value",
+            },
+        ),
+        quality_gate=[MetricThreshold("mse", at_most=MAX_TEST_MSE)],
+    )
+    group = ModelPackageGroup(stack, "Registry", description="The sample's house prices model")
+    registered = trained.register_model(
+        group,
+        container=container,
+        approval=ModelApproval.APPROVED,  # the evaluation's gate is the approval
+        inference_instance_types=[endpoint_instance_type],
+        content_types=["text/csv"],
+        response_types=["text/csv"],
+        description="Trained on the prepared data, evaluated on the held-out test set",
+        evaluation=evaluation,
+    )
+    registered.grant_read_model_artifacts(model_role)
+    CfnOutput(stack, "ModelPackageArn", value=registered.model_package_arn)
+    CfnOutput(stack, "TestMse", value=evaluation.metric("mse"))
+    CfnOutput(stack, "EvaluationReport", value=evaluation.report_uri)
     return sagemaker.CfnModel.ContainerDefinitionProperty(
         model_package_name=registered.model_package_arn
     )
@@ -626,6 +778,7 @@ def build_app(app: App | None = None) -> App:
         script=_training(context("sample:training")) == "script",
         queue=str(context("sample:queue")).lower() == "true",
         promote=str(context("sample:promote")).lower() == "true",
+        pipeline=str(context("sample:pipeline")).lower() == "true",
     )
     return app
 

@@ -324,3 +324,69 @@ def test_a_queued_tuning_sample_fails_saying_why() -> None:
     app = App(context={"sample:queue": "true", "sample:tuning": "true"})
     with pytest.raises(ValueError, match=r"AWS Batch queues no tuning jobs"):
         build_app(app)
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Stack:
+    """``-c sample:pipeline=true``, with cdk.json's flags."""
+    context = {"sample:region": "us-east-1", "sample:pipeline": "true", **RECOMMENDED}
+    found = build_app(App(context=context)).node.find_child("TrainAndServe")
+    assert isinstance(found, Stack)
+    return found
+
+
+def test_pipeline_variant_snapshot(pipeline: Stack, snapshot: SnapshotAssertion) -> None:
+    assert stack_template(pipeline) == snapshot.use_extension(TemplateSnapshotExtension)
+
+
+def test_pipeline_variant_prepares_trains_evaluates_and_registers(pipeline: Stack) -> None:
+    """Prepare (a processing job) -> train on its output -> evaluate on the held-out
+    test set with a gate on the report -> register with the report -> serve."""
+    template = Template.from_stack(pipeline).to_json()
+    resources = template["Resources"]
+    jobs = {k: r for k, r in resources.items() if r["Type"] == "Custom::SageMakerProcessingJob"}
+    [prepare_id] = [k for k in jobs if k.startswith("Prepare")]
+    [evaluate_id] = [k for k in jobs if k.startswith("Evaluate")]
+    [train_id] = [
+        k
+        for k, r in resources.items()
+        if r["Type"] == "Custom::SageMakerTrainingJob" and not k.startswith("TrainRepack")
+    ]
+    prepare = jobs[prepare_id]["Properties"]["ProcessingJobRequest"]
+    assert [o["OutputName"] for o in prepare["ProcessingOutputConfig"]["Outputs"]] == [
+        "train",
+        "validation",
+        "test",
+    ]
+    assert prepare["NetworkConfig"]["VpcConfig"]["Subnets"]
+    assert "VolumeKmsKeyId" in prepare["ProcessingResources"]["ClusterConfig"]
+    assert "KmsKeyId" in prepare["ProcessingOutputConfig"]
+    channels = resources[train_id]["Properties"]["TrainingJobRequest"]["InputDataConfig"]
+    assert {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels} == {
+        "train": {"Fn::GetAtt": [prepare_id, "Output.train"]},
+        "validation": {"Fn::GetAtt": [prepare_id, "Output.validation"]},
+    }
+    evaluation = jobs[evaluate_id]["Properties"]
+    inputs = {
+        i["InputName"]: i["S3Input"]["S3Uri"]
+        for i in evaluation["ProcessingJobRequest"]["ProcessingInputs"]
+    }
+    assert inputs["model"] == {"Fn::GetAtt": [train_id, "ModelArtifacts"]}
+    assert inputs["test"] == {"Fn::GetAtt": [prepare_id, "Output.test"]}
+    assert evaluation["QualityGate"] == [{"Metric": "mse", "AtMost": 25}]
+    assert evaluation["EvaluationReport"]["Metrics"]["mse"] == "regression_metrics.mse.value"
+    _, package = _only(template, "AWS::SageMaker::ModelPackage")
+    statistics = package["Properties"]["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics == {
+        "ContentType": "application/json",
+        "S3Uri": {"Fn::GetAtt": [evaluate_id, "ReportUri"]},
+    }
+    _, model = _only(template, "AWS::SageMaker::Model")
+    assert "ModelPackageName" in model["Properties"]["PrimaryContainer"]
+    assert Annotations.from_stack(pipeline).find_warning("*", Match.any_value()) == []
+
+
+def test_a_pipeline_that_tunes_fails_saying_why() -> None:
+    app = App(context={"sample:pipeline": "true", "sample:tuning": "true"})
+    with pytest.raises(ValueError, match=r"sample:pipeline=true evaluates and registers one"):
+        build_app(app)

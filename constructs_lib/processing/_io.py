@@ -6,6 +6,9 @@ the grants the execution role needs, rendered as the SageMaker SDK's
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +17,8 @@ from typing import Any, Protocol
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
 
 from .._shared.typecheck import arguments, check_props
 from ..definition._config import S3Location
@@ -71,8 +76,8 @@ def model_data_url_of(job: Any) -> str:
 @dataclass(frozen=True)
 class ProcessingInput:
     """An input of a processing job (``ProcessingInputs``): create one with
-    :meth:`from_bucket`, :meth:`from_training_job`, :meth:`from_processing_output`
-    or :meth:`from_dataset_definition`."""
+    :meth:`from_bucket`, :meth:`from_asset`, :meth:`from_training_job`,
+    :meth:`from_processing_output` or :meth:`from_dataset_definition`."""
 
     input_name: str
     #: The member of ``ProcessingInputs`` besides ``InputName`` (``S3Input`` or
@@ -80,6 +85,10 @@ class ProcessingInput:
     source: Mapping[str, Any]
     #: Lets the execution role read the input (None: nothing to grant).
     grant: Callable[[iam.IGrantable], None] | None = None
+    #: A local file uploaded as an asset when a job binds the input.
+    asset_path: str | None = None
+    #: The local file a bound asset input was made from (a local run reads it).
+    local_source: str | None = None
 
     @staticmethod
     def from_bucket(
@@ -115,6 +124,45 @@ class ProcessingInput:
             compression=compression,
             grant=location.grant_read,
         )
+
+    @staticmethod
+    def from_asset(input_name: str, path: str, *, local_path: str | None = None) -> ProcessingInput:
+        """A local file, uploaded with the stack as a file asset (to the bootstrap
+        bucket; CDK skips the upload when it did not change), downloaded to
+        ``local_path/<its asset name>``.
+
+        :param path: a file (a CSV, a Parquet file, a tar...). A directory would be
+            zipped by the asset system: pack it into one file, or deploy it to a
+            bucket (``aws_s3_deployment``) and use :meth:`from_bucket`.
+        :param local_path: default: ``/opt/ml/processing/input/<input_name>``.
+        """
+        check_name("ProcessingInput.from_asset", input_name)
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"ProcessingInput.from_asset: path {path!r} is invalid: it must be an "
+                "existing file (a directory would be uploaded zipped; pack it into one "
+                "file or deploy it to a bucket)"
+            )
+        return ProcessingInput(
+            input_name,
+            {"S3Input": {"LocalPath": local_path or f"{INPUT_ROOT}/{input_name}"}},
+            asset_path=path,
+        )
+
+    def bind(self, scope: Construct) -> ProcessingInput:
+        """This input as a job in ``scope`` uses it: a local file becomes an asset."""
+        if self.asset_path is None:
+            return self
+        digest = hashlib.sha256(self.input_name.encode()).hexdigest()[:8]
+        asset = s3_assets.Asset(scope, f"Input{digest}", path=self.asset_path)
+        location = S3Location(asset.bucket, asset.s3_object_key, from_asset=True)
+        bound = ProcessingInput._s3(
+            self.input_name,
+            asset.s3_object_url,
+            local_path=str(self.source["S3Input"]["LocalPath"]),
+            grant=lambda grantee: location.grant_get(grantee, exact=True),
+        )
+        return dataclasses.replace(bound, local_source=self.asset_path)
 
     @staticmethod
     def from_training_job(

@@ -3,6 +3,7 @@ on the job core, the stack's provider and the lifecycle of every job kind."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -229,6 +230,10 @@ class ProcessingJob(Construct):
         self.role: iam.IRole = self._core.role
         instance_type = str(props.instance_type or InstanceType.of("ml.m5.xlarge"))
         self._image: ImageConfig = props.image._bind_to_job(self, instance_types=[instance_type])
+        # Local files become assets of the job.
+        self.props = props = dataclasses.replace(
+            props, inputs=tuple(item.bind(self) for item in props.inputs)
+        )
         self._code: BoundCode | None = None
         if props.code is not None:
             self._code = bind_code(self, props.code.bind(self), props.command)

@@ -124,7 +124,13 @@ class _Processing:
                 continue
             source = item.get("S3Input") or item.get("DatasetDefinition") or {}
             wanted[name] = str(source.get("LocalPath", f"{_PREFIX}/input/{name}"))
-        paths = {name: Path(path) for name, path in given.items()}
+        # An input shipped as an asset is that file, unless given.
+        shipped = {
+            item.input_name: Path(item.local_source)
+            for item in self.job.props.inputs
+            if item.local_source is not None and item.input_name not in given
+        }
+        paths = {**shipped, **{name: Path(path) for name, path in given.items()}}
         unknown = sorted(set(paths) - set(wanted))
         missing = sorted(set(wanted) - set(paths))
         if unknown or missing:

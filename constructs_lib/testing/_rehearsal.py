@@ -276,8 +276,9 @@ def run_locally(
         channels, e.g. ``{"train": "data/train.csv"}``; a job without network access
         gets its code channel by itself.
     :param inputs: a processing job's: a local directory (or file) for each of its
-        inputs (not its code's), copied to the input's local path; its script's files
-        under ``/opt/ml/processing`` are the run's own tree's.
+        inputs (not its code's; an input from a local file may be left out: its file
+        is used), copied to the input's local path; its script's files under
+        ``/opt/ml/processing`` are the run's own tree's.
     :param hyperparameters: values to run with instead of the job's (encoded as the
         job encodes them); for a tuning job, one value for each tuned range (and
         optionally static ones); default: the job's own.
