@@ -2,8 +2,10 @@
 job with KMS keys, spot, checkpoints, a debugger hook and a wait condition (so the
 signaller and its queue exist), an ECR image with no wait, a Docker asset image, and
 a hyperparameter tuning job in the VPC with KMS keys and a wait condition whose best
-model another construct reads, and a script-mode job (your code on a framework image,
-distributed, without network access, in the VPC) served through a repack job."""
+model another construct reads, a script-mode job (your code on a framework image,
+distributed, without network access, in the VPC) served through a repack job, and a
+processing job in the VPC with KMS keys and a wait condition that evaluates the tuning
+job's best model, its report gated."""
 
 from __future__ import annotations
 
@@ -22,10 +24,15 @@ from constructs_lib import (
     ContinuousRange,
     DebugHookConfig,
     Distribution,
+    EvaluationReport,
     FairShare,
     HyperparameterTuningJob,
     InstanceType,
     IntegerRange,
+    MetricThreshold,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
     S3Location,
     TrainingCode,
     TrainingDefinition,
@@ -40,7 +47,7 @@ from constructs_lib.definition._mistakes import PIP_WITHOUT_NETWORK_WARNING_ID
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: The construct ids of the jobs :func:`add_every_job` adds.
-JOBS = ("Long", "Custom", "Built", "Tuned", "Script", "Queue", "Queued")
+JOBS = ("Long", "Custom", "Built", "Tuned", "Script", "Queue", "Queued", "Evaluated")
 
 
 def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVpc) -> None:
@@ -77,7 +84,7 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
         image=TrainingImage.from_asset(str(FIXTURES / "image")),
         output=TrainingOutput.to_bucket(data, "built/"),
     )
-    HyperparameterTuningJob(
+    tuned = HyperparameterTuningJob(
         stack,
         "Tuned",
         training=TrainingDefinition(
@@ -142,4 +149,25 @@ def add_every_job(stack: Stack, *, data: s3.IBucket, key: kms.IKey, vpc: ec2.IVp
         queue=queue,
         share="vision",
         scheduling_priority=10,
+    )
+    # An evaluation of the tuned model: two instances in the VPC, keys, a gated report.
+    ProcessingJob(
+        stack,
+        "Evaluated",
+        image=TrainingImage.from_framework("sklearn", "1.2-1"),
+        code=TrainingCode.from_directory(str(FIXTURES / "script"), entry_point="train.py"),
+        inputs=[
+            ProcessingInput.from_training_job("model", tuned),
+            ProcessingInput.from_bucket("test", data, "test/"),
+        ],
+        outputs=[ProcessingOutput.to_bucket("evaluation", data, "evaluation/")],
+        output_encryption_key=key,
+        volume_encryption_key=key,
+        vpc=vpc,
+        instance_count=2,
+        report=EvaluationReport(
+            output="evaluation", path="evaluation.json", metrics={"mse": "mse.value"}
+        ),
+        quality_gate=[MetricThreshold("mse", at_most=4.0)],
+        completion=Completion.wait_condition(),
     )

@@ -210,6 +210,12 @@ def test_sample_app_promoting_models_passes_all_packs(flags: dict[str, Any]) -> 
 
 
 @with_flags
+def test_sample_app_pipeline_passes_all_packs(flags: dict[str, Any]) -> None:
+    # Prepare and evaluate (processing jobs), the report's gate, the registry.
+    assert findings(build_app, context={"sample:pipeline": "true", **flags}) == []
+
+
+@with_flags
 def test_a_registered_and_scheduled_job_needs_no_acknowledgment_from_the_user(
     flags: dict[str, Any],
 ) -> None:

@@ -100,6 +100,7 @@ SAMPLE_VARIANTS: dict[str, dict[str, str]] = {
     "tuning": {"sample:tuning": "true", "sample:guardrails": "true"},
     "script": {"sample:training": "script", "sample:guardrails": "true"},
     "promote": {"sample:promote": "true", "sample:guardrails": "true"},
+    "pipeline": {"sample:pipeline": "true", "sample:guardrails": "true"},
 }
 
 
@@ -240,9 +241,10 @@ def test_a_permissions_boundary_reaches_every_role(configured: bool) -> None:
         for logical_id, role in roles.items()
         if _is_library(role["Metadata"]["aws:cdk:path"])
     }
-    # Execution roles (7: five training jobs, one of them queued, a tuning job, the
-    # script job's repack job), the handler's, the signaller's, the state machine's.
-    assert len(library_roles) == 10
+    # Execution roles (8: five training jobs, one of them queued, a tuning job, the
+    # script job's repack job, a processing job), the handler's, the signaller's, the
+    # state machine's.
+    assert len(library_roles) == 11
     for role in roles.values():
         assert role["Properties"]["PermissionsBoundary"] == {
             "Ref": stack.get_logical_id(
