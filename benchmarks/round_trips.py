@@ -1,6 +1,7 @@
 """Counts the round trips to the CDK's JavaScript side (jsii kernel requests) that one
-further job costs, as built and as synthesized, for the library and for the Step
-Functions anchor: ``python -m benchmarks.round_trips [JOBS]`` prints JSON.
+further job costs, as built and as synthesized, for the library (training jobs, and
+processing jobs of the same inputs) and for the Step Functions anchor:
+``python -m benchmarks.round_trips [JOBS]`` prints JSON.
 
 Every request the Python side sends to the jsii kernel (create, get, set, invoke,
 callback results, ...) is counted by wrapping the kernel process's ``send``. The
@@ -43,14 +44,14 @@ def _counted_send(self: Any, request: Any, response_type: Any) -> Any:
 process._NodeProcess.send = _counted_send  # type: ignore[method-assign]
 
 
-def _measure(jobs: int, anchor: bool) -> dict[str, Any]:
+def _measure(jobs: int, anchor: bool, processing: bool = False) -> dict[str, Any]:
     from benchmarks.synth_app import build
 
     _counts.clear()
     _sites.clear()
     _counting["on"] = True
     started = time.perf_counter()
-    app = build(jobs, anchor=anchor)
+    app = build(jobs, anchor=anchor, processing=processing)
     built = sum(_counts.values())
     build_seconds = time.perf_counter() - started
     app.synth()
@@ -64,10 +65,10 @@ def _measure(jobs: int, anchor: bool) -> dict[str, Any]:
     }
 
 
-def per_further_job(jobs: int, anchor: bool) -> dict[str, Any]:
-    _measure(1, anchor)  # warm-up: the first app pays for loading modules
-    one = _measure(1, anchor)
-    many = _measure(jobs, anchor)
+def per_further_job(jobs: int, anchor: bool, processing: bool = False) -> dict[str, Any]:
+    _measure(1, anchor, processing)  # warm-up: the first app pays for loading modules
+    one = _measure(1, anchor, processing)
+    many = _measure(jobs, anchor, processing)
     further = jobs - 1
     sites = {
         site: round((many["sites"][site] - one["sites"].get(site, 0)) / further, 1)
@@ -96,6 +97,7 @@ def main() -> None:
             {
                 "library": per_further_job(jobs, anchor=False),
                 "anchor": per_further_job(jobs, anchor=True),
+                "processing": per_further_job(jobs, anchor=False, processing=True),
             },
             indent=2,
         )

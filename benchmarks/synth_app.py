@@ -1,11 +1,12 @@
 """One synthesis, as `cdk synth` runs it:
-``python -m benchmarks.synth_app JOBS [shared|anchor|tuning]``.
+``python -m benchmarks.synth_app JOBS [shared|anchor|tuning|processing]``.
 
 JOBS = -1 synthesizes the bare app (one bucket, no TrainingJob); ``shared`` gives
 every job the same execution role; ``anchor`` builds the peer instead: aws-cdk-lib's
 Step Functions ``SageMakerCreateTrainingJob`` tasks, JOBS of them in one state
 machine, with the same inputs (bucket, prefixes, image, hyperparameters); ``tuning``
-builds JOBS hyperparameter tuning jobs of the same training inputs instead.
+builds JOBS hyperparameter tuning jobs of the same training inputs instead;
+``processing`` JOBS processing jobs reading and writing the same prefixes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from aws_cdk import aws_s3 as s3
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 
 
-def build(jobs: int, shared_role: bool = False, anchor: bool = False, tuning: bool = False) -> App:
+def build(
+    jobs: int,
+    shared_role: bool = False,
+    anchor: bool = False,
+    tuning: bool = False,
+    processing: bool = False,
+) -> App:
     app = App(outdir=tempfile.mkdtemp(prefix="bench-"))
     stack = Stack(app, "Bench")
     bucket = s3.Bucket(stack, "Data")
@@ -32,6 +39,9 @@ def build(jobs: int, shared_role: bool = False, anchor: bool = False, tuning: bo
         return app
     if tuning:
         _tuning(stack, bucket, jobs)
+        return app
+    if processing:
+        _processing(stack, bucket, jobs)
         return app
     # Imported here: the bare app must not pay for importing the library.
     from constructs_lib import TrainingImage, TrainingInput, TrainingJob, TrainingOutput
@@ -86,6 +96,22 @@ def _tuning(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
         )
 
 
+def _processing(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
+    """``jobs`` processing jobs reading and writing what the training jobs do."""
+    from constructs_lib import ProcessingInput, ProcessingJob, ProcessingOutput, TrainingImage
+
+    image = TrainingImage.from_registry(KMEANS_IMAGE)
+    for index in range(max(jobs, 1)):
+        ProcessingJob(
+            stack,
+            f"Processing{index}",
+            image=image,
+            inputs=[ProcessingInput.from_bucket("train", bucket, f"data/{index}/")],
+            outputs=[ProcessingOutput.to_bucket("prepared", bucket, f"models/{index}/")],
+            arguments=["--k", "10"],
+        )
+
+
 def _anchor(stack: Stack, bucket: s3.IBucket, jobs: int) -> None:
     """The peer: one state machine of ``jobs`` training tasks, imported here only."""
     from aws_cdk import aws_stepfunctions as sfn
@@ -123,5 +149,9 @@ if __name__ == "__main__":
     count = int(sys.argv[1])
     mode = sys.argv[2] if len(sys.argv) > 2 else ""
     build(
-        count, shared_role=mode == "shared", anchor=mode == "anchor", tuning=mode == "tuning"
+        count,
+        shared_role=mode == "shared",
+        anchor=mode == "anchor",
+        tuning=mode == "tuning",
+        processing=mode == "processing",
     ).synth()

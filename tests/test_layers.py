@@ -138,6 +138,8 @@ def test_a_lazy_export_counts_as_an_import(tmp_path: Path) -> None:
         "constructs_lib.schedule._schedule",
         "constructs_lib.schedule._retraining",
         "constructs_lib.tuning",
+        "constructs_lib.processing",
+        "constructs_lib.handler.json_path",
         "constructs_lib.testing",
         "constructs_lib.cli",
         "aws_cdk.aws_scheduler",

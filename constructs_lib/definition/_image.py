@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -191,6 +192,12 @@ class _RegistryImage(TrainingImage):
         )
 
     def _repository_arn(self) -> str | None:
+        """The image's ECR repository ARN (None: not ECR), made once per image: every
+        job of an image shares it."""
+        return self._repository
+
+    @functools.cached_property
+    def _repository(self) -> str | None:
         match = None if Token.is_unresolved(self._uri) else _ECR_URI.match(self._uri)
         if match is None:
             # Not ECR: SageMaker pulls it without IAM (a public or VPC registry).
