@@ -362,7 +362,9 @@ class FakeSageMaker(_FakeService):
 
     def _processing_job(self, name: str, operation: str) -> Job:
         if name not in self.processing_jobs:
-            raise client_error("ValidationException", f"Could not find job {name}", operation)
+            raise client_error(
+                "ValidationException", f"Could not find requested job with name {name}", operation
+            )
         return self.processing_jobs[name]
 
     def _processing_description(self, job: Job) -> dict[str, Any]:

@@ -186,5 +186,8 @@ def _is_not_found(error: ClientError) -> bool:
     code, message = _error(error)
     if code == "ResourceNotFound":
         return True
-    # SageMaker reports an unknown job name as a ValidationException.
-    return code == "ValidationException" and "not found" in message.lower()
+    # SageMaker reports an unknown job name as a ValidationException: "Requested
+    # resource not found." (training), "Could not find requested job with name ..."
+    # (processing).
+    lowered = message.lower()
+    return code == "ValidationException" and ("not found" in lowered or "could not find" in lowered)

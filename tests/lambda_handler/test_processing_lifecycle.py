@@ -464,3 +464,45 @@ def test_moto_stops_a_running_job_on_delete(
 
     assert job.processing_job_status == "Stopped"
     assert lifecycle.is_complete(deleting, moto_world) == {"IsComplete": True}
+
+
+BUSY = (
+    "The account-level service limit 'ml.m5.xlarge for processing job usage' is 2 Instances, "
+    "with current utilization of 2 Instances and a request delta of 1 Instances. Please use "
+    "AWS Service Quotas to request an increase for this quota."
+)
+
+
+def test_a_busy_processing_quota_waits_then_the_job_starts(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.sagemaker.fail_next("CreateProcessingJob", "ResourceLimitExceeded", BUSY, times=3)
+    properties = {**world.properties("plain"), "QuotaWaitSeconds": "600"}
+
+    deployed = world.resource.deploy(properties)
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS", deployed.reason
+    names = {call["ProcessingJobName"] for call in world.creates()}
+    assert len(world.creates()) == 4 and names == {deployed.physical_id}
+    waits = [line for line in capsys.readouterr().out.splitlines() if "waiting for quota" in line]
+    assert json.loads(waits[0])["waiting for quota"] == "ml.m5.xlarge for processing job usage"
+
+
+def test_a_quota_without_a_wait_fails_naming_the_processing_quota(world: World) -> None:
+    world.sagemaker.fail_next("CreateProcessingJob", "ResourceLimitExceeded", "Limit", times=1)
+
+    deployed = world.resource.deploy(world.properties("plain"))
+
+    assert deployed.status == "FAILED"
+    assert "'ml.m5.xlarge for processing job usage'" in deployed.reason
+
+
+def test_throttling_is_waited_out(world: World) -> None:
+    world.sagemaker.throttle("DescribeProcessingJob", 90)
+
+    deployed = world.resource.deploy(world.properties("plain"))
+    world.expected_jobs = 1
+
+    assert deployed.status == "SUCCESS", deployed.reason
+    assert len(world.sagemaker.calls_of("DescribeProcessingJob")) > 3

@@ -461,3 +461,23 @@ def test_a_registered_version_carries_the_evaluations_report() -> None:
             ),
         },
     )
+
+
+def test_tags_of_reach_the_jobs_request() -> None:
+    from aws_cdk import Tags  # noqa: PLC0415
+
+    stack, bucket = _stack()
+    job = ProcessingJob(
+        stack,
+        "Prepare",
+        image=IMAGE,
+        outputs=[ProcessingOutput.to_bucket("train", bucket, "prepared/")],
+        tags={"team": "ml"},
+    )
+    Tags.of(stack).add("cost-center", "4711")
+
+    properties = Template.from_stack(stack).find_resources(PROCESSING.resource_type)
+    [resource] = properties.values()
+    tags = resource["Properties"]["ProcessingJobRequest"]["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"team": "ml", "cost-center": "4711"}
+    assert job.tags.tag_values() == {"team": "ml", "cost-center": "4711"}
