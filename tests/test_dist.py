@@ -215,7 +215,9 @@ def test_readme_script_mode_example_runs_from_the_wheel(python: Path, work: Path
     [example] = [
         block
         for block in blocks
-        if "TrainingCode.from_directory" in block and "inference_container(" in block
+        if "TrainingCode.from_directory" in block
+        and "inference_container(" in block
+        and "ProcessingJob" not in block
     ]
     # The example trains the sample's code, at its path relative to the checkout.
     shutil.copytree(ROOT / "sample_app" / "code", work / "sample_app" / "code", dirs_exist_ok=True)
@@ -231,6 +233,33 @@ def test_readme_script_mode_example_runs_from_the_wheel(python: Path, work: Path
     [model] = [r for r in resources if r["Type"] == "AWS::SageMaker::Model"]
     environment = model["Properties"]["PrimaryContainer"]["Environment"]
     assert environment["SAGEMAKER_PROGRAM"] == "train.py"
+
+
+def test_readme_pipeline_example_runs_from_the_wheel(python: Path, work: Path) -> None:
+    """README "Prepare and evaluate": prepare, train, evaluate with a gated report,
+    register with the report, from the installed wheel."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    [example] = [block for block in blocks if "EvaluationReport(" in block]
+    for folder in ("code", "pipeline"):
+        shutil.copytree(
+            ROOT / "sample_app" / folder, work / "sample_app" / folder, dirs_exist_ok=True
+        )
+    script = work / "readme_pipeline.py"
+    script.write_text(example)
+    out = work / "readme-pipeline.out"
+    _run([str(python), str(script)], cwd=work, env=_clean_env(CDK_OUTDIR=str(out)))
+    [template] = out.glob("*.template.json")
+    resources = json.loads(template.read_text())["Resources"]
+    processing = {
+        k: r["Properties"]
+        for k, r in resources.items()
+        if r["Type"] == "Custom::SageMakerProcessingJob"
+    }
+    assert sorted(k[: -len("75E8D311")] for k in processing) == ["Evaluate", "Prepare"]
+    [evaluate] = [p for k, p in processing.items() if k.startswith("Evaluate")]
+    assert evaluate["QualityGate"] == [{"Metric": "mse", "AtMost": 25}]
+    [package] = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::ModelPackage"]
+    assert "ModelQuality" in package["Properties"]["ModelMetrics"]
 
 
 def _jobs(report: dict[str, Any], stack: str) -> dict[str, dict[str, Any]]:

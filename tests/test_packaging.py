@@ -119,6 +119,23 @@ def test_pinned_cli_synthesizes_the_promote_variant(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli
+def test_pinned_cli_synthesizes_the_pipeline_variant(tmp_path: Path) -> None:
+    """``-c sample:pipeline=true``: prepare, train on what it prepared, evaluate with a
+    gated report, register with the report; the processing code staged as assets (the
+    archive and its runproc.sh, for each of the two jobs)."""
+    _cli_synth(tmp_path, "--quiet", "-c", "sample:pipeline=true")
+    template = json.loads((tmp_path / "TrainAndServe.template.json").read_text())
+    processing = [
+        r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob"
+    ]
+    assert len(processing) == 2
+    assert [p["Properties"].get("QualityGate") for p in processing].count(None) == 1
+    assets = json.loads((tmp_path / "TrainAndServe.assets.json").read_text())["files"]
+    scripts = [a for a in assets.values() if a["source"]["path"].endswith(".sh")]
+    assert len(scripts) == 2  # prepare's and evaluate's runproc.sh
+
+
+@pytest.mark.cli
 def test_pinned_cli_synthesizes_the_sample_app(cli_out: Path) -> None:
     template = json.loads((cli_out / "TrainAndServe.template.json").read_text())
     types = [resource["Type"] for resource in template["Resources"].values()]
