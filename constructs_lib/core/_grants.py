@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ..definition._code import CodeConfig
@@ -64,11 +65,16 @@ def grant_execution_role(
         if location is not None:
             location.grant_write(grantee)
     if props.volume_encryption_key is not None:
-        # SageMaker attaches the encrypted volume through a grant on the key.
-        principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:CreateGrant"],
-                resources=[props.volume_encryption_key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
+        grant_volume_key(principal, props.volume_encryption_key)
+
+
+def grant_volume_key(principal: iam.IPrincipal, key: kms.IKey) -> None:
+    """What SageMaker needs to attach a job's volume encrypted with ``key``: a grant on
+    the key, for SageMaker only."""
+    principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .calls import _describe
@@ -57,10 +57,18 @@ def attributes(description: Description) -> dict[str, str]:
         "BillableTimeInSeconds": str(description.get("BillableTimeInSeconds", 0)),
         "TrainingTimeInSeconds": str(description.get("TrainingTimeInSeconds", 0)),
     }
+    metrics = (
+        (f"Metric.{metric.get('MetricName', '')}", repr(float(metric.get("Value", 0.0))))
+        for metric in description.get("FinalMetricDataList", [])
+    )
+    return _within_limit(data, metrics)
+
+
+def _within_limit(data: dict[str, str], more: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``data`` and as many of the ``more`` entries, in order, as the custom resource's
+    response holds (:data:`MAX_DATA_BYTES`)."""
     size = len(json.dumps(data))
-    for metric in description.get("FinalMetricDataList", []):
-        key = f"Metric.{metric.get('MetricName', '')}"
-        value = repr(float(metric.get("Value", 0.0)))
+    for key, value in more:
         size += len(json.dumps({key: value})) - 1
         if size > MAX_DATA_BYTES:
             break
@@ -100,14 +108,9 @@ def processing_attributes(
             "an update the stack keeps what it had. Improve the model or change "
             "quality_gate, then deploy again."
         )
-    size = len(json.dumps(data))
-    for metric, value in sorted(metrics.items()):
-        entry = {f"Metric.{metric}": repr(value)}
-        size += len(json.dumps(entry)) - 1
-        if size > MAX_DATA_BYTES:
-            break
-        data.update(entry)
-    return data
+    return _within_limit(
+        data, ((f"Metric.{metric}", repr(value)) for metric, value in sorted(metrics.items()))
+    )
 
 
 def tuning_attributes(description: Description, best: Description) -> dict[str, str]:
@@ -129,14 +132,8 @@ def tuning_attributes(description: Description, best: Description) -> dict[str, 
         "BestObjectiveValue": repr(float(objective.get("Value", 0.0))),
         "TrainingJobsCompleted": str(counters.get("Completed", 0)),
     }
-    size = len(json.dumps(data))
-    for key, value in sorted((summary.get("TunedHyperParameters") or {}).items()):
-        entry = {f"BestHyperParameter.{key}": str(value)}
-        size += len(json.dumps(entry)) - 1
-        if size > MAX_DATA_BYTES:
-            break
-        data.update(entry)
-    return data
+    tuned = sorted((summary.get("TunedHyperParameters") or {}).items())
+    return _within_limit(data, ((f"BestHyperParameter.{k}", str(v)) for k, v in tuned))
 
 
 def _best_training_job(runtime: Runtime, description: Description) -> Description:

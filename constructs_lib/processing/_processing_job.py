@@ -31,6 +31,7 @@ from .._shared.stacks import remember
 from .._shared.typecheck import arguments as arguments_of
 from .._shared.typecheck import check_props
 from ..core._completion import Completion, CompletionMode
+from ..core._grants import grant_volume_key
 from ..core._job import JobCore, state_change_rule
 from ..core._options import JobOptions
 from ..core._problems import raise_problems, superseding, tag_problems
@@ -419,13 +420,7 @@ class ProcessingJob(Construct):
                 owned_role=core.owned_role,
             )
         if props.volume_encryption_key is not None:
-            principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["kms:CreateGrant"],
-                    resources=[props.volume_encryption_key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                )
-            )
+            grant_volume_key(principal, props.volume_encryption_key)
 
     def _grant_report_read(self, report: EvaluationReport) -> None:
         """The provider reads the report: exactly that file in each job's folder of its

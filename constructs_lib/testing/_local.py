@@ -4,6 +4,7 @@ lands there, never in yours)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sysconfig
 import venv
@@ -49,3 +50,16 @@ def _overlay(base: Path) -> Path:
     ]
     (purelib / "_constructs_lib_rehearsal.pth").write_text("\n".join(lines) + "\n")
     return home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def literal_environment(path: str, request: dict[str, Any]) -> dict[str, str]:
+    """A request's ``Environment``, every value literal (a local run has no deploy to
+    resolve tokens)."""
+    environment = dict(request.get("Environment") or {})
+    for name, value in environment.items():
+        if not isinstance(value, str):
+            raise ValueError(
+                f"[{path}] environment: {name}'s value is known only at deploy "
+                f"({json.dumps(value)}); a local run needs literal values"
+            )
+    return environment

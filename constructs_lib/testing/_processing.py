@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .._shared.stacks import stack_of
 from ..handler.gate import misses
 from ..handler.json_path import metric_values
-from ._local import LocalRunError, _overlay, _tail
+from ._local import LocalRunError, _overlay, _tail, literal_environment
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
@@ -167,14 +167,7 @@ class _Processing:
         return [str(value) for value in arguments]
 
     def environment(self) -> dict[str, str]:
-        environment = dict(self.request.get("Environment") or {})
-        for name, value in environment.items():
-            if not isinstance(value, str):
-                raise ValueError(
-                    f"[{self.path}] environment: {name}'s value is known only at deploy "
-                    f"({json.dumps(value)}); a local run needs literal values"
-                )
-        return environment
+        return literal_environment(self.path, self.request)
 
     def max_runtime(self) -> float | None:
         value = (self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")

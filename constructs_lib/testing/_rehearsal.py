@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._shared.stacks import stack_of
-from ._local import LocalRunError, _overlay, _tail
+from ._local import LocalRunError, _overlay, _tail, literal_environment
 from ._tree import write_tree
 
 if TYPE_CHECKING:
@@ -237,14 +237,7 @@ class _Rehearsal:
         return paths
 
     def environment(self) -> dict[str, str]:
-        environment = dict(self.definition.get("Environment") or {})
-        for name, value in environment.items():
-            if not isinstance(value, str):
-                raise ValueError(
-                    f"[{self.path}] environment: {name}'s value is known only at deploy "
-                    f"({json.dumps(value)}); a local run needs literal values"
-                )
-        return environment
+        return literal_environment(self.path, self.definition)
 
     def metric_definitions(self) -> list[Mapping[str, Any]]:
         specification = self.definition.get("AlgorithmSpecification") or {}
