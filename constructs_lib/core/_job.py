@@ -1,5 +1,5 @@
 """The job core: what every kind of job construct (TrainingJob,
-HyperparameterTuningJob) builds alike around its rendered request — the execution
+HyperparameterTuningJob, ProcessingJob) builds alike around its rendered request — the execution
 role, the custom resource served by the stack's one provider, the completion mode's
 wiring (wait condition, state-change rule, result resource), state-change rules and
 how validation problems are reported."""

@@ -1,5 +1,5 @@
-"""The lifecycle of a SageMaker job (a training job or a hyperparameter tuning job)
-as a CloudFormation custom resource.
+"""The lifecycle of a SageMaker job (a training job, a hyperparameter tuning job or a
+processing job) as a CloudFormation custom resource.
 
 Plain functions that take a :class:`Runtime` (the AWS clients, a clock and a sleep),
 so tests drive them with fakes and a simulated clock. ``on_event`` starts the work of

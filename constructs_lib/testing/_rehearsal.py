@@ -120,7 +120,8 @@ class _Rehearsal:
             }
         else:
             raise TypeError(
-                f"run_locally takes a TrainingJob or a HyperparameterTuningJob, got "
+                f"run_locally takes a TrainingJob, a HyperparameterTuningJob or a "
+                f"ProcessingJob, got "
                 f"{type(job).__name__}"
             )
         framework = image.framework if image is not None else None
