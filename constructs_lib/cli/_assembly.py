@@ -109,6 +109,6 @@ def from_assembly(directory: Path, wanted: Sequence[str]) -> list[StackSource]:
     if not with_jobs:
         known = ", ".join(sorted(s.display_name for s in sources)) or "none"
         raise WatchError(
-            f"no stack of the assembly {directory} has SageMaker jobs of the library (stacks: {known})"
+            f"no stack of the assembly {directory} has jobs of the library (stacks: {known})"
         )
     return with_jobs
