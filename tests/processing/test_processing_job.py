@@ -481,3 +481,40 @@ def test_tags_of_reach_the_jobs_request() -> None:
     tags = resource["Properties"]["ProcessingJobRequest"]["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"team": "ml", "cost-center": "4711"}
     assert job.tags.tag_values() == {"team": "ml", "cost-center": "4711"}
+
+
+def test_state_changes_and_a_job_nothing_waits_for() -> None:
+    from aws_cdk import aws_events as events  # noqa: PLC0415
+
+    stack, bucket = _stack()
+    job = ProcessingJob(
+        stack,
+        "Prepare",
+        image=IMAGE,
+        outputs=[ProcessingOutput.to_bucket("train", bucket, "prepared")],
+        completion=Completion.none(),
+    )
+    rule = job.on_state_change("Ended", statuses=["Failed", "Stopped"])
+    assert isinstance(rule, events.Rule)
+    logical_id = stack.get_logical_id(job.resource.node.default_child)
+    # Nothing waits: the output is where the job will write it, under its name.
+    bucket_id = stack.get_logical_id(bucket.node.default_child)
+    assert stack.resolve(job.output_uri("train")) == {
+        "Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/prepared/", {"Ref": logical_id}, "/train"]]
+    }
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Processing Job State Change"],
+                "detail": {
+                    "ProcessingJobName": [{"Ref": logical_id}],
+                    "ProcessingJobStatus": ["Failed", "Stopped"],
+                },
+            }
+        },
+    )
+    properties = template.find_resources(PROCESSING.resource_type)[logical_id]["Properties"]
+    assert properties["CompletionMode"] == "created"
