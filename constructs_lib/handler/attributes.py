@@ -188,7 +188,7 @@ def processing_failure_message(description: Description) -> str:
     )
     return (
         f"Processing job {name} ended {status}: {truncate(reason, MAX_REASON_CHARS // 2)}."
-        f"{said} Its logs are in the CloudWatch log group /aws/sagemaker/ProcessingJobs, "
+        f"{said} Its logs are in the CloudWatch log group {PROCESSING.log_group}, "
         f"streams {name}/*. Fix the cause and deploy again."
     )
 

@@ -72,12 +72,16 @@ def _load(runtime: Runtime, uri: str, what: str) -> Any:
         body = response["Body"].read(MAX_REPORT_BYTES + 1)
     except ClientError as error:
         code, message = _error(error)
-        absent = code in ("NoSuchKey", "404", "NotFound")
-        cause = (
-            "is absent: the script wrote no such file"
-            if absent
-            else f"cannot be read ({code}: {message})"
-        )
+        if code in ("NoSuchKey", "404", "NotFound"):
+            cause = "is absent: the script wrote no such file"
+        elif code in ("AccessDenied", "403"):
+            # S3 answers so for a missing object too, to a reader that may not list.
+            cause = (
+                f"cannot be read ({code}: {message}): it is absent, or the provider may "
+                "not read it (the bucket's policy, its key's)"
+            )
+        else:
+            cause = f"cannot be read ({code}: {message})"
         raise TrainingJobError(
             f"{what} {uri} {cause}. The stack does not use the job's results: "
             "CloudFormation rolls back, and on an update the stack keeps what it had. "

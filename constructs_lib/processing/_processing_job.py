@@ -24,7 +24,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .._shared.keywords import keywords
-from .._shared.remembered import bucket_key, objects_arn, role_arn
+from .._shared.remembered import bucket_arn, bucket_key, objects_arn, role_arn
 from .._shared.schema import load
 from .._shared.schema.validate import Problem, Validator, is_unresolved
 from .._shared.stacks import remember
@@ -45,6 +45,7 @@ from ..definition._secrets import warn_about_secrets
 from ..handler import properties as cr_props
 from ..handler.kinds import PROCESSING
 from ..security import _nag
+from ..security._compact import allow_list_bucket
 from ..security._ecr_pull import grant_repository_pull
 from ..security._nag import add_statement
 from ..security._network import grant_network_interfaces
@@ -424,7 +425,8 @@ class ProcessingJob(Construct):
 
     def _grant_report_read(self, report: EvaluationReport) -> None:
         """The provider reads the report: exactly that file in each job's folder of its
-        output, and decrypts it."""
+        output, and decrypts it; it may list the output's prefix, so that S3 answers a
+        missing report as missing (NoSuchKey), not as forbidden."""
         output = self._output(report.output, "report")
         location = output.location
         assert location is not None
@@ -443,6 +445,7 @@ class ProcessingJob(Construct):
             "each job of the construct writes (named after the job): the wildcard is the "
             "job's name.",
         )
+        allow_list_bucket(role, bucket_arn(location.bucket), f"{prefix}{separator}")
         key = bucket_key(location.bucket)
         if key is not None:
             key.grant_decrypt(role)

@@ -506,3 +506,15 @@ def test_throttling_is_waited_out(world: World) -> None:
 
     assert deployed.status == "SUCCESS", deployed.reason
     assert len(world.sagemaker.calls_of("DescribeProcessingJob")) > 3
+
+
+def test_a_report_s3_refuses_to_read_says_what_it_may_mean(world: World) -> None:
+    world.s3.fail_next("GetObject", "AccessDenied", "Access Denied")
+
+    deployed = world.resource.deploy(world.properties())
+    world.expected_jobs = 1
+
+    assert deployed.status == "FAILED"
+    assert "cannot be read (AccessDenied: Access Denied): it is absent, or the provider" in (
+        deployed.reason
+    )

@@ -235,6 +235,9 @@ def test_the_provider_acts_on_this_stacks_processing_jobs_and_reads_reports(
     )
     [report] = [s for s in statements if s["Action"] == "s3:GetObject"]
     assert report["Resource"]["Fn::Join"][1][-1] == "/evaluation/*/evaluation/evaluation.json"
+    # Listing the output's prefix: S3 answers a missing report NoSuchKey, not AccessDenied.
+    [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["evaluation/*"]}}
     decrypts = [s for s in statements if s["Action"] == "kms:Decrypt"]
     assert decrypts, "the provider decrypts the report the output key encrypted"
     passes = [s for s in statements if s["Action"] == "iam:PassRole"]
