@@ -4,6 +4,7 @@ on the job core, the stack's provider and the lifecycle of every job kind."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,6 +54,7 @@ from ._code import CODE_INPUT, ENTRYPOINT_INPUT, BoundCode, bind_code
 from ._io import ProcessingInput, ProcessingOutput
 from ._report import EvaluationReport
 from ._request import (
+    DEFAULT_INSTANCE_TYPE,
     ProcessingProps,
     processing_props_for_path,
     processing_props_of,
@@ -60,14 +62,12 @@ from ._request import (
 )
 
 STATE_CHANGE = PROCESSING.detail_type
-_VALIDATOR: Validator | None = None
 
 
+@functools.cache
 def _validator() -> Validator:
-    global _VALIDATOR  # noqa: PLW0603
-    if _VALIDATOR is None:
-        _VALIDATOR = Validator(load("CreateProcessingJob"))
-    return _VALIDATOR
+    """CreateProcessingJob's validator, loaded with the first processing job."""
+    return Validator(load("CreateProcessingJob"))
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
@@ -230,7 +230,7 @@ class ProcessingJob(Construct):
         )
         self.completion = self._core.completion
         self.role: iam.IRole = self._core.role
-        instance_type = str(props.instance_type or InstanceType.of("ml.m5.xlarge"))
+        instance_type = str(props.instance_type or InstanceType.of(DEFAULT_INSTANCE_TYPE))
         self._image: ImageConfig = props.image._bind_to_job(self, instance_types=[instance_type])
         # Local files become assets of the job.
         self.props = props = dataclasses.replace(
