@@ -6,8 +6,8 @@ first use, so that what needs none of them (the ``constructs-lib`` console comma
 capabilities it uses. The packages, lowest layer first (each imports only those below
 it; ``tests/test_layers.py`` checks it): ``handler``, ``_shared``, ``security``,
 ``provider``, ``definition``, ``core``, ``serving``, ``schedule`` and ``queueing``,
-``training`` and ``processing``, ``tuning``, then ``testing`` and ``cli``. README
-"Architecture" draws them.
+``training``, ``processing`` and ``transform``, ``tuning``, then ``testing`` and
+``cli``. README "Architecture" draws them.
 """
 
 from __future__ import annotations
@@ -68,6 +68,16 @@ if TYPE_CHECKING:
     from .queueing import FairShare, ITrainingQueue, TrainingQueue
     from .serving import IModelPackageGroup, ModelApproval, ModelPackageGroup, RegisteredModel
     from .training import ITrainingJob, TrainingJob
+    from .transform import (
+        AssembleWith,
+        BatchStrategy,
+        DataProcessing,
+        JoinSource,
+        SplitType,
+        TransformInput,
+        TransformJob,
+        TransformOutput,
+    )
     from .tuning import (
         CategoricalRange,
         ContinuousRange,
@@ -93,6 +103,14 @@ _EXPORTS = {
     "ProcessingJob": ".processing",
     "ProcessingOutput": ".processing",
     "S3UploadMode": ".processing",
+    "AssembleWith": ".transform",
+    "BatchStrategy": ".transform",
+    "DataProcessing": ".transform",
+    "JoinSource": ".transform",
+    "SplitType": ".transform",
+    "TransformInput": ".transform",
+    "TransformJob": ".transform",
+    "TransformOutput": ".transform",
     "Completion": ".core",
     "CompletionMode": ".core",
     "Checkpoint": ".definition",
@@ -154,12 +172,15 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AssembleWith",
+    "BatchStrategy",
     "CategoricalRange",
     "Checkpoint",
     "Completion",
     "CompletionMode",
     "CompressionType",
     "ContinuousRange",
+    "DataProcessing",
     "DebugCollection",
     "DebugHookConfig",
     "Distribution",
@@ -181,6 +202,7 @@ __all__ = [
     "InstanceType",
     "IntegerRange",
     "JobCode",
+    "JoinSource",
     "MetricDefinition",
     "MetricThreshold",
     "MlflowConfig",
@@ -204,6 +226,7 @@ __all__ = [
     "ScalingType",
     "ServerlessJobConfig",
     "ServerlessJobType",
+    "SplitType",
     "TensorBoardOutput",
     "TrainingCode",
     "TrainingDefinition",
@@ -214,6 +237,9 @@ __all__ = [
     "TrainingJobProvider",
     "TrainingOutput",
     "TrainingQueue",
+    "TransformInput",
+    "TransformJob",
+    "TransformOutput",
     "TuningObjective",
     "TuningStrategy",
     "WarmStart",

@@ -121,6 +121,7 @@ class Job:
             "training": "training-job",
             "tuning": "hyper-parameter-tuning-job",
             "processing": "processing-job",
+            "transform": "transform-job",
         }[self.kind]
         return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{resource}/{self.name.lower()}"
 
@@ -209,6 +210,8 @@ class FakeSageMaker(_FakeService):
         #: Processing jobs (names are unique per kind), and where they write.
         self.processing_jobs: dict[str, Job] = {}
         self.deleted_processing: list[str] = []
+        #: Transform jobs (which cannot be deleted).
+        self.transform_jobs: dict[str, Job] = {}
         self.s3: FakeS3 | None = None
 
     def _seconds(self) -> float:
@@ -360,6 +363,74 @@ class FakeSageMaker(_FakeService):
     def processing_job(self, name: str) -> Job:
         return self.processing_jobs[name]
 
+    # -- transform jobs -------------------------------------------------------------
+
+    def create_transform_job(self, **params: Any) -> dict[str, Any]:
+        operation = "CreateTransformJob"
+        self._enter(operation, params)
+        name = params["TransformJobName"]
+        if name in self.transform_jobs:
+            raise client_error("ResourceInUse", f"Transform job {name} already exists", operation)
+        job = Job(
+            name=name, request=params, plan=self.plan, created=self.clock.now(), kind="transform"
+        )
+        job.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
+        self.transform_jobs[name] = job
+        self.created.append(name)
+        return self._leave(operation, {"TransformJobArn": job.arn})
+
+    def describe_transform_job(self, **params: Any) -> dict[str, Any]:
+        operation = "DescribeTransformJob"
+        self._enter(operation, params)
+        job = self._transform_job(params["TransformJobName"], operation)
+        self._observe(job)
+        request = job.request
+        description: dict[str, Any] = {
+            key: request[key]
+            for key in (
+                "ModelName",
+                "MaxConcurrentTransforms",
+                "ModelClientConfig",
+                "MaxPayloadInMB",
+                "BatchStrategy",
+                "Environment",
+                "TransformInput",
+                "TransformOutput",
+                "DataCaptureConfig",
+                "TransformResources",
+                "DataProcessing",
+                "ExperimentConfig",
+            )
+            if key in request
+        }
+        description.update(
+            TransformJobName=job.name,
+            TransformJobArn=job.arn,
+            TransformJobStatus=job.status,
+            CreationTime=job.created,
+        )
+        if job.ended is not None:
+            description["TransformEndTime"] = job.ended
+        if job.status == "Failed":
+            description["FailureReason"] = job.plan.failure_reason
+        return self._leave(operation, description)
+
+    def stop_transform_job(self, **params: Any) -> dict[str, Any]:
+        operation = "StopTransformJob"
+        self._enter(operation, params)
+        self._stop(self._transform_job(params["TransformJobName"], operation), operation)
+        return self._leave(operation, {})
+
+    def transform_job(self, name: str) -> Job:
+        return self.transform_jobs[name]
+
+    def _transform_job(self, name: str, operation: str) -> Job:
+        if name not in self.transform_jobs:
+            raise client_error(
+                "ValidationException", f"Could not find requested job with name {name}", operation
+            )
+        return self.transform_jobs[name]
+
     def _processing_job(self, name: str, operation: str) -> Job:
         if name not in self.processing_jobs:
             raise client_error(
@@ -463,7 +534,7 @@ class FakeSageMaker(_FakeService):
                 job.best = self._best_training_job(job)
         elif status == "Completed" and job.kind == "processing":
             self._write_outputs(job)
-        elif status == "Completed":
+        elif status == "Completed" and job.kind == "training":
             self.artifacts.add(job.artifact)
 
     def _best_training_job(self, tuning: Job) -> str:
@@ -569,7 +640,12 @@ class FakeSageMaker(_FakeService):
         return self.jobs[name]
 
     def _job_by_arn(self, arn: str, operation: str) -> Job:
-        jobs = (*self.jobs.values(), *self.tuning_jobs.values(), *self.processing_jobs.values())
+        jobs = (
+            *self.jobs.values(),
+            *self.tuning_jobs.values(),
+            *self.processing_jobs.values(),
+            *self.transform_jobs.values(),
+        )
         for job in jobs:
             if job.arn == arn:
                 return job

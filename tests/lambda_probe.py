@@ -34,6 +34,7 @@ ARNS = {
         "HyperParameterTuningJobArn": f"{_ARN}:hyper-parameter-tuning-job/x"
     },
     "CreateProcessingJob": {"ProcessingJobArn": f"{_ARN}:processing-job/x"},
+    "CreateTransformJob": {"TransformJobArn": f"{_ARN}:transform-job/x"},
 }
 sent = []
 

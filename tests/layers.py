@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
     frozenset({"serving"}),
     frozenset({"schedule", "queueing"}),
-    frozenset({"training", "processing"}),
+    frozenset({"training", "processing", "transform"}),
     frozenset({"tuning"}),
     frozenset({"testing", "cli"}),
     frozenset({""}),

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..handler.kinds import PROCESSING, TRAINING, TUNING, JobKind
+from ..handler.kinds import PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
 from ..handler.properties import LOGICAL_ID_TAG
 from ..handler.queued import is_service_job
 from ._assembly import StackSource, WatchError
@@ -84,7 +84,7 @@ class Finder:
         since = stack.get("LastUpdatedTime") or stack["CreationTime"]
         since = since - _CLOCK_SKEW
         direct = [r for r in state.resources if not r.queued and r.fixed_name is None]
-        for kind in (TRAINING, TUNING, PROCESSING):
+        for kind in (TRAINING, TUNING, PROCESSING, TRANSFORM):
             resources = [r for r in direct if r.kind is kind]
             if resources:
                 state.jobs.update(self._direct(kind, resources, since))
@@ -183,6 +183,11 @@ class Finder:
                 NameContains=prefix, CreationTimeAfter=since, SortBy="CreationTime"
             )
             key = "ProcessingJobSummaries"
+        elif kind is TRANSFORM:
+            pages = sagemaker.get_paginator("list_transform_jobs").paginate(
+                NameContains=prefix, CreationTimeAfter=since, SortBy="CreationTime"
+            )
+            key = "TransformJobSummaries"
         else:
             pages = sagemaker.get_paginator("list_training_jobs").paginate(
                 NameContains=prefix, CreationTimeAfter=since, SortBy="CreationTime"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..handler.kinds import PROCESSING, TUNING
+from ..handler.kinds import PROCESSING, TRANSFORM, TUNING
 from ..handler.progress import console_url, metrics
 from ._aws import Clients, error_code
 from ._find import StackState
@@ -150,6 +150,25 @@ def processing_view(
     view.console = console_url(region, view.resource.kind, name)
 
 
+def transform_view(
+    view: JobView, description: Mapping[str, Any], now: dt.datetime, region: str
+) -> None:
+    """Fill ``view`` from a DescribeTransformJob answer."""
+    status = str(description.get("TransformJobStatus"))
+    name = str(description.get("TransformJobName"))
+    view.job = view.job or name
+    view.status = status
+    view.outcome = _OUTCOMES.get(status, Outcome.RUNNING)
+    view.elapsed = _seconds(
+        description.get("TransformStartTime") or description.get("CreationTime"),
+        description.get("TransformEndTime"),
+        now,
+    )
+    view.reason = description.get("FailureReason")
+    view.log_prefix = f"{name}/"
+    view.console = console_url(region, view.resource.kind, name)
+
+
 def tuning_view(
     view: JobView, description: Mapping[str, Any], now: dt.datetime, region: str
 ) -> None:
@@ -257,6 +276,9 @@ class Describer:
                     else None
                 )
                 queued_view(view, service_job, training_job, now, region)
+            elif resource.kind is TRANSFORM:
+                transform = self._clients.sagemaker.describe_transform_job(TransformJobName=job)
+                transform_view(view, transform, now, region)
             elif resource.kind is PROCESSING:
                 processing = self._clients.sagemaker.describe_processing_job(ProcessingJobName=job)
                 processing_view(view, processing, now, region)

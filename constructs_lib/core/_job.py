@@ -147,14 +147,20 @@ class JobCore:
         role: iam.IRole | None,
         completion: Completion | None,
         removal_policy: RemovalPolicy,
+        execution_role: bool = True,
     ) -> None:
+        """:param execution_role: whether SageMaker runs the job as a role of its own
+        (``role``, or one made for it); a transform job runs as its model's."""
         self.scope = scope
         self.kind = kind
         self.removal = removal_policy_name(scope, removal_policy, kind)
         self.completion = completion or Completion.wait()
         self.principal: iam.IPrincipal | None = None
         self.owned_role: OwnedRole | None = None
-        if role is None:
+        self._role: iam.IRole | None = None
+        if not execution_role:
+            pass
+        elif role is None:
             # The job's grants are an inline policy of its own role: no separate
             # policy resource, so a job with its own role costs two resources.
             grants = InlineDocument(minimize=minimizes_policies(scope))
@@ -166,7 +172,7 @@ class JobCore:
                 grants=grants,
             )
             remember(owned, scope, "ExecutionRole")
-            self.role: iam.IRole = owned
+            self._role = owned
             self.owned_role = owned
             self.principal = InlinePolicyPrincipal(owned, grants)
             acknowledge(
@@ -176,7 +182,7 @@ class JobCore:
                 "this job's data, keys and image; a shared managed policy would widen them.",
             )
         else:
-            self.role = role
+            self._role = role
             share_grants(role)
             _cautions.warn_of_immutable_role(scope, role)
         self._provider: TrainingJobProvider | None = None
@@ -186,6 +192,16 @@ class JobCore:
         #: Where the completed job's attributes come from.
         self.results: CustomResource | None = None
         self.wait_condition: CfnWaitCondition | None = None
+
+    @property
+    def role(self) -> iam.IRole:
+        """The execution role SageMaker assumes for the job."""
+        if self._role is None:
+            raise ValueError(
+                f"[{self.scope.node.path}] role: a {self.kind.noun.lower()} runs as its "
+                "model's execution role, not one of its own"
+            )
+        return self._role
 
     @property
     def provider(self) -> TrainingJobProvider:
@@ -389,7 +405,7 @@ class JobCore:
             else provider.job_name_prefix_for(construct_id)
         )
         provider.register_job(
-            execution_role=self.role,
+            execution_role=self._role,
             job_name=job_name,
             uses_vpc=uses_vpc,
             kind=self.kind,
@@ -478,7 +494,8 @@ class JobCore:
             properties=properties,
         )
         # The execution role and its grants must exist before the job starts.
-        resource.node.add_dependency(self.role)
+        if self._role is not None:
+            resource.node.add_dependency(self._role)
         if tags is not None:
             tags.render_into(resource, kind.request_property)
         self.resource = resource

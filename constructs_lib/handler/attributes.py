@@ -11,7 +11,7 @@ from typing import Any
 
 from .calls import _describe
 from .gate import misses
-from .kinds import PROCESSING, TRAINING, TUNING, JobKind
+from .kinds import PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
 from .properties import QUALITY_GATE
 from .report import output_uri, read_report
 from .runtime import (
@@ -34,6 +34,8 @@ def _attributes(
     the resource ``properties`` (none: no gate, as for a rollback's old job)."""
     if kind is PROCESSING:
         return processing_attributes(runtime, description, properties or {})
+    if kind is TRANSFORM:
+        return transform_attributes(description)
     if kind is TUNING:
         best = _best_training_job(runtime, description)
         check_gate(
@@ -113,6 +115,17 @@ def processing_attributes(
     )
 
 
+def transform_attributes(description: Description) -> dict[str, str]:
+    """The attributes of a completed transform job: its name, ARN and status, and where
+    it wrote its predictions (``OutputUri``: its own folder)."""
+    return {
+        "TransformJobName": description["TransformJobName"],
+        "TransformJobArn": description["TransformJobArn"],
+        "TransformJobStatus": description["TransformJobStatus"],
+        "OutputUri": str((description.get("TransformOutput") or {}).get("S3OutputPath", "")),
+    }
+
+
 def tuning_attributes(description: Description, best: Description) -> dict[str, str]:
     """The attributes a completed tuning job exposes: its own, and those of its best
     training job (``best``, as DescribeTrainingJob returns it): the model artifacts,
@@ -165,6 +178,8 @@ def _failure_message(kind: JobKind, description: Description) -> str:
         return tuning_failure_message(description)
     if kind is PROCESSING:
         return processing_failure_message(description)
+    if kind is TRANSFORM:
+        return transform_failure_message(description)
     return failure_message(description)
 
 
@@ -190,6 +205,19 @@ def processing_failure_message(description: Description) -> str:
         f"Processing job {name} ended {status}: {truncate(reason, MAX_REASON_CHARS // 2)}."
         f"{said} Its logs are in the CloudWatch log group {PROCESSING.log_group}, "
         f"streams {name}/*. Fix the cause and deploy again."
+    )
+
+
+def transform_failure_message(description: Description) -> str:
+    """What CloudFormation shows when a transform job ends without completing."""
+    name = description["TransformJobName"]
+    status = description["TransformJobStatus"]
+    reason = description.get("FailureReason") or "no reason given"
+    return (
+        f"Transform job {name} ended {status}: {truncate(reason, MAX_REASON_CHARS)}. "
+        f"Its logs are in the CloudWatch log group {TRANSFORM.log_group}, streams "
+        f"{name}/* (the model's container, and its data log). Fix the cause and deploy "
+        "again."
     )
 
 

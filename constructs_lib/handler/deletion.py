@@ -51,7 +51,7 @@ def _delete_complete(event: Mapping[str, Any], runtime: Runtime, kind: JobKind, 
     if not _network_released(runtime, kind, description):
         return False
     removal = str(event["ResourceProperties"].get(REMOVAL_POLICY, "retain"))
-    if removal.lower() == "destroy":
+    if removal.lower() == "destroy" and kind.has_delete_operation:
         delete_record(runtime, kind, name)
     return True
 

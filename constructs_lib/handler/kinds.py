@@ -18,7 +18,7 @@ from typing import Any
 class JobKind:
     """One kind of SageMaker job, as the lifecycle and the construct see it."""
 
-    #: ``training``, ``tuning`` or ``processing``.
+    #: ``training``, ``tuning``, ``processing`` or ``transform``.
     key: str
     #: How messages name a job of this kind ("Training job", ...).
     noun: str
@@ -52,6 +52,8 @@ class JobKind:
     updatable_resource_members: tuple[str, ...]
     #: Whether ``Update<api_name>`` exists.
     has_update_operation: bool
+    #: Whether ``Delete<api_name>`` exists (a transform job's record cannot be deleted).
+    has_delete_operation: bool = True
     #: Where the request holds its training job's definition (a dotted path's start):
     #: the request itself, or a tuning job's ``TrainingJobDefinition.``.
     definition_path: str = ""
@@ -191,7 +193,34 @@ PROCESSING = JobKind(
     quota_usage="processing job",
 )
 
-KINDS = (TRAINING, TUNING, PROCESSING)
+TRANSFORM = JobKind(
+    key="transform",
+    noun="Transform job",
+    api_name="TransformJob",
+    resource_type="Custom::SageMakerTransformJob",
+    request_property="TransformJobRequest",
+    result_resource_type="Custom::SageMakerTransformJobResult",
+    signal_resource_type="Custom::SageMakerTransformJobSignal",
+    name_property="TransformJobName",
+    name_field="TransformJobName",
+    arn_field="TransformJobArn",
+    status_field="TransformJobStatus",
+    end_time_field="TransformEndTime",
+    arn_resource="transform-job",
+    max_name_length=63,
+    default_prefix="transform-job",
+    detail_type="SageMaker Transform Job State Change",
+    # Tags only: there is neither UpdateTransformJob nor DeleteTransformJob.
+    updatable_members=("Tags",),
+    updatable_resource_members=(),
+    has_update_operation=False,
+    has_delete_operation=False,
+    log_group="/aws/sagemaker/TransformJobs",
+    console_page="transform-jobs",
+    quota_usage="transform job",
+)
+
+KINDS = (TRAINING, TUNING, PROCESSING, TRANSFORM)
 _BY_RESOURCE_TYPE = {
     resource_type: (kind, role)
     for kind in KINDS
@@ -229,7 +258,7 @@ SAGEMAKER_OPERATIONS = tuple(
                 kind.create_operation,
                 kind.describe_operation,
                 kind.stop_operation,
-                kind.delete_operation,
+                *((kind.delete_operation,) if kind.has_delete_operation else ()),
                 *((kind.update_operation,) if kind.has_update_operation else ()),
             )
         }

@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .kinds import PROCESSING, TUNING, JobKind
+from .kinds import PROCESSING, TRANSFORM, TUNING, JobKind
 
 #: The key of the waiter's event holding the last status logged for its job.
 PROGRESS = "Progress"
@@ -158,6 +158,14 @@ def _processing_state(description: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _transform_state(description: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "job": description.get("TransformJobName"),
+        "status": description.get("TransformJobStatus"),
+        "message": description.get("FailureReason"),
+    }
+
+
 def _marker(state: Mapping[str, Any]) -> str:
     """What changes at a transition: the statuses (and a tuning job's counts)."""
     keys = ("status", "secondaryStatus", "batchStatus", "trainingJobs")
@@ -174,7 +182,11 @@ def _report(event: Mapping[str, Any], state: dict[str, Any]) -> str:
 def transition(event: Mapping[str, Any], kind: JobKind, description: Mapping[str, Any]) -> str:
     """Log the job's state if it changed since the last line (``event[PROGRESS]``);
     returns what to keep in :data:`PROGRESS`."""
-    states = {TUNING.key: _tuning_state, PROCESSING.key: _processing_state}
+    states = {
+        TUNING.key: _tuning_state,
+        PROCESSING.key: _processing_state,
+        TRANSFORM.key: _transform_state,
+    }
     state = states.get(kind.key, _training_state)(description)
     return _report(event, {"kind": kind.key, **state})
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .coerce import CoercionError, coerce
-from .kinds import PROCESSING, TRAINING, TUNING, JobKind
+from .kinds import PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
 from .properties import (
     LIBRARY_TAGS,
 )
@@ -32,6 +32,7 @@ _NAME_PROPS = {
     TRAINING.key: "training_job_name",
     TUNING.key: "tuning_job_name",
     PROCESSING.key: "processing_job_name",
+    TRANSFORM.key: "transform_job_name",
 }
 
 
@@ -40,6 +41,7 @@ _IN_PLACE = {
     TRAINING.key: "only tags, profiler, remote debug and warm-pool keep-alive change in place",
     TUNING.key: "only tags change in place",
     PROCESSING.key: "only tags change in place",
+    TRANSFORM.key: "only tags change in place",
 }
 
 
@@ -68,6 +70,9 @@ def _instance_type(request: Mapping[str, Any]) -> str:
     cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
     if cluster.get("InstanceType"):
         return str(cluster["InstanceType"])
+    transform = request.get("TransformResources") or {}
+    if transform.get("InstanceType"):
+        return str(transform["InstanceType"])
     definition = _training_definition(request)
     resources = definition.get("ResourceConfig") or {}
     if resources.get("InstanceType"):

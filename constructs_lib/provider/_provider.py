@@ -19,7 +19,7 @@ from constructs import Construct, IValidation
 
 from .._shared.remembered import duration_of_seconds, role_arn
 from .._shared.stacks import stack_of
-from ..handler.kinds import PROCESSING, TRAINING, TUNING, JobKind
+from ..handler.kinds import PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
 from ..handler.properties import MAX_SERVICE_TIMEOUT_SECONDS
 from ..security._limits import IamLimits, watch_template_size
 from . import compliance
@@ -72,11 +72,12 @@ class _HasJobs:
         self._provider = provider
 
     def validate(self) -> list[str]:
-        if self._provider._execution_roles:
+        if self._provider._jobs:
             return []
         return [
-            f"[{self._provider.node.path}] the training job provider serves no TrainingJob "
-            "or HyperparameterTuningJob: remove it, or add a job to its stack"
+            f"[{self._provider.node.path}] the training job provider serves no job (a "
+            "TrainingJob, HyperparameterTuningJob, ProcessingJob or TransformJob): remove "
+            "it, or add a job to its stack"
         ]
 
 
@@ -239,6 +240,8 @@ class TrainingJobProvider(Construct):
         )
         self._passed_roles: set[int] = set()
         self._execution_roles: list[iam.IRole] = []
+        #: How many jobs registered (a transform job brings no execution role).
+        self._jobs = 0
         self._execution_policy: iam.ManagedPolicy | None = None
         self._processing_policy: iam.ManagedPolicy | None = None
         self._signal_function: lambda_.Function | None = None
@@ -349,7 +352,7 @@ class TrainingJobProvider(Construct):
     def register_job(
         self,
         *,
-        execution_role: iam.IRole,
+        execution_role: iam.IRole | None,
         job_name: str | None,
         uses_vpc: bool = False,
         kind: JobKind = TRAINING,
@@ -360,16 +363,19 @@ class TrainingJobProvider(Construct):
         interfaces being released on delete. A tuning job (``kind``) also lets the
         provider act on the tuning jobs of this stack and read their training jobs; a
         queued job, submit to its AWS Batch queue (``queue_arn``)."""
+        self._jobs += 1
         if uses_vpc:
             self._permissions.watch_network()
         if queue_arn is not None:
             self._permissions.allow_queue(queue_arn)
         if kind is TUNING:
             self._permissions.allow_tuning(job_name)
-        elif kind is PROCESSING:
-            self._permissions.allow_processing(job_name)
+        elif kind in (PROCESSING, TRANSFORM):
+            self._permissions.allow_kind(kind, job_name)
         elif job_name is not None:
             self._permissions.allow_training(job_name)
+        if execution_role is None:
+            return  # a transform job runs as its model's role: nothing to pass
         if id(execution_role) in self._passed_roles:
             return
         self._passed_roles.add(id(execution_role))

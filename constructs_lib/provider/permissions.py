@@ -1,6 +1,6 @@
 """What the provider may do to the jobs of its stack: the actions on training jobs
 (those of the stack's name prefix, and fixed names), on hyperparameter tuning jobs
-(the same, and reading their training jobs), on processing jobs (the same),
+(the same, and reading their training jobs), on processing and transform jobs (the same),
 ``iam:PassRole`` on exactly the jobs' execution roles, and watching a VPC job's
 network interfaces on delete.
 
@@ -14,6 +14,7 @@ import jsii
 from aws_cdk import ArnFormat, IListProducer, IResolveContext, Lazy, Stack, Token
 from aws_cdk import aws_iam as iam
 
+from ..handler.kinds import JobKind
 from ..security._nag import acknowledge, add_statement, wildcard_findings
 
 #: The actions the provider performs on the training jobs of its stack.
@@ -49,6 +50,18 @@ PROCESSING_JOB_ACTIONS = [
     "sagemaker:DeleteTags",
     "sagemaker:ListTags",
 ]
+
+#: The actions the provider performs on the transform jobs of its stack (there is no
+#: DeleteTransformJob).
+TRANSFORM_JOB_ACTIONS = [
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+]
+_KIND_ACTIONS = {"processing": PROCESSING_JOB_ACTIONS, "transform": TRANSFORM_JOB_ACTIONS}
 
 #: The actions on AWS Batch that submit a training job to a queue (on the queue), and
 #: that tag the service job at submission, describe and terminate it (on the service
@@ -96,7 +109,7 @@ class JobPermissions:
         self._watches_network = False
         self._job_name_prefix = job_name_prefix
         self._queue_arns: list[str] | None = None
-        self._processing_arns: list[str] | None = None
+        self._kind_arns: dict[str, list[str]] = {}
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=list(TRAINING_JOB_ACTIONS),
@@ -156,27 +169,29 @@ class JobPermissions:
                 "<hash>': the provider only reads those of this stack's tuning jobs.",
             )
 
-    def allow_processing(self, job_name: str | None) -> None:
-        """The processing actions on this stack's processing jobs (its prefix, and
-        ``job_name``)."""
-        if self._processing_arns is None:
-            self._processing_arns = [self._arn(f"{self._job_name_prefix}-*", "processing-job")]
+    def allow_kind(self, kind: JobKind, job_name: str | None) -> None:
+        """The actions on this stack's jobs of ``kind`` (processing, transform): those of
+        its name prefix, and ``job_name``."""
+        arns = self._kind_arns.get(kind.key)
+        if arns is None:
+            arns = self._kind_arns[kind.key] = [
+                self._arn(f"{self._job_name_prefix}-*", kind.arn_resource)
+            ]
             self._role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=list(PROCESSING_JOB_ACTIONS),
-                    resources=Lazy.uncached_list(_ListOf(self._processing_arns)),
+                    actions=list(_KIND_ACTIONS[kind.key]),
+                    resources=Lazy.uncached_list(_ListOf(arns)),
                 )
             )
             acknowledge(
                 self._role,
-                wildcard_findings(self._stack, [], [self._processing_arns[0]]),
-                "Generated processing job names are '<stack prefix>-<hash>': the provider "
-                "may act on the processing jobs of this stack's name prefix only.",
+                wildcard_findings(self._stack, [], [arns[0]]),
+                f"Generated {kind.noun.lower()} names are '<stack prefix>-<hash>': the "
+                f"provider may act on the {kind.noun.lower()}s of this stack's name prefix "
+                "only.",
             )
         if job_name is not None:
-            self._processing_arns.extend(
-                self._arn(name, "processing-job") for name in _spellings(job_name)
-            )
+            arns.extend(self._arn(name, kind.arn_resource) for name in _spellings(job_name))
 
     @property
     def has_queues(self) -> bool:

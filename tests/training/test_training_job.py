@@ -725,7 +725,7 @@ def test_instance_type_must_be_an_ml_type() -> None:
 def test_a_provider_without_jobs_fails_validation() -> None:
     stack = Stack(App(), "Empty")
     TrainingJobProvider.of(stack)
-    with pytest.raises(RuntimeError, match="serves no TrainingJob"):
+    with pytest.raises(RuntimeError, match="serves no job \\(a TrainingJob"):
         Template.from_stack(stack)
 
 
