@@ -195,7 +195,6 @@ def test_the_transform_has_no_role_and_the_provider_passes_none_for_it(scored: S
 
 
 def test_tags_of_reach_the_request(scored: Scored) -> None:
-    tags = scored.stack.resolve(scored.score.request).get("Tags")
     rendered = scored.template.find_resources(TRANSFORM.resource_type)
     [resource] = rendered.values()
     tags = resource["Properties"]["TransformJobRequest"]["Tags"]
@@ -234,7 +233,8 @@ def _stack() -> tuple[Stack, s3.Bucket]:
         ),
         (
             {"instance_count": 0},
-            r"TransformResources\.InstanceCount \(instance_count\): 0 is invalid: must be at least 1",
+            r"TransformResources\.InstanceCount \(instance_count\): 0 is invalid: must be at "
+            r"least 1",
         ),
         (
             {"max_retries": 7},
@@ -262,7 +262,7 @@ def test_bad_input_is_a_clear_synth_error(props: dict[str, Any], message: str) -
 def test_a_model_of_another_region_is_refused() -> None:
     app = App()
     west = Stack(app, "West", env=Environment(account="123456789012", region="us-west-2"))
-    model, role = _model(west)
+    model, _ = _model(west)
     east = Stack(app, "East", env=ENV)
     bucket = s3.Bucket(east, "Data")
     with pytest.raises(
