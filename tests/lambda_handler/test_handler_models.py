@@ -12,17 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Size, Stack
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import (
     ContinuousRange,
+    InstanceType,
     HyperparameterTuningJob,
     InstancePlacement,
     MlflowConfig,
     PlacementSpecification,
     ProcessingJob,
     ProcessingOutput,
+    TransformInput,
+    TransformJob,
+    TransformOutput,
     TrainingDefinition,
     TrainingImage,
     TrainingJob,
@@ -30,7 +34,7 @@ from constructs_lib import (
     TuningObjective,
 )
 from constructs_lib._shared.schema import generate, load
-from constructs_lib.handler.kinds import PROCESSING, TRAINING, TUNING
+from constructs_lib.handler.kinds import PROCESSING, TRAINING, TRANSFORM, TUNING
 from constructs_lib.handler.properties import NAME_PREFIX, QUEUE
 from tests.deliver import concretize
 from tests.fakes import FakeSageMaker
@@ -63,7 +67,12 @@ def test_the_shipped_model_and_the_synth_schema_come_from_one_botocore() -> None
     model = botocore.model.ServiceModel(
         json.loads(gzip.decompress(generate.handler_model_file().read_bytes())), "sagemaker"
     )
-    for operation in ("CreateTrainingJob", "CreateHyperParameterTuningJob", "CreateProcessingJob"):
+    for operation in (
+        "CreateTrainingJob",
+        "CreateHyperParameterTuningJob",
+        "CreateProcessingJob",
+        "CreateTransformJob",
+    ):
         committed = load(operation)
         root = model.operation_model(operation).input_shape
         assert root is not None and root.name == committed["root"]
@@ -133,11 +142,22 @@ def _events() -> list[dict[str, Any]]:
             }
         },
     )
+    # An instance type botocore 1.44 lists and 1.40 does not.
+    transform = TransformJob(
+        stack,
+        "Score",
+        model="house-prices",
+        input=TransformInput.from_bucket(bucket, "test/"),
+        output=TransformOutput.to_bucket(bucket, "predictions/"),
+        instance_type=InstanceType.of("ml.g6.xlarge"),
+        max_payload=Size.mebibytes(20),
+    )
     events = []
     for job, kind, prefix in (
         (training, TRAINING, "stack-abc-job"),
         (tuning, TUNING, "stk-a-tune"),
         (processing, PROCESSING, "stack-abc-prepare"),
+        (transform, TRANSFORM, "stack-abc-score"),
     ):
         resolved = Stack.of(job).resolve(job.request)
         properties = cfn_strings({kind.request_property: concretize(resolved), NAME_PREFIX: prefix})
@@ -177,8 +197,8 @@ def test_the_lambda_runtimes_botocore_is_older(delivered: dict[str, Any]) -> Non
 
 
 def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any]) -> None:
-    assert [r.get("error") for r in delivered["results"]] == [None, None, None, None]
-    training, tuning, queued, processing = delivered["sent"]
+    assert [r.get("error") for r in delivered["results"]] == [None] * 5
+    training, tuning, queued, processing, transform = delivered["sent"]
     assert training["operation"] == "CreateTrainingJob"
     body = training["body"]
     assert body["MlflowConfig"] == {"MlflowResourceArn": MLFLOW, "MlflowExperimentName": "churn"}
@@ -205,19 +225,27 @@ def test_newer_members_reach_sagemaker_intact_and_typed(delivered: dict[str, Any
     assert "InstanceType" not in cluster and cluster["VolumeSizeInGB"] == 30
     [output] = processing["body"]["ProcessingOutputConfig"]["Outputs"]
     assert output["AppManaged"] is False and output["OutputName"] == "train"
+    # A transform on an instance type the runtime's botocore does not list, typed.
+    assert transform["operation"] == "CreateTransformJob"
+    resources = transform["body"]["TransformResources"]
+    assert resources == {"InstanceCount": 1, "InstanceType": "ml.g6.xlarge"}
+    assert transform["body"]["MaxPayloadInMB"] == 20
 
 
 def test_the_runtimes_own_model_would_fail_the_deploy() -> None:
     """The same events through the runtime's models: what the shipped one prevents."""
     report = _probe("--runtime-models")
-    [training, tuning, queued, processing] = [r.get("error") for r in report["results"]]
+    [training, tuning, queued, processing, transform] = [r.get("error") for r in report["results"]]
     assert 'Unknown parameter in input: "MlflowConfig"' in str(training)
     assert "InstancePlacementConfig" in str(tuning)
     assert "InstancePreferences" in str(processing)
+    # botocore validates no enum: the runtime's own model sends this one as it is.
+    assert transform is None
     # Batch passes a payload through unvalidated: the queued job is submitted, but its
     # members unknown to the old model keep CloudFormation's strings ("true", "2"),
     # which SageMaker would refuse when Batch starts the job.
-    [submitted] = report["sent"]
+    submitted, transformed = report["sent"]
+    assert transformed["operation"] == "CreateTransformJob"
     assert queued is None and submitted["operation"] == "SubmitServiceJob"
     payload = json.loads(submitted["body"]["serviceRequestPayload"])
     placement = payload["ResourceConfig"]["InstancePlacementConfig"]
