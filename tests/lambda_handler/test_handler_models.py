@@ -17,20 +17,20 @@ from aws_cdk import aws_s3 as s3
 
 from constructs_lib import (
     ContinuousRange,
-    InstanceType,
     HyperparameterTuningJob,
     InstancePlacement,
+    InstanceType,
     MlflowConfig,
     PlacementSpecification,
     ProcessingJob,
     ProcessingOutput,
-    TransformInput,
-    TransformJob,
-    TransformOutput,
     TrainingDefinition,
     TrainingImage,
     TrainingJob,
     TrainingOutput,
+    TransformInput,
+    TransformJob,
+    TransformOutput,
     TuningObjective,
 )
 from constructs_lib._shared.schema import generate, load
