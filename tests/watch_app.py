@@ -1,6 +1,6 @@
 """A two-stack app as a user of the watch command has it: several training jobs (one
-waited for by a wait condition), a tuning job and a queued job in one stack, a job and
-a processing job in another; synthesized once into a cloud assembly."""
+waited for by a wait condition), a tuning job and a queued job in one stack, a job, a
+processing job and a transform job in another; synthesized once into a cloud assembly."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from constructs_lib import (
     MetricDefinition,
     ProcessingJob,
     ProcessingOutput,
+    TransformInput,
+    TransformJob,
+    TransformOutput,
     TrainingDefinition,
     TrainingImage,
     TrainingInput,
@@ -99,6 +102,14 @@ def build(outdir: Path) -> Path:
         image=TrainingImage.from_registry(f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/prep:1"),
         outputs=[ProcessingOutput.to_bucket("train", other_bucket, "prepared/")],
         role=other_role,
+    )
+    TransformJob(
+        other,
+        "Score",
+        model="house-prices",
+        model_role=other_role,
+        input=TransformInput.from_bucket(other_bucket, "test/"),
+        output=TransformOutput.to_bucket(other_bucket, "predictions/"),
     )
     app.synth()
     return outdir

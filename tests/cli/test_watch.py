@@ -213,6 +213,20 @@ def test_a_failed_processing_job_shows_its_exit_message_and_log_tail(world: Worl
     assert "reading s3 data" not in out
 
 
+def test_a_failed_transform_shows_sagemakers_reason(world: World) -> None:
+    other = MotoStack.of(world.assembly, watch_app.OTHER_STACK, batch=world.batch).create()
+    name = other.start("Score")
+    job = sagemaker_backends[ACCOUNT][REGION].transform_jobs[name]
+    job.transform_job_status = "Failed"
+    job.failure_reason = "ClientError: See job logs for more information"
+
+    code, out = world.watch(watch_app.OTHER_STACK)
+
+    assert code == watch.EXIT_FAILED
+    assert name in out
+    assert "reason: ClientError: See job logs for more information" in out
+
+
 def test_every_job_completed_exits_0_and_a_similar_job_is_not_taken(world: World) -> None:
     stack = world.stack
     for path in ("Train", "Long", "Tune"):
@@ -259,9 +273,9 @@ def test_before_the_stack_exists_every_job_is_not_started(world: World) -> None:
     assert code == watch.EXIT_RUNNING
     assert f"{watch_app.OTHER_STACK}  not deployed yet" in out
     # The first stack exists (the fixture created it); its jobs have not started; nor
-    # have the other's (its training job and its processing job).
-    assert out.count("not started") == 6
-    assert "  Prepare  not started" in out
+    # have the other's (its training, processing and transform jobs).
+    assert out.count("not started") == 7
+    assert "  Prepare  not started" in out and "  Score  not started" in out
 
 
 def test_a_stack_that_does_not_exist_is_an_error(world: World) -> None:
