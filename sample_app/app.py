@@ -13,7 +13,8 @@ registering each run's model as a new version. With ``-c sample:pipeline=true`` 
 deploy runs a whole pipeline: a processing job prepares the shipped data (train,
 validation and a held-out test set), the script trains on what it prepared, a second
 processing job evaluates the model on the test set and writes a report, whose MSE a
-quality gate bounds, and the model is registered with that report, then served."""
+quality gate bounds, and the model is registered with that report, then served; the
+served model scores the held-out test set in a batch transform."""
 
 from __future__ import annotations
 
@@ -44,13 +45,17 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from constructs_lib import (
+    AssembleWith,
+    BatchStrategy,
     Checkpoint,
     Completion,
     ContinuousRange,
+    DataProcessing,
     EvaluationReport,
     HyperparameterTuningJob,
     InstanceType,
     IntegerRange,
+    JoinSource,
     MetricDefinition,
     MetricThreshold,
     ModelApproval,
@@ -58,6 +63,7 @@ from constructs_lib import (
     ProcessingInput,
     ProcessingJob,
     ProcessingOutput,
+    SplitType,
     TrainingCode,
     TrainingDefinition,
     TrainingImage,
@@ -66,6 +72,9 @@ from constructs_lib import (
     TrainingJobProvider,
     TrainingOutput,
     TrainingQueue,
+    TransformInput,
+    TransformJob,
+    TransformOutput,
     TuningObjective,
 )
 
@@ -290,8 +299,8 @@ class TrainAndServeStack(Stack):
         :param pipeline: prepare the data with a processing job, train the script on
             what it prepared, evaluate the model on the held-out test set with a second
             processing job whose report's MSE a quality gate bounds, register the model
-            with that report and serve the registered version; default: train on the
-            shipped CSVs as they are."""
+            with that report, serve the registered version, and score the test set with
+            it in a batch transform; default: train on the shipped CSVs as they are."""
         super().__init__(scope, construct_id, **kwargs)
 
         platform = platform or build_platform(self)
@@ -485,6 +494,8 @@ class TrainAndServeStack(Stack):
 
         _outputs(self, source, model_data_url)
         CfnOutput(self, "EndpointName", value=endpoint.attr_endpoint_name)
+        if prepared is not None:
+            _score(self, model, model_role, prepared, Platform(vpc=vpc, key=key, bucket=bucket))
 
 
 def _outputs(
@@ -680,6 +691,43 @@ def _evaluate_and_register(
     return sagemaker.CfnModel.ContainerDefinitionProperty(
         model_package_name=registered.model_package_arn
     )
+
+
+def _score(
+    stack: Stack,
+    model: sagemaker.CfnModel,
+    model_role: iam.IRole,
+    prepared: ProcessingJob,
+    platform: Platform,
+) -> TransformJob:
+    """The pipeline's last step: the registered model scores the held-out test set in a
+    batch transform, each prediction beside its label (the label is kept from the
+    model by the input filter, and joined back after)."""
+    scored = TransformJob(
+        stack,
+        "Score",
+        model=model,
+        model_role=model_role,
+        input=TransformInput.from_processing_output(
+            prepared, "test", content_type="text/csv", split_type=SplitType.LINE
+        ),
+        output=TransformOutput.to_bucket(
+            platform.bucket,
+            "predictions/",
+            accept="text/csv",
+            assemble_with=AssembleWith.LINE,
+            encryption_key=platform.key,
+        ),
+        instance_type=InstanceType.of("ml.m5.xlarge"),
+        batch_strategy=BatchStrategy.MULTI_RECORD,
+        data_processing=DataProcessing(
+            input_filter="$[1:]", join_source=JoinSource.INPUT, output_filter="$[0,-1]"
+        ),
+        volume_encryption_key=platform.key,
+        tags={"project": "constructs-lib-sample"},
+    )
+    CfnOutput(stack, "PredictionsUri", value=scored.output_uri)
+    return scored
 
 
 def _what_trains(*, script: bool) -> tuple[TrainingImage, TrainingCode | None, dict[str, Any]]:

@@ -381,8 +381,23 @@ def test_pipeline_variant_prepares_trains_evaluates_and_registers(pipeline: Stac
         "ContentType": "application/json",
         "S3Uri": {"Fn::GetAtt": [evaluate_id, "ReportUri"]},
     }
-    _, model = _only(template, "AWS::SageMaker::Model")
+    model_id, model = _only(template, "AWS::SageMaker::Model")
     assert "ModelPackageName" in model["Properties"]["PrimaryContainer"]
+    # The served model scores the held-out test set, each prediction beside its label.
+    score_id, score = _only(template, "Custom::SageMakerTransformJob")
+    transform = score["Properties"]["TransformJobRequest"]
+    assert transform["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
+    source = transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert source == {"Fn::GetAtt": [prepare_id, "Output.test"]}
+    assert transform["DataProcessing"] == {
+        "InputFilter": "$[1:]",
+        "OutputFilter": "$[0,-1]",
+        "JoinSource": "Input",
+    }
+    assert "KmsKeyId" in transform["TransformOutput"]
+    assert template["Outputs"]["PredictionsUri"]["Value"] == {
+        "Fn::GetAtt": [score_id, "OutputUri"]
+    }
     assert Annotations.from_stack(pipeline).find_warning("*", Match.any_value()) == []
 
 
