@@ -205,6 +205,7 @@ class DataProcessing:
     join_source: JoinSource | None = None
 
     def render(self) -> dict[str, Any]:
+        """``DataProcessing``, the members set."""
         rendered: dict[str, Any] = {}
         if self.input_filter is not None:
             rendered["InputFilter"] = self.input_filter
