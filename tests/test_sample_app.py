@@ -395,9 +395,7 @@ def test_pipeline_variant_prepares_trains_evaluates_and_registers(pipeline: Stac
         "JoinSource": "Input",
     }
     assert "KmsKeyId" in transform["TransformOutput"]
-    assert template["Outputs"]["PredictionsUri"]["Value"] == {
-        "Fn::GetAtt": [score_id, "OutputUri"]
-    }
+    assert template["Outputs"]["PredictionsUri"]["Value"] == {"Fn::GetAtt": [score_id, "OutputUri"]}
     assert Annotations.from_stack(pipeline).find_warning("*", Match.any_value()) == []
 
 

@@ -18,15 +18,15 @@ from constructs_lib import (
     MetricDefinition,
     ProcessingJob,
     ProcessingOutput,
-    TransformInput,
-    TransformJob,
-    TransformOutput,
     TrainingDefinition,
     TrainingImage,
     TrainingInput,
     TrainingJob,
     TrainingOutput,
     TrainingQueue,
+    TransformInput,
+    TransformJob,
+    TransformOutput,
     TuningObjective,
 )
 
