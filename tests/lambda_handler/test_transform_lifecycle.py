@@ -215,3 +215,27 @@ def test_moto_creates_and_describes_the_transform(synthesized: dict[str, Any]) -
     assert answer["IsComplete"] is True
     assert answer["Data"]["TransformJobName"] == name
     assert answer["Data"]["OutputUri"] == f"s3://{BUCKET}/predictions/{name}/"
+
+
+def test_the_wait_condition_is_signalled_by_a_transforms_event() -> None:
+    from constructs_lib.handler import signal  # noqa: PLC0415
+
+    signalled: list[dict[str, Any]] = []
+    detail = {
+        "TransformJobName": "score-1",
+        "TransformJobStatus": "Failed",
+        "FailureReason": "ClientError: the model returned 500",
+    }
+    event = {
+        "handleUrl": "https://handle",
+        "jobName": "score-1",
+        "kind": "transform",
+        "detail": detail,
+    }
+
+    signal.handle_event(event, lambda _url, body: signalled.append(body))
+
+    [body] = signalled
+    assert body["Status"] == "FAILURE"
+    assert body["Reason"].startswith("Transform job score-1 ended Failed: ClientError: the model")
+    assert "/aws/sagemaker/TransformJobs, streams score-1/*" in body["Reason"]

@@ -334,3 +334,37 @@ def test_a_model_of_another_kind_is_refused() -> None:
             input=TransformInput.from_bucket(bucket, "test/"),
             output=TransformOutput.to_bucket(bucket, "out/"),
         )
+
+
+def test_a_waited_transform_signals_its_wait_condition_and_has_rules() -> None:
+    stack, bucket = _stack()
+    model, role = _model(stack)
+    job = TransformJob(
+        stack,
+        "Score",
+        model=model,
+        model_role=role,
+        input=TransformInput.from_bucket(bucket, "test/"),
+        output=TransformOutput.to_bucket(bucket, "out/"),
+        completion=Completion.wait_condition(),
+    )
+    job.on_state_change("Failed", statuses=["Failed"])
+    template = Template.from_stack(stack)
+    logical_id = stack.get_logical_id(job.resource.node.default_child)
+    template.resource_count_is("AWS::CloudFormation::WaitCondition", 1)
+    template.resource_count_is(TRANSFORM.result_resource_type, 1)
+    rules = template.find_resources(
+        "AWS::Events::Rule",
+        {
+            "Properties": {
+                "EventPattern": {
+                    "detail-type": ["SageMaker Transform Job State Change"],
+                    "detail": {"TransformJobName": [{"Ref": logical_id}]},
+                }
+            }
+        },
+    )
+    assert len(rules) == 2  # the wait condition's, and the user's
+    # What reads the predictions waits for the result, created after the wait.
+    result_id = next(iter(template.find_resources(TRANSFORM.result_resource_type)))
+    assert stack.resolve(job.output_uri) == {"Fn::GetAtt": [result_id, "OutputUri"]}
