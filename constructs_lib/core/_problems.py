@@ -58,3 +58,13 @@ def raise_problems(
     first = describe_problem(problems[0], props_for_path)
     more = f" ({len(problems)} problems)\n{details}" if len(problems) > 1 else ""
     raise ValueError(f"[{scope.node.path}] {first}{more}")
+
+
+def prop_of(path: str, props: Mapping[str, str]) -> str:
+    """The prop that sets the request member at ``path``: the entry of ``props``
+    (``{member path: prop}``) of the longest path that holds it, or
+    ``additional_request``."""
+    for prefix in sorted(props, key=len, reverse=True):
+        if path == prefix or path.startswith((f"{prefix}.", f"{prefix}[")):
+            return props[prefix]
+    return "additional_request"

@@ -19,7 +19,6 @@ from aws_cdk import (
     TagManager,
 )
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -32,8 +31,9 @@ from .._shared.stacks import remember
 from .._shared.typecheck import arguments as arguments_of
 from .._shared.typecheck import check_props
 from ..core._completion import Completion, CompletionMode
+from ..core._events import OwnStateChanges
 from ..core._grants import grant_volume_key
-from ..core._job import JobCore, state_change_rule
+from ..core._job import JobCore
 from ..core._options import JobOptions
 from ..core._problems import raise_problems, superseding, tag_problems
 from ..core._quality_gate import MetricThreshold
@@ -71,7 +71,7 @@ def _validator() -> Validator:
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable, ITaggable)
-class ProcessingJob(Construct):
+class ProcessingJob(OwnStateChanges, Construct):
     """A SageMaker processing job, created when the stack deploys: data preparation,
     feature engineering, a model's evaluation.
 
@@ -556,33 +556,3 @@ class ProcessingJob(Construct):
                 f"its report's: {known}"
             )
         return self._core.attribute(f"Metric.{name}")
-
-    # -- events -------------------------------------------------------------
-
-    def on_state_change(
-        self,
-        construct_id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        statuses: list[str] | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-    ) -> events.Rule:
-        """An EventBridge rule for this job's "SageMaker Processing Job State Change"
-        events (SageMaker may send one more than once).
-
-        :param statuses: only these ``ProcessingJobStatus`` values; default: all.
-        """
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=PROCESSING,
-            job_name=self.processing_job_name,
-            target=target,
-            statuses=statuses,
-            description=description,
-            rule_name=rule_name,
-        )
-
-    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
-        return self.on_state_change(construct_id, statuses=statuses)

@@ -13,6 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 
 from .._shared.remembered import seconds
+from ..core._problems import prop_of
 from ..definition._code import TrainingCode
 from ..definition._config import ExperimentConfig
 from ..definition._image import TrainingImage
@@ -94,10 +95,7 @@ _PROPS = {
 
 def processing_props_for_path(path: str) -> str:
     """The prop that sets the request member at ``path`` (or ``additional_request``)."""
-    for prefix in sorted(_PROPS, key=len, reverse=True):
-        if path == prefix or path.startswith((f"{prefix}.", f"{prefix}[")):
-            return _PROPS[prefix]
-    return "additional_request"
+    return prop_of(path, _PROPS)
 
 
 def render_processing_request(

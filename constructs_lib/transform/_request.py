@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from .._shared.remembered import seconds
+from ..core._problems import prop_of
 from ..definition._config import ExperimentConfig
 from ..definition._instance_type import InstanceType
 from ..definition._request import merge, render_tags
@@ -76,10 +77,7 @@ _PROPS = {
 
 def transform_props_for_path(path: str) -> str:
     """The prop that sets the request member at ``path`` (or ``additional_request``)."""
-    for prefix in sorted(_PROPS, key=len, reverse=True):
-        if path == prefix or path.startswith((f"{prefix}.", f"{prefix}[")):
-            return _PROPS[prefix]
-    return "additional_request"
+    return prop_of(path, _PROPS)
 
 
 def payload_mb(size: Size) -> Any:

@@ -18,7 +18,6 @@ from aws_cdk import (
     Size,
     TagManager,
 )
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -30,8 +29,9 @@ from .._shared.stacks import region_of, remember
 from .._shared.typecheck import arguments as arguments_of
 from .._shared.typecheck import check_props
 from ..core._completion import Completion, CompletionMode
+from ..core._events import OwnStateChanges
 from ..core._grants import grant_volume_key
-from ..core._job import JobCore, state_change_rule
+from ..core._job import JobCore
 from ..core._options import JobOptions
 from ..core._problems import raise_problems, superseding, tag_problems
 from ..core._timing import Timing
@@ -62,7 +62,7 @@ def _validator() -> Validator:
 
 
 @jsii.implements(ITaggable)
-class TransformJob(Construct):
+class TransformJob(OwnStateChanges, Construct):
     """A SageMaker batch transform job, created when the stack deploys: a model of the
     stack scores a data set, and the deployment waits for the predictions.
 
@@ -310,33 +310,3 @@ class TransformJob(Construct):
             _, parts = self.props.output.named_location()
             return f"{parts['Prefix']}{self.transform_job_name}{parts['Suffix']}"
         return self._core.attribute("OutputUri")
-
-    # -- events -------------------------------------------------------------
-
-    def on_state_change(
-        self,
-        construct_id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        statuses: list[str] | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-    ) -> events.Rule:
-        """An EventBridge rule for this job's "SageMaker Transform Job State Change"
-        events (SageMaker may send one more than once).
-
-        :param statuses: only these ``TransformJobStatus`` values; default: all.
-        """
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TRANSFORM,
-            job_name=self.transform_job_name,
-            target=target,
-            statuses=statuses,
-            description=description,
-            rule_name=rule_name,
-        )
-
-    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
-        return self.on_state_change(construct_id, statuses=statuses)
