@@ -93,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=5,
         metavar="N",
-        help="the last N log lines of each running or failed job (0: none); default 5",
+        help="the last N log lines of each job (a completed job's read once; 0: none); default 5",
     )
     watch.add_argument(
         "--follow",

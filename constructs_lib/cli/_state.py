@@ -294,7 +294,10 @@ class Describer:
             if error_code(error) in ("ValidationException", "ResourceNotFound", "ClientException"):
                 return JobView(resource, job=job)  # named, not created (yet)
             raise
-        if view.outcome in (Outcome.RUNNING, Outcome.FAILED) and view.log_prefix:
+        # A completed job's last lines too: read once (an ended view is kept), as its
+        # log no longer changes.
+        shown = (Outcome.RUNNING, Outcome.FAILED, Outcome.COMPLETED)
+        if view.outcome in shown and view.log_prefix:
             view.logs = self._logs.tail(
                 view.log_prefix, self._log_lines, view.resource.kind.log_group
             )

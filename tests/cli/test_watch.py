@@ -248,6 +248,39 @@ def test_every_job_completed_exits_0_and_a_similar_job_is_not_taken(world: World
     assert decoy not in out and "not ours" not in out
 
 
+def test_a_completed_job_shows_its_last_log_lines_read_once(world: World) -> None:
+    from constructs_lib.cli._assembly import from_assembly  # noqa: PLC0415
+    from constructs_lib.cli._logs import LogReader  # noqa: PLC0415
+    from constructs_lib.cli._state import Describer  # noqa: PLC0415
+
+    train = world.stack.start("Train")
+    run_training(train, secondary=["Training", "Completed"], elapsed=60, status="Completed")
+    lines = [f"[{i}]\ttrain-rmse:{1 / (i + 1):.3f}" for i in range(10)] + ["done"]
+    write_log(f"{train}/algo-1-1700000000", lines)
+
+    _, out = world.watch(logs=2)
+
+    assert "    | [9]\ttrain-rmse:0.100" in out and "    | done" in out
+    assert "[8]\ttrain-rmse" not in out
+    # Its log does not change: a watch reads it once, whatever its refreshes.
+    clients = world.clients_for(REGION)
+    reads: list[str] = []
+    original = clients.logs.get_log_events
+
+    def counted(**kwargs: Any) -> Any:
+        reads.append(kwargs["logStreamName"])
+        return original(**kwargs)
+
+    clients.logs.get_log_events = counted  # type: ignore[method-assign]
+    [source] = from_assembly(world.assembly, [watch_app.STACK])
+    [resource] = [r for r in source.jobs() if r.path == "Train"]
+    describer = Describer(clients, LogReader(clients), log_lines=2)
+    now = dt.datetime.now(dt.UTC)
+    first, second = describer.view(resource, train, now), describer.view(resource, train, now)
+    assert [line.message for line in first.logs] == lines[-2:]
+    assert second is first and reads == [f"{train}/algo-1-1700000000"]
+
+
 def test_a_job_of_an_earlier_deploy_is_found_by_its_physical_id(world: World) -> None:
     """An update that left the job alone: CloudFormation's physical id names it."""
     stack = world.stack
