@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sysconfig
 import venv
 from pathlib import Path
@@ -24,6 +25,43 @@ class LocalRunError(Exception):
         #: The run, to inspect its output or files (a ``LocalRun``; a processing job's
         #: ``LocalProcessingRun``).
         self.run = run
+
+
+#: The training toolkit's own log lines (``2026-12-07 00:05:12,442 sagemaker-training-
+#: toolkit ERROR ...``), and the line after which the script's output begins.
+_TOOLKIT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ sagemaker-training-toolkit ")
+_INVOKING = "Invoking script with the following command:"
+
+
+def script_output(output: str) -> str:
+    """What the script itself printed in a toolkit run's ``output``: the lines after
+    the toolkit's command line, but for the toolkit's own log lines, up to the toolkit
+    reporting the failure ('' when the script never started)."""
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == _INVOKING]
+    if not starts:
+        return ""
+    after = lines[starts[-1] + 1 :]
+    # The blank line, the command, the blank lines after it.
+    while after and not after[0].strip():
+        after.pop(0)
+    said: list[str] = []
+    for line in after[1:]:
+        if _TOOLKIT_LINE.match(line):
+            if " ERROR " in line:
+                break  # the toolkit reporting the failure: what follows is its
+            continue
+        said.append(line)
+    return "\n".join(said).strip("\n")
+
+
+def failure_output(output: str) -> str:
+    """A failed run's output as its message quotes it: the script's own last lines
+    first (its error, e.g. argparse's ``error:`` line), then the toolkit's."""
+    script = script_output(output)
+    if not script.strip():
+        return f"Its last lines:\n{_tail(output)}"
+    return f"The script said:\n{_tail(script)}\nThe training toolkit's last lines:\n{_tail(output)}"
 
 
 def _tail(output: str) -> str:

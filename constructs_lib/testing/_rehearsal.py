@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._shared.stacks import stack_of
-from ._local import LocalRunError, _overlay, _tail, literal_environment
+from ._local import LocalRunError, _overlay, _tail, failure_output, literal_environment
 from ._tree import write_tree
 
 if TYPE_CHECKING:
@@ -396,7 +396,7 @@ def _run_training(
     if run.exit_code != 0:
         raise LocalRunError(
             f"[{rehearsal.path}] the job's code failed locally (exit code {run.exit_code}); "
-            f"on SageMaker the job would end Failed. Its last lines:\n{_tail(run.output)}",
+            f"on SageMaker the job would end Failed. {failure_output(run.output)}",
             run,
         )
     # (A tuning job's objective is one of them: synth checks that.)

@@ -183,7 +183,13 @@ def test_an_argparse_mismatch_fails_with_the_scripts_own_error(jobs: Jobs, data:
 
     message = str(failed.value)
     assert message.startswith("[Ml/Strict] the job's code failed locally (exit code ")
-    assert "error: unrecognized arguments: --n_estimators 10" in message
+    # The script's own error leads, before the toolkit's environment dump.
+    said = message.split("The script said:\n", 1)[1].splitlines()
+    assert [line.strip() for line in said[:2]] == [
+        "usage: train.py [-h] [--n-estimators N_ESTIMATORS]",
+        "train.py: error: unrecognized arguments: --n_estimators 10",
+    ]
+    assert message.index("error: unrecognized arguments") < message.index("SM_")
     assert failed.value.run.exit_code != 0
 
 
