@@ -25,8 +25,13 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: synth test lint typecheck bench docs dist clean
 
-$(VENV)/.installed: pyproject.toml
+# What a synth needs: the package and its runtime dependencies (the CDK), no test tools.
+$(VENV)/.synth-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.synth-installed pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
@@ -59,7 +64,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 ## make synth: synthesize the sample app with the pinned CDK CLI into cdk.out/
-synth: $(VENV)/.installed node_modules/.installed
+synth: $(VENV)/.synth-installed node_modules/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk synth --quiet --output cdk.out
 	@echo "Synthesized into cdk.out/:" && ls cdk.out/*.template.json
 
