@@ -1,0 +1,277 @@
+"""What a synthesized stack will run at once, per instance type and usage, as
+SageMaker's quotas count it (``ml.m5.xlarge for training job usage``, ``... for spot
+training job usage``, ``... for processing job usage``, ``... for transform job
+usage``): the preflight's first question (issue 41).
+
+Each job resource of the template needs its instances (a tuning job: each training
+job's instances times how many run in parallel). Jobs that depend on each other do
+not add up: a job that waits for another's end (its resource, or its wait condition)
+starts after it. Jobs that can run together do: what one usage needs at once is the
+heaviest set of its jobs no two of which are ordered, the weighted width of the
+"starts after" order (Dilworth: the fewest chains that cover each job as often as
+its weight), computed by a maximum flow.
+
+Standard library only: the ``cli`` reads templates, it imports no AWS CDK.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..handler.kinds import KINDS, PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
+
+_KIND_OF = {kind.resource_type: kind for kind in KINDS}
+_WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
+
+
+@dataclass(frozen=True)
+class Need:
+    """Instances one job resource needs at once, of one type and usage."""
+
+    logical_id: str
+    instance_type: str
+    usage: str
+    instances: int
+
+    @property
+    def quota_name(self) -> str:
+        """The quota's name as Service Quotas lists it."""
+        return f"{self.instance_type} for {self.usage} usage"
+
+
+@dataclass
+class AtOnce:
+    """What one quota is asked for at once: the most instances, and the jobs."""
+
+    quota_name: str
+    instances: int
+    logical_ids: list[str] = field(default_factory=list)
+
+
+def _references(value: Any) -> Iterator[str]:
+    """The logical ids ``value`` refers to (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``)."""
+    if isinstance(value, Mapping):
+        if len(value) == 1:
+            key, item = next(iter(value.items()))
+            if key == "Ref" and isinstance(item, str):
+                yield item
+                return
+            if key == "Fn::GetAtt":
+                target = item[0] if isinstance(item, list) else str(item).split(".")[0]
+                yield str(target)
+                return
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+    elif isinstance(value, str) and "${" in value:
+        for part in value.split("${")[1:]:
+            yield part.split("}")[0].split(".")[0]
+
+
+def direct_dependencies(resources: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Each resource's direct dependencies: its ``DependsOn`` and what it refers to."""
+    graph: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        depends = resource.get("DependsOn") or []
+        found = {depends} if isinstance(depends, str) else set(depends)
+        found |= set(_references(resource.get("Properties") or {}))
+        graph[logical_id] = {r for r in found if r in resources and r != logical_id}
+    return graph
+
+
+def _ancestors(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """Each resource's transitive dependencies."""
+    closure: dict[str, set[str]] = {}
+
+    def visit(node: str, trail: frozenset[str]) -> set[str]:
+        if node in closure:
+            return closure[node]
+        found: set[str] = set()
+        for parent in graph.get(node, ()):
+            if parent in trail:
+                continue  # a cycle CloudFormation would refuse: stop there
+            found.add(parent)
+            found |= visit(parent, trail | {parent})
+        closure[node] = found
+        return found
+
+    for node in graph:
+        visit(node, frozenset({node}))
+    return closure
+
+
+def _ends(resources: Mapping[str, Any], logical_id: str) -> set[str]:
+    """The resources that complete when the job of ``logical_id`` ended: the job's own
+    in waiting mode; its wait conditions when something else waits; none when nothing
+    waits (``Completion.none()``: what depends on it may run beside it)."""
+    properties = resources[logical_id].get("Properties") or {}
+    if properties.get("CompletionMode") != "created":
+        return {logical_id}
+    return {
+        other
+        for other, resource in resources.items()
+        if resource.get("Type") == _WAIT_CONDITION
+        and logical_id in _listed(resource.get("DependsOn"))
+    }
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _training_usage(definition: Mapping[str, Any]) -> str:
+    spot = definition.get("EnableManagedSpotTraining") in (True, "true")
+    return "spot training job" if spot else "training job"
+
+
+def _resources_of(definition: Mapping[str, Any], parallel: int) -> Iterator[tuple[str, int]]:
+    config = (
+        definition.get("ResourceConfig")
+        or definition.get("HyperParameterTuningResourceConfig")
+        or {}
+    )
+    groups = config.get("InstanceGroups") or []
+    pairs = (
+        [(g.get("InstanceType"), g.get("InstanceCount")) for g in groups]
+        if groups
+        else [(config.get("InstanceType"), config.get("InstanceCount", 1))]
+    )
+    for instance_type, count in pairs:
+        number = _count(count)
+        if isinstance(instance_type, str) and number is not None:
+            yield instance_type, number * parallel
+
+
+def job_needs(logical_id: str, kind: JobKind, request: Mapping[str, Any]) -> list[Need]:
+    """The instances a job of ``kind`` with the Create ``request`` needs at once."""
+    if kind is TRAINING:
+        usage = _training_usage(request)
+        return [Need(logical_id, t, usage, n) for t, n in _resources_of(request, 1)]
+    if kind is TUNING:
+        limits = (request.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits") or {}
+        parallel = _count(limits.get("MaxParallelTrainingJobs")) or 1
+        definitions = [
+            request.get("TrainingJobDefinition"),
+            *(request.get("TrainingJobDefinitions") or []),
+        ]
+        return [
+            Need(logical_id, t, _training_usage(d), n)
+            for d in definitions
+            if isinstance(d, Mapping)
+            for t, n in _resources_of(d, parallel)
+        ]
+    if kind is PROCESSING:
+        cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+        number = _count(cluster.get("InstanceCount", 1))
+        instance_type = cluster.get("InstanceType")
+        if isinstance(instance_type, str) and number is not None:
+            return [Need(logical_id, instance_type, "processing job", number)]
+        return []
+    if kind is TRANSFORM:
+        resources = request.get("TransformResources") or {}
+        number = _count(resources.get("InstanceCount", 1))
+        instance_type = resources.get("InstanceType")
+        if isinstance(instance_type, str) and number is not None:
+            return [Need(logical_id, instance_type, "transform job", number)]
+    return []
+
+
+def stack_needs(template: Mapping[str, Any]) -> list[AtOnce]:
+    """What each quota is asked for at once by the stack of ``template``, the largest
+    first."""
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    needs: list[Need] = []
+    for logical_id, resource in resources.items():
+        kind = _KIND_OF.get(str(resource.get("Type")))
+        if kind is None:
+            continue
+        request = (resource.get("Properties") or {}).get(kind.request_property)
+        if isinstance(request, Mapping):
+            needs.extend(job_needs(logical_id, kind, request))
+    ancestors = _ancestors(direct_dependencies(resources))
+    jobs = {need.logical_id for need in needs}
+    after: dict[str, set[str]] = {
+        job: {
+            other
+            for other in jobs
+            if other != job and _ends(resources, other) & (ancestors.get(job, set()) | {job})
+        }
+        for job in jobs
+    }
+    by_quota: dict[str, list[Need]] = {}
+    for need in needs:
+        by_quota.setdefault(need.quota_name, []).append(need)
+    found = [
+        AtOnce(name, widest(group, after), sorted({n.logical_id for n in group}))
+        for name, group in by_quota.items()
+    ]
+    return sorted(found, key=lambda at_once: (-at_once.instances, at_once.quota_name))
+
+
+def widest(needs: list[Need], after: Mapping[str, set[str]]) -> int:
+    """The heaviest antichain of ``needs`` under ``after`` (job -> the jobs it starts
+    after, transitively): the total weight less a maximum flow from each job to the
+    jobs that start after it (weighted Dilworth)."""
+    weights: dict[str, int] = {}
+    for need in needs:
+        weights[need.logical_id] = weights.get(need.logical_id, 0) + need.instances
+    nodes = sorted(weights)
+    total = sum(weights.values())
+    # Nodes: source, each job's "out" side, each job's "in" side, sink.
+    source, sink = "s", "t"
+    capacity: dict[str, dict[str, int]] = {source: {}, sink: {}}
+    for job in nodes:
+        capacity.setdefault(f"o:{job}", {})
+        capacity.setdefault(f"i:{job}", {})
+        capacity[source][f"o:{job}"] = weights[job]
+        capacity[f"i:{job}"][sink] = weights[job]
+    for later in nodes:
+        for earlier in after.get(later, set()) & set(nodes):
+            capacity[f"o:{earlier}"][f"i:{later}"] = total
+    return total - _max_flow(capacity, source, sink)
+
+
+def _max_flow(capacity: dict[str, dict[str, int]], source: str, sink: str) -> int:
+    """Edmonds-Karp on the residual graph of ``capacity`` (changed in place)."""
+    for node in list(capacity):
+        for target in list(capacity[node]):
+            capacity.setdefault(target, {}).setdefault(node, 0)
+    flow = 0
+    while True:
+        parents: dict[str, str] = {source: source}
+        queue = deque([source])
+        while queue and sink not in parents:
+            node = queue.popleft()
+            for target, room in capacity[node].items():
+                if room > 0 and target not in parents:
+                    parents[target] = node
+                    queue.append(target)
+        if sink not in parents:
+            return flow
+        path = []
+        node = sink
+        while node != source:
+            path.append((parents[node], node))
+            node = parents[node]
+        pushed = min(capacity[a][b] for a, b in path)
+        for a, b in path:
+            capacity[a][b] -= pushed
+            capacity[b][a] += pushed
+        flow += pushed
