@@ -4,6 +4,7 @@ constructs_lib`` is the same). It needs the ``cli`` extra::
     pip install 'boto3>=1.35,<2' 'rich>=13.7,<16'    # the library's [cli] extra
     constructs-lib watch MyStack              # the stack's jobs, live, while `cdk deploy` runs
     constructs-lib watch --assembly cdk.out --once
+    constructs-lib preflight --assembly cdk.out   # what the account lacks, before a deploy
 
 Importing this package imports neither the AWS CDK nor boto3: the command starts fast,
 and says which extra to install when boto3 or rich is missing.
@@ -118,7 +119,49 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="plain lines instead of a live display (the default without a terminal)",
     )
+    preflight = commands.add_parser(
+        "preflight",
+        help="before a deploy: what the account lacks for an app (SageMaker quotas)",
+        description=_PREFLIGHT,
+        epilog=_PREFLIGHT_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    preflight.add_argument(
+        "--assembly",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the app's cloud assembly (`cdk synth` writes cdk.out)",
+    )
+    preflight.add_argument(
+        "--stack",
+        dest="stacks",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a stack of the assembly to check (repeatable); default: every stack with jobs",
+    )
+    preflight.add_argument(
+        "--region",
+        help="the AWS region (default: each stack's, else AWS_REGION or your profile's)",
+    )
+    preflight.add_argument("--profile", help="the named profile of your AWS config to use")
     return top
+
+
+_PREFLIGHT = """Reads what the app will run at once, per instance type and usage (training, spot
+training, processing, transform; jobs that wait for each other do not add up, jobs
+that can run together do, a tuning job counts its parallel training jobs), and
+compares it with the account's SageMaker quotas in Service Quotas (matched by the
+quota's name). Prints a line per shortfall: the quota, what the app needs at once,
+the account's value, and the request that raises it.
+"""
+
+_PREFLIGHT_EXIT_CODES = """exit codes:
+  0  ready
+  1  something lacks
+  2  could not check (the missing permission named)
+"""
 
 
 def _missing_extra() -> list[str]:
@@ -137,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "preflight":
+        return _preflight(args)
     from . import watch  # noqa: PLC0415 - only with the extra installed
     from ._assembly import WatchError  # noqa: PLC0415
     from ._aws import aws_error, clients_factory  # noqa: PLC0415
@@ -168,3 +213,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"constructs-lib watch: {message}", file=sys.stderr)
         return watch.EXIT_ERROR
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from . import preflight  # noqa: PLC0415 - only with the extra installed
+    from ._assembly import WatchError  # noqa: PLC0415
+    from ._aws import aws_error, clients_factory  # noqa: PLC0415
+
+    options = preflight.Options(
+        assembly=args.assembly, stacks=args.stacks, region=args.region, profile=args.profile
+    )
+    try:
+        return preflight.run(options, clients_factory(args.profile), sys.stdout)
+    except WatchError as error:
+        print(f"constructs-lib preflight: {error}", file=sys.stderr)
+        return preflight.EXIT_ERROR
+    except Exception as error:  # AWS's refusals, credentials: say it, no traceback
+        message = aws_error(error)
+        if message is None:
+            raise
+        print(f"constructs-lib preflight: {message}", file=sys.stderr)
+        return preflight.EXIT_ERROR

@@ -60,6 +60,11 @@ class Clients:
         client: BatchClient = self._client("batch")
         return client
 
+    @functools.cached_property
+    def servicequotas(self) -> Any:
+        """Service Quotas (the preflight's)."""
+        return self._client("service-quotas")
+
 
 def error_code(error: Exception) -> str:
     """The AWS error code of a botocore ``ClientError`` (else empty)."""

@@ -1,0 +1,71 @@
+"""``constructs-lib preflight``: before a deploy, what the account lacks for an app,
+read from its cloud assembly: the SageMaker quotas its jobs need at once (per
+instance type and usage) against the account's, each shortfall with the request that
+raises it.
+
+Exit status: 0 ready, 1 something lacks, 2 could not check (the missing permission
+named)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ._assembly import WatchError, from_assembly
+from ._aws import Clients, error_code
+from ._needs import stack_needs
+from ._quotas import account_quotas, shortfalls
+
+EXIT_READY, EXIT_LACKS, EXIT_ERROR = 0, 1, 2
+#: What each check calls, for the message when AWS refuses it.
+_PERMISSIONS = {
+    "ListAWSDefaultServiceQuotas": "servicequotas:ListAWSDefaultServiceQuotas",
+    "ListServiceQuotas": "servicequotas:ListServiceQuotas",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``constructs-lib preflight`` was asked."""
+
+    assembly: Path
+    stacks: Sequence[str] = ()
+    region: str | None = None
+    profile: str | None = None
+
+
+def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[str]) -> int:
+    """Check the assembly's stacks against the account; print what lacks; the exit
+    status."""
+    sources = from_assembly(options.assembly, list(options.stacks))
+    lacking = 0
+    for source in sources:
+        assert source.template is not None
+        region = options.region or source.region
+        needs = stack_needs(source.template)
+        if not needs:
+            out.write(f"{source.display_name or source.name}: no SageMaker job\n")
+            continue
+        clients = clients_for(region)
+        try:
+            quotas = account_quotas(clients.servicequotas)
+        except Exception as error:
+            operation = str(getattr(error, "operation_name", ""))
+            if error_code(error) in ("AccessDeniedException", "AccessDenied"):
+                permission = _PERMISSIONS.get(operation, operation)
+                raise WatchError(
+                    f"Service Quotas refused {operation}: allow {permission} to the "
+                    "credentials preflight runs with"
+                ) from error
+            raise
+        name = source.display_name or source.name
+        short = shortfalls(needs, quotas)
+        for shortfall in short:
+            out.write(shortfall.line(name) + "\n")
+        lacking += len(short)
+        if not short:
+            described = ", ".join(f"{n.quota_name}: {n.instances}" for n in needs)
+            out.write(f"{name}: ready in {clients.region} ({described})\n")
+    return EXIT_LACKS if lacking else EXIT_READY

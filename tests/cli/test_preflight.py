@@ -1,0 +1,164 @@
+"""``constructs-lib preflight`` against an app's cloud assembly and an account's
+SageMaker quotas (a fake of Service Quotas that botocore's model validates both ways):
+ready, what lacks with the request that raises it, a quota the region does not list,
+and a refused call named by its permission."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_s3 as s3
+
+from constructs_lib import (
+    InstanceType,
+    ProcessingJob,
+    ProcessingOutput,
+    TrainingImage,
+    TrainingJob,
+    TrainingOutput,
+)
+from constructs_lib.cli import main, preflight
+from tests.fakes import client_error, service_model, validate
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("assembly")
+    app = App(outdir=str(outdir))
+    stack = Stack(app, "Ml", env=Environment(account="123456789012", region=REGION))
+    bucket = s3.Bucket(stack, "Data")
+    image = TrainingImage.from_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com/p:1")
+    for index in range(2):  # two jobs that run together
+        TrainingJob(
+            stack,
+            f"Train{index}",
+            image=image,
+            output=TrainingOutput.to_bucket(bucket, f"models/{index}/"),
+            instance_type=InstanceType.of("ml.g5.12xlarge"),
+            instance_count=2,
+        )
+    ProcessingJob(
+        stack,
+        "Prepare",
+        image=image,
+        outputs=[ProcessingOutput.to_bucket("out", bucket, "prepared/")],
+    )
+    app.synth()
+    return outdir
+
+
+class _Pages:
+    def __init__(self, quotas: FakeServiceQuotas, operation: str) -> None:
+        self._quotas, self._operation = quotas, operation
+
+    def paginate(self, **params: Any) -> Any:
+        model = service_model("service-quotas").operation_model(self._operation)
+        validate(model, params)
+        self._quotas.calls.append(self._operation)
+        if self._operation in self._quotas.refused:
+            raise client_error("AccessDeniedException", "not allowed", self._operation)
+        page = {"Quotas": self._quotas.pages[self._operation]}
+        validate(model, page, output=True)
+        yield page
+
+
+class FakeServiceQuotas:
+    """Service Quotas' SageMaker quotas: AWS's defaults and the applied values."""
+
+    def __init__(self, defaults: dict[str, float], applied: dict[str, float]) -> None:
+        self.calls: list[str] = []
+        self.refused: set[str] = set()
+        self.pages = {
+            "ListAWSDefaultServiceQuotas": [self._quota(n, v) for n, v in defaults.items()],
+            "ListServiceQuotas": [self._quota(n, v) for n, v in applied.items()],
+        }
+
+    @staticmethod
+    def _quota(name: str, value: float) -> dict[str, Any]:
+        code = f"L-{abs(hash(name)) % 10**8:08d}"
+        return {
+            "ServiceCode": "sagemaker",
+            "QuotaName": name,
+            "QuotaCode": code,
+            "Value": value,
+            "Adjustable": True,
+        }
+
+    def get_paginator(self, operation: str) -> _Pages:
+        names = {
+            "list_aws_default_service_quotas": "ListAWSDefaultServiceQuotas",
+            "list_service_quotas": "ListServiceQuotas",
+        }
+        return _Pages(self, names[operation])
+
+
+class _Clients:
+    def __init__(self, quotas: FakeServiceQuotas) -> None:
+        self.servicequotas = quotas
+        self.region = REGION
+
+
+def _run(assembly: Path, quotas: FakeServiceQuotas) -> tuple[int, str]:
+    out = io.StringIO()
+    code = preflight.run(preflight.Options(assembly=assembly), lambda _: _Clients(quotas), out)  # type: ignore[arg-type,return-value]
+    return code, out.getvalue()
+
+
+TRAINING = "ml.g5.12xlarge for training job usage"
+PROCESSING = "ml.m5.xlarge for processing job usage"
+
+
+def test_an_account_that_holds_the_app_is_ready(assembly: Path) -> None:
+    quotas = FakeServiceQuotas({TRAINING: 0, PROCESSING: 4}, {TRAINING: 8})
+
+    code, out = _run(assembly, quotas)
+
+    assert code == preflight.EXIT_READY, out
+    assert f"Ml: ready in {REGION} ({TRAINING}: 4, {PROCESSING}: 1)" in out
+
+
+def test_a_quota_below_what_runs_at_once_is_named_with_its_request(assembly: Path) -> None:
+    quotas = FakeServiceQuotas({TRAINING: 0, PROCESSING: 4}, {TRAINING: 2})
+
+    code, out = _run(assembly, quotas)
+
+    assert code == preflight.EXIT_LACKS
+    [line] = out.splitlines()
+    code_of = quotas.pages["ListServiceQuotas"][0]["QuotaCode"]
+    assert line.startswith(f"Ml: '{TRAINING}' ({code_of}): the app needs 4 at once (Train0")
+    assert "the account has 2." in line
+    assert (
+        "aws service-quotas request-service-quota-increase --service-code sagemaker "
+        f"--quota-code {code_of} --desired-value 4"
+    ) in line
+
+
+def test_a_quota_the_region_does_not_list_is_said(assembly: Path) -> None:
+    quotas = FakeServiceQuotas({PROCESSING: 4}, {})
+
+    code, out = _run(assembly, quotas)
+
+    assert code == preflight.EXIT_LACKS
+    assert f"'{TRAINING}': the app needs 4 at once" in out
+    assert "Service Quotas lists no such SageMaker quota in this region" in out
+
+
+def test_a_refused_call_names_the_permission(
+    assembly: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quotas = FakeServiceQuotas({TRAINING: 8, PROCESSING: 4}, {})
+    quotas.refused.add("ListAWSDefaultServiceQuotas")
+    monkeypatch.setattr(
+        "constructs_lib.cli._aws.clients_factory", lambda profile: lambda region: _Clients(quotas)
+    )
+
+    code = main(["preflight", "--assembly", str(assembly)])
+
+    assert code == preflight.EXIT_ERROR
+    assert "allow servicequotas:ListAWSDefaultServiceQuotas" in capsys.readouterr().err
