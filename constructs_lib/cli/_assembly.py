@@ -36,6 +36,9 @@ class StackSource:
     display_name: str = ""
     #: Construct paths by logical id, from the assembly's metadata.
     paths: Mapping[str, str] = field(default_factory=dict)
+    #: The CDK bootstrap version the stack's deploy needs, and the SSM parameter that
+    #: holds the account's (None: a synthesizer that needs none).
+    bootstrap: tuple[int, str] | None = None
 
     def jobs(self, template: Mapping[str, Any] | None = None) -> list[JobResource]:
         """The jobs of ``template`` (default: the assembly's; none without one)."""
@@ -83,12 +86,19 @@ def _source(artifact_id: str, artifact: Mapping[str, Any], directory: Path) -> S
     name = str(properties.get("stackName") or artifact_id)
     environment = str(artifact.get("environment", ""))
     region = environment.rsplit("/", 1)[-1] if environment.startswith("aws://") else ""
+    required = properties.get("requiresBootstrapStackVersion")
+    parameter = properties.get("bootstrapStackVersionSsmParameter")
     return StackSource(
         name=name,
         region=region if region and region != UNKNOWN_REGION else None,
         template=template,
         display_name=str(artifact.get("displayName") or artifact_id),
         paths=_paths(artifact, directory, artifact_id),
+        bootstrap=(
+            (int(required), str(parameter))
+            if isinstance(required, int) and isinstance(parameter, str)
+            else None
+        ),
     )
 
 

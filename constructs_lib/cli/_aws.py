@@ -61,6 +61,11 @@ class Clients:
         return client
 
     @functools.cached_property
+    def ssm(self) -> Any:
+        """SSM (the preflight reads the CDK bootstrap's version)."""
+        return self._client("ssm")
+
+    @functools.cached_property
     def servicequotas(self) -> Any:
         """Service Quotas (the preflight's)."""
         return self._client("service-quotas")

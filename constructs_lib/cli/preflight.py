@@ -1,7 +1,7 @@
 """``constructs-lib preflight``: before a deploy, what the account lacks for an app,
-read from its cloud assembly: the SageMaker quotas its jobs need at once (per
-instance type and usage) against the account's, each shortfall with the request that
-raises it.
+read from its cloud assembly: the CDK bootstrap version its deploy needs, and the
+SageMaker quotas its jobs need at once (per instance type and usage) against the
+account's, each shortfall with the request that raises it.
 
 Exit status: 0 ready, 1 something lacks, 2 could not check (the missing permission
 named)."""
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ._assembly import WatchError, from_assembly
+from ._assembly import StackSource, WatchError, from_assembly
 from ._aws import Clients, error_code
 from ._needs import stack_needs
 from ._quotas import account_quotas, shortfalls
@@ -21,6 +21,7 @@ from ._quotas import account_quotas, shortfalls
 EXIT_READY, EXIT_LACKS, EXIT_ERROR = 0, 1, 2
 #: What each check calls, for the message when AWS refuses it.
 _PERMISSIONS = {
+    "GetParameter": "ssm:GetParameter",
     "ListAWSDefaultServiceQuotas": "servicequotas:ListAWSDefaultServiceQuotas",
     "ListServiceQuotas": "servicequotas:ListServiceQuotas",
 }
@@ -49,23 +50,52 @@ def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[
             out.write(f"{source.display_name or source.name}: no SageMaker job\n")
             continue
         clients = clients_for(region)
+        name = source.display_name or source.name
         try:
+            bootstrap = _bootstrap_problem(source, clients)
             quotas = account_quotas(clients.servicequotas)
         except Exception as error:
             operation = str(getattr(error, "operation_name", ""))
             if error_code(error) in ("AccessDeniedException", "AccessDenied"):
                 permission = _PERMISSIONS.get(operation, operation)
                 raise WatchError(
-                    f"Service Quotas refused {operation}: allow {permission} to the "
-                    "credentials preflight runs with"
+                    f"AWS refused {operation}: allow {permission} to the credentials "
+                    "preflight runs with"
                 ) from error
             raise
-        name = source.display_name or source.name
+        if bootstrap is not None:
+            out.write(f"{name}: {bootstrap}\n")
+            lacking += 1
         short = shortfalls(needs, quotas)
         for shortfall in short:
             out.write(shortfall.line(name) + "\n")
         lacking += len(short)
-        if not short:
+        if not short and bootstrap is None:
             described = ", ".join(f"{n.quota_name}: {n.instances}" for n in needs)
             out.write(f"{name}: ready in {clients.region} ({described})\n")
     return EXIT_LACKS if lacking else EXIT_READY
+
+
+def _bootstrap_problem(source: StackSource, clients: Clients) -> str | None:
+    """What is wrong with the account's CDK bootstrap for the stack's deploy (None:
+    nothing, or a stack that needs none)."""
+    if source.bootstrap is None:
+        return None
+    required, parameter = source.bootstrap
+    try:
+        answer = clients.ssm.get_parameter(Name=parameter)
+    except Exception as error:
+        if error_code(error) != "ParameterNotFound":
+            raise
+        return (
+            f"the CDK bootstrap of {clients.region} is missing ({parameter} does not "
+            f"exist; the deploy needs version {required} or later): cdk bootstrap "
+            f"aws://<account>/{clients.region}"
+        )
+    version = str(answer["Parameter"]["Value"])
+    if not version.isdigit() or int(version) < required:
+        return (
+            f"the CDK bootstrap of {clients.region} is version {version}; the deploy needs "
+            f"{required} or later: cdk bootstrap aws://<account>/{clients.region}"
+        )
+    return None

@@ -6,6 +6,7 @@ and a refused call named by its permission."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +100,36 @@ class FakeServiceQuotas:
 
 
 class _Clients:
+    """Service Quotas' fake, and moto's SSM (where the CDK bootstrap says its version)."""
+
     def __init__(self, quotas: FakeServiceQuotas) -> None:
+        import boto3  # noqa: PLC0415
+
         self.servicequotas = quotas
         self.region = REGION
+        self.ssm = boto3.client("ssm", region_name=REGION)
+
+
+@pytest.fixture(autouse=True)
+def account() -> Iterator[None]:
+    """An account bootstrapped at version 30 (moto's SSM)."""
+    import boto3  # noqa: PLC0415
+    from moto import mock_aws  # noqa: PLC0415
+
+    with mock_aws():
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=BOOTSTRAP, Value="30", Type="String"
+        )
+        yield
+
+
+BOOTSTRAP = "/cdk-bootstrap/hnb659fds/version"
 
 
 def _run(assembly: Path, quotas: FakeServiceQuotas) -> tuple[int, str]:
     out = io.StringIO()
-    code = preflight.run(preflight.Options(assembly=assembly), lambda _: _Clients(quotas), out)  # type: ignore[arg-type,return-value]
+    clients = _Clients(quotas)
+    code = preflight.run(preflight.Options(assembly=assembly), lambda _: clients, out)  # type: ignore[arg-type,return-value]
     return code, out.getvalue()
 
 
@@ -162,3 +185,30 @@ def test_a_refused_call_names_the_permission(
 
     assert code == preflight.EXIT_ERROR
     assert "allow servicequotas:ListAWSDefaultServiceQuotas" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        ("5", "the CDK bootstrap of eu-west-1 is version 5; the deploy needs 6 or later"),
+        (None, "the CDK bootstrap of eu-west-1 is missing (/cdk-bootstrap/hnb659fds/version"),
+    ],
+    ids=["old", "missing"],
+)
+def test_a_bootstrap_the_deploy_cannot_use_is_said(
+    assembly: Path, version: str | None, said: str
+) -> None:
+    import boto3  # noqa: PLC0415
+
+    ssm = boto3.client("ssm", region_name=REGION)
+    if version is None:
+        ssm.delete_parameter(Name=BOOTSTRAP)
+    else:
+        ssm.put_parameter(Name=BOOTSTRAP, Value=version, Type="String", Overwrite=True)
+    quotas = FakeServiceQuotas({TRAINING: 8, PROCESSING: 4}, {})
+
+    code, out = _run(assembly, quotas)
+
+    assert code == preflight.EXIT_LACKS
+    assert said in out and "cdk bootstrap aws://<account>/eu-west-1" in out
+    assert "ready" not in out
