@@ -149,16 +149,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-_PREFLIGHT = """Checks the CDK bootstrap version the deploy needs, and reads what the app will run
-at once, per instance type and usage (training, spot
-training, processing, transform; jobs that wait for each other do not add up, jobs
-that can run together do, a tuning job counts its parallel training jobs), and
-compares it with the account's SageMaker quotas in Service Quotas (matched by the
-quota's name). Prints a line per shortfall: the quota, what the app needs at once,
-the account's value, and the request that raises it.
+_PREFLIGHT = """\
+Checks the CDK bootstrap version the deploy needs, and reads what the app will run at
+once, per instance type and usage (training, spot training, processing, transform;
+jobs that wait for each other do not add up, jobs that can run together do, a tuning
+job counts its parallel training jobs), and compares it with the account's SageMaker
+quotas in Service Quotas (matched by the quota's name). Prints a line per shortfall:
+the quota, what the app needs at once, the account's value, and the request that
+raises it.
 """
 
-_PREFLIGHT_EXIT_CODES = """exit codes:
+_PREFLIGHT_EXIT_CODES = """\
+exit codes:
   0  ready
   1  something lacks
   2  could not check (the missing permission named)
