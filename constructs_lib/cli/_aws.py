@@ -61,6 +61,11 @@ class Clients:
         return client
 
     @functools.cached_property
+    def lambda_(self) -> Any:
+        """Lambda (the preflight reads the account's concurrency)."""
+        return self._client("lambda")
+
+    @functools.cached_property
     def ssm(self) -> Any:
         """SSM (the preflight reads the CDK bootstrap's version)."""
         return self._client("ssm")

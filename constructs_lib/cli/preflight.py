@@ -1,17 +1,18 @@
 """``constructs-lib preflight``: before a deploy, what the account lacks for an app,
-read from its cloud assembly: the CDK bootstrap version its deploy needs, and the
-SageMaker quotas its jobs need at once (per instance type and usage) against the
-account's, each shortfall with the request that raises it.
+read from its cloud assembly: the CDK bootstrap version its deploy needs, the Lambda
+concurrency its functions reserve (the provider's) against what the account leaves
+unreserved, and the SageMaker quotas its jobs need at once (per instance type and
+usage) against the account's, each shortfall with the request that raises it.
 
 Exit status: 0 ready, 1 something lacks, 2 could not check (the missing permission
 named)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ._assembly import StackSource, WatchError, from_assembly
 from ._aws import Clients, error_code
@@ -20,8 +21,11 @@ from ._quotas import account_quotas, shortfalls
 
 EXIT_READY, EXIT_LACKS, EXIT_ERROR = 0, 1, 2
 #: What each check calls, for the message when AWS refuses it.
+#: Lambda keeps this many executions unreserved in every account.
+MIN_UNRESERVED = 100
 _PERMISSIONS = {
     "GetParameter": "ssm:GetParameter",
+    "GetAccountSettings": "lambda:GetAccountSettings",
     "ListAWSDefaultServiceQuotas": "servicequotas:ListAWSDefaultServiceQuotas",
     "ListServiceQuotas": "servicequotas:ListServiceQuotas",
 }
@@ -52,7 +56,14 @@ def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[
         clients = clients_for(region)
         name = source.display_name or source.name
         try:
-            bootstrap = _bootstrap_problem(source, clients)
+            problems = [
+                problem
+                for problem in (
+                    _bootstrap_problem(source, clients),
+                    _concurrency_problem(source.template, clients),
+                )
+                if problem is not None
+            ]
             quotas = account_quotas(clients.servicequotas)
         except Exception as error:
             operation = str(getattr(error, "operation_name", ""))
@@ -63,14 +74,14 @@ def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[
                     "preflight runs with"
                 ) from error
             raise
-        if bootstrap is not None:
-            out.write(f"{name}: {bootstrap}\n")
-            lacking += 1
+        for problem in problems:
+            out.write(f"{name}: {problem}\n")
+        lacking += len(problems)
         short = shortfalls(needs, quotas)
         for shortfall in short:
             out.write(shortfall.line(name) + "\n")
         lacking += len(short)
-        if not short and bootstrap is None:
+        if not short and not problems:
             described = ", ".join(f"{n.quota_name}: {n.instances}" for n in needs)
             out.write(f"{name}: ready in {clients.region} ({described})\n")
     return EXIT_LACKS if lacking else EXIT_READY
@@ -99,3 +110,30 @@ def _bootstrap_problem(source: StackSource, clients: Clients) -> str | None:
             f"{required} or later: cdk bootstrap aws://<account>/{clients.region}"
         )
     return None
+
+
+def _concurrency_problem(template: Mapping[str, Any], clients: Clients) -> str | None:
+    """Whether the account leaves room for the executions the stack's functions
+    reserve (the provider's ``max_concurrency``): Lambda refuses a reservation
+    that leaves fewer than 100 unreserved (for a stack not deployed yet)."""
+    reserved = sum(
+        value
+        for resource in (template.get("Resources") or {}).values()
+        if resource.get("Type") == "AWS::Lambda::Function"
+        and isinstance(
+            value := (resource.get("Properties") or {}).get("ReservedConcurrentExecutions"), int
+        )
+    )
+    if reserved == 0:
+        return None
+    limits = clients.lambda_.get_account_settings()["AccountLimit"]
+    unreserved = int(limits["UnreservedConcurrentExecutions"])
+    if unreserved - reserved >= MIN_UNRESERVED:
+        return None
+    return (
+        f"its functions reserve {reserved} concurrent executions, and the account leaves "
+        f"{unreserved} unreserved in {clients.region} (of {limits['ConcurrentExecutions']}): "
+        f"Lambda keeps {MIN_UNRESERVED} unreserved, so the deploy would fail. Request a "
+        "higher Lambda 'Concurrent executions' quota in Service Quotas, or lower the "
+        "provider's max_concurrency (TrainingJobProvider.configure)"
+    )

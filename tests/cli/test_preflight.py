@@ -99,15 +99,36 @@ class FakeServiceQuotas:
         return _Pages(self, names[operation])
 
 
-class _Clients:
-    """Service Quotas' fake, and moto's SSM (where the CDK bootstrap says its version)."""
+class FakeLambda:
+    """Lambda's account settings (moto has none), validated by botocore's model."""
 
-    def __init__(self, quotas: FakeServiceQuotas) -> None:
+    def __init__(self, unreserved: int = 1000) -> None:
+        self.unreserved = unreserved
+
+    def get_account_settings(self, **params: Any) -> dict[str, Any]:
+        model = service_model("lambda").operation_model("GetAccountSettings")
+        validate(model, params)
+        answer = {
+            "AccountLimit": {
+                "ConcurrentExecutions": 1000,
+                "UnreservedConcurrentExecutions": self.unreserved,
+            }
+        }
+        validate(model, answer, output=True)
+        return answer
+
+
+class _Clients:
+    """Service Quotas' and Lambda's fakes, and moto's SSM (where the CDK bootstrap says
+    its version)."""
+
+    def __init__(self, quotas: FakeServiceQuotas, unreserved: int = 1000) -> None:
         import boto3  # noqa: PLC0415
 
         self.servicequotas = quotas
         self.region = REGION
         self.ssm = boto3.client("ssm", region_name=REGION)
+        self.lambda_ = FakeLambda(unreserved)
 
 
 @pytest.fixture(autouse=True)
@@ -126,9 +147,9 @@ def account() -> Iterator[None]:
 BOOTSTRAP = "/cdk-bootstrap/hnb659fds/version"
 
 
-def _run(assembly: Path, quotas: FakeServiceQuotas) -> tuple[int, str]:
+def _run(assembly: Path, quotas: FakeServiceQuotas, unreserved: int = 1000) -> tuple[int, str]:
     out = io.StringIO()
-    clients = _Clients(quotas)
+    clients = _Clients(quotas, unreserved)
     code = preflight.run(preflight.Options(assembly=assembly), lambda _: clients, out)  # type: ignore[arg-type,return-value]
     return code, out.getvalue()
 
@@ -212,3 +233,16 @@ def test_a_bootstrap_the_deploy_cannot_use_is_said(
     assert code == preflight.EXIT_LACKS
     assert said in out and "cdk bootstrap aws://<account>/eu-west-1" in out
     assert "ready" not in out
+
+
+def test_a_reservation_the_account_cannot_leave_room_for_is_said(assembly: Path) -> None:
+    # The provider's function reserves 10 (its default max_concurrency); 105 unreserved
+    # would leave 95, below the 100 Lambda keeps.
+    quotas = FakeServiceQuotas({TRAINING: 8, PROCESSING: 4}, {})
+
+    code, out = _run(assembly, quotas, unreserved=105)
+
+    assert code == preflight.EXIT_LACKS
+    assert "its functions reserve 10 concurrent executions, and the account leaves 105" in out
+    assert "Lambda keeps 100 unreserved" in out
+    assert _run(assembly, quotas, unreserved=110)[0] == preflight.EXIT_READY
