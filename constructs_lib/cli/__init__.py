@@ -150,13 +150,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 _PREFLIGHT = """\
-Checks the CDK bootstrap version the deploy needs and the Lambda concurrency its
-functions reserve, and reads what the app will run at once, per instance type and
-usage (training, spot training, processing, transform; jobs that wait for each other
-do not add up, jobs that can run together do, a tuning job counts its parallel
-training jobs), and compares it with the account's SageMaker quotas in Service Quotas
-(matched by the quota's name). Prints a line per shortfall: the quota, what the app
-needs at once, the account's value, and the request that raises it.
+Checks the CDK bootstrap version the deploy needs, the Lambda concurrency its
+functions reserve, and whether its jobs in private subnets reach S3; reads what the
+app will run at once, per instance type and usage (training, spot training,
+processing, transform; jobs that wait for each other do not add up, jobs that can run
+together do, a tuning job counts its parallel training jobs), and compares it with the
+account's SageMaker quotas in Service Quotas (matched by the quota's name). Prints a
+line per shortfall: the quota, what the app needs at once, the account's value, and
+the request that raises it.
 """
 
 _PREFLIGHT_EXIT_CODES = """\

@@ -61,6 +61,11 @@ class Clients:
         return client
 
     @functools.cached_property
+    def ec2(self) -> Any:
+        """EC2 (the preflight reads the route tables and endpoints of jobs' subnets)."""
+        return self._client("ec2")
+
+    @functools.cached_property
     def lambda_(self) -> Any:
         """Lambda (the preflight reads the account's concurrency)."""
         return self._client("lambda")

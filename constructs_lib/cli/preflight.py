@@ -1,8 +1,9 @@
 """``constructs-lib preflight``: before a deploy, what the account lacks for an app,
 read from its cloud assembly: the CDK bootstrap version its deploy needs, the Lambda
 concurrency its functions reserve (the provider's) against what the account leaves
-unreserved, and the SageMaker quotas its jobs need at once (per instance type and
-usage) against the account's, each shortfall with the request that raises it.
+unreserved, whether its jobs in private subnets reach S3, and the SageMaker quotas
+its jobs need at once (per instance type and usage) against the account's, each
+shortfall with the request that raises it.
 
 Exit status: 0 ready, 1 something lacks, 2 could not check (the missing permission
 named)."""
@@ -17,6 +18,7 @@ from typing import IO, Any
 from ._assembly import StackSource, WatchError, from_assembly
 from ._aws import Clients, error_code
 from ._needs import stack_needs
+from ._network import unreachable_s3
 from ._quotas import account_quotas, shortfalls
 
 EXIT_READY, EXIT_LACKS, EXIT_ERROR = 0, 1, 2
@@ -26,6 +28,9 @@ MIN_UNRESERVED = 100
 _PERMISSIONS = {
     "GetParameter": "ssm:GetParameter",
     "GetAccountSettings": "lambda:GetAccountSettings",
+    "DescribeSubnets": "ec2:DescribeSubnets",
+    "DescribeRouteTables": "ec2:DescribeRouteTables",
+    "DescribeVpcEndpoints": "ec2:DescribeVpcEndpoints",
     "ListAWSDefaultServiceQuotas": "servicequotas:ListAWSDefaultServiceQuotas",
     "ListServiceQuotas": "servicequotas:ListServiceQuotas",
 }
@@ -63,6 +68,14 @@ def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[
                     _concurrency_problem(source.template, clients),
                 )
                 if problem is not None
+            ]
+            problems += [
+                f"job {job} runs in subnet {subnet}, which reaches neither the internet "
+                "nor S3: SageMaker could not download its data and code. Add an S3 "
+                "gateway endpoint to the subnet's route table (vpc.add_gateway_endpoint"
+                "(..., service=GatewayVpcEndpointAwsService.S3)); where the job's code "
+                "calls the SageMaker API or CloudWatch Logs, their interface endpoints too"
+                for job, subnet in unreachable_s3(source.template, clients.ec2)
             ]
             quotas = account_quotas(clients.servicequotas)
         except Exception as error:

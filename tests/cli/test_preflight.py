@@ -128,6 +128,7 @@ class _Clients:
         self.servicequotas = quotas
         self.region = REGION
         self.ssm = boto3.client("ssm", region_name=REGION)
+        self.ec2 = boto3.client("ec2", region_name=REGION)
         self.lambda_ = FakeLambda(unreserved)
 
 
@@ -246,3 +247,91 @@ def test_a_reservation_the_account_cannot_leave_room_for_is_said(assembly: Path)
     assert "its functions reserve 10 concurrent executions, and the account leaves 105" in out
     assert "Lambda keeps 100 unreserved" in out
     assert _run(assembly, quotas, unreserved=110)[0] == preflight.EXIT_READY
+
+
+def _vpc_app(outdir: Path, *, endpoint: bool, subnet_id: str | None = None) -> Path:
+    """A training job in an isolated VPC of the template (with or without an S3
+    gateway endpoint), or in the subnet ``subnet_id`` of an account's VPC."""
+    from aws_cdk import aws_ec2 as ec2  # noqa: PLC0415
+
+    app = App(outdir=str(outdir))
+    stack = Stack(app, "Private", env=Environment(account="123456789012", region=REGION))
+    bucket = s3.Bucket(stack, "Data")
+    if subnet_id is None:
+        vpc: ec2.IVpc = ec2.Vpc(
+            stack,
+            "Vpc",
+            max_azs=1,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="jobs", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            ],
+        )
+        if endpoint:
+            vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        subnets = None
+    else:
+        vpc = ec2.Vpc.from_vpc_attributes(
+            stack, "Vpc", vpc_id="vpc-12345678", availability_zones=["eu-west-1a"]
+        )
+        subnets = ec2.SubnetSelection(
+            subnets=[
+                ec2.Subnet.from_subnet_attributes(
+                    stack, "Subnet", subnet_id=subnet_id, availability_zone="eu-west-1a"
+                )
+            ]
+        )
+    TrainingJob(
+        stack,
+        "Train",
+        image=TrainingImage.from_registry("123456789012.dkr.ecr.eu-west-1.amazonaws.com/p:1"),
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        vpc=vpc,
+        vpc_subnets=subnets,
+    )
+    app.synth()
+    return outdir
+
+
+ISOLATED = "reaches neither the internet nor S3"
+QUOTAS = {"ml.m5.xlarge for training job usage": 4.0}
+
+
+@pytest.mark.parametrize("endpoint", [False, True], ids=["no-endpoint", "s3-endpoint"])
+def test_a_template_subnet_without_a_way_to_s3_is_said(tmp_path: Path, endpoint: bool) -> None:
+    assembly = _vpc_app(tmp_path, endpoint=endpoint)
+
+    code, out = _run(assembly, FakeServiceQuotas(QUOTAS, {}))
+
+    if endpoint:
+        assert code == preflight.EXIT_READY, out
+    else:
+        assert code == preflight.EXIT_LACKS
+        assert "job Train" in out and ISOLATED in out and "add_gateway_endpoint" in out
+
+
+@pytest.mark.parametrize("endpoint", [False, True], ids=["no-endpoint", "s3-endpoint"])
+def test_an_account_subnet_is_read_from_ec2(tmp_path: Path, endpoint: bool) -> None:
+    import boto3  # noqa: PLC0415
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    if endpoint:
+        ec2.create_vpc_endpoint(
+            VpcId=vpc,
+            ServiceName=f"com.amazonaws.{REGION}.s3",
+            VpcEndpointType="Gateway",
+            RouteTableIds=[table],
+        )
+    assembly = _vpc_app(tmp_path, endpoint=False, subnet_id=subnet)
+
+    code, out = _run(assembly, FakeServiceQuotas(QUOTAS, {}))
+
+    if endpoint:
+        assert code == preflight.EXIT_READY, out
+    else:
+        assert code == preflight.EXIT_LACKS
+        assert f"subnet {subnet}, which {ISOLATED}" in out
