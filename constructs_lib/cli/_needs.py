@@ -85,23 +85,29 @@ def direct_dependencies(resources: Mapping[str, Any]) -> dict[str, set[str]]:
 
 
 def _ancestors(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
-    """Each resource's transitive dependencies."""
+    """Each resource's transitive dependencies (iteratively: a template's chains can be
+    deeper than Python's recursion; a cycle, which CloudFormation would refuse, ends
+    where it closes)."""
     closure: dict[str, set[str]] = {}
-
-    def visit(node: str, trail: frozenset[str]) -> set[str]:
-        if node in closure:
-            return closure[node]
-        found: set[str] = set()
-        for parent in graph.get(node, ()):
-            if parent in trail:
-                continue  # a cycle CloudFormation would refuse: stop there
-            found.add(parent)
-            found |= visit(parent, trail | {parent})
-        closure[node] = found
-        return found
-
-    for node in graph:
-        visit(node, frozenset({node}))
+    for start in graph:
+        if start in closure:
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(start, iter(sorted(graph.get(start, ()))))]
+        on_path = {start}
+        while stack:
+            node, parents = stack[-1]
+            parent = next(parents, None)
+            if parent is None:
+                stack.pop()
+                on_path.discard(node)
+                found: set[str] = set()
+                for direct in graph.get(node, ()):
+                    found.add(direct)
+                    found |= closure.get(direct, set())
+                closure[node] = found
+            elif parent not in closure and parent not in on_path:
+                on_path.add(parent)
+                stack.append((parent, iter(sorted(graph.get(parent, ())))))
     return closure
 
 
@@ -207,12 +213,9 @@ def stack_needs(template: Mapping[str, Any]) -> list[AtOnce]:
             needs.extend(job_needs(logical_id, kind, request))
     ancestors = _ancestors(direct_dependencies(resources))
     jobs = {need.logical_id for need in needs}
+    ends = {job: _ends(resources, job) for job in jobs}
     after: dict[str, set[str]] = {
-        job: {
-            other
-            for other in jobs
-            if other != job and _ends(resources, other) & (ancestors.get(job, set()) | {job})
-        }
+        job: {other for other in jobs if other != job and ends[other] & ancestors.get(job, set())}
         for job in jobs
     }
     by_quota: dict[str, list[Need]] = {}
