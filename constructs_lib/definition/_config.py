@@ -66,6 +66,18 @@ class S3Location:
         return f"s3://{bucket_name(self.bucket)}/{self.key_prefix}"
 
     @property
+    def folder_prefix(self) -> str:
+        """The key prefix as a folder: empty, or ending in '/' (S3 matches by prefix,
+        and 'job-1' would take 'job-10' too)."""
+        prefix = self.key_prefix
+        return prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
+
+    @property
+    def folder_uri(self) -> str:
+        """``s3://<bucket>/<folder prefix>``: where folders under this location start."""
+        return f"s3://{bucket_name(self.bucket)}/{self.folder_prefix}"
+
+    @property
     def _key(self) -> kms.IKey | None:
         """The bucket's customer key (read once per bucket)."""
         return bucket_key(self.bucket)
@@ -214,11 +226,8 @@ class Checkpoint:
         shared."""
         if self.shared:
             return None
-        uri = self.location.s3_uri
-        prefix = self.location.key_prefix
-        separator = "" if not prefix or prefix.endswith("/") else "/"
         # (A trailing '/': S3 syncs by prefix, and 'job-1' would take 'job-10' too.)
-        return {"Prefix": f"{uri}{separator}", "Suffix": "/"}
+        return {"Prefix": self.location.folder_uri, "Suffix": "/"}
 
     def grant(self, grantee: iam.IGrantable) -> None:
         """Checkpoints are written, and read back after an interruption."""

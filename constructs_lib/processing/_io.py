@@ -334,11 +334,9 @@ class ProcessingOutput:
         ``{"Prefix", "Suffix"}`` (see ``handler.properties.NAMED_LOCATIONS``)."""
         if self.location is None:
             return None
-        prefix = self.location.key_prefix
-        separator = "" if not prefix or prefix.endswith("/") else "/"
         path = f"ProcessingOutputConfig.Outputs.{index}.S3Output.S3Uri"
         return path, {
-            "Prefix": f"{self.location.s3_uri}{separator}",
+            "Prefix": self.location.folder_uri,
             "Suffix": f"/{self.output_name}",
         }
 

@@ -430,22 +430,19 @@ class ProcessingJob(OwnStateChanges, Construct):
         output = self._output(report.output, "report")
         location = output.location
         assert location is not None
-        prefix = location.key_prefix
-        separator = "" if not prefix or prefix.endswith("/") else "/"
+        prefix = location.folder_prefix
         role = self.provider.role
         add_statement(
             role,
             actions=["s3:GetObject"],
             resources=[
-                objects_arn(
-                    location.bucket, f"{prefix}{separator}*/{output.output_name}/{report.path}"
-                )
+                objects_arn(location.bucket, f"{prefix}*/{output.output_name}/{report.path}")
             ],
             reason="The provider reads a processing job's evaluation report, in the folder "
             "each job of the construct writes (named after the job): the wildcard is the "
             "job's name.",
         )
-        allow_list_bucket(role, bucket_arn(location.bucket), f"{prefix}{separator}")
+        allow_list_bucket(role, bucket_arn(location.bucket), prefix)
         key = bucket_key(location.bucket)
         if key is not None:
             key.grant_decrypt(role)

@@ -166,10 +166,8 @@ class TransformOutput:
     def named_location(self) -> tuple[str, dict[str, str]]:
         """The request member the handler fills in with the job's name, and its
         ``{"Prefix", "Suffix"}``."""
-        prefix = self.location.key_prefix
-        separator = "" if not prefix or prefix.endswith("/") else "/"
         return "TransformOutput.S3OutputPath", {
-            "Prefix": f"{self.location.s3_uri}{separator}",
+            "Prefix": self.location.folder_uri,
             "Suffix": "/",
         }
 
