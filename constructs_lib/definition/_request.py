@@ -11,7 +11,7 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_cdk import Duration, Size, SizeRoundingBehavior
 from aws_cdk import aws_ec2 as ec2
@@ -95,6 +95,8 @@ class TrainingJobProps:
 #: For each CreateTrainingJob member, the props that set it. A member without typed
 #: props is set through ``additional_request`` (see ESCAPE_HATCH_ONLY).
 #: The props held as tuples, whatever sequence the constructor got.
+_Props = TypeVar("_Props")
+
 _TUPLES = frozenset(
     {
         "inputs",
@@ -107,17 +109,27 @@ _TUPLES = frozenset(
 )
 
 
+def dataclass_of(
+    cls: type[_Props], arguments: Mapping[str, Any], *, tuples: frozenset[str] = frozenset()
+) -> _Props:
+    """The members of the props dataclass ``cls`` among a constructor's ``arguments``
+    (its keywords, captured once), those named in ``tuples`` as tuples (frozen: a
+    caller's list changed later changes nothing)."""
+    names = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(
+        **{
+            name: tuple(value) if name in tuples and value is not None else value
+            for name, value in arguments.items()
+            if name in names
+        }
+    )
+
+
 def props_of(arguments: Mapping[str, Any]) -> TrainingJobProps:
     """The training definition among a constructor's ``arguments`` (``TrainingJob``'s
     keywords, captured once): the :class:`TrainingJobProps` members, sequences as
     tuples."""
-    names = {field.name for field in dataclasses.fields(TrainingJobProps)}
-    props: dict[str, Any] = {
-        name: tuple(value) if name in _TUPLES and value is not None else value
-        for name, value in arguments.items()
-        if name in names
-    }
-    return TrainingJobProps(**props)
+    return dataclass_of(TrainingJobProps, arguments, tuples=_TUPLES)
 
 
 PROPS_FOR_MEMBER: dict[str, tuple[str, ...]] = {

@@ -5,7 +5,7 @@ in the API's own shape and casing, ``additional_request`` merged in last."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, Size, SizeRoundingBehavior
@@ -18,7 +18,7 @@ from ..definition._code import TrainingCode
 from ..definition._config import ExperimentConfig
 from ..definition._image import TrainingImage
 from ..definition._instance_type import InstanceType
-from ..definition._request import merge, render_tags
+from ..definition._request import dataclass_of, merge, render_tags
 from ._code import BoundCode
 from ._io import ProcessingInput, ProcessingOutput
 from ._report import EvaluationReport
@@ -59,12 +59,8 @@ class ProcessingProps:
 
 
 def processing_props_of(arguments: Mapping[str, Any]) -> ProcessingProps:
-    """The props among a constructor's ``arguments``."""
-    names = {f.name for f in fields(ProcessingProps)}
-    given = {k: v for k, v in arguments.items() if k in names}
-    for name in ("inputs", "outputs"):
-        given[name] = tuple(given.get(name) or ())
-    return ProcessingProps(**given)
+    """The props among a constructor's ``arguments``, inputs and outputs as tuples."""
+    return dataclass_of(ProcessingProps, arguments, tuples=frozenset({"inputs", "outputs"}))
 
 
 #: Each request member's prop, for messages (the longest matching path wins).

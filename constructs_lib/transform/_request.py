@@ -5,7 +5,7 @@ casing, ``additional_request`` merged in last."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, Size, SizeRoundingBehavior
@@ -16,7 +16,7 @@ from .._shared.remembered import seconds
 from ..core._problems import prop_of
 from ..definition._config import ExperimentConfig
 from ..definition._instance_type import InstanceType
-from ..definition._request import merge, render_tags
+from ..definition._request import dataclass_of, merge, render_tags
 from ._io import BatchStrategy, DataProcessing, TransformInput, TransformOutput
 
 #: The SDK's ``Transformer`` takes both; the library's defaults.
@@ -51,8 +51,7 @@ class TransformProps:
 
 def transform_props_of(arguments: Mapping[str, Any]) -> TransformProps:
     """The props among a constructor's ``arguments``."""
-    names = {f.name for f in fields(TransformProps)}
-    return TransformProps(**{k: v for k, v in arguments.items() if k in names})
+    return dataclass_of(TransformProps, arguments)
 
 
 _PROPS = {

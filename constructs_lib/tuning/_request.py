@@ -4,7 +4,6 @@ props render, and the rules of the request that its shapes cannot state."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from .._shared.schema.validate import Problem, Validator, is_unresolved
 from ..core._completion import CompletionMode
 from ..core._problems import tag_problems
 from ..core._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME
-from ..definition._request import merge, props_for_path, render_tags
+from ..definition._request import dataclass_of, merge, props_for_path, render_tags
 from ._config import (
     HyperbandConfig,
     ParameterRange,
@@ -181,9 +180,7 @@ class TuningProps:
     @classmethod
     def of(cls, arguments: Mapping[str, Any]) -> TuningProps:
         """The props among the constructor's ``arguments``, captured once."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        props: dict[str, Any] = {k: v for k, v in arguments.items() if k in names}
-        return cls(**{**props, "ranges": tuple(props["ranges"])})
+        return dataclass_of(cls, arguments, tuples=frozenset({"ranges"}))
 
 
 def render_tuning_request(
