@@ -37,7 +37,7 @@ def grant_key_encrypt_decrypt(key: kms.IKey, grantee: iam.IGrantable) -> None:
     )
 
 
-def _prune(values: Mapping[str, Any]) -> dict[str, Any]:
+def prune(values: Mapping[str, Any]) -> dict[str, Any]:
     """Drop unset (None) members, as the API wants them absent."""
     return {key: value for key, value in values.items() if value is not None}
 
@@ -161,7 +161,7 @@ class PlacementSpecification:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune({"UltraServerId": self.ultra_server_id, "InstanceCount": self.instance_count})
+        return prune({"UltraServerId": self.ultra_server_id, "InstanceCount": self.instance_count})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,7 +173,7 @@ class InstancePlacement:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "EnableMultipleJobs": self.enable_multiple_jobs,
                 "PlacementSpecifications": [s.render() for s in self.specifications] or None,
@@ -219,7 +219,7 @@ class Checkpoint:
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing (the location under which
         each job's folder goes)."""
-        return _prune({"S3Uri": self.location.s3_uri, "LocalPath": self.local_path})
+        return prune({"S3Uri": self.location.s3_uri, "LocalPath": self.local_path})
 
     def named_location(self) -> dict[str, str] | None:
         """The job's own folder, ``{"Prefix", "Suffix"}`` around its name; None when
@@ -246,7 +246,7 @@ class ExperimentConfig:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "ExperimentName": self.experiment_name,
                 "TrialName": self.trial_name,
@@ -266,7 +266,7 @@ class MlflowConfig:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "MlflowResourceArn": self.resource_arn,
                 "MlflowExperimentName": self.experiment_name,
@@ -298,7 +298,7 @@ class ServerlessJobConfig:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "BaseModelArn": self.base_model_arn,
                 "AcceptEula": self.accept_eula,
@@ -321,7 +321,7 @@ class ModelPackageConfig:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "ModelPackageGroupArn": self.model_package_group_arn,
                 "SourceModelPackageArn": self.source_model_package_arn,

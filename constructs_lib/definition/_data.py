@@ -15,7 +15,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from .._shared.typecheck import arguments, check_props
-from ._config import S3Location, _prune, grant_key_encrypt_decrypt
+from ._config import S3Location, grant_key_encrypt_decrypt, prune
 
 
 class InputMode(Enum):
@@ -314,7 +314,7 @@ class TrainingInput:
         instance_group_names: Sequence[str] | None = None,
         **options: Any,
     ) -> TrainingInput:
-        source = _prune(
+        source = prune(
             {
                 "S3DataType": data_type.value,
                 "S3Uri": location.s3_uri,
@@ -339,7 +339,7 @@ class TrainingInput:
 
     def render(self) -> dict[str, Any]:
         """This channel as a member of the request's ``InputDataConfig``."""
-        return _prune(
+        return prune(
             {
                 "ChannelName": self.channel_name,
                 "DataSource": self.data_source,
@@ -417,7 +417,7 @@ class TrainingOutput:
 
     def render(self) -> dict[str, Any]:
         """The request's ``OutputDataConfig``."""
-        return _prune(
+        return prune(
             {
                 "KmsKeyId": self.encryption_key.key_arn if self.encryption_key else None,
                 "S3OutputPath": self.s3_uri,

@@ -19,7 +19,7 @@ from constructs import Construct
 from .._shared.stacks import stack_of
 from .._shared.suggest import did_you_mean
 from . import _algorithms, _registries
-from ._config import S3Location, _optional_map, _prune
+from ._config import S3Location, _optional_map, prune
 from ._instance_type import InstanceType
 from ._script_mode import as_text
 
@@ -36,7 +36,7 @@ class DebugCollection:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {"CollectionName": self.name, "CollectionParameters": _optional_map(self.parameters)}
         )
 
@@ -52,7 +52,7 @@ class DebugHookConfig:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "LocalPath": self.local_path,
                 "S3OutputPath": self.output.s3_uri,
@@ -114,7 +114,7 @@ class RuleConfiguration:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "RuleConfigurationName": self.name,
                 "LocalPath": self.local_path,
@@ -138,7 +138,7 @@ class ProfilerConfig:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune(
+        return prune(
             {
                 "S3OutputPath": self.output.s3_uri if self.output else None,
                 "ProfilingIntervalInMilliseconds": (
@@ -159,7 +159,7 @@ class TensorBoardOutput:
 
     def render(self) -> dict[str, Any]:
         """This value in the request\'s own shape and casing."""
-        return _prune({"LocalPath": self.local_path, "S3OutputPath": self.output.s3_uri})
+        return prune({"LocalPath": self.local_path, "S3OutputPath": self.output.s3_uri})
 
 
 def _table() -> dict[str, Any]:

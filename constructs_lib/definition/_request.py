@@ -28,7 +28,7 @@ from ._config import (
     MlflowConfig,
     ModelPackageConfig,
     ServerlessJobConfig,
-    _prune,
+    prune,
 )
 from ._data import InputMode, TrainingInput, TrainingOutput
 from ._debugger import DebugHookConfig, ProfilerConfig, RuleConfiguration, TensorBoardOutput
@@ -244,7 +244,7 @@ def render_algorithm_specification(
     framework = image.framework
     if time_series is None and sdk_defaults and framework and framework.metrics_time_series:
         time_series = True  # as the SDK's PyTorch, TensorFlow and Hugging Face estimators
-    return _prune(
+    return prune(
         {
             **image.specification,
             "TrainingInputMode": props.input_mode.value,
@@ -271,7 +271,7 @@ def render_resource_config(props: TrainingJobProps) -> dict[str, Any] | None:
     volume_gib = volume.to_gibibytes(rounding=SizeRoundingBehavior.FLOOR) if volume else None
     if volume_gib is None and not serverless:
         volume_gib = DEFAULT_VOLUME_GIB
-    config = _prune(
+    config = prune(
         {
             "InstanceType": str(instance_type) if instance_type else None,
             "InstanceCount": instance_count,
@@ -301,7 +301,7 @@ def instance_types(props: TrainingJobProps) -> list[str]:
 
 def render_stopping_condition(props: TrainingJobProps, default_runtime: Duration) -> dict[str, Any]:
     """``StoppingCondition``."""
-    return _prune(
+    return prune(
         {
             "MaxRuntimeInSeconds": seconds(props.max_runtime or default_runtime),
             "MaxWaitTimeInSeconds": seconds(props.max_wait) if props.max_wait else None,
@@ -380,7 +380,7 @@ def render_request(
         "MlflowConfig": props.mlflow.render() if props.mlflow else None,
         "ModelPackageConfig": props.model_package.render() if props.model_package else None,
     }
-    return merge(_prune(request), props.additional_request or {})
+    return merge(prune(request), props.additional_request or {})
 
 
 def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from .._shared.remembered import seconds
 from ..core._problems import prop_of
 from ..definition._code import TrainingCode
-from ..definition._config import ExperimentConfig
+from ..definition._config import ExperimentConfig, prune
 from ..definition._image import TrainingImage
 from ..definition._instance_type import InstanceType
 from ..definition._request import dataclass_of, merge, render_tags
@@ -114,7 +114,7 @@ def render_processing_request(
     if code is not None:
         inputs += code.inputs()
     output_config = (
-        _prune(
+        prune(
             {
                 "Outputs": [output.render() for output in props.outputs],
                 "KmsKeyId": (
@@ -127,7 +127,7 @@ def render_processing_request(
     )
     count = props.instance_count if props.instance_count is not None else 1
     instance_type = str(props.instance_type or InstanceType.of(DEFAULT_INSTANCE_TYPE))
-    network = _prune(
+    network = prune(
         {
             "EnableInterContainerTrafficEncryption": props.inter_container_traffic_encryption,
             "EnableNetworkIsolation": props.network_isolation,
@@ -139,7 +139,7 @@ def render_processing_request(
         "ProcessingInputs": inputs or None,
         "ProcessingOutputConfig": output_config,
         "ProcessingResources": {
-            "ClusterConfig": _prune(
+            "ClusterConfig": prune(
                 {
                     "InstanceCount": count,
                     "InstanceType": instance_type,
@@ -155,7 +155,7 @@ def render_processing_request(
             )
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": seconds(props.max_runtime or default_runtime)},
-        "AppSpecification": _prune(
+        "AppSpecification": prune(
             {
                 "ImageUri": image_uri,
                 "ContainerEntrypoint": (
@@ -174,8 +174,4 @@ def render_processing_request(
         "ExperimentConfig": props.experiment.render() if props.experiment else None,
         "Tags": render_tags(props.tags) if props.tags else None,
     }
-    return merge(_prune(request), props.additional_request or {})
-
-
-def _prune(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
+    return merge(prune(request), props.additional_request or {})

@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 
 from .._shared.remembered import seconds
 from ..core._problems import prop_of
-from ..definition._config import ExperimentConfig
+from ..definition._config import ExperimentConfig, prune
 from ..definition._instance_type import InstanceType
 from ..definition._request import dataclass_of, merge, render_tags
 from ._io import BatchStrategy, DataProcessing, TransformInput, TransformOutput
@@ -121,5 +121,4 @@ def render_transform_request(props: TransformProps, *, model_name: str) -> dict[
         "ExperimentConfig": props.experiment.render() if props.experiment else None,
         "Tags": render_tags(props.tags) if props.tags else None,
     }
-    pruned = {key: value for key, value in request.items() if value is not None}
-    return merge(pruned, props.additional_request or {})
+    return merge(prune(request), props.additional_request or {})

@@ -16,6 +16,7 @@ from .._shared.schema.validate import Problem, Validator, is_unresolved
 from ..core._completion import CompletionMode
 from ..core._problems import tag_problems
 from ..core._timing import MAX_WAIT_CONDITION_RUNTIME, MAX_WAITED_RUNTIME
+from ..definition._config import prune
 from ..definition._request import dataclass_of, merge, props_for_path, render_tags
 from ._config import (
     HyperbandConfig,
@@ -130,12 +131,12 @@ def render_config(
         }.get(mode)
     if max_jobs is None and strategy != TuningStrategy.GRID:
         max_jobs = DEFAULT_MAX_JOBS
-    return pruned(
+    return prune(
         {
             "Strategy": strategy.value,
             "StrategyConfig": hyperband.render() if hyperband else None,
             "HyperParameterTuningJobObjective": objective.render(),
-            "ResourceLimits": pruned(
+            "ResourceLimits": prune(
                 {
                     "MaxNumberOfTrainingJobs": max_jobs,
                     "MaxParallelTrainingJobs": max_parallel_jobs,
@@ -202,7 +203,7 @@ def render_tuning_request(
         random_seed=props.random_seed,
         target_objective_value=props.target_objective_value,
     )
-    request = pruned(
+    request = prune(
         {
             "HyperParameterTuningJobName": props.tuning_job_name,
             CONFIG: config,
@@ -245,10 +246,6 @@ def longest_run_seconds(request: Mapping[str, Any]) -> float | None:
     if value is None or is_unresolved(value) or isinstance(value, bool):
         return None
     return float(value) if isinstance(value, int | float) else None
-
-
-def pruned(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def number(value: Any) -> float | None:
