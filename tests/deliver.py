@@ -7,6 +7,7 @@ and calls CreateTrainingJob on the fake, which validates against botocore's mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_cdk import Stack
@@ -50,6 +51,35 @@ def concretize(value: Any, member: str = "") -> Any:
     if isinstance(value, list):
         return [concretize(item, member) for item in value]
     return value
+
+
+def resolved_properties(
+    properties: dict[str, Any], *, ref: Callable[[str], str], get_att: str | None = None
+) -> dict[str, Any]:
+    """A custom resource's ``properties`` as its handler receives them: without
+    ``ServiceToken`` and ``ServiceTimeout``, each ``Fn::Join`` joined, each ``Ref`` to a
+    logical id ``ref(id)``, and each ``Fn::GetAtt`` ``get_att`` (kept when None)."""
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            key, item = next(iter(value.items()))
+            if key == "Fn::Join":
+                return item[0].join(str(resolve(part)) for part in item[1])
+            if key == "Ref":
+                return ref(item)
+            if key == "Fn::GetAtt" and get_att is not None:
+                return get_att
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    return {
+        key: resolve(value)
+        for key, value in properties.items()
+        if key not in ("ServiceToken", "ServiceTimeout")
+    }
 
 
 def deliver(job: TrainingJob) -> dict[str, Any]:

@@ -34,29 +34,13 @@ from constructs_lib.handler.properties import (
     REPLACES_TAG,
     REQUEST_HASH_TAG,
 )
+from tests.deliver import resolved_properties
 from tests.fakes import FakeS3, FakeSageMaker
 from tests.harness import Framework, Resource, cfn_strings
 
 BUCKET = "data-bucket"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/evaluate:1"
 REPORT = {"regression_metrics": {"mse": {"value": 2.5}, "r2": {"value": 0.81}}}
-
-
-def _concrete(value: Any) -> Any:
-    """What CloudFormation resolves: the bucket's name, a role's ARN, joins."""
-    if isinstance(value, dict) and len(value) == 1:
-        key, item = next(iter(value.items()))
-        if key == "Fn::Join":
-            return item[0].join(str(_concrete(part)) for part in item[1])
-        if key == "Ref":
-            return BUCKET if item.startswith("Data") else "concrete-ref"
-        if key == "Fn::GetAtt":
-            return "arn:aws:iam::123456789012:role/execution"
-    if isinstance(value, dict):
-        return {k: _concrete(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_concrete(v) for v in value]
-    return value
 
 
 def _properties() -> dict[str, dict[str, Any]]:
@@ -102,8 +86,11 @@ def _properties() -> dict[str, dict[str, Any]]:
             for logical_id, r in resources.items()
             if logical_id.startswith(prefix) and r["Type"] == resource_type
         ]
-        kept = {k: v for k, v in found.items() if k not in ("ServiceToken", "ServiceTimeout")}
-        return _concrete(kept)
+        return resolved_properties(
+            found,
+            ref=lambda logical_id: BUCKET if logical_id.startswith("Data") else "concrete-ref",
+            get_att="arn:aws:iam::123456789012:role/execution",
+        )
 
     return {
         "plain": of("Plain", PROCESSING.resource_type),

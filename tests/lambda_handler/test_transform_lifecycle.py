@@ -21,25 +21,11 @@ from constructs_lib import SplitType, TransformInput, TransformJob, TransformOut
 from constructs_lib.handler import lifecycle
 from constructs_lib.handler.kinds import TRANSFORM
 from constructs_lib.handler.properties import OWNER_TAG, REPLACES_TAG
+from tests.deliver import resolved_properties
 from tests.fakes import FakeSageMaker
 from tests.harness import Framework, Resource, cfn_strings
 
 BUCKET = "data-bucket"
-
-
-def _concrete(value: Any) -> Any:
-    """What CloudFormation resolves: the bucket's name, joins, a model's name."""
-    if isinstance(value, dict) and len(value) == 1:
-        key, item = next(iter(value.items()))
-        if key == "Fn::Join":
-            return item[0].join(str(_concrete(part)) for part in item[1])
-        if key == "Ref":
-            return BUCKET
-    if isinstance(value, dict):
-        return {k: _concrete(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_concrete(v) for v in value]
-    return value
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +43,7 @@ def synthesized() -> dict[str, Any]:
         tags={"team": "ml"},
     )
     [resource] = Template.from_stack(stack).find_resources(TRANSFORM.resource_type).values()
-    properties = {
-        k: v
-        for k, v in resource["Properties"].items()
-        if k not in ("ServiceToken", "ServiceTimeout")
-    }
-    concrete: dict[str, Any] = _concrete(properties)
-    return concrete
+    return resolved_properties(resource["Properties"], ref=lambda _: BUCKET)
 
 
 class World:
