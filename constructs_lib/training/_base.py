@@ -7,15 +7,15 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_events as events
 from constructs import Construct
 
-from ..core._job import derived_job_arn, state_change_rule
-from ..handler.kinds import TRAINING
+from ..core._events import StateChangeRules
+from ..core._job import derived_job_arn
+from ..handler.kinds import TRAINING, JobKind
 from ..provider import METRICS_NAMESPACE
 
 
-class ITrainingJob(Construct):
+class ITrainingJob(StateChangeRules, Construct):
     """A training job: one of this stack (:class:`TrainingJob`) or an existing one
     (:meth:`TrainingJob.from_training_job_name`)."""
 
@@ -34,47 +34,10 @@ class ITrainingJob(Construct):
         """The S3 URI of the job's ``model.tar.gz``."""
         raise NotImplementedError
 
-    # -- events -------------------------------------------------------------
+    # -- events (StateChangeRules) ---------------------------------------
 
-    def on_state_change(
-        self,
-        construct_id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        statuses: list[str] | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-    ) -> events.Rule:
-        """An EventBridge rule for this job's "SageMaker Training Job State Change"
-        events (SageMaker may send one more than once).
-
-        :param statuses: only these ``TrainingJobStatus`` values; default: all.
-        """
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TRAINING,
-            job_name=self.training_job_name,
-            target=target,
-            statuses=statuses,
-            description=description,
-            rule_name=rule_name,
-            names=self._rule_names(self.training_job_name),
-        )
-
-    def _exact_rule(self, construct_id: str, statuses: list[str]) -> events.Rule:
-        """The deploy's own rule (its wait condition's): this job's events only, never
-        a scheduled run's."""
-        return state_change_rule(
-            self,
-            construct_id,
-            kind=TRAINING,
-            job_name=self.training_job_name,
-            target=None,
-            statuses=statuses,
-            description=None,
-            rule_name=None,
-        )
+    def _state_change_subject(self) -> tuple[JobKind, str]:
+        return TRAINING, self.training_job_name
 
     def _rule_names(self, job_name: str) -> Any:
         """What the job's rules match by name: the job (a job with a schedule: its
@@ -82,18 +45,6 @@ class ITrainingJob(Construct):
         from ..schedule._scheduling import rule_names  # noqa: PLC0415 - light, no import cycle
 
         return rule_names(self, job_name)
-
-    def on_completed(
-        self, construct_id: str, *, target: events.IRuleTarget | None = None
-    ) -> events.Rule:
-        """A rule for the job completing."""
-        return self.on_state_change(construct_id, target=target, statuses=["Completed"])
-
-    def on_failed(
-        self, construct_id: str, *, target: events.IRuleTarget | None = None
-    ) -> events.Rule:
-        """A rule for the job ending without completing (``Failed`` or ``Stopped``)."""
-        return self.on_state_change(construct_id, target=target, statuses=["Failed", "Stopped"])
 
     # -- CloudWatch metrics -------------------------------------------------
 

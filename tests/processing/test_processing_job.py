@@ -499,6 +499,7 @@ def test_state_changes_and_a_job_nothing_waits_for() -> None:
     )
     rule = job.on_state_change("Ended", statuses=["Failed", "Stopped"])
     assert isinstance(rule, events.Rule)
+    job.on_completed("Done")
     logical_id = stack.get_logical_id(job.resource.node.default_child)
     # Nothing waits: the output is where the job will write it, under its name.
     bucket_id = stack.get_logical_id(bucket.node.default_child)
@@ -515,6 +516,18 @@ def test_state_changes_and_a_job_nothing_waits_for() -> None:
                 "detail": {
                     "ProcessingJobName": [{"Ref": logical_id}],
                     "ProcessingJobStatus": ["Failed", "Stopped"],
+                },
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "detail-type": ["SageMaker Processing Job State Change"],
+                "detail": {
+                    "ProcessingJobName": [{"Ref": logical_id}],
+                    "ProcessingJobStatus": ["Completed"],
                 },
             }
         },
