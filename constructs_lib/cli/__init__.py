@@ -146,6 +146,12 @@ def parser() -> argparse.ArgumentParser:
         help="the AWS region (default: each stack's, else AWS_REGION or your profile's)",
     )
     preflight.add_argument("--profile", help="the named profile of your AWS config to use")
+    preflight.add_argument(
+        "--cost",
+        action="store_true",
+        help="also print the deploy's worst case: each job's instance-hours at most times "
+        "its on-demand price from the AWS Price List (pricing:GetProducts), and a total",
+    )
     return top
 
 
@@ -157,7 +163,10 @@ processing, transform; jobs that wait for each other do not add up, jobs that ca
 together do, a tuning job counts its parallel training jobs), and compares it with the
 account's SageMaker quotas in Service Quotas (matched by the quota's name). Prints a
 line per shortfall: the quota, what the app needs at once, the account's value, and
-the request that raises it.
+the request that raises it. With --cost, also the deploy's worst case: each job's
+instances times the longest it can run (its max runtime, a spot job's max wait, a
+tuning job's jobs; never longer than the deploy waits for it) times the on-demand
+price of the region in the AWS Price List, and a total.
 """
 
 _PREFLIGHT_EXIT_CODES = """\
@@ -225,7 +234,11 @@ def _preflight(args: argparse.Namespace) -> int:
     from ._aws import aws_error, clients_factory  # noqa: PLC0415
 
     options = preflight.Options(
-        assembly=args.assembly, stacks=args.stacks, region=args.region, profile=args.profile
+        assembly=args.assembly,
+        stacks=args.stacks,
+        region=args.region,
+        profile=args.profile,
+        cost=args.cost,
     )
     try:
         return preflight.run(options, clients_factory(args.profile), sys.stdout)

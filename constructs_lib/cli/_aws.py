@@ -25,12 +25,12 @@ class Clients:
         #: ``service.Operation`` -> calls made.
         self.calls: collections.Counter[str] = collections.Counter()
 
-    def _client(self, service: str) -> Any:
+    def _client(self, service: str, region: str | None = None) -> Any:
         from botocore.config import Config  # noqa: PLC0415 - the cli extra's
 
         client = self._session.client(
             service,  # type: ignore[call-overload]
-            region_name=self.region,
+            region_name=region or self.region,
             # Throttling and passing faults are retried, with backoff.
             config=Config(retries={"mode": "standard", "max_attempts": 8}),
         )
@@ -74,6 +74,14 @@ class Clients:
     def ssm(self) -> Any:
         """SSM (the preflight reads the CDK bootstrap's version)."""
         return self._client("ssm")
+
+    @functools.cached_property
+    def pricing(self) -> Any:
+        """The AWS Price List (``preflight --cost``), which answers from us-east-1 for
+        every region."""
+        from ._prices import PRICING_REGION  # noqa: PLC0415
+
+        return self._client("pricing", PRICING_REGION)
 
     @functools.cached_property
     def servicequotas(self) -> Any:

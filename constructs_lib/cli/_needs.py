@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..handler.kinds import KINDS, PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
+from ..handler.properties import QUEUE
 
 _KIND_OF = {kind.resource_type: kind for kind in KINDS}
 _WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
@@ -111,7 +112,7 @@ def _ancestors(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
     return closure
 
 
-def _ends(resources: Mapping[str, Any], logical_id: str) -> set[str]:
+def job_ends(resources: Mapping[str, Any], logical_id: str) -> set[str]:
     """The resources that complete when the job of ``logical_id`` ended: the job's own
     in waiting mode; its wait conditions when something else waits; none when nothing
     waits (``Completion.none()``: what depends on it may run beside it)."""
@@ -132,7 +133,7 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _count(value: Any) -> int | None:
+def whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -142,12 +143,12 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def _training_usage(definition: Mapping[str, Any]) -> str:
+def training_usage(definition: Mapping[str, Any]) -> str:
     spot = definition.get("EnableManagedSpotTraining") in (True, "true")
     return "spot training job" if spot else "training job"
 
 
-def _resources_of(definition: Mapping[str, Any], parallel: int) -> Iterator[tuple[str, int]]:
+def instances_of(definition: Mapping[str, Any], parallel: int) -> Iterator[tuple[str, int]]:
     config = (
         definition.get("ResourceConfig")
         or definition.get("HyperParameterTuningResourceConfig")
@@ -160,7 +161,7 @@ def _resources_of(definition: Mapping[str, Any], parallel: int) -> Iterator[tupl
         else [(config.get("InstanceType"), config.get("InstanceCount", 1))]
     )
     for instance_type, count in pairs:
-        number = _count(count)
+        number = whole_number(count)
         if isinstance(instance_type, str) and number is not None:
             yield instance_type, number * parallel
 
@@ -168,31 +169,31 @@ def _resources_of(definition: Mapping[str, Any], parallel: int) -> Iterator[tupl
 def job_needs(logical_id: str, kind: JobKind, request: Mapping[str, Any]) -> list[Need]:
     """The instances a job of ``kind`` with the Create ``request`` needs at once."""
     if kind is TRAINING:
-        usage = _training_usage(request)
-        return [Need(logical_id, t, usage, n) for t, n in _resources_of(request, 1)]
+        usage = training_usage(request)
+        return [Need(logical_id, t, usage, n) for t, n in instances_of(request, 1)]
     if kind is TUNING:
         limits = (request.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits") or {}
-        parallel = _count(limits.get("MaxParallelTrainingJobs")) or 1
+        parallel = whole_number(limits.get("MaxParallelTrainingJobs")) or 1
         definitions = [
             request.get("TrainingJobDefinition"),
             *(request.get("TrainingJobDefinitions") or []),
         ]
         return [
-            Need(logical_id, t, _training_usage(d), n)
+            Need(logical_id, t, training_usage(d), n)
             for d in definitions
             if isinstance(d, Mapping)
-            for t, n in _resources_of(d, parallel)
+            for t, n in instances_of(d, parallel)
         ]
     if kind is PROCESSING:
         cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-        number = _count(cluster.get("InstanceCount", 1))
+        number = whole_number(cluster.get("InstanceCount", 1))
         instance_type = cluster.get("InstanceType")
         if isinstance(instance_type, str) and number is not None:
             return [Need(logical_id, instance_type, "processing job", number)]
         return []
     if kind is TRANSFORM:
         resources = request.get("TransformResources") or {}
-        number = _count(resources.get("InstanceCount", 1))
+        number = whole_number(resources.get("InstanceCount", 1))
         instance_type = resources.get("InstanceType")
         if isinstance(instance_type, str) and number is not None:
             return [Need(logical_id, instance_type, "transform job", number)]
@@ -213,7 +214,7 @@ def stack_needs(template: Mapping[str, Any]) -> list[AtOnce]:
             needs.extend(job_needs(logical_id, kind, request))
     ancestors = _ancestors(direct_dependencies(resources))
     jobs = {need.logical_id for need in needs}
-    ends = {job: _ends(resources, job) for job in jobs}
+    ends = {job: job_ends(resources, job) for job in jobs}
     after: dict[str, set[str]] = {
         job: {other for other in jobs if other != job and ends[other] & ancestors.get(job, set())}
         for job in jobs
@@ -221,11 +222,63 @@ def stack_needs(template: Mapping[str, Any]) -> list[AtOnce]:
     by_quota: dict[str, list[Need]] = {}
     for need in needs:
         by_quota.setdefault(need.quota_name, []).append(need)
+    capacities = {job: queue_capacity(resources, job) for job in jobs}
     found = [
-        AtOnce(name, widest(group, after), sorted({n.logical_id for n in group}))
+        AtOnce(name, _at_once(group, after, capacities), sorted({n.logical_id for n in group}))
         for name, group in by_quota.items()
     ]
     return sorted(found, key=lambda at_once: (-at_once.instances, at_once.quota_name))
+
+
+def queue_capacity(resources: Mapping[str, Any], logical_id: str) -> tuple[str, int] | None:
+    """The AWS Batch queue of the stack a job goes through and the instances it runs at
+    once (its service environments' ``NUM_INSTANCES`` limits); None for a job SageMaker
+    starts at once, or whose queue the template does not define."""
+    queue = (resources[logical_id].get("Properties") or {}).get(QUEUE) or {}
+    queue_ids = [r for r in _references(queue.get("JobQueue")) if r in resources]
+    if len(queue_ids) != 1:
+        return None
+    order = (resources[queue_ids[0]].get("Properties") or {}).get("ServiceEnvironmentOrder") or []
+    capacity = 0
+    for entry in order:
+        for environment in _references(
+            entry.get("ServiceEnvironment") if isinstance(entry, Mapping) else None
+        ):
+            limits = (resources.get(environment, {}).get("Properties") or {}).get("CapacityLimits")
+            for limit in limits or []:
+                number = whole_number(limit.get("MaxCapacity"))
+                if limit.get("CapacityUnit") != "NUM_INSTANCES" or number is None:
+                    return None
+                capacity += number
+    return (queue_ids[0], capacity) if capacity else None
+
+
+def _at_once(
+    needs: list[Need],
+    after: Mapping[str, set[str]],
+    capacities: Mapping[str, tuple[str, int] | None],
+) -> int:
+    """The most instances of ``needs`` at once: the widest set of jobs that can run
+    together, where the jobs of one queue together run no more than its capacity (the
+    widest set of the jobs outside queues, plus each queue's widest set up to its
+    capacity: jobs that can run together can be split so)."""
+    together = widest(needs, after)
+    queued: dict[str, list[Need]] = {}
+    capacity_of: dict[str, int] = {}
+    direct: list[Need] = []
+    for need in needs:
+        queue = capacities.get(need.logical_id)
+        if queue is None:
+            direct.append(need)
+        else:
+            queued.setdefault(queue[0], []).append(need)
+            capacity_of[queue[0]] = queue[1]
+    if not queued:
+        return together
+    split = widest(direct, after) + sum(
+        min(capacity_of[queue], widest(group, after)) for queue, group in queued.items()
+    )
+    return min(together, split)
 
 
 def widest(needs: list[Need], after: Mapping[str, set[str]]) -> int:

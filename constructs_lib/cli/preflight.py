@@ -3,7 +3,9 @@ read from its cloud assembly: the CDK bootstrap version its deploy needs, the La
 concurrency its functions reserve (the provider's) against what the account leaves
 unreserved, whether its jobs in private subnets reach S3, and the SageMaker quotas
 its jobs need at once (per instance type and usage) against the account's, each
-shortfall with the request that raises it.
+shortfall with the request that raises it. With ``--cost``, also the deploy's worst
+case: each job's instance-hours at most times its on-demand price in the AWS Price
+List, and a total.
 
 Exit status: 0 ready, 1 something lacks, 2 could not check (the missing permission
 named)."""
@@ -17,8 +19,10 @@ from typing import IO, Any
 
 from ._assembly import StackSource, WatchError, from_assembly
 from ._aws import Clients, error_code
+from ._cost import JobHours, worst_case
 from ._needs import stack_needs
 from ._network import unreachable_s3
+from ._prices import Price, on_demand_prices
 from ._quotas import account_quotas, shortfalls
 
 EXIT_READY, EXIT_LACKS, EXIT_ERROR = 0, 1, 2
@@ -33,6 +37,7 @@ _PERMISSIONS = {
     "DescribeVpcEndpoints": "ec2:DescribeVpcEndpoints",
     "ListAWSDefaultServiceQuotas": "servicequotas:ListAWSDefaultServiceQuotas",
     "ListServiceQuotas": "servicequotas:ListServiceQuotas",
+    "GetProducts": "pricing:GetProducts",
 }
 
 
@@ -44,6 +49,8 @@ class Options:
     stacks: Sequence[str] = ()
     region: str | None = None
     profile: str | None = None
+    #: Also print the deploy's worst case in instance-hours and dollars.
+    cost: bool = False
 
 
 def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[str]) -> int:
@@ -78,6 +85,7 @@ def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[
                 for job, subnet in unreachable_s3(source.template, clients.ec2)
             ]
             quotas = account_quotas(clients.servicequotas)
+            cost = _cost_lines(name, source.template, clients) if options.cost else []
         except Exception as error:
             operation = str(getattr(error, "operation_name", ""))
             if error_code(error) in ("AccessDeniedException", "AccessDenied"):
@@ -97,6 +105,7 @@ def run(options: Options, clients_for: Callable[[str | None], Clients], out: IO[
         if not short and not problems:
             described = ", ".join(f"{n.quota_name}: {n.instances}" for n in needs)
             out.write(f"{name}: ready in {clients.region} ({described})\n")
+        out.writelines(line + "\n" for line in cost)
     return EXIT_LACKS if lacking else EXIT_READY
 
 
@@ -150,3 +159,40 @@ def _concurrency_problem(template: Mapping[str, Any], clients: Clients) -> str |
         "higher Lambda 'Concurrent executions' quota in Service Quotas, or lower the "
         "provider's max_concurrency (TrainingJobProvider.configure)"
     )
+
+
+def _cost_lines(name: str, template: Mapping[str, Any], clients: Clients) -> list[str]:
+    """The stack's worst case: a line per job (instance-hours, price, dollars) and the
+    total, which leaves out, and names, what is unbounded or has no listed price."""
+    jobs = worst_case(template)
+    prices = on_demand_prices(
+        clients.pricing, clients.region, {(job.instance_type, job.usage) for job in jobs}
+    )
+    lines = [f"{name}: worst case, on-demand prices of {clients.region} (AWS Price List, USD):"]
+    total = 0.0
+    left_out: list[str] = []
+    for job in jobs:
+        price = prices.get((job.instance_type, job.usage))
+        lines.append(f"  {_job_line(job, price)}")
+        if job.instance_hours is None or price is None:
+            left_out.append(job.logical_id)
+        else:
+            total += job.instance_hours * price.usd_per_hour
+    said = f"{name}: worst case ${total:,.2f}"
+    if left_out:
+        said += f", not counting {', '.join(sorted(set(left_out)))} (above)"
+    return [*lines, said]
+
+
+def _job_line(job: JobHours, price: Price | None) -> str:
+    what = f"{job.logical_id}: {job.instance_type} {job.usage}, {job.bound}"
+    if job.instance_hours is None:
+        return f"{what}: no bound, so no worst case"
+    hours = f"{job.instance_hours:,.2f} instance-hours"
+    if price is None:
+        return (
+            f"{what} = {hours}; the Price List has no on-demand price for it in this "
+            "region (is the instance type offered here for that usage?)"
+        )
+    dollars = job.instance_hours * price.usd_per_hour
+    return f"{what} = {hours} x ${price.usd_per_hour:g}/h = ${dollars:,.2f}"

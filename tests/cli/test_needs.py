@@ -25,12 +25,13 @@ from constructs_lib import (
     TrainingInput,
     TrainingJob,
     TrainingOutput,
+    TrainingQueue,
     TransformInput,
     TransformJob,
     TransformOutput,
     TuningObjective,
 )
-from constructs_lib.cli._needs import Need, stack_needs, widest
+from constructs_lib.cli._needs import Need, queue_capacity, stack_needs, widest
 
 IMAGE = TrainingImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1")
 
@@ -134,3 +135,38 @@ def test_the_widest_set_of_jobs_that_run_together(
 ) -> None:
     needs = [Need(job, "ml.m5.xlarge", "training job", n) for job, n in weights.items()]
     assert widest(needs, order) == expected
+
+
+def test_queued_jobs_count_no_more_than_their_queue_runs() -> None:
+    stack = Stack(App(), "Queued")
+    bucket = s3.Bucket(stack, "Data")
+    queue = TrainingQueue(stack, "Gpus", max_instances=2)
+    gpu = InstanceType.of("ml.p3.2xlarge")
+    for index in range(3):  # three jobs the queue runs two at a time
+        TrainingJob(
+            stack,
+            f"Queued{index}",
+            image=IMAGE,
+            output=TrainingOutput.to_bucket(bucket, f"queued/{index}/"),
+            instance_type=gpu,
+            queue=queue,
+        )
+    TrainingJob(  # beside them, started by SageMaker at once
+        stack,
+        "Direct",
+        image=IMAGE,
+        output=TrainingOutput.to_bucket(bucket, "direct/"),
+        instance_type=gpu,
+    )
+    template = Template.from_stack(stack).to_json()
+    (needed,) = stack_needs(template)
+
+    assert needed.quota_name == "ml.p3.2xlarge for training job usage"
+    assert needed.instances == 3  # the queue's 2, and the direct job's 1
+    assert len(needed.logical_ids) == 4
+    resources = template["Resources"]
+    job = next(i for i in needed.logical_ids if i.startswith("Queued0"))
+    (job_queue,) = (i for i, r in resources.items() if r["Type"] == "AWS::Batch::JobQueue")
+    assert queue_capacity(resources, job) == (job_queue, 2)
+    direct = next(i for i in needed.logical_ids if i.startswith("Direct"))
+    assert queue_capacity(resources, direct) is None

@@ -6,6 +6,7 @@ and a refused call named by its permission."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,13 +119,80 @@ class FakeLambda:
         return answer
 
 
-class _Clients:
-    """Service Quotas' and Lambda's fakes, and moto's SSM (where the CDK bootstrap says
-    its version)."""
+class _PricePages:
+    def __init__(self, pricing: FakePricing) -> None:
+        self._pricing = pricing
 
-    def __init__(self, quotas: FakeServiceQuotas, unreserved: int = 1000) -> None:
+    def paginate(self, **params: Any) -> Any:
+        model = service_model("pricing").operation_model("GetProducts")
+        validate(model, params)
+        self._pricing.calls.append(params)
+        if self._pricing.refused:
+            raise client_error("AccessDeniedException", "not allowed", "GetProducts")
+        filters = {f["Field"]: f["Value"] for f in params["Filters"]}
+        items = [
+            json.dumps(_product(usage_type, usd))
+            for (region, instance_type, usage_type), usd in self._pricing.listed.items()
+            if region == filters["regionCode"] and instance_type == filters["instanceName"]
+        ]
+        # Two pages, as the Price List answers a long list.
+        for page in ({"PriceList": items[:1], "NextToken": "more"}, {"PriceList": items[1:]}):
+            page["FormatVersion"] = "aws_v1"
+            validate(model, page, output=True)
+            yield page
+
+
+def _product(usage_type: str, usd: str) -> dict[str, Any]:
+    """A Price List product of SageMaker, as GetProducts answers it (a JSON string)."""
+    sku = f"SKU{abs(hash(usage_type)) % 10**6:06d}"
+    return {
+        "product": {
+            "productFamily": "ML Instance",
+            "attributes": {"usagetype": usage_type, "servicecode": "AmazonSageMaker"},
+            "sku": sku,
+        },
+        "serviceCode": "AmazonSageMaker",
+        "terms": {
+            "OnDemand": {
+                f"{sku}.JRTCKXETXF": {
+                    "priceDimensions": {
+                        f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
+                            "unit": "Hrs",
+                            "pricePerUnit": {"USD": usd},
+                            "description": f"{usage_type} per hour",
+                        }
+                    },
+                    "effectiveDate": "2026-11-01T00:00:00Z",
+                }
+            }
+        },
+    }
+
+
+class FakePricing:
+    """The AWS Price List's GetProducts (moto has none), validated by botocore's model:
+    ``listed`` maps (region, instance type, usage type) to USD per hour."""
+
+    def __init__(self, listed: dict[tuple[str, str, str], str]) -> None:
+        self.listed = listed
+        self.calls: list[dict[str, Any]] = []
+        self.refused = False
+
+    def get_paginator(self, operation: str) -> _PricePages:
+        assert operation == "get_products"
+        return _PricePages(self)
+
+
+class _Clients:
+    """Service Quotas', Lambda's and the Price List's fakes, and moto's SSM (where the
+    CDK bootstrap says its version)."""
+
+    def __init__(
+        self, quotas: FakeServiceQuotas, unreserved: int = 1000, pricing: FakePricing | None = None
+    ) -> None:
         import boto3  # noqa: PLC0415
 
+        self.pricing = pricing or FakePricing({})
         self.servicequotas = quotas
         self.region = REGION
         self.ssm = boto3.client("ssm", region_name=REGION)
@@ -148,10 +216,16 @@ def account() -> Iterator[None]:
 BOOTSTRAP = "/cdk-bootstrap/hnb659fds/version"
 
 
-def _run(assembly: Path, quotas: FakeServiceQuotas, unreserved: int = 1000) -> tuple[int, str]:
+def _run(
+    assembly: Path,
+    quotas: FakeServiceQuotas,
+    unreserved: int = 1000,
+    pricing: FakePricing | None = None,
+) -> tuple[int, str]:
     out = io.StringIO()
-    clients = _Clients(quotas, unreserved)
-    code = preflight.run(preflight.Options(assembly=assembly), lambda _: clients, out)  # type: ignore[arg-type,return-value]
+    clients = _Clients(quotas, unreserved, pricing)
+    options = preflight.Options(assembly=assembly, cost=pricing is not None)
+    code = preflight.run(options, lambda _: clients, out)  # type: ignore[arg-type,return-value]
     return code, out.getvalue()
 
 
@@ -335,3 +409,74 @@ def test_an_account_subnet_is_read_from_ec2(tmp_path: Path, endpoint: bool) -> N
     else:
         assert code == preflight.EXIT_LACKS
         assert f"subnet {subnet}, which {ISOLATED}" in out
+
+
+def test_cost_prices_each_job_and_totals_the_worst_case(assembly: Path) -> None:
+    quotas = FakeServiceQuotas({TRAINING: 8, PROCESSING: 4}, {})
+    pricing = FakePricing(
+        {
+            (REGION, "ml.g5.12xlarge", "EU-Train:ml.g5.12xlarge"): "7.0900000000",
+            # The same type served from an endpoint: not a training job's price.
+            (REGION, "ml.g5.12xlarge", "EU-Host:ml.g5.12xlarge"): "9.9000000000",
+            (REGION, "ml.m5.xlarge", "EU-Processing:ml.m5.xlarge"): "0.2580000000",
+            ("us-east-1", "ml.m5.xlarge", "USE1-Processing:ml.m5.xlarge"): "0.2300000000",
+        }
+    )
+
+    code, out = _run(assembly, quotas, pricing=pricing)
+
+    assert code == preflight.EXIT_READY, out
+    lines = out.splitlines()
+    header = lines.index(f"Ml: worst case, on-demand prices of {REGION} (AWS Price List, USD):")
+    jobs = [line for line in lines[header + 1 :] if line.startswith("  ")]
+    train = [line for line in jobs if line.startswith("  Train")]
+    # Each: 2 instances for the default max runtime (45 minutes, what the deploy
+    # waits): 1.5 instance-hours at the training price, not the endpoint's.
+    assert len(train) == 2
+    assert all(
+        line.endswith(
+            "ml.g5.12xlarge training job, 2 instances for max runtime 45 min "
+            "= 1.50 instance-hours x $7.09/h = $10.63"
+        )
+        for line in train
+    ), train
+    (prepare,) = (line for line in jobs if line.startswith("  Prepare"))
+    assert "ml.m5.xlarge processing job, 1 instance for max runtime 45 min" in prepare
+    assert prepare.endswith("= 0.75 instance-hours x $0.258/h = $0.19"), prepare
+    assert lines[-1] == f"Ml: worst case ${2 * 1.5 * 7.09 + 0.75 * 0.258:,.2f}"
+    # One call per instance type, in the stack's region.
+    assert sorted(c["Filters"][1]["Value"] for c in pricing.calls) == [
+        "ml.g5.12xlarge",
+        "ml.m5.xlarge",
+    ]
+
+
+def test_cost_names_a_job_without_a_listed_price_and_leaves_it_out(assembly: Path) -> None:
+    quotas = FakeServiceQuotas({TRAINING: 8, PROCESSING: 4}, {})
+    pricing = FakePricing({(REGION, "ml.m5.xlarge", "EU-Processing:ml.m5.xlarge"): "0.258"})
+
+    code, out = _run(assembly, quotas, pricing=pricing)
+
+    assert code == preflight.EXIT_READY
+    assert "the Price List has no on-demand price for it in this region" in out
+    last = out.splitlines()[-1]
+    assert last.startswith("Ml: worst case $0.19, not counting Train0")
+
+
+def test_cost_refused_names_the_permission(
+    assembly: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quotas = FakeServiceQuotas({TRAINING: 8, PROCESSING: 4}, {})
+    pricing = FakePricing({})
+    pricing.refused = True
+    monkeypatch.setattr(
+        "constructs_lib.cli._aws.clients_factory",
+        lambda profile: lambda region: _Clients(quotas, pricing=pricing),
+    )
+
+    assert main(["preflight", "--assembly", str(assembly)]) == preflight.EXIT_READY
+    assert not pricing.calls  # without --cost, no price is read
+    code = main(["preflight", "--assembly", str(assembly), "--cost"])
+
+    assert code == preflight.EXIT_ERROR
+    assert "allow pricing:GetProducts" in capsys.readouterr().err
