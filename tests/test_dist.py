@@ -469,3 +469,95 @@ def test_the_extras_give_the_watch_command_and_the_rehearsal(
         assert f"  Train  {name}  Completed" in after.stdout
     finally:
         server.stop()
+
+
+def test_the_preflight_console_script_checks_an_account(
+    python_with_extras: Path, tmp_path: Path
+) -> None:
+    """The installed wheel's ``constructs-lib preflight --cost`` on the sample's assembly,
+    over the wire: moto's server for SSM (the CDK bootstrap), a local endpoint for
+    what moto lacks (Service Quotas, Lambda's account settings, the Price List), each
+    request validated by botocore's model. A spot quota of 0 lacks (1, with the
+    request that raises it); once raised, ready (0) with the worst case priced."""
+    import boto3  # noqa: PLC0415
+    from aws_cdk import App  # noqa: PLC0415
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    from sample_app.app import build_app  # noqa: PLC0415
+    from tests.aws_http import AccountAnswers, account_endpoint, price_list_product  # noqa: PLC0415
+
+    assembly = tmp_path / "cdk.out"
+    build_app(App(outdir=str(assembly), context={"sample:region": "us-east-1"})).synth()
+    spot = "ml.m5.xlarge for spot training job usage"
+    answers = AccountAnswers(
+        default_quotas={spot: ("L-2A1A4D0B", 0.0)},
+        products={
+            ("us-east-1", "ml.m5.xlarge"): [
+                price_list_product("USE1-Train:ml.m5.xlarge", "0.2300000000"),
+                price_list_product("USE1-Host:ml.m5.xlarge", "0.2300000000"),
+            ]
+        },
+    )
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        aws = {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        boto3.client(
+            "ssm",
+            region_name="us-east-1",
+            endpoint_url=aws["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
+        command = [
+            str(python_with_extras.parent / "constructs-lib"),
+            "preflight",
+            "--assembly",
+            str(assembly),
+            "--cost",
+        ]
+        with account_endpoint(answers) as endpoints:
+            lacking = subprocess.run(
+                command,
+                cwd=tmp_path,
+                env=_clean_env(**aws, **endpoints),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            answers.applied_quotas = {spot: ("L-2A1A4D0B", 2.0)}
+            ready = subprocess.run(
+                command,
+                cwd=tmp_path,
+                env=_clean_env(**aws, **endpoints),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+    finally:
+        server.stop()
+
+    assert not [call for call in answers.calls if call.startswith("refused")], answers.calls
+    assert lacking.returncode == 1, lacking.stdout + lacking.stderr
+    assert (
+        f"TrainAndServe: '{spot}' (L-2A1A4D0B): the app needs 1 at once (Train"
+    ) in lacking.stdout
+    assert "--quota-code L-2A1A4D0B --desired-value 1" in lacking.stdout
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert f"TrainAndServe: ready in us-east-1 ({spot}: 1)" in ready.stdout
+    assert "ml.m5.xlarge spot training job, 1 instance for max wait 45 min = 0.75 " in ready.stdout
+    assert ready.stdout.rstrip().endswith("TrainAndServe: worst case $0.17")
+    assert sorted(set(answers.calls)) == [
+        "lambda.GetAccountSettings",
+        "pricing.GetProducts",
+        "service-quotas.ListAWSDefaultServiceQuotas",
+        "service-quotas.ListServiceQuotas",
+    ]

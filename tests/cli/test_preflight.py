@@ -24,6 +24,7 @@ from constructs_lib import (
     TrainingOutput,
 )
 from constructs_lib.cli import main, preflight
+from tests.aws_http import price_list_product
 from tests.fakes import client_error, service_model, validate
 
 REGION = "eu-west-1"
@@ -131,7 +132,7 @@ class _PricePages:
             raise client_error("AccessDeniedException", "not allowed", "GetProducts")
         filters = {f["Field"]: f["Value"] for f in params["Filters"]}
         items = [
-            json.dumps(_product(usage_type, usd))
+            json.dumps(price_list_product(usage_type, usd))
             for (region, instance_type, usage_type), usd in self._pricing.listed.items()
             if region == filters["regionCode"] and instance_type == filters["instanceName"]
         ]
@@ -140,33 +141,6 @@ class _PricePages:
             page["FormatVersion"] = "aws_v1"
             validate(model, page, output=True)
             yield page
-
-
-def _product(usage_type: str, usd: str) -> dict[str, Any]:
-    """A Price List product of SageMaker, as GetProducts answers it (a JSON string)."""
-    sku = f"SKU{abs(hash(usage_type)) % 10**6:06d}"
-    return {
-        "product": {
-            "productFamily": "ML Instance",
-            "attributes": {"usagetype": usage_type, "servicecode": "AmazonSageMaker"},
-            "sku": sku,
-        },
-        "serviceCode": "AmazonSageMaker",
-        "terms": {
-            "OnDemand": {
-                f"{sku}.JRTCKXETXF": {
-                    "priceDimensions": {
-                        f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
-                            "unit": "Hrs",
-                            "pricePerUnit": {"USD": usd},
-                            "description": f"{usage_type} per hour",
-                        }
-                    },
-                    "effectiveDate": "2026-11-01T00:00:00Z",
-                }
-            }
-        },
-    }
 
 
 class FakePricing:
