@@ -23,7 +23,7 @@ LAMBDA_PACKAGES := boto3==1.40.0 botocore==1.40.0
 # package.json as npm's `node` package: every target runs the CDK CLI and jsii on it.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: synth test lint typecheck bench docs dist clean
+.PHONY: synth test lint typecheck bench docs dist clean integ-snapshot integ-deploy
 
 # What a synth needs: the package and its runtime dependencies (the CDK), no test tools.
 $(VENV)/.synth-installed: pyproject.toml
@@ -77,6 +77,16 @@ test: $(VENV)/.installed $(TOOLS)/.installed $(SDK)/.installed $(SDK2)/.installe
 	rm -rf $(TEST_TEMPLATES)
 	CONSTRUCTS_LIB_TEST_TEMPLATES=$(TEST_TEMPLATES) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not after_all"
 	CONSTRUCTS_LIB_TEST_TEMPLATES=$(TEST_TEMPLATES) $(PY) -m pytest -m after_all
+
+## make integ-snapshot: record the integration tests' snapshots (tests/integ/*.snapshot), on purpose
+integ-snapshot: $(VENV)/.installed
+	$(PY) -m tests.integ.snapshots
+
+## make integ-deploy REGION=us-east-1 [PROFILE=p] [TESTS="integ_training ..."]: the integration
+## tests on your account: each deployed, its assertions read, then destroyed; worst cases printed
+integ-deploy: $(VENV)/.installed node_modules/.installed
+	@test -n "$(REGION)" || { echo "make integ-deploy needs REGION=<region> (PROFILE=<name> for a named profile)" >&2; exit 2; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tests.integ.deploy --region $(REGION) $(if $(PROFILE),--profile $(PROFILE)) $(foreach t,$(TESTS),--test $(t))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 SHELL = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.S))
-MAKE_TARGETS = sorted(set(re.findall(r"^make (\w+)", SHELL, flags=re.M)))
+MAKE_TARGETS = sorted(set(re.findall(r"^make ([\w-]+)", SHELL, flags=re.M)))
 RUN_HERE = ("synth", "docs")
 
 

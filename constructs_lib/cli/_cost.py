@@ -48,7 +48,7 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min"
 
 
-def _deploy_wait(resources: Mapping[str, Any], logical_id: str) -> int | None:
+def deploy_wait(resources: Mapping[str, Any], logical_id: str) -> int | None:
     """How long the deploy waits for the job (None: nothing waits): the resource's
     ``WaitTimeoutSeconds`` (else ``ServiceTimeout``) when it waits itself, else its
     wait conditions' ``Timeout``."""
@@ -182,5 +182,5 @@ def worst_case(template: Mapping[str, Any]) -> list[JobHours]:
             continue
         request = (resource.get("Properties") or {}).get(kind.request_property)
         if isinstance(request, Mapping):
-            found.extend(job_hours(logical_id, kind, request, _deploy_wait(resources, logical_id)))
+            found.extend(job_hours(logical_id, kind, request, deploy_wait(resources, logical_id)))
     return found
