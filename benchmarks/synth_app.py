@@ -20,6 +20,8 @@ from aws_cdk import aws_s3 as s3
 
 #: The built-in k-means image in us-east-1, as the anchor names it.
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+#: The synthesized apps' outdirs: removed when the process exits.
+_OUTDIRS = tempfile.TemporaryDirectory(prefix="bench-")
 
 
 def build(
@@ -29,7 +31,7 @@ def build(
     tuning: bool = False,
     processing: bool = False,
 ) -> App:
-    app = App(outdir=tempfile.mkdtemp(prefix="bench-"))
+    app = App(outdir=tempfile.mkdtemp(prefix="bench-", dir=_OUTDIRS.name))
     stack = Stack(app, "Bench")
     bucket = s3.Bucket(stack, "Data")
     if jobs < 0:

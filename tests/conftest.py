@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,6 +32,21 @@ def _recording_from_stack(stack: Any, *args: Any, **kwargs: Any) -> assertions.T
 
 
 assertions.Template.from_stack = staticmethod(_recording_from_stack)  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scratch_under_pytest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every ``tempfile.mkdtemp`` of the tests, and of what they drive (synth outdirs,
+    rehearsal trees, staged channels), under pytest's own temporary directory, which
+    pytest prunes (it keeps the last three runs' only): a run leaves nothing behind in
+    the machine's /tmp."""
+    scratch = tmp_path_factory.mktemp("scratch", numbered=False)
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(scratch)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
 
 
 def recorded_templates() -> dict[str, tuple[str, dict[str, Any]]]:
