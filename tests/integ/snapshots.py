@@ -57,19 +57,24 @@ def synthesize(app: Path, outdir: Path) -> None:
         raise RuntimeError(f"{app.name} failed to synthesize:\n{result.stderr[-4000:]}")
 
 
-def record(app: Path) -> Path:
-    """Synthesize ``app`` into its snapshot directory, without the asset files."""
+def record(app: Path) -> bool:
+    """Synthesize ``app`` into its snapshot directory, without the asset files, unless
+    the snapshot already holds what it synthesizes (the assertions' salts would change
+    every file otherwise); whether it was written."""
     target = snapshot_dir(app)
     with tempfile.TemporaryDirectory(prefix="integ-") as scratch:
         synthesize(app, Path(scratch))
+        if target.exists() and not differences(target, Path(scratch)):
+            return False
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(
             scratch, target, ignore=shutil.ignore_patterns("asset.*", ".cache", "*.lock")
         )
     for metadata in target.glob("*.metadata.json"):
-        metadata.write_text(json.dumps(_without_traces(json.loads(metadata.read_text())), indent=1))
-    return target
+        cleaned = _without_traces(json.loads(metadata.read_text()))
+        metadata.write_text(json.dumps(cleaned, indent=1))
+    return True
 
 
 def _without_traces(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +126,9 @@ def differences(expected: Path, actual: Path) -> list[str]:
 
 def main() -> int:
     for app in apps():
-        print(f"recorded {record(app).relative_to(ROOT)}")
+        written = record(app)
+        said = "recorded" if written else "unchanged"
+        print(f"{said} {snapshot_dir(app).relative_to(ROOT)}")
     return 0
 
 

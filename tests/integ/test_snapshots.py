@@ -7,6 +7,7 @@ predictions listed in S3), so ``make integ-deploy`` has something to judge."""
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cfn_lint import record
-from tests.integ import apps, stack_templates
+from tests.integ import apps, snapshots, stack_templates
 from tests.integ.snapshots import differences, snapshot_dir, synthesize
 
 APPS = {app.stem: app for app in apps()}
@@ -110,8 +111,6 @@ def test_each_app_asserts_what_a_deploy_must_show(name: str, synthesized: dict[s
 def test_a_changed_template_is_a_difference(tmp_path: Path) -> None:
     app = APPS["integ_training"]
     copy = tmp_path / "snapshot"
-    import shutil  # noqa: PLC0415
-
     shutil.copytree(snapshot_dir(app), copy)
     template = copy / "ConstructsLibIntegTraining.template.json"
     changed = json.loads(template.read_text())
@@ -125,3 +124,38 @@ def test_a_changed_template_is_a_difference(tmp_path: Path) -> None:
 
     assert len(found) == 1 and "num_round" in found[0] and '"21"' in found[0]
     assert differences(snapshot_dir(app), snapshot_dir(app)) == []
+
+
+def test_recording_rewrites_only_a_snapshot_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make integ-snapshot``: an app that synthesizes its snapshot leaves it as it is
+    (its salts would change every file); a changed one is written, without asset
+    files and without the machine's traces."""
+    app = APPS["integ_training"]
+    recorded = tmp_path / "recorded"
+    shutil.copytree(snapshot_dir(app), recorded)
+    synthesized_with: dict[str, Any] = {}
+
+    def synthesize_copy(_app: Path, outdir: Path) -> None:
+        shutil.copytree(snapshot_dir(app), outdir, dirs_exist_ok=True)
+        (outdir / "asset.0123.csv").write_text("data")
+        for name, change in synthesized_with.items():
+            path = outdir / name
+            path.write_text(change(path.read_text()))
+
+    monkeypatch.setattr(snapshots, "synthesize", synthesize_copy)
+    monkeypatch.setattr(snapshots, "snapshot_dir", lambda _app: recorded)
+    before = {p.name: p.stat().st_mtime_ns for p in recorded.iterdir()}
+
+    assert snapshots.record(app) is False
+    assert {p.name: p.stat().st_mtime_ns for p in recorded.iterdir()} == before
+
+    synthesized_with["ConstructsLibIntegTraining.template.json"] = lambda text: text.replace(
+        '"num_round": "20"', '"num_round": "30"'
+    )
+    assert snapshots.record(app) is True
+    assert (
+        '"num_round": "30"' in (recorded / "ConstructsLibIntegTraining.template.json").read_text()
+    )
+    assert not list(recorded.glob("asset.*"))
