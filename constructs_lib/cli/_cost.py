@@ -1,10 +1,10 @@
 """A deploy's worst case in instance-hours, read from a synthesized template: each job
-resource's instances times the longest they can run (``preflight --cost``, issue 41).
+resource's instances times the longest they can run (``preflight --cost``).
 
 A job runs at most its own limit: a training job its ``MaxRuntimeInSeconds``, a spot
-training job its ``MaxWaitTimeInSeconds`` (waiting and running, as the issue bounds it),
-a tuning job each of its ``MaxNumberOfTrainingJobs`` to its limit, a processing job its
-``MaxRuntimeInSeconds``. It also runs no longer than the deploy waits for it: when
+training job its ``MaxWaitTimeInSeconds`` (its waiting for capacity included: the
+worst case), a tuning job each of its ``MaxNumberOfTrainingJobs`` to its limit, a
+processing job its ``MaxRuntimeInSeconds``. It also runs no longer than the deploy waits for it: when
 CloudFormation gives up (the resource's ``ServiceTimeout``, or its wait condition's
 ``Timeout``), the rollback deletes the resource, which stops a running job. A batch
 transform has no limit of its own, so the deploy's wait bounds it; a job nothing waits

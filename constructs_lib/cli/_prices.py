@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 SERVICE_CODE = "AmazonSageMaker"
@@ -23,43 +22,35 @@ USAGE_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class Price:
-    """An on-demand price per instance-hour, in USD, and when AWS published it."""
-
-    usd_per_hour: float
-    usage_type: str
-    effective: str
-
-
 def _usage_kind_and_type(usage_type: str) -> tuple[str, str]:
     """``USE1-Train:ml.m5.xlarge`` -> (``Train``, ``ml.m5.xlarge``)."""
     kind, _, instance_type = usage_type.partition(":")
     return kind.rsplit("-", 1)[-1], instance_type
 
 
-def _hourly(product: dict[str, Any]) -> tuple[float, str] | None:
-    """The product's on-demand USD per hour and the term's effective date."""
+def _hourly(product: dict[str, Any]) -> float | None:
+    """The product's on-demand price in USD per hour."""
     for term in (product.get("terms") or {}).get("OnDemand", {}).values():
         for dimension in (term.get("priceDimensions") or {}).values():
             unit = str(dimension.get("unit", "")).lower()
             usd = (dimension.get("pricePerUnit") or {}).get("USD")
             if unit in ("hrs", "hours", "hour") and usd is not None:
-                return float(usd), str(term.get("effectiveDate", ""))
+                return float(usd)
     return None
 
 
 def on_demand_prices(
     client: Any, region: str, wanted: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Price]:
-    """The price of each ``(instance type, usage)`` of ``wanted`` in ``region`` that the
-    Price List lists (one that it does not is missing from the answer)."""
+) -> dict[tuple[str, str], float]:
+    """The on-demand USD per instance-hour of each ``(instance type, usage)`` of
+    ``wanted`` in ``region`` that the Price List lists (one that it does not is missing
+    from the answer)."""
     kinds: dict[str, set[str]] = {}
     for instance_type, usage in wanted:
         kinds.setdefault(instance_type, set()).add(usage)
-    prices: dict[tuple[str, str], Price] = {}
+    prices: dict[tuple[str, str], float] = {}
     for instance_type, usages in sorted(kinds.items()):
-        found: dict[str, Price] = {}
+        found: dict[str, float] = {}
         pages = client.get_paginator("get_products").paginate(
             ServiceCode=SERVICE_CODE,
             FormatVersion="aws_v1",
@@ -78,7 +69,7 @@ def on_demand_prices(
                 hourly = _hourly(product)
                 if listed_type != instance_type or hourly is None:
                     continue
-                found.setdefault(kind, Price(hourly[0], usage_type, hourly[1]))
+                found.setdefault(kind, hourly)
         for usage in usages:
             price = found.get(USAGE_KINDS.get(usage, ""))
             if price is not None:

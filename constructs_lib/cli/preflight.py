@@ -22,7 +22,7 @@ from ._aws import Clients, error_code
 from ._cost import JobHours, worst_case
 from ._needs import stack_needs
 from ._network import unreachable_s3
-from ._prices import Price, on_demand_prices
+from ._prices import on_demand_prices
 from ._quotas import account_quotas, shortfalls
 
 EXIT_READY, EXIT_LACKS, EXIT_ERROR = 0, 1, 2
@@ -177,14 +177,14 @@ def _cost_lines(name: str, template: Mapping[str, Any], clients: Clients) -> lis
         if job.instance_hours is None or price is None:
             left_out.append(job.logical_id)
         else:
-            total += job.instance_hours * price.usd_per_hour
+            total += job.instance_hours * price
     said = f"{name}: worst case ${total:,.2f}"
     if left_out:
         said += f", not counting {', '.join(sorted(set(left_out)))} (above)"
     return [*lines, said]
 
 
-def _job_line(job: JobHours, price: Price | None) -> str:
+def _job_line(job: JobHours, price: float | None) -> str:
     what = f"{job.logical_id}: {job.instance_type} {job.usage}, {job.bound}"
     if job.instance_hours is None:
         return f"{what}: no bound, so no worst case"
@@ -194,5 +194,5 @@ def _job_line(job: JobHours, price: Price | None) -> str:
             f"{what} = {hours}; the Price List has no on-demand price for it in this "
             "region (is the instance type offered here for that usage?)"
         )
-    dollars = job.instance_hours * price.usd_per_hour
-    return f"{what} = {hours} x ${price.usd_per_hour:g}/h = ${dollars:,.2f}"
+    dollars = job.instance_hours * price
+    return f"{what} = {hours} x ${price:g}/h = ${dollars:,.2f}"
