@@ -9,6 +9,7 @@ only the built artifact. One build and one virtualenv serve the whole run.
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import json
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -392,6 +394,26 @@ def test_handler_asset_holds_the_handler_files_and_nothing_else(
     assert report["handler_assets"] == [sorted({*folders, *handler_files})]
 
 
+@contextlib.contextmanager
+def _moto_server() -> Iterator[dict[str, str]]:
+    """moto's server on a local port: the environment that points a user's boto3 at it
+    (test credentials, us-east-1)."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def python_with_extras(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh virtualenv with ``pip install 'constructs-lib[cli,local]'`` of the wheel."""
@@ -405,7 +427,6 @@ def test_the_extras_give_the_watch_command_and_the_rehearsal(
     wheel, on the sample's assembly, against moto's server: before the deploy (nothing
     started: 3), then with its job started by the handler and completed (0)."""
     from aws_cdk import App  # noqa: PLC0415 - the checkout's, to synthesize the sample
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
     from sample_app.app import build_app  # noqa: PLC0415
     from tests.moto_stack import MotoStack  # noqa: PLC0415
@@ -424,16 +445,7 @@ def test_the_extras_give_the_watch_command_and_the_rehearsal(
     assembly = tmp_path / "cdk.out"
     context = {"sample:region": "us-east-1", "aws:cdk:enable-path-metadata": True}
     build_app(App(outdir=str(assembly), context=context)).synth()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        aws = {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+    with _moto_server() as aws:
         for key, value in aws.items():
             monkeypatch.setenv(key, value)
         command = [
@@ -467,8 +479,6 @@ def test_the_extras_give_the_watch_command_and_the_rehearsal(
         after = watch()
         assert after.returncode == 0, after.stdout + after.stderr
         assert f"  Train  {name}  Completed" in after.stdout
-    finally:
-        server.stop()
 
 
 def test_the_preflight_console_script_checks_an_account(
@@ -481,7 +491,6 @@ def test_the_preflight_console_script_checks_an_account(
     request that raises it); once raised, ready (0) with the worst case priced."""
     import boto3  # noqa: PLC0415
     from aws_cdk import App  # noqa: PLC0415
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
     from sample_app.app import build_app  # noqa: PLC0415
     from tests.aws_http import AccountAnswers, account_endpoint, price_list_product  # noqa: PLC0415
@@ -498,16 +507,7 @@ def test_the_preflight_console_script_checks_an_account(
             ]
         },
     )
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        aws = {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+    with _moto_server() as aws:
         boto3.client(
             "ssm",
             region_name="us-east-1",
@@ -523,27 +523,21 @@ def test_the_preflight_console_script_checks_an_account(
             "--cost",
         ]
         with account_endpoint(answers) as endpoints:
-            lacking = subprocess.run(
-                command,
-                cwd=tmp_path,
-                env=_clean_env(**aws, **endpoints),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+
+            def preflight() -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    command,
+                    cwd=tmp_path,
+                    env=_clean_env(**aws, **endpoints),
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+
+            lacking = preflight()
             answers.applied_quotas = {spot: ("L-2A1A4D0B", 2.0)}
-            ready = subprocess.run(
-                command,
-                cwd=tmp_path,
-                env=_clean_env(**aws, **endpoints),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-    finally:
-        server.stop()
+            ready = preflight()
 
     assert not [call for call in answers.calls if call.startswith("refused")], answers.calls
     assert lacking.returncode == 1, lacking.stdout + lacking.stderr

@@ -4,11 +4,12 @@ resource's instances times the longest they can run (``preflight --cost``).
 A job runs at most its own limit: a training job its ``MaxRuntimeInSeconds``, a spot
 training job its ``MaxWaitTimeInSeconds`` (its waiting for capacity included: the
 worst case), a tuning job each of its ``MaxNumberOfTrainingJobs`` to its limit, a
-processing job its ``MaxRuntimeInSeconds``. It also runs no longer than the deploy waits for it: when
-CloudFormation gives up (the resource's ``ServiceTimeout``, or its wait condition's
-``Timeout``), the rollback deletes the resource, which stops a running job. A batch
-transform has no limit of its own, so the deploy's wait bounds it; a job nothing waits
-for (``Completion.none()``) and without a limit is unbounded, and said so.
+processing job its ``MaxRuntimeInSeconds``. It also runs no longer than the deploy
+waits for it: when CloudFormation gives up (the resource's ``ServiceTimeout``, or its
+wait condition's ``Timeout``), the rollback deletes the resource, which stops a running
+job. A batch transform has no limit of its own, so the deploy's wait bounds it; a job
+nothing waits for (``Completion.none()``) and without a limit is unbounded, and said
+so.
 
 Standard library only: the ``cli`` reads templates, it imports no AWS CDK.
 """
@@ -19,10 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..handler.kinds import KINDS, PROCESSING, TRAINING, TRANSFORM, TUNING, JobKind
-from ._needs import instances_of, job_ends, training_usage, whole_number
+from ..handler.kinds import PROCESSING, TRAINING, TUNING, JobKind
+from ._needs import (
+    instances_of,
+    job_ends,
+    job_requests,
+    single_cluster,
+    training_usage,
+    whole_number,
+)
 
-_KIND_OF = {kind.resource_type: kind for kind in KINDS}
 _HOUR = 3600.0
 
 
@@ -145,42 +152,33 @@ def job_hours(
         ]
     if kind is TUNING:
         return _tuning(logical_id, request, wait)
+    cluster = single_cluster(kind, request)
+    if cluster is None:
+        return []
+    instance_type, usage, number = cluster
     if kind is PROCESSING:
-        cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
         stopping = request.get("StoppingCondition") or {}
         limit = whole_number(stopping.get("MaxRuntimeInSeconds"))
-        return _single(logical_id, cluster, "processing job", *_bounded(limit, "max runtime", wait))
-    if kind is TRANSFORM:
-        # A batch transform has no limit of its own: the deploy's wait bounds it.
-        resources = request.get("TransformResources") or {}
-        return _single(logical_id, resources, "transform job", *_bounded(None, "", wait))
-    return []
-
-
-def _single(
-    logical_id: str, resources: Mapping[str, Any], usage: str, seconds: int | None, bound: str
-) -> list[JobHours]:
-    number = whole_number(resources.get("InstanceCount", 1))
-    instance_type = resources.get("InstanceType")
-    if isinstance(instance_type, str) and number is not None:
-        hours = _hours(number, seconds)
-        return [
-            JobHours(
-                logical_id, instance_type, usage, number, hours, f"{_instances(number)} for {bound}"
-            )
-        ]
-    return []
+        seconds, bound = _bounded(limit, "max runtime", wait)
+    else:  # A batch transform has no limit of its own: the deploy's wait bounds it.
+        seconds, bound = _bounded(None, "", wait)
+    return [
+        JobHours(
+            logical_id,
+            instance_type,
+            usage,
+            number,
+            _hours(number, seconds),
+            f"{_instances(number)} for {bound}",
+        )
+    ]
 
 
 def worst_case(template: Mapping[str, Any]) -> list[JobHours]:
     """Each job resource's worst case in the stack of ``template``, in template order."""
     resources: Mapping[str, Any] = template.get("Resources") or {}
-    found: list[JobHours] = []
-    for logical_id, resource in resources.items():
-        kind = _KIND_OF.get(str(resource.get("Type")))
-        if kind is None:
-            continue
-        request = (resource.get("Properties") or {}).get(kind.request_property)
-        if isinstance(request, Mapping):
-            found.extend(job_hours(logical_id, kind, request, deploy_wait(resources, logical_id)))
-    return found
+    return [
+        found
+        for logical_id, kind, request in job_requests(resources)
+        for found in job_hours(logical_id, kind, request, deploy_wait(resources, logical_id))
+    ]

@@ -184,34 +184,51 @@ def job_needs(logical_id: str, kind: JobKind, request: Mapping[str, Any]) -> lis
             if isinstance(d, Mapping)
             for t, n in instances_of(d, parallel)
         ]
-    if kind is PROCESSING:
-        cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-        number = whole_number(cluster.get("InstanceCount", 1))
-        instance_type = cluster.get("InstanceType")
-        if isinstance(instance_type, str) and number is not None:
-            return [Need(logical_id, instance_type, "processing job", number)]
-        return []
-    if kind is TRANSFORM:
-        resources = request.get("TransformResources") or {}
-        number = whole_number(resources.get("InstanceCount", 1))
-        instance_type = resources.get("InstanceType")
-        if isinstance(instance_type, str) and number is not None:
-            return [Need(logical_id, instance_type, "transform job", number)]
+    cluster = single_cluster(kind, request)
+    if cluster is not None:
+        return [Need(logical_id, cluster[0], cluster[1], cluster[2])]
     return []
 
 
-def stack_needs(template: Mapping[str, Any]) -> list[AtOnce]:
-    """What each quota is asked for at once by the stack of ``template``, the largest
-    first."""
-    resources: Mapping[str, Any] = template.get("Resources") or {}
-    needs: list[Need] = []
+def single_cluster(kind: JobKind, request: Mapping[str, Any]) -> tuple[str, str, int] | None:
+    """A processing or transform job's one cluster: (instance type, usage, count);
+    None for other kinds, or a request without them."""
+    if kind is PROCESSING:
+        resources = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+        usage = "processing job"
+    elif kind is TRANSFORM:
+        resources = request.get("TransformResources") or {}
+        usage = "transform job"
+    else:
+        return None
+    number = whole_number(resources.get("InstanceCount", 1))
+    instance_type = resources.get("InstanceType")
+    if isinstance(instance_type, str) and number is not None:
+        return instance_type, usage, number
+    return None
+
+
+def job_requests(resources: Mapping[str, Any]) -> Iterator[tuple[str, JobKind, Mapping[str, Any]]]:
+    """Each job resource of a template's ``resources``: its logical id, kind and Create
+    request, in template order."""
     for logical_id, resource in resources.items():
         kind = _KIND_OF.get(str(resource.get("Type")))
         if kind is None:
             continue
         request = (resource.get("Properties") or {}).get(kind.request_property)
         if isinstance(request, Mapping):
-            needs.extend(job_needs(logical_id, kind, request))
+            yield logical_id, kind, request
+
+
+def stack_needs(template: Mapping[str, Any]) -> list[AtOnce]:
+    """What each quota is asked for at once by the stack of ``template``, the largest
+    first."""
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    needs = [
+        need
+        for logical_id, kind, request in job_requests(resources)
+        for need in job_needs(logical_id, kind, request)
+    ]
     ancestors = _ancestors(direct_dependencies(resources))
     jobs = {need.logical_id for need in needs}
     ends = {job: job_ends(resources, job) for job in jobs}

@@ -13,10 +13,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import integ_tests_alpha as integ
+
+from constructs_lib import (
+    Completion,
+    InstanceType,
+    TrainingImage,
+    TrainingInput,
+    TrainingJob,
+    TrainingOutput,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The sample's data: a small house-prices regression (train and validation CSVs).
@@ -42,6 +51,38 @@ def disposable_bucket(stack: Stack, construct_id: str = "Data") -> s3.Bucket:
         enforce_ssl=True,
         removal_policy=RemovalPolicy.DESTROY,
         auto_delete_objects=True,
+    )
+
+
+def sample_inputs() -> list[TrainingInput]:
+    """The sample's train and validation CSVs, as the stack's assets."""
+    return [
+        TrainingInput.from_asset(channel, str(DATA / f"{channel}.csv"), content_type="text/csv")
+        for channel in ("train", "validation")
+    ]
+
+
+#: The built-in XGBoost, and the hyperparameters of a short regression.
+XGBOOST = TrainingImage.from_algorithm("xgboost", "1.7-1")
+XGBOOST_HYPERPARAMETERS = {"objective": "reg:squarederror", "num_round": "20"}
+
+
+def xgboost_job(
+    stack: Stack, bucket: s3.IBucket, *, max_runtime: Duration, completion: Completion
+) -> TrainingJob:
+    """The built-in XGBoost on the sample's data, its model under ``models/`` of
+    ``bucket``, its record deleted with the stack."""
+    return TrainingJob(
+        stack,
+        "Train",
+        image=XGBOOST,
+        inputs=sample_inputs(),
+        output=TrainingOutput.to_bucket(bucket, "models/"),
+        instance_type=InstanceType.of(INSTANCE_TYPE),
+        max_runtime=max_runtime,
+        hyperparameters=XGBOOST_HYPERPARAMETERS,
+        completion=completion,
+        removal_policy=RemovalPolicy.DESTROY,
     )
 
 

@@ -5,7 +5,15 @@ best model's artifacts are in the bucket."""
 
 from __future__ import annotations
 
-from _support import DATA, INSTANCE_TYPE, disposable_bucket, expect_completed, expect_object
+from _support import (
+    INSTANCE_TYPE,
+    XGBOOST,
+    XGBOOST_HYPERPARAMETERS,
+    disposable_bucket,
+    expect_completed,
+    expect_object,
+    sample_inputs,
+)
 from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import integ_tests_alpha as integ
 
@@ -14,8 +22,6 @@ from constructs_lib import (
     HyperparameterTuningJob,
     InstanceType,
     TrainingDefinition,
-    TrainingImage,
-    TrainingInput,
     TrainingOutput,
     TuningObjective,
 )
@@ -27,15 +33,12 @@ tuning = HyperparameterTuningJob(
     stack,
     "Tune",
     training=TrainingDefinition(
-        image=TrainingImage.from_algorithm("xgboost", "1.7-1"),
-        inputs=[
-            TrainingInput.from_asset(channel, str(DATA / f"{channel}.csv"), content_type="text/csv")
-            for channel in ("train", "validation")
-        ],
+        image=XGBOOST,
+        inputs=sample_inputs(),
         output=TrainingOutput.to_bucket(bucket, "tuning/"),
         instance_type=InstanceType.of(INSTANCE_TYPE),
         max_runtime=Duration.minutes(15),
-        hyperparameters={"objective": "reg:squarederror", "num_round": "20"},
+        hyperparameters=XGBOOST_HYPERPARAMETERS,
     ),
     objective=TuningObjective.minimize("validation:rmse"),
     ranges=[ContinuousRange("eta", 0.1, 0.5)],
