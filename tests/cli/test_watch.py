@@ -54,6 +54,8 @@ class World:
 
     def __init__(self, assembly: Path) -> None:
         self.assembly = assembly
+        #: The instant the watch reads (None: the machine's clock), see :meth:`freeze`.
+        self.frozen: dt.datetime | None = None
         self.batch = MotoBatch()
         self.stack = MotoStack.of(assembly, watch_app.STACK, batch=self.batch).create()
         self.clients: dict[str | None, Clients] = {}
@@ -71,6 +73,13 @@ class World:
             self.clients[region] = self._make(boto3.Session(), region or REGION)
         return self.clients[region]
 
+    def freeze(self) -> Callable[[], dt.datetime]:
+        """Stop the watch's clock now: a job set up with the returned ``now`` (moto's
+        naive UTC) shows the durations it was given, however long the run takes."""
+        self.frozen = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        naive = self.frozen.replace(tzinfo=None)
+        return lambda: naive
+
     def watch(
         self,
         *stacks: str,
@@ -83,8 +92,15 @@ class World:
         if "assembly" not in options:
             options["stacks"] = stacks or (watch_app.STACK,)
         out = io.StringIO()
+        frozen = self.frozen
+        clock = (lambda: frozen) if frozen is not None else (lambda: dt.datetime.now(dt.UTC))
         code = watch.run(
-            watch.Options(**options), self.clients_for, out, terminal=terminal, sleep=sleep
+            watch.Options(**options),
+            self.clients_for,
+            out,
+            terminal=terminal,
+            sleep=sleep,
+            clock=clock,
         )
         return code, out.getvalue()
 
@@ -105,6 +121,7 @@ def _deploy_in_progress(world: World) -> dict[str, str]:
         secondary=["Starting", "Downloading", "Training"],
         elapsed=400,
         metrics={"validation:rmse": 0.41},
+        now=world.freeze(),
     )
     write_log(f"{train}/algo-1-1700000000", ["[0]\ttrain-rmse:0.90", "[1]\ttrain-rmse:0.62"])
     tune = stack.start("Tune")
@@ -153,7 +170,7 @@ def test_a_deploy_in_progress_shows_each_job_and_exits_3(world: World) -> None:
 def test_a_queued_job_shows_batchs_status_and_its_training_job(world: World) -> None:
     arn = world.stack.start("Queued")
     name = world.batch.start(arn)
-    run_training(name, secondary=["Starting", "Training"], elapsed=120)
+    run_training(name, secondary=["Starting", "Training"], elapsed=120, now=world.freeze())
 
     code, out = world.watch()
 
