@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sysconfig
 import venv
 from pathlib import Path
@@ -67,6 +68,33 @@ def failure_output(output: str) -> str:
 def _tail(output: str) -> str:
     lines = output.rstrip("\n").splitlines()
     return "\n".join(f"    {line}" for line in lines[-_TAIL_LINES:])
+
+
+def run_captured(
+    argv: list[str], *, env: dict[str, str], cwd: Path, limit: float | None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to its end, or ``limit`` seconds (None: no limit; past it,
+    ``subprocess.TimeoutExpired``), its standard error merged into its output as a
+    job's log merges them."""
+    return subprocess.run(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=limit,
+        check=False,
+    )
+
+
+def timed_out(path: str, limit: float, output: str) -> str:
+    """The message of a local run stopped at its time limit."""
+    return (
+        f"[{path}] the local run did not finish within {limit:.0f} s (on "
+        f"SageMaker the job would be stopped at its max_runtime). Its last lines:\n"
+        f"{_tail(output)}"
+    )
 
 
 def _overlay(base: Path) -> Path:

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from .._shared.stacks import stack_of
 from ..handler.gate import misses
 from ..handler.json_path import metric_values
-from ._local import LocalRunError, _overlay, _tail, literal_environment
+from ._local import (
+    LocalRunError,
+    _overlay,
+    _tail,
+    literal_environment,
+    run_captured,
+    timed_out,
+)
 
 if TYPE_CHECKING:
     from aws_cdk import Duration
@@ -210,15 +217,11 @@ def run_processing_locally(
     requirements = code / "requirements.txt"
     try:
         if requirements.exists():
-            installed = subprocess.run(
+            installed = run_captured(
                 [str(python), "-m", "pip", "install", "-r", str(requirements)],
                 env=env,
                 cwd=code,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=limit,
-                check=False,
+                limit=limit,
             )
             output += installed.stdout
             if installed.returncode != 0:
@@ -229,25 +232,16 @@ def run_processing_locally(
                     f"{_tail(output)}",
                     run,
                 )
-        completed = subprocess.run(
+        completed = run_captured(
             [str(python), *rehearsal.command_options, rehearsal.entry_point, *arguments],
             env=env,
             cwd=code,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=limit,
-            check=False,
+            limit=limit,
         )
     except subprocess.TimeoutExpired as expired:
         output += expired.output if isinstance(expired.output, str) else ""
         run = LocalProcessingRun(-1, output, outputs, base_dir=tree)
-        raise LocalRunError(
-            f"[{rehearsal.path}] the local run did not finish within {limit:.0f} s (on "
-            f"SageMaker the job would be stopped at its max_runtime). Its last lines:\n"
-            f"{_tail(output)}",
-            run,
-        ) from None
+        raise LocalRunError(timed_out(rehearsal.path, expired.timeout, output), run) from None
     output += completed.stdout
     run = LocalProcessingRun(completed.returncode, output, outputs, base_dir=tree)
     if run.exit_code != 0:

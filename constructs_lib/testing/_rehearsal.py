@@ -30,7 +30,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._shared.stacks import stack_of
-from ._local import LocalRunError, _overlay, _tail, failure_output, literal_environment
+from ._local import (
+    LocalRunError,
+    _overlay,
+    _tail,
+    failure_output,
+    literal_environment,
+    run_captured,
+    timed_out,
+)
 from ._tree import write_tree
 
 if TYPE_CHECKING:
@@ -366,25 +374,11 @@ def _run_training(
     limit = timeout.to_seconds() if timeout is not None else rehearsal.max_runtime()
     model_dir = tree / "model"
     try:
-        completed = subprocess.run(
-            [str(python), "-c", _TRAIN],
-            env=env,
-            cwd=base,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=limit,
-            check=False,
-        )
+        completed = run_captured([str(python), "-c", _TRAIN], env=env, cwd=base, limit=limit)
     except subprocess.TimeoutExpired as expired:
         output = expired.output if isinstance(expired.output, str) else ""
         run = LocalRun(-1, output, model_dir, {}, tree)
-        raise LocalRunError(
-            f"[{rehearsal.path}] the local run did not finish within {limit:.0f} s (on "
-            f"SageMaker the job would be stopped at its max_runtime). Its last lines:\n"
-            f"{_tail(output)}",
-            run,
-        ) from None
+        raise LocalRunError(timed_out(rehearsal.path, expired.timeout, output), run) from None
     definitions = rehearsal.metric_definitions()
     run = LocalRun(
         completed.returncode,

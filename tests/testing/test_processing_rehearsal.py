@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import (
@@ -157,3 +157,15 @@ def test_inputs_must_be_the_jobs(jobs: Jobs, data: Path) -> None:
         run_locally(jobs.evaluate, inputs={"train": data})
     with pytest.raises(ValueError, match=r"takes inputs=, not channels="):
         run_locally(jobs.evaluate, channels={"test": data})
+
+
+def test_a_run_past_its_time_limit_is_stopped_and_said(
+    jobs: Jobs, data: Path, tmp_path: Path
+) -> None:
+    # No time at all: the interpreter has not even started when the limit passes.
+    with pytest.raises(LocalRunError, match=r"did not finish within 0 s") as raised:
+        run_locally(
+            jobs.evaluate, inputs={"test": data}, workdir=tmp_path, timeout=Duration.seconds(0)
+        )
+    assert "stopped at its max_runtime" in str(raised.value)
+    assert raised.value.run.exit_code == -1
