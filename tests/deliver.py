@@ -14,7 +14,7 @@ from aws_cdk import Stack
 
 from constructs_lib import HyperparameterTuningJob, TrainingJob
 from constructs_lib.handler import lifecycle
-from constructs_lib.handler.kinds import TUNING
+from constructs_lib.handler.kinds import TRAINING, TUNING, JobKind
 from constructs_lib.handler.properties import NAME_PREFIX, REQUEST
 from tests.fakes import FakeSageMaker, runtime
 from tests.harness import Framework, cfn_strings
@@ -82,16 +82,24 @@ def resolved_properties(
     }
 
 
+def created_request(kind: JobKind, properties: dict[str, Any]) -> dict[str, Any]:
+    """Create a resource of ``kind`` with ``properties`` (as CloudFormation sends them)
+    through the real handler on a fresh fake; return the ``Create<kind>`` request the
+    fake received (validated against botocore's model on the way in)."""
+    sagemaker = FakeSageMaker()
+    framework = Framework(sagemaker)
+    framework.resource_type = kind.resource_type
+    lifecycle.on_event(framework.event("Create", properties), runtime(sagemaker))
+    [sent] = sagemaker.calls_of(f"Create{kind.api_name}")
+    return sent
+
+
 def deliver(job: TrainingJob) -> dict[str, Any]:
     """Create ``job`` through the real handler on a fresh fake; return the request
     the fake received (validated against botocore's model on the way in)."""
     resolved = Stack.of(job).resolve(job.request)
     properties = cfn_strings({REQUEST: concretize(resolved), NAME_PREFIX: "stack-abc-job"})
-    sagemaker = FakeSageMaker()
-    framework = Framework(sagemaker)
-    lifecycle.on_event(framework.event("Create", properties), runtime(sagemaker))
-    [sent] = sagemaker.calls_of("CreateTrainingJob")
-    return sent
+    return created_request(TRAINING, properties)
 
 
 def deliver_tuning(job: HyperparameterTuningJob) -> dict[str, Any]:
@@ -102,9 +110,4 @@ def deliver_tuning(job: HyperparameterTuningJob) -> dict[str, Any]:
     properties = cfn_strings(
         {TUNING.request_property: concretize(resolved), NAME_PREFIX: "stack-abc-tune"}
     )
-    sagemaker = FakeSageMaker()
-    framework = Framework(sagemaker)
-    framework.resource_type = TUNING.resource_type
-    lifecycle.on_event(framework.event("Create", properties), runtime(sagemaker))
-    [sent] = sagemaker.calls_of("CreateHyperParameterTuningJob")
-    return sent
+    return created_request(TUNING, properties)

@@ -33,11 +33,10 @@ from constructs_lib import (
     TrainingCode,
     TrainingImage,
 )
-from constructs_lib.handler import lifecycle
 from constructs_lib.handler.kinds import PROCESSING
 from constructs_lib.processing import runproc_script
-from tests.fakes import FakeSageMaker
-from tests.harness import Framework, cfn_strings
+from tests.deliver import created_request, resolved_properties
+from tests.harness import cfn_strings
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK2_PYTHON = ROOT / ".venv-sdk2" / "bin" / "python"
@@ -85,17 +84,8 @@ def _image(case: dict[str, Any]) -> TrainingImage:
 def _received(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     """The request SageMaker receives for the resource (through the handler, on the
     model-validating fake)."""
-    properties = {
-        k: v
-        for k, v in template["Resources"][logical_id]["Properties"].items()
-        if k not in ("ServiceToken", "ServiceTimeout")
-    }
-    sagemaker = FakeSageMaker()
-    framework = Framework(sagemaker)
-    framework.resource_type = PROCESSING.resource_type
-    lifecycle.on_event(framework.event("Create", cfn_strings(properties)), framework.runtime)
-    [sent] = sagemaker.calls_of("CreateProcessingJob")
-    return sent
+    properties = template["Resources"][logical_id]["Properties"]
+    return created_request(PROCESSING, cfn_strings(resolved_properties(properties, ref=str)))
 
 
 class Compared:

@@ -31,10 +31,9 @@ from constructs_lib import (
     TransformJob,
     TransformOutput,
 )
-from constructs_lib.handler import lifecycle
 from constructs_lib.handler.kinds import TRANSFORM
-from tests.fakes import FakeSageMaker
-from tests.harness import Framework, cfn_strings
+from tests.deliver import created_request, resolved_properties
+from tests.harness import cfn_strings
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK2_PYTHON = ROOT / ".venv-sdk2" / "bin" / "python"
@@ -81,17 +80,8 @@ def _ours() -> dict[str, Any]:
     )
     template = Template.from_stack(stack).to_json()
     logical_id = stack.get_logical_id(job.resource.node.default_child)
-    properties = {
-        k: v
-        for k, v in template["Resources"][logical_id]["Properties"].items()
-        if k not in ("ServiceToken", "ServiceTimeout")
-    }
-    sagemaker = FakeSageMaker()
-    framework = Framework(sagemaker)
-    framework.resource_type = TRANSFORM.resource_type
-    lifecycle.on_event(framework.event("Create", cfn_strings(properties)), framework.runtime)
-    [sent] = sagemaker.calls_of("CreateTransformJob")
-    return sent
+    properties = template["Resources"][logical_id]["Properties"]
+    return created_request(TRANSFORM, cfn_strings(resolved_properties(properties, ref=str)))
 
 
 def _sdk(ours: dict[str, Any]) -> dict[str, Any]:
